@@ -1,0 +1,63 @@
+# SIM-PIPE mesh: the developer entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+PY := $(CURDIR)/.venv/bin/python
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+STACK := $(PY) -m simpipe_devstack
+
+.PHONY: help install protos lint typecheck unit build up down status logs test demo
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --quiet --user --disable-pip-version-check uv==0.9.13
+
+install: $(UV) ## create .venv with every service, lib and dev tool; generate gRPC code
+	$(UV) sync --all-packages --locked
+	$(MAKE) protos
+
+protos: ## generate Python code from proto/ (never edit the output)
+	find libs/simpipe-proto/src/simpipe -name '*_pb2*.py*' -delete
+	$(PY) -m grpc_tools.protoc -I proto \
+		--plugin=protoc-gen-mypy=.venv/bin/protoc-gen-mypy \
+		--plugin=protoc-gen-mypy_grpc=.venv/bin/protoc-gen-mypy_grpc \
+		--python_out=libs/simpipe-proto/src --grpc_python_out=libs/simpipe-proto/src \
+		--mypy_out=libs/simpipe-proto/src --mypy_grpc_out=libs/simpipe-proto/src \
+		$(sort $(wildcard proto/simpipe/*/*.proto))
+
+lint: ## ruff
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: ## mypy --strict
+	$(PY) -m mypy
+
+unit: ## unit tests of every service and lib (no network)
+	$(PY) -m pytest -q services libs deploy/local
+
+build: install ## build the local stack's upstream components into the cache (once)
+	deploy/local/build.sh
+
+up: build ## start the local stack (idempotent) and print its endpoints
+	$(STACK) up
+
+down: ## stop everything `make up` started
+	@if [ -x $(PY) ]; then $(STACK) down; else echo "nothing to stop (no .venv)"; fi
+
+status: ## show each component: running, pid, endpoint
+	$(STACK) status
+
+logs: ## tail the stack's logs (COMPONENT=name for one)
+	$(STACK) logs $(COMPONENT)
+
+test: install ## lint, types, unit tests; then the stack up and the integration tests against it
+	$(MAKE) lint typecheck unit
+	$(MAKE) up
+	$(PY) -m pytest tests
+
+demo: up ## stack up, an example pipeline dry-run, its steps and measurements
+	$(PY) -m simpipe_devstack demo

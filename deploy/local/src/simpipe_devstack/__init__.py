@@ -1,0 +1,1 @@
+"""The SIM-PIPE local stack: real upstream components run as local processes."""

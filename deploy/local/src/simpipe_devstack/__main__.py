@@ -1,0 +1,65 @@
+"""`python -m simpipe_devstack up|down|status|logs|env|demo`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from simpipe_devstack.layout import Layout
+from simpipe_devstack.processes import StackError
+from simpipe_devstack.stack import Stack
+
+
+def _logs(stack: Stack, component: str | None, follow: bool) -> None:
+    files: list[Path]
+    if component:
+        stack.component(component)  # validates the name
+        files = [stack.supervisor.log_path(component)]
+        if component == "cluster":
+            files += sorted((stack.layout.kwok_workdir / "clusters").glob("*/logs/*.log"))
+    else:
+        files = sorted(stack.layout.logs.glob("*.log"))
+        files += sorted((stack.layout.kwok_workdir / "clusters").glob("*/logs/*.log"))
+    existing = [str(f) for f in files if f.exists()]
+    if not existing:
+        raise StackError("no logs yet: run `make up` first")
+    os.execvp("tail", ["tail", "-n", "40", *(["-F"] if follow else []), *existing])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="simpipe_devstack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start the local stack (idempotent)")
+    sub.add_parser("down", help="stop what `up` started")
+    sub.add_parser("status", help="show each component; exit 1 unless all are up")
+    logs = sub.add_parser("logs", help="tail logs")
+    logs.add_argument("component", nargs="?")
+    logs.add_argument("--no-follow", action="store_true")
+    sub.add_parser("demo", help="dry-run the example pipeline and print its steps")
+    args = parser.parse_args(argv)
+    try:
+        stack = Stack(Layout.from_env())
+        if args.command == "up":
+            stack.up()
+        elif args.command == "down":
+            stack.down()
+        elif args.command == "status":
+            return 0 if stack.status() else 1
+        elif args.command == "logs":
+            _logs(stack, args.component, follow=not args.no_follow)
+        elif args.command == "demo":
+            from simpipe_devstack.demo import run_demo
+
+            return run_demo(stack)
+    except (StackError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Argo Workflows: the workflow-controller and `argo server` (API only).
+
+Both run with the cluster's admin kubeconfig, namespaced to the workflow
+namespace, archiving finished workflows to PostgreSQL and keeping artifacts
+and step logs in S3.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from simpipe_devstack.components.base import ProcessComponent
+from simpipe_devstack.components.cluster import Cluster
+from simpipe_devstack.components.postgres import ARCHIVE_DB, ARCHIVE_USER
+from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.processes import ProcessSpec
+from simpipe_devstack.readiness import http_ok
+
+if TYPE_CHECKING:
+    from simpipe_devstack.stack import Stack
+
+CONFIGMAP = "workflow-controller-configmap"
+ARTIFACT_BUCKET = "argo-artifacts"
+# The controller's /healthz port is fixed in Argo 3.6 (no flag).
+CONTROLLER_HEALTH_PORT = 6060
+
+
+def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": WORKFLOW_NAMESPACE},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    }
+
+
+def controller_config(stack: Stack) -> dict[str, Any]:
+    ports = stack.layout.ports
+    return {
+        # Off Prometheus's default :9090 (Argo's default too).
+        "metricsConfig": {"enabled": True, "port": ports["argo_controller_metrics"]},
+        "telemetryConfig": {"enabled": True, "port": ports["argo_controller_metrics"]},
+        "persistence": {
+            "archive": True,
+            "postgresql": {
+                "host": "127.0.0.1",
+                "port": ports["postgres"],
+                "database": ARCHIVE_DB,
+                "tableName": "argo_workflows",
+                "userNameSecret": {"name": "argo-postgres", "key": "username"},
+                "passwordSecret": {"name": "argo-postgres", "key": "password"},
+            },
+        },
+        "artifactRepository": {
+            "archiveLogs": True,
+            "s3": {
+                "bucket": ARTIFACT_BUCKET,
+                "endpoint": f"127.0.0.1:{ports['minio']}",
+                "insecure": True,
+                "accessKeySecret": {"name": "argo-s3", "key": "accesskey"},
+                "secretKeySecret": {"name": "argo-s3", "key": "secretkey"},
+            },
+        },
+    }
+
+
+def argo_crds_dir(stack: Stack) -> Path:
+    version = stack.layout.versions["ARGO_VERSION"]
+    return (
+        stack.layout.cache / "go" / "mod" / "github.com" / "argoproj"
+        / f"argo-workflows/v3@{version}" / "manifests" / "base" / "crds" / "minimal"
+    )  # fmt: skip
+
+
+class ArgoController(ProcessComponent):
+    name = "argo-controller"
+    port_keys = ("argo_controller_metrics",)
+    binaries = ("workflow-controller",)
+
+    def prepare(self, stack: Stack) -> None:
+        cluster = Cluster()
+        cluster.kubectl(stack, "apply", "-k", str(argo_crds_dir(stack)))
+        cluster.apply(
+            stack,
+            [
+                _secret(
+                    "argo-postgres",
+                    {"username": ARCHIVE_USER, "password": stack.secrets.postgres_password},
+                ),
+                _secret(
+                    "argo-s3",
+                    {
+                        "accesskey": stack.secrets.s3_access_key,
+                        "secretkey": stack.secrets.s3_secret_key,
+                    },
+                ),
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": CONFIGMAP, "namespace": WORKFLOW_NAMESPACE},
+                    "data": {k: yaml.safe_dump(v) for k, v in controller_config(stack).items()},
+                },
+            ],
+        )
+
+    def spec(self, stack: Stack) -> ProcessSpec:
+        version = stack.layout.versions["ARGO_VERSION"]
+        return ProcessSpec(
+            self.name,
+            [
+                str(stack.layout.binaries["workflow-controller"]),
+                "--kubeconfig", str(stack.layout.kubeconfig),
+                "--namespace", WORKFLOW_NAMESPACE,
+                "--namespaced",
+                "--managed-namespace", WORKFLOW_NAMESPACE,
+                "--configmap", CONFIGMAP,
+                "--executor-image", f"quay.io/argoproj/argoexec:{version}",
+                "--log-format", "json",
+            ],
+            # One controller: no Lease to wait for at start-up.
+            env={"LEADER_ELECTION_DISABLE": "true"},
+        )  # fmt: skip
+
+    def ready(self, stack: Stack) -> Callable[[], bool]:
+        return http_ok(f"http://127.0.0.1:{CONTROLLER_HEALTH_PORT}/healthz")
+
+    def endpoints(self, stack: Stack) -> dict[str, str]:
+        return {
+            "argo_controller_metrics": f"http://127.0.0.1:{stack.layout.ports['argo_controller_metrics']}/metrics"
+        }
+
+
+class ArgoServer(ProcessComponent):
+    name = "argo-server"
+    port_keys = ("argo_server",)
+    binaries = ("argo",)
+
+    def spec(self, stack: Stack) -> ProcessSpec:
+        return ProcessSpec(
+            self.name,
+            [
+                str(stack.layout.binaries["argo"]),
+                "server",
+                "--kubeconfig", str(stack.layout.kubeconfig),
+                "--namespace", WORKFLOW_NAMESPACE,
+                "--namespaced",
+                "--managed-namespace", WORKFLOW_NAMESPACE,
+                "--auth-mode", "server",
+                "--secure=false",
+                "--port", str(stack.layout.ports["argo_server"]),
+                "--configmap", CONFIGMAP,
+                "--log-format", "json",
+            ],
+        )  # fmt: skip
+
+    def url(self, stack: Stack) -> str:
+        return f"http://127.0.0.1:{stack.layout.ports['argo_server']}"
+
+    def ready(self, stack: Stack) -> Callable[[], bool]:
+        return http_ok(f"{self.url(stack)}/api/v1/version")
+
+    def endpoints(self, stack: Stack) -> dict[str, str]:
+        return {"argo_server": self.url(stack)}

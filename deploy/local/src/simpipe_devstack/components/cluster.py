@@ -1,0 +1,219 @@
+"""The Kubernetes control plane with KWOK nodes, made by kwokctl's binary
+runtime from the binaries we built (etcd, kube-apiserver,
+kube-controller-manager, kube-scheduler, kwok-controller)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from simpipe_devstack.components.base import Component
+from simpipe_devstack.layout import CLUSTER_NAME, MANIFESTS, WORKFLOW_NAMESPACE
+from simpipe_devstack.processes import StackError
+from simpipe_devstack.readiness import wait_until
+
+if TYPE_CHECKING:
+    from simpipe_devstack.stack import Stack
+
+# Labels that let pods choose KWOK nodes (simulation) over a real node.
+KWOK_NODE_LABEL = "simpipe.io/node-kind"
+KWOK_NODE_KIND = "kwok"
+
+
+def kwok_nodes(count: int) -> list[dict[str, Any]]:
+    """Fake nodes, sized like a small cloud VM each."""
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": f"kwok-node-{i}",
+                # kwok-controller manages nodes carrying this annotation.
+                "annotations": {"kwok.x-k8s.io/node": "fake"},
+                "labels": {
+                    KWOK_NODE_LABEL: KWOK_NODE_KIND,
+                    "kubernetes.io/hostname": f"kwok-node-{i}",
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    "type": "kwok",
+                },
+            },
+            "status": {
+                "allocatable": {"cpu": "16", "memory": "64Gi", "pods": "110"},
+                "capacity": {"cpu": "16", "memory": "64Gi", "pods": "110"},
+            },
+        }
+        for i in range(count)
+    ]
+
+
+class Cluster(Component):
+    name = "cluster"
+    port_keys = (
+        "kube_apiserver",
+        "etcd",
+        "etcd_peer",
+        "kube_controller_manager",
+        "kube_scheduler",
+        "kwok_controller",
+    )
+    binaries = (
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubectl",
+        "etcd",
+        "kwok",
+        "kwokctl",
+    )
+
+    def _cluster_dir(self, stack: Stack) -> Path:
+        return stack.layout.kwok_workdir / "clusters" / CLUSTER_NAME
+
+    def _env(self, stack: Stack) -> dict[str, str]:
+        bins = stack.layout.binaries
+        # kwokctl looks for kubectl on PATH (and would try to download one).
+        path = f"{bins['kubectl'].parent}:{os.environ.get('PATH', '')}"
+        return {**os.environ, "KWOK_WORKDIR": str(stack.layout.kwok_workdir), "PATH": path}
+
+    def _kwokctl(self, stack: Stack, *args: str, timeout: float = 300) -> None:
+        log = stack.supervisor.log_path(self.name)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            result = subprocess.run(
+                [str(stack.layout.binaries["kwokctl"]), "--name", CLUSTER_NAME, *args],
+                env=self._env(stack),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
+                check=False,
+            )
+        if result.returncode != 0:
+            raise StackError(
+                f"kwokctl {args[0]} {args[1]} failed; last lines of {log}:\n"
+                + stack.supervisor.log_tail(self.name, 25)
+            )
+
+    def kubectl(self, stack: Stack, *args: str, stdin: str | None = None) -> str:
+        result = subprocess.run(
+            [
+                str(stack.layout.binaries["kubectl"]),
+                "--kubeconfig",
+                str(stack.layout.kubeconfig),
+                *args,
+            ],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise StackError(f"kubectl {' '.join(args[:3])} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def apply(self, stack: Stack, docs: Sequence[dict[str, Any]]) -> None:
+        self.kubectl(stack, "apply", "-f", "-", stdin=yaml.safe_dump_all(docs))
+
+    def kwokctl_config(self, stack: Stack) -> str:
+        layout, bins, ports = stack.layout, stack.layout.binaries, stack.layout.ports
+        options = {
+            "runtime": "binary",
+            "bindAddress": "127.0.0.1",
+            "kubeVersion": layout.versions["KUBERNETES_VERSION"],
+            "etcdVersion": layout.versions["ETCD_VERSION"].lstrip("v"),
+            "kwokVersion": layout.versions["KWOK_VERSION"],
+            "kubeApiserverPort": ports["kube_apiserver"],
+            "etcdPort": ports["etcd"],
+            "etcdPeerPort": ports["etcd_peer"],
+            "kubeControllerManagerPort": ports["kube_controller_manager"],
+            "kubeSchedulerPort": ports["kube_scheduler"],
+            "kwokControllerPort": ports["kwok_controller"],
+            "kubeApiserverBinary": str(bins["kube-apiserver"]),
+            "kubeControllerManagerBinary": str(bins["kube-controller-manager"]),
+            "kubeSchedulerBinary": str(bins["kube-scheduler"]),
+            "kubectlBinary": str(bins["kubectl"]),
+            "etcdBinary": str(bins["etcd"]),
+            "kwokControllerBinary": str(bins["kwok"]),
+            # Usage and metrics are objects in the apiserver (applied after
+            # start): passed in this file they would be dropped without
+            # kwokctl's metrics-server, which it would have to download.
+            "enableCRDs": ["Metric", "ClusterResourceUsage"],
+            "quietPull": True,
+        }
+        head = {
+            "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+            "kind": "KwokctlConfiguration",
+            "options": options,
+        }
+        stages = (MANIFESTS / "kwok-pod-stages.yaml").read_text()
+        return yaml.safe_dump(head, sort_keys=False) + "---\n" + stages
+
+    def is_running(self, stack: Stack) -> bool:
+        if not stack.layout.kubeconfig.exists():
+            return False
+        try:
+            return (
+                self.kubectl(stack, "get", "--raw=/readyz", "--request-timeout=2s").strip() == "ok"
+            )
+        except (StackError, subprocess.TimeoutExpired):
+            return False
+
+    def start(self, stack: Stack) -> None:
+        config = stack.layout.generated / "kwokctl.yaml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(self.kwokctl_config(stack))
+        if (self._cluster_dir(stack) / "kwok.yaml").exists():
+            self._kwokctl(stack, "start", "cluster", "--wait", "2m")
+        else:
+            self._kwokctl(
+                stack,
+                "create",
+                "cluster",
+                "--config",
+                str(config),
+                "--kubeconfig",
+                str(stack.layout.state / "kubeconfig"),
+                "--wait",
+                "2m",
+            )
+        wait_until("kube-apiserver", lambda: self.is_running(stack), 60)
+        self.configure(stack)
+
+    def configure(self, stack: Stack) -> None:
+        """Objects the rest of the stack needs (idempotent)."""
+        self.apply(
+            stack,
+            [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": WORKFLOW_NAMESPACE}}],
+        )
+        for manifest in ("kwok-usage.yaml", "kwok-cadvisor-metric.yaml"):
+            self.kubectl(stack, "apply", "-f", str(MANIFESTS / manifest))
+        self.apply(stack, kwok_nodes(stack.kwok_node_count))
+        wait_until(
+            "KWOK nodes Ready",
+            lambda: self.kubectl(
+                stack, "get", "nodes", "-l", f"{KWOK_NODE_LABEL}={KWOK_NODE_KIND}",
+                "-o", "jsonpath={.items[*].status.conditions[?(@.type=='Ready')].status}",
+            ).split() == ["True"] * stack.kwok_node_count,
+            60,
+        )  # fmt: skip
+
+    def stop(self, stack: Stack) -> bool:
+        if not self._cluster_dir(stack).exists():
+            return False
+        running = self.is_running(stack)
+        self._kwokctl(stack, "stop", "cluster", timeout=120)
+        return running
+
+    def endpoints(self, stack: Stack) -> dict[str, str]:
+        return {
+            "kube_apiserver": f"https://127.0.0.1:{stack.layout.ports['kube_apiserver']}",
+            "kubeconfig": str(stack.layout.kubeconfig),
+            "kwok_controller": f"http://127.0.0.1:{stack.layout.ports['kwok_controller']}",
+        }

@@ -1,0 +1,71 @@
+"""MinIO: the S3 server for inputs, artifacts, archived logs and reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+from simpipe_devstack.components.base import ProcessComponent
+from simpipe_devstack.processes import ProcessSpec
+from simpipe_devstack.readiness import http_ok
+
+if TYPE_CHECKING:
+    from simpipe_devstack.stack import Stack
+
+# Buckets the system itself uses; the storage-broker reserves them.
+SYSTEM_BUCKETS = ("argo-artifacts", "simpipe-reports")
+
+
+class Minio(ProcessComponent):
+    name = "minio"
+    port_keys = ("minio", "minio_console")
+    binaries = ("minio",)
+
+    def spec(self, stack: Stack) -> ProcessSpec:
+        ports, data = stack.layout.ports, stack.layout.data / "minio"
+        data.mkdir(parents=True, exist_ok=True)
+        return ProcessSpec(
+            self.name,
+            [
+                str(stack.layout.binaries["minio"]),
+                "server",
+                str(data),
+                "--address",
+                f"127.0.0.1:{ports['minio']}",
+                "--console-address",
+                f"127.0.0.1:{ports['minio_console']}",
+                "--quiet",
+            ],
+            env={
+                "MINIO_ROOT_USER": stack.secrets.s3_access_key,
+                "MINIO_ROOT_PASSWORD": stack.secrets.s3_secret_key,
+                "MINIO_BROWSER": "off",
+                "MINIO_UPDATE": "off",
+            },
+        )
+
+    def ready(self, stack: Stack) -> Callable[[], bool]:
+        return http_ok(f"{self.url(stack)}/minio/health/ready")
+
+    def url(self, stack: Stack) -> str:
+        return f"http://127.0.0.1:{stack.layout.ports['minio']}"
+
+    def after_start(self, stack: Stack) -> None:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=self.url(stack),
+            aws_access_key_id=stack.secrets.s3_access_key,
+            aws_secret_access_key=stack.secrets.s3_secret_key,
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}),
+        )
+        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        for bucket in SYSTEM_BUCKETS:
+            if bucket not in existing:
+                s3.create_bucket(Bucket=bucket)
+
+    def endpoints(self, stack: Stack) -> dict[str, str]:
+        return {"s3": self.url(stack)}

@@ -1,0 +1,84 @@
+"""The six SIM-PIPE services, each `python -m simpipe_<name>` from .venv."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from simpipe_devstack.components.base import ProcessComponent
+from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.processes import ProcessSpec
+from simpipe_devstack.readiness import http_ok
+
+if TYPE_CHECKING:
+    from simpipe_devstack.stack import Stack
+
+SERVICE_NAMES = (
+    "workflow-submitter",
+    "argo-watcher",
+    "metrics-collector",
+    "storage-broker",
+    "kwok-scaler",
+    "gateway",
+)
+
+
+def port_key(service: str, kind: str) -> str:
+    return f"{service.replace('-', '_')}_{kind}"
+
+
+def service_env(stack: Stack) -> dict[str, str]:
+    """The SIMPIPE_* settings every service may read (each takes its own)."""
+    ports, secrets = stack.layout.ports, stack.secrets
+    env = {
+        "SIMPIPE_BIND_HOST": "127.0.0.1",
+        "SIMPIPE_LOG_LEVEL": "info",
+        "SIMPIPE_NATS_URL": f"nats://127.0.0.1:{ports['nats']}",
+        "SIMPIPE_KUBECONFIG": str(stack.layout.kubeconfig),
+        "SIMPIPE_NAMESPACE": WORKFLOW_NAMESPACE,
+        "SIMPIPE_ARGO_SERVER_URL": f"http://127.0.0.1:{ports['argo_server']}",
+        "SIMPIPE_PROMETHEUS_URL": f"http://127.0.0.1:{ports['prometheus']}",
+        "SIMPIPE_S3_ENDPOINT": f"http://127.0.0.1:{ports['minio']}",
+        "SIMPIPE_S3_REGION": "us-east-1",
+        "SIMPIPE_S3_ACCESS_KEY": secrets.s3_access_key,
+        "SIMPIPE_S3_SECRET_KEY": secrets.s3_secret_key,
+        "SIMPIPE_S3_PATH_STYLE": "true",
+    }
+    # Where each service's gRPC API is, for the gateway and for each other.
+    for name in SERVICE_NAMES:
+        key = port_key(name, "grpc")
+        if key in ports:
+            env[f"SIMPIPE_{key.upper().removesuffix('_GRPC')}_ADDR"] = f"127.0.0.1:{ports[key]}"
+    return env
+
+
+class Service(ProcessComponent):
+    ready_timeout = 30.0
+
+    def __init__(self, service: str) -> None:
+        self.name = service
+        self.module = "simpipe_" + service.replace("-", "_")
+        self.http_key = port_key(service, "http")
+        grpc_key = port_key(service, "grpc")
+        self.grpc_key = grpc_key if service != "gateway" else None
+        self.port_keys = (self.http_key,) + ((grpc_key,) if self.grpc_key else ())
+
+    def spec(self, stack: Stack) -> ProcessSpec:
+        ports = stack.layout.ports
+        env = service_env(stack) | {"SIMPIPE_HTTP_PORT": str(ports[self.http_key])}
+        if self.grpc_key:
+            env["SIMPIPE_GRPC_PORT"] = str(ports[self.grpc_key])
+        return ProcessSpec(self.name, [sys.executable, "-m", self.module], env=env)
+
+    def ready(self, stack: Stack) -> Callable[[], bool]:
+        return http_ok(f"http://127.0.0.1:{stack.layout.ports[self.http_key]}/health")
+
+    def endpoints(self, stack: Stack) -> dict[str, str]:
+        ports = stack.layout.ports
+        found = {f"{self.name}_http": f"http://127.0.0.1:{ports[self.http_key]}"}
+        if self.grpc_key:
+            found[f"{self.name}_grpc"] = f"127.0.0.1:{ports[self.grpc_key]}"
+        if self.name == "gateway":
+            found["graphql"] = f"http://127.0.0.1:{ports[self.http_key]}/graphql"
+        return found

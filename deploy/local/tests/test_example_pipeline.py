@@ -14,7 +14,10 @@ from simpipe_devstack.layout import MANIFESTS
 
 
 def test_pipeline_steps_carry_their_simulation_annotations() -> None:
-    steps = (*EXAMPLE_STEPS, SimulatedStep("boom", seconds=1, cpu_millicores=1, memory_mib=1, exit_code=3))
+    steps = (
+        *EXAMPLE_STEPS,
+        SimulatedStep("boom", seconds=1, cpu_millicores=1, memory_mib=1, exit_code=3),
+    )
     built: dict[str, Any] = simulated_pipeline(steps, argo_service("http://127.0.0.1:1")).to_dict()
     spec = built["spec"]
     assert spec["nodeSelector"] == {"simpipe.io/node-kind": "kwok"}

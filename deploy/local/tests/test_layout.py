@@ -9,7 +9,13 @@ from simpipe_devstack.layout import DEFAULT_PORTS, Layout, read_versions
 
 def test_versions_file_pins_every_component() -> None:
     versions = read_versions()
-    for key in ("KUBERNETES_VERSION", "ETCD_VERSION", "KWOK_VERSION", "ARGO_VERSION", "MINIO_VERSION"):
+    for key in (
+        "KUBERNETES_VERSION",
+        "ETCD_VERSION",
+        "KWOK_VERSION",
+        "ARGO_VERSION",
+        "MINIO_VERSION",
+    ):
         assert versions[key].startswith("v"), key
 
 

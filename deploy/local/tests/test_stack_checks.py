@@ -35,7 +35,9 @@ def test_taken_port_is_named_with_its_fix(
     assert f"pid {os.getpid()}" in message
 
 
-def test_missing_binaries_point_to_make_build(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_binaries_point_to_make_build(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("SIMPIPE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("SIMPIPE_STATE", str(tmp_path / "state"))
     (tmp_path / "cache" / "kwok-v0.7.0.tmp").mkdir(parents=True)

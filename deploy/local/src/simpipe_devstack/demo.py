@@ -28,7 +28,7 @@ def run_demo(stack: Stack) -> int:
     argo_url = ArgoServer().url(stack)
     started = time.monotonic()
     workflow = simulated_pipeline(EXAMPLE_STEPS, argo_service(argo_url)).create()
-    name = str(workflow.metadata.name)  # type: ignore[union-attr]
+    name = str(workflow.metadata.name)
     print(f"submitted {name} ({len(EXAMPLE_STEPS)} steps on KWOK nodes); following it:")
 
     def show(step: StepStatus) -> None:

@@ -62,10 +62,12 @@ def pods_by_node_id(kubeconfig: str, workflow_name: str) -> dict[str, str]:
     pods = api.list_namespaced_pod(
         WORKFLOW_NAMESPACE, label_selector=f"workflows.argoproj.io/workflow={workflow_name}"
     )
-    return {
-        (p.metadata.annotations or {}).get("workflows.argoproj.io/node-id", ""): p.metadata.name
-        for p in pods.items
-    }
+    found: dict[str, str] = {}
+    for pod in pods.items:
+        meta = pod.metadata
+        if meta and meta.name:
+            found[(meta.annotations or {}).get("workflows.argoproj.io/node-id", "")] = meta.name
+    return found
 
 
 class ArgoApi:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simpipe_devstack.components.base import ProcessComponent
-from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.processes import ProcessSpec
 from simpipe_devstack.readiness import http_ok
 
@@ -31,12 +30,11 @@ def port_key(service: str, kind: str) -> str:
 def service_env(stack: Stack) -> dict[str, str]:
     """The SIMPIPE_* settings every service may read (each takes its own)."""
     ports, secrets = stack.layout.ports, stack.secrets
-    env = {
+    return {
         "SIMPIPE_BIND_HOST": "127.0.0.1",
         "SIMPIPE_LOG_LEVEL": "info",
         "SIMPIPE_NATS_URL": f"nats://127.0.0.1:{ports['nats']}",
         "SIMPIPE_KUBECONFIG": str(stack.layout.kubeconfig),
-        "SIMPIPE_NAMESPACE": WORKFLOW_NAMESPACE,
         "SIMPIPE_ARGO_SERVER_URL": f"http://127.0.0.1:{ports['argo_server']}",
         "SIMPIPE_PROMETHEUS_URL": f"http://127.0.0.1:{ports['prometheus']}",
         "SIMPIPE_S3_ENDPOINT": f"http://127.0.0.1:{ports['minio']}",
@@ -45,12 +43,6 @@ def service_env(stack: Stack) -> dict[str, str]:
         "SIMPIPE_S3_SECRET_KEY": secrets.s3_secret_key,
         "SIMPIPE_S3_PATH_STYLE": "true",
     }
-    # Where each service's gRPC API is, for the gateway and for each other.
-    for name in SERVICE_NAMES:
-        key = port_key(name, "grpc")
-        if key in ports:
-            env[f"SIMPIPE_{key.upper().removesuffix('_GRPC')}_ADDR"] = f"127.0.0.1:{ports[key]}"
-    return env
 
 
 class Service(ProcessComponent):

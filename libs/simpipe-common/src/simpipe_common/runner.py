@@ -1,0 +1,108 @@
+"""Runs a service: starts its HTTP and gRPC servers, serves until SIGTERM or SIGINT,
+then shuts down in order (unready, drain gRPC, stop HTTP) and returns, so the process
+exits 0."""
+
+import asyncio
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+
+import prometheus_client
+import structlog
+
+from simpipe_common.checks import Check, CheckResult
+from simpipe_common.grpc_server import GrpcServer
+from simpipe_common.http import ASGIApp, HealthApp, HttpServer
+from simpipe_common.logs import configure_logging
+from simpipe_common.service_info import ServiceInfoServicer
+from simpipe_common.settings import GrpcServiceSettings, ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+SERVICE_INFO = prometheus_client.Info("simpipe_service", "The SIM-PIPE service in this process")
+
+
+@dataclass(frozen=True)
+class Service:
+    """What a service plugs into the runner. It serves gRPC when its settings are
+    GrpcServiceSettings; `dependencies` are reported by ServiceInfo.GetInfo."""
+
+    name: str
+    settings: ServiceSettings
+    dependencies: Sequence[Check] = ()
+    http_routes: Mapping[str, ASGIApp] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return version(f"simpipe-{self.name}")
+
+
+class ServiceRunner:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.started = asyncio.Event()
+        self.http_port: int | None = None
+        self.grpc_port: int | None = None
+        self._accepting = False
+
+    async def _accepting_check(self) -> CheckResult:
+        return CheckResult("accepting", self._accepting, "" if self._accepting else "stopping")
+
+    async def run(self) -> None:
+        """Serves until SIGTERM or SIGINT, then shuts down gracefully."""
+        service, settings = self.service, self.service.settings
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            http = HttpServer(
+                HealthApp(
+                    service.name, service.version, [self._accepting_check], service.http_routes
+                ),
+                settings.bind_host,
+                settings.http_port,
+                settings.shutdown_grace_seconds,
+            )
+            grpc_server = (
+                GrpcServer(
+                    settings.bind_host,
+                    settings.grpc_port,
+                    ServiceInfoServicer(
+                        service.name, service.version, datetime.now(UTC), service.dependencies
+                    ),
+                )
+                if isinstance(settings, GrpcServiceSettings)
+                else None
+            )
+            self.http_port = await http.start()
+            if grpc_server is not None:
+                self.grpc_port = await grpc_server.start()
+            self._accepting = True
+            SERVICE_INFO.info({"service": service.name, "version": service.version})
+            log.info(
+                "service started",
+                version=service.version,
+                host=settings.bind_host,
+                http_port=self.http_port,
+                grpc_port=self.grpc_port,
+            )
+            self.started.set()
+            await stop.wait()
+            log.info("service stopping", grace_seconds=settings.shutdown_grace_seconds)
+            self._accepting = False
+            if grpc_server is not None:
+                await grpc_server.stop(settings.shutdown_grace_seconds)
+            await http.stop()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        log.info("service stopped")
+
+
+def run_service(service: Service) -> None:
+    """The body of every service's `python -m simpipe_<name>`."""
+    configure_logging(service.name, service.settings.log_level)
+    asyncio.run(ServiceRunner(service).run())

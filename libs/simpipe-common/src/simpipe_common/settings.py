@@ -1,0 +1,56 @@
+"""Settings read from SIMPIPE_* environment variables.
+
+A service's settings class subclasses ServiceSettings (HTTP only) or GrpcServiceSettings,
+plus the mixins of the systems it talks to, and sets its own default ports.
+"""
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "SIMPIPE_"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    bind_host: str = "127.0.0.1"
+    # Serves /health and /metrics (and the gateway's API); 0 picks a free port.
+    http_port: int = 8080
+    log_level: str = "INFO"
+    nats_url: str = "nats://127.0.0.1:4222"
+    # How long in-flight requests may finish after SIGTERM before they are cancelled.
+    shutdown_grace_seconds: float = 5.0
+    # Upper bound of one dependency check, so a dead dependency answers fast.
+    check_timeout_seconds: float = 2.0
+
+
+class GrpcServiceSettings(ServiceSettings):
+    # 0 picks a free port.
+    grpc_port: int = 50051
+
+
+class KubernetesSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    # None: use the pod's service account (in-cluster configuration).
+    kubeconfig: Path | None = None
+
+
+class ArgoSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    argo_server_url: str = "http://127.0.0.1:2746"
+
+
+class S3Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    s3_endpoint: str = "http://127.0.0.1:9000"
+    # Credentials have no default: they come from the stack's secrets.
+    s3_access_key: str
+    s3_secret_key: SecretStr
+    s3_region: str = "us-east-1"
+    # MinIO and most self-hosted S3 servers need path-style addressing.
+    s3_path_style: bool = True

@@ -1,0 +1,118 @@
+"""Helpers for the services' unit tests: run `python -m <module>` on ephemeral loopback
+ports, talk to it over HTTP and gRPC, and stop it with SIGTERM."""
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2
+
+from simpipe.v1 import service_info_pb2, service_info_pb2_grpc
+
+# Dependencies at a closed loopback port: checks fail at once, without any network.
+UNREACHABLE_URL = "http://127.0.0.1:9"
+UNREACHABLE_ENV = {
+    "SIMPIPE_NATS_URL": "nats://127.0.0.1:9",
+    "SIMPIPE_ARGO_SERVER_URL": UNREACHABLE_URL,
+    "SIMPIPE_S3_ENDPOINT": UNREACHABLE_URL,
+    "SIMPIPE_S3_ACCESS_KEY": "test",
+    "SIMPIPE_S3_SECRET_KEY": "test-secret",
+    "SIMPIPE_PROMETHEUS_URL": UNREACHABLE_URL,
+    "SIMPIPE_KUBECONFIG": "/nonexistent/kubeconfig",
+    "SIMPIPE_CHECK_TIMEOUT_SECONDS": "2",
+}
+
+
+@dataclass
+class ServiceProcess:
+    process: asyncio.subprocess.Process
+    http_port: int
+    grpc_port: int | None
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    async def http_request(self, path: str, json_body: Any = None) -> tuple[int, bytes]:
+        """(status, body); a JSON body makes it a POST."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}")
+        if json_body is not None:
+            request.data = json.dumps(json_body).encode()
+            request.add_header("content-type", "application/json")
+
+        def send() -> tuple[int, bytes]:
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return response.status, response.read()
+            except urllib.error.HTTPError as error:
+                return error.code, error.read()
+
+        return await asyncio.to_thread(send)
+
+    async def get_info(self) -> service_info_pb2.ServiceInfoResponse:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
+            stub = service_info_pb2_grpc.ServiceInfoStub(channel)
+            return await stub.GetInfo(service_info_pb2.GetInfoRequest(), timeout=10)
+
+    async def health_status(self, service: str = "") -> int:
+        """The grpc.health.v1 status of `service` ("" is the whole server)."""
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
+            check = channel.unary_unary(
+                "/grpc.health.v1.Health/Check",
+                request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+                response_deserializer=health_pb2.HealthCheckResponse.FromString,
+            )
+            response = await check(health_pb2.HealthCheckRequest(service=service), timeout=10)
+            return response.status
+
+    async def terminate(self) -> int:
+        """Sends SIGTERM, collects the remaining logs, returns the exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.stdout is not None
+        async for line in self.process.stdout:
+            self.logs.append(json.loads(line))
+        return await self.process.wait()
+
+
+@asynccontextmanager
+async def service_process(
+    module: str, env: Mapping[str, str] = UNREACHABLE_ENV, start_timeout: float = 60
+) -> AsyncIterator[ServiceProcess]:
+    """Starts `python -m module` on 127.0.0.1 with ephemeral ports; kills it on exit."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        env={
+            **os.environ,
+            **env,
+            "SIMPIPE_BIND_HOST": "127.0.0.1",
+            "SIMPIPE_HTTP_PORT": "0",
+            "SIMPIPE_GRPC_PORT": "0",
+        },
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        logs = await asyncio.wait_for(_logs_until_started(process), start_timeout)
+        started = logs[-1]
+        yield ServiceProcess(process, started["http_port"], started["grpc_port"], logs)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def _logs_until_started(process: asyncio.subprocess.Process) -> list[dict[str, Any]]:
+    assert process.stdout is not None
+    logs: list[dict[str, Any]] = []
+    async for line in process.stdout:
+        logs.append(json.loads(line))
+        if logs[-1].get("event") == "service started":
+            return logs
+    raise RuntimeError(f"exited with {await process.wait()} before starting: {logs}")

@@ -1,0 +1,114 @@
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+import httpx
+import pytest
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection_pb2
+
+from simpipe.v1 import service_info_pb2, service_info_pb2_grpc
+from simpipe_common.checks import CheckResult
+from simpipe_common.runner import Service, ServiceRunner
+from simpipe_common.settings import GrpcServiceSettings, ServiceSettings
+
+# The runner reads the version of the package simpipe-<name>; this one is installed.
+NAME = "common"
+
+
+@dataclass
+class Running:
+    runner: ServiceRunner
+    task: asyncio.Task[None]
+    dependency_checked: asyncio.Event
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.runner.grpc_port}"
+
+    def terminate(self) -> None:
+        # A real SIGTERM to this process: the runner's handler must catch it.
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+async def start(settings: ServiceSettings) -> Running:
+    checked = asyncio.Event()
+
+    async def slow_dependency() -> CheckResult:
+        checked.set()
+        await asyncio.sleep(0.5)
+        return CheckResult("slow", True, "answered")
+
+    runner = ServiceRunner(Service(name=NAME, settings=settings, dependencies=[slow_dependency]))
+    task = asyncio.create_task(runner.run())
+    await asyncio.wait_for(runner.started.wait(), 10)
+    return Running(runner, task, checked)
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[Running]:
+    running = await start(GrpcServiceSettings(bind_host="127.0.0.1", http_port=0, grpc_port=0))
+    yield running
+    if not running.task.done():
+        running.terminate()
+    await asyncio.wait_for(running.task, 10)
+
+
+async def test_serves_health_and_metrics_over_http(running: Running) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.runner.http_port}") as http:
+        health = await http.get("/health")
+        metrics = await http.get("/metrics")
+    assert health.json() == {"status": "ok", "service": NAME, "version": "0.1.0"}
+    assert 'simpipe_service_info{service="common",version="0.1.0"} 1.0' in metrics.text
+
+
+async def test_serves_grpc_health_and_reflection(running: Running) -> None:
+    async with grpc.aio.insecure_channel(running.grpc_target) as channel:
+        check = channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
+        for service in ("", "simpipe.v1.ServiceInfo"):
+            response = await check(health_pb2.HealthCheckRequest(service=service))
+            assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+        reflect = channel.stream_stream(
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+        )
+        call = reflect(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        services = {s.name async for r in call for s in r.list_services_response.service}
+    assert services == {
+        "simpipe.v1.ServiceInfo",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    }
+
+
+async def test_sigterm_drains_in_flight_rpcs_then_stops(running: Running) -> None:
+    async with grpc.aio.insecure_channel(running.grpc_target) as channel:
+        stub = service_info_pb2_grpc.ServiceInfoStub(channel)
+        in_flight = asyncio.ensure_future(stub.GetInfo(service_info_pb2.GetInfoRequest()))
+        await asyncio.wait_for(running.dependency_checked.wait(), 10)  # the RPC is in flight
+        running.terminate()
+        info = await in_flight
+
+    await asyncio.wait_for(running.task, 10)
+    assert info.service == NAME
+    assert [(d.name, d.ok, d.detail) for d in info.dependencies] == [("slow", True, "answered")]
+    assert info.started_at.seconds > 0
+    for port in (running.runner.http_port, running.runner.grpc_port):
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.open_connection("127.0.0.1", port)
+
+
+async def test_http_only_service_serves_no_grpc() -> None:
+    running = await start(ServiceSettings(bind_host="127.0.0.1", http_port=0))
+    assert running.runner.grpc_port is None
+    running.terminate()
+    await asyncio.wait_for(running.task, 10)

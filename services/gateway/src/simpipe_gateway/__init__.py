@@ -1,0 +1,1 @@
+"""SIM-PIPE gateway: the GraphQL API over HTTP, /health and /metrics."""

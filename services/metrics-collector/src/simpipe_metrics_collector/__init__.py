@@ -1,0 +1,1 @@
+"""SIM-PIPE metrics-collector: step metric series, run reports, scaling laws, predictions."""

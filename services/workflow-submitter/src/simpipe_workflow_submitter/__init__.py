@@ -1,0 +1,1 @@
+"""SIM-PIPE workflow-submitter: commands on projects, pipelines and dry runs."""

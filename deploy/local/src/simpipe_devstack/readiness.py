@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -33,16 +34,15 @@ def port_holder(port: int) -> str:
                 inodes.add(cols[9])
     if not inodes:
         return "another process"
-    from pathlib import Path
-
     for fd_dir in Path("/proc").glob("[0-9]*/fd"):
         try:
             for fd in fd_dir.iterdir():
                 link = str(fd.readlink())
                 if link.startswith("socket:[") and link[8:-1] in inodes:
                     pid = fd_dir.parent.name
-                    cmd = (fd_dir.parent / "cmdline").read_bytes().replace(b"\0", b" ")
-                    return f"pid {pid} ({cmd.decode(errors='replace').strip()[:80]})"
+                    raw = (fd_dir.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                    cmd = " ".join(raw.decode(errors="replace").split())
+                    return f"pid {pid} ({cmd[:80]})"
         except OSError:
             continue
     return "another process"

@@ -73,9 +73,11 @@ class Stack:
     def up(self) -> None:
         self.check_prerequisites()
         started: list[Component] = []
+        current = ""
         t_all = time.monotonic()
         try:
             for component in self.components:
+                current = component.name
                 if component.is_running(self):
                     self.out(f"  ok   {component.name:<20} already running")
                     continue
@@ -86,9 +88,7 @@ class Stack:
                 component.start(self)
                 self.out(f"  ok   {component.name:<20} ready in {time.monotonic() - t0:.1f}s")
         except BaseException:
-            self.out(
-                f"  FAIL {started[-1].name if started else '':<20} rolling back what this run started"
-            )
+            self.out(f"  FAIL {current:<20} rolling back what this run started")
             for component in reversed(started):
                 try:
                     component.stop(self)

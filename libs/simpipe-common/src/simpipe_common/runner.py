@@ -4,7 +4,8 @@ exits 0."""
 
 import asyncio
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -13,7 +14,7 @@ import prometheus_client
 import structlog
 
 from simpipe_common.checks import Check, CheckResult
-from simpipe_common.grpc_server import GrpcServer
+from simpipe_common.grpc_server import GrpcRegistration, GrpcServer
 from simpipe_common.http import ASGIApp, HealthApp, HttpServer
 from simpipe_common.logs import configure_logging
 from simpipe_common.service_info import ServiceInfoServicer
@@ -33,6 +34,10 @@ class Service:
     settings: ServiceSettings
     dependencies: Sequence[Check] = ()
     http_routes: Mapping[str, ASGIApp] = field(default_factory=dict)
+    # Opens what the service's APIs need (connections, watches) before the
+    # servers start and closes it after they stopped; yields the service's
+    # own gRPC services.
+    lifespan: Callable[[], AbstractAsyncContextManager[Sequence[GrpcRegistration]]] | None = None
 
     @property
     def version(self) -> str:
@@ -57,7 +62,11 @@ class ServiceRunner:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        resources = AsyncExitStack()
         try:
+            registrations: Sequence[GrpcRegistration] = ()
+            if service.lifespan is not None:
+                registrations = await resources.enter_async_context(service.lifespan())
             http = HttpServer(
                 HealthApp(
                     service.name, service.version, [self._accepting_check], service.http_routes
@@ -73,6 +82,7 @@ class ServiceRunner:
                     ServiceInfoServicer(
                         service.name, service.version, datetime.now(UTC), service.dependencies
                     ),
+                    registrations,
                 )
                 if isinstance(settings, GrpcServiceSettings)
                 else None
@@ -97,6 +107,7 @@ class ServiceRunner:
                 await grpc_server.stop(settings.shutdown_grace_seconds)
             await http.stop()
         finally:
+            await resources.aclose()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         log.info("service stopped")

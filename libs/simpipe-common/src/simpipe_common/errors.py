@@ -1,0 +1,61 @@
+"""Typed errors of the mesh, and how they cross gRPC.
+
+A service raises one of these; its servicer turns it into a gRPC status with
+the same code and message, plus a machine-readable reason in the trailing
+metadata (`simpipe-reason`), which the gateway maps to the GraphQL error
+codes of the original SIM-PIPE API.
+"""
+
+from typing import NoReturn
+
+import grpc
+
+REASON_KEY = "simpipe-reason"
+
+
+class ServiceError(Exception):
+    code = grpc.StatusCode.INTERNAL
+    reason = "internal"
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+
+
+class InvalidInputError(ServiceError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "input-validation"
+
+
+class NotFoundError(ServiceError):
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "not-found"
+
+
+class ConflictError(ServiceError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+    reason = "conflict"
+
+
+class InvalidArgoDocumentError(ServiceError):
+    """Argo (or our checks before it) rejected a Workflow or WorkflowTemplate."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "invalid-argo-workflow"
+
+
+class UnauthenticatedError(ServiceError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = "unauthenticated"
+
+
+class UnavailableError(ServiceError):
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "unavailable"
+
+
+async def abort(context: grpc.aio.ServicerContext[object, object], error: ServiceError) -> NoReturn:
+    context.set_trailing_metadata(((REASON_KEY, error.reason),))
+    await context.abort(error.code, error.message)

@@ -1,0 +1,83 @@
+"""The mesh's event stream on NATS JetStream: one stream, subjects that name
+the entity, protobuf payloads from proto/simpipe/v1/events.proto.
+
+Every event carries a `Nats-Msg-Id` (its EventMeta.event_id): JetStream drops
+a repeat inside the duplicate window, and consumers skip ids they have seen,
+so redelivery and republishing (e.g. after a watcher restart) are harmless.
+"""
+
+import re
+from datetime import UTC, datetime
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from simpipe.v1 import events_pb2
+
+STREAM = "SIMPIPE"
+SUBJECT_ROOT = "simpipe"
+# How long JetStream remembers message ids to drop duplicates.
+DUPLICATE_WINDOW_SECONDS = 300.0
+MAX_AGE_SECONDS = 7 * 24 * 3600.0
+
+# A subject token: what Kubernetes names (DNS-1123 labels) and Argo node ids
+# contain; never '.', '*', '>' or whitespace, which would change the subject.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,253}$")
+
+
+class InvalidSubjectTokenError(ValueError):
+    pass
+
+
+def token(value: str) -> str:
+    if not _TOKEN.fullmatch(value):
+        raise InvalidSubjectTokenError(f"{value!r} cannot be part of an event subject")
+    return value
+
+
+def run_subject(project_id: str, dry_run_id: str, kind: str) -> str:
+    """simpipe.run.<project>.<run>.<kind>; an empty project is `_`."""
+    return f"{SUBJECT_ROOT}.run.{token(project_id or '_')}.{token(dry_run_id)}.{token(kind)}"
+
+
+def step_subject(dry_run_id: str, node_id: str, kind: str = "phase") -> str:
+    return f"{SUBJECT_ROOT}.step.{token(dry_run_id)}.{token(node_id)}.{token(kind)}"
+
+
+def event_meta(event_id: str, source: str, trace_parent: str = "") -> events_pb2.EventMeta:
+    occurred = Timestamp()
+    occurred.FromDatetime(datetime.now(UTC))
+    return events_pb2.EventMeta(
+        event_id=event_id, occurred_at=occurred, trace_parent=trace_parent, source=source
+    )
+
+
+async def ensure_stream(js: JetStreamContext) -> None:
+    """Create the stream, or bring an existing one to this configuration."""
+    config = StreamConfig(
+        name=STREAM,
+        subjects=[f"{SUBJECT_ROOT}.>"],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        max_age=MAX_AGE_SECONDS,
+    )
+    try:
+        await js.add_stream(config)
+    except BadRequestError:
+        # Exists with another configuration (an older version of ours).
+        await js.update_stream(config)
+
+
+async def publish(
+    js: JetStreamContext, subject: str, payload: Message, event_id: str, trace_parent: str = ""
+) -> int:
+    """Publish and wait for JetStream's ack; returns the stream sequence."""
+    headers = {"Nats-Msg-Id": event_id}
+    if trace_parent:
+        headers["traceparent"] = trace_parent
+    ack = await js.publish(subject, payload.SerializeToString(), stream=STREAM, headers=headers)
+    return ack.seq

@@ -1,0 +1,27 @@
+"""How SIM-PIPE marks the Kubernetes objects it creates (Workflows,
+WorkflowTemplates, Projects): who owns them and which project they are in.
+
+Owners are user names or OIDC subjects, which may hold characters a label
+value cannot ('@', ':'), so the owner is kept verbatim in an annotation and
+as a hash in a label that selectors can use.
+"""
+
+import hashlib
+
+LABEL_PROJECT = "simpipe.io/project"
+LABEL_OWNER_HASH = "simpipe.io/owner-hash"
+ANNOTATION_OWNER = "simpipe.io/owner"
+# Present on every object SIM-PIPE manages; the watcher selects on it.
+LABEL_MANAGED = "simpipe.io/managed"
+
+
+def owner_hash(owner: str) -> str:
+    return hashlib.sha256(owner.encode()).hexdigest()[:32]
+
+
+def owner_selector(owner: str) -> str:
+    return f"{LABEL_MANAGED}=true,{LABEL_OWNER_HASH}={owner_hash(owner)}"
+
+
+def ownership_labels(owner: str, project_id: str) -> dict[str, str]:
+    return {LABEL_MANAGED: "true", LABEL_OWNER_HASH: owner_hash(owner), LABEL_PROJECT: project_id}

@@ -6,7 +6,9 @@ metadata (`simpipe-reason`), which the gateway maps to the GraphQL error
 codes of the original SIM-PIPE API.
 """
 
-from typing import NoReturn
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 
@@ -56,6 +58,27 @@ class UnavailableError(ServiceError):
     reason = "unavailable"
 
 
-async def abort(context: grpc.aio.ServicerContext[object, object], error: ServiceError) -> NoReturn:
+async def abort(context: grpc.aio.ServicerContext[Any, Any], error: ServiceError) -> NoReturn:
     context.set_trailing_metadata(((REASON_KEY, error.reason),))
     await context.abort(error.code, error.message)
+
+
+Self = TypeVar("Self")
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def typed_errors(
+    method: Callable[[Self, Request, Context], Awaitable[Response]],
+) -> Callable[[Self, Request, Context], Awaitable[Response]]:
+    """Wraps a unary servicer method: a ServiceError becomes its gRPC status."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Self, request: Request, context: Context) -> Response:
+        try:
+            return await method(self, request, context)
+        except ServiceError as error:
+            await abort(context, error)
+
+    return wrapper

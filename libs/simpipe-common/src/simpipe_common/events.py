@@ -9,8 +9,10 @@ so redelivery and republishing (e.g. after a watcher restart) are harmless.
 import re
 from datetime import UTC, datetime
 
+import nats
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
@@ -81,3 +83,33 @@ async def publish(
         headers["traceparent"] = trace_parent
     ack = await js.publish(subject, payload.SerializeToString(), stream=STREAM, headers=headers)
     return ack.seq
+
+
+class LazyJetStream:
+    """A JetStream context opened on first use, so a NATS outage at start-up
+    delays events rather than the service; the stream is ensured once."""
+
+    def __init__(self, nats_url: str, connect_timeout: float = 2.0) -> None:
+        self._url = nats_url
+        self._timeout = connect_timeout
+        self._connection: Client | None = None
+        self._js: JetStreamContext | None = None
+
+    async def get(self) -> JetStreamContext:
+        if self._js is None:
+            connection = await nats.connect(
+                self._url, connect_timeout=self._timeout, max_reconnect_attempts=-1
+            )
+            js = connection.jetstream()
+            try:
+                await ensure_stream(js)
+            except Exception:
+                await connection.close()
+                raise
+            self._connection, self._js = connection, js
+        return self._js
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.drain()
+        self._connection = self._js = None

@@ -36,6 +36,8 @@ class KubernetesSettings(BaseSettings):
 
     # None: use the pod's service account (in-cluster configuration).
     kubeconfig: Path | None = None
+    # Where SIM-PIPE's Projects, WorkflowTemplates and Workflows live.
+    namespace: str = "simpipe"
 
 
 class ArgoSettings(BaseSettings):

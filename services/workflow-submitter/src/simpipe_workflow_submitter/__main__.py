@@ -1,12 +1,56 @@
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from simpipe.v1 import workflow_submitter_pb2, workflow_submitter_pb2_grpc
+from simpipe_common import events
 from simpipe_common.checks import http_check, nats_check
+from simpipe_common.grpc_server import GrpcRegistration
 from simpipe_common.kube import kubernetes_check
 from simpipe_common.runner import Service, run_service
+from simpipe_workflow_submitter.api import WorkflowSubmitterApi
+from simpipe_workflow_submitter.argo import Argo
 from simpipe_workflow_submitter.config import WorkflowSubmitterSettings
+from simpipe_workflow_submitter.dry_runs import DryRuns
+from simpipe_workflow_submitter.kube import CustomObjects
+from simpipe_workflow_submitter.projects import ProjectStore
+from simpipe_workflow_submitter.publisher import Publisher
+from simpipe_workflow_submitter.templates import Templates
+
+SERVICE_NAME = workflow_submitter_pb2.DESCRIPTOR.services_by_name["WorkflowSubmitter"].full_name
 
 
 def main() -> None:
     settings = WorkflowSubmitterSettings()
     timeout = settings.check_timeout_seconds
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
+        jetstream = events.LazyJetStream(settings.nats_url)
+        custom_objects = CustomObjects(settings.kubeconfig)
+        argo = Argo(settings.argo_server_url, settings.namespace)
+        projects = ProjectStore(custom_objects, settings.namespace)
+        api = WorkflowSubmitterApi(
+            projects=projects,
+            templates=Templates(argo, projects, settings.namespace, settings.max_document_bytes),
+            dry_runs=DryRuns(
+                argo, projects, custom_objects, Publisher(jetstream), settings.namespace,
+                settings.max_document_bytes,
+            ),
+        )  # fmt: skip
+        try:
+            yield [
+                GrpcRegistration(
+                    SERVICE_NAME,
+                    lambda server: (
+                        workflow_submitter_pb2_grpc.add_WorkflowSubmitterServicer_to_server(
+                            api, server
+                        )
+                    ),
+                )
+            ]
+        finally:
+            await jetstream.close()
+
     run_service(
         Service(
             name="workflow-submitter",
@@ -16,6 +60,7 @@ def main() -> None:
                 kubernetes_check(settings.kubeconfig, timeout),
                 http_check("argo", f"{settings.argo_server_url}/api/v1/version", timeout),
             ],
+            lifespan=lifespan,
         )
     )
 

@@ -13,16 +13,27 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from simpipe_devstack.components.base import Component
-from simpipe_devstack.layout import CLUSTER_NAME, MANIFESTS, WORKFLOW_NAMESPACE
+from simpipe_devstack.layout import (
+    CLUSTER_NAME,
+    DEPLOY_LOCAL,
+    MANIFESTS,
+    SERVICE_SUBNET,
+    WORKFLOW_NAMESPACE,
+)
 from simpipe_devstack.processes import StackError
 from simpipe_devstack.readiness import wait_until
 
 if TYPE_CHECKING:
     from simpipe_devstack.stack import Stack
 
+# SIM-PIPE's own resource type, shared with the production install.
+PROJECT_CRD = DEPLOY_LOCAL.parent / "kustomize" / "base" / "crds" / "projects.simpipe.io.yaml"
+
 # Labels that let pods choose KWOK nodes (simulation) over a real node.
 KWOK_NODE_LABEL = "simpipe.io/node-kind"
 KWOK_NODE_KIND = "kwok"
+KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+KWOK_NODE_ANNOTATION_VALUE = "fake"
 
 
 def kwok_nodes(count: int) -> list[dict[str, Any]]:
@@ -34,7 +45,7 @@ def kwok_nodes(count: int) -> list[dict[str, Any]]:
             "metadata": {
                 "name": f"kwok-node-{i}",
                 # kwok-controller manages nodes carrying this annotation.
-                "annotations": {"kwok.x-k8s.io/node": "fake"},
+                "annotations": {KWOK_NODE_ANNOTATION: KWOK_NODE_ANNOTATION_VALUE},
                 "labels": {
                     KWOK_NODE_LABEL: KWOK_NODE_KIND,
                     "kubernetes.io/hostname": f"kwok-node-{i}",
@@ -146,11 +157,42 @@ class Cluster(Component):
             # kwokctl's metrics-server, which it would have to download.
             "enableCRDs": ["Metric", "ClusterResourceUsage"],
             "quietPull": True,
+            # Pods on the real node reach the apiserver through the
+            # `kubernetes` Service (its first address) and the pod gateway
+            # on the node's bridge address: the certificate names both.
+            "kubeApiserverCertSANs": [layout.node_ip, str(next(SERVICE_SUBNET.hosts()))],
         }
+        pki = self._cluster_dir(stack) / "pki"
+        patches = [
+            {
+                "name": "kube-apiserver",
+                "extraArgs": [
+                    # The `kubernetes` Service's endpoint: where the pod
+                    # gateway listens (the apiserver stays on 127.0.0.1).
+                    {"key": "advertise-address", "value": layout.node_ip},
+                    # Logs and exec go through the real node's kubelet,
+                    # which only accepts clients signed by the cluster CA.
+                    {"key": "kubelet-client-certificate", "value": str(pki / "admin.crt")},
+                    {"key": "kubelet-client-key", "value": str(pki / "admin.key")},
+                ],
+            },
+            {
+                "name": "kwok-controller",
+                # KWOK fakes only its own nodes, never the real one.
+                "extraArgs": [
+                    {"key": "manage-all-nodes", "value": "false", "override": True},
+                    {
+                        "key": "manage-nodes-with-annotation-selector",
+                        "value": f"{KWOK_NODE_ANNOTATION}={KWOK_NODE_ANNOTATION_VALUE}",
+                    },
+                ],
+            },
+        ]
         head = {
             "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
             "kind": "KwokctlConfiguration",
             "options": options,
+            "componentsPatches": patches,
         }
         stages = (MANIFESTS / "kwok-pod-stages.yaml").read_text()
         return yaml.safe_dump(head, sort_keys=False) + "---\n" + stages
@@ -165,11 +207,30 @@ class Cluster(Component):
         except (StackError, subprocess.TimeoutExpired):
             return False
 
+    def _config_path(self, stack: Stack) -> Path:
+        return stack.layout.generated / "kwokctl.yaml"
+
+    def config_changed(self, stack: Stack) -> bool:
+        """Was the existing cluster created from another configuration?"""
+        config = self._config_path(stack)
+        return not config.exists() or config.read_text() != self.kwokctl_config(stack)
+
     def start(self, stack: Stack) -> None:
-        config = stack.layout.generated / "kwokctl.yaml"
+        config = self._config_path(stack)
         config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(self.kwokctl_config(stack))
-        if (self._cluster_dir(stack) / "kwok.yaml").exists():
+        wanted = self.kwokctl_config(stack)
+        exists = (self._cluster_dir(stack) / "kwok.yaml").exists()
+        if exists and self.config_changed(stack):
+            # kwokctl keeps a cluster's configuration (and certificates)
+            # from its creation: a changed one needs a new cluster.
+            stack.out(
+                "       the cluster's configuration changed: recreating it "
+                "(its workflows are gone; Argo's archive keeps finished ones)"
+            )
+            self._kwokctl(stack, "delete", "cluster", timeout=120)
+            exists = False
+        config.write_text(wanted)
+        if exists:
             self._kwokctl(stack, "start", "cluster", "--wait", "2m")
         else:
             self._kwokctl(
@@ -192,8 +253,12 @@ class Cluster(Component):
             stack,
             [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": WORKFLOW_NAMESPACE}}],
         )
-        for manifest in ("kwok-usage.yaml", "kwok-cadvisor-metric.yaml"):
-            self.kubectl(stack, "apply", "-f", str(MANIFESTS / manifest))
+        for manifest in (
+            MANIFESTS / "kwok-usage.yaml",
+            MANIFESTS / "kwok-cadvisor-metric.yaml",
+            PROJECT_CRD,
+        ):
+            self.kubectl(stack, "apply", "-f", str(manifest))
         self.apply(stack, kwok_nodes(stack.kwok_node_count))
         wait_until(
             "KWOK nodes Ready",

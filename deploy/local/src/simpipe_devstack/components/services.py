@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simpipe_devstack.components.base import ProcessComponent
+from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.processes import ProcessSpec
 from simpipe_devstack.readiness import http_ok
 
@@ -35,6 +36,7 @@ def service_env(stack: Stack) -> dict[str, str]:
         "SIMPIPE_LOG_LEVEL": "info",
         "SIMPIPE_NATS_URL": f"nats://127.0.0.1:{ports['nats']}",
         "SIMPIPE_KUBECONFIG": str(stack.layout.kubeconfig),
+        "SIMPIPE_NAMESPACE": WORKFLOW_NAMESPACE,
         "SIMPIPE_ARGO_SERVER_URL": f"http://127.0.0.1:{ports['argo_server']}",
         "SIMPIPE_PROMETHEUS_URL": f"http://127.0.0.1:{ports['prometheus']}",
         "SIMPIPE_S3_ENDPOINT": f"http://127.0.0.1:{ports['minio']}",

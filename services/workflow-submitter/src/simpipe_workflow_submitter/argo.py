@@ -1,0 +1,174 @@
+"""The Argo server, through hera: Argo checks every document before it is
+stored, and runs the lifecycle commands on Workflows."""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from hera import exceptions as hera_errors
+from hera.workflows import WorkflowsService
+from hera.workflows.models import (
+    Workflow,
+    WorkflowCreateRequest,
+    WorkflowResubmitRequest,
+    WorkflowResumeRequest,
+    WorkflowRetryRequest,
+    WorkflowStopRequest,
+    WorkflowSuspendRequest,
+    WorkflowTemplate,
+    WorkflowTemplateCreateRequest,
+    WorkflowTemplateUpdateRequest,
+    WorkflowTerminateRequest,
+)
+from pydantic.v1 import ValidationError
+
+from simpipe_common.errors import (
+    ConflictError,
+    InvalidArgoDocumentError,
+    NotFoundError,
+    ServiceError,
+    UnavailableError,
+)
+from simpipe_common.ownership import LABEL_PROJECT, owner_selector
+from simpipe_workflow_submitter.documents import REASONS, WORKFLOW, WORKFLOW_TEMPLATE
+
+T = TypeVar("T")
+
+
+def _message(error: Exception) -> str:
+    # hera wraps the server's message in its own sentence; keep Argo's words.
+    text = str(error)
+    return text.split("with message: ", 1)[-1].strip("`")
+
+
+class Argo:
+    """Argo validates a document when it is created (400 on any problem, and
+    nothing is stored), so there is no separate lint round trip."""
+
+    def __init__(self, server_url: str, namespace: str) -> None:
+        self.service = WorkflowsService(host=server_url, verify_ssl=False, namespace=namespace)
+
+    async def _call(self, what: str, kind: str, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except hera_errors.NotFound:
+            raise NotFoundError(f"{what} not found") from None
+        except hera_errors.AlreadyExists:
+            raise ConflictError(f"{what} already exists") from None
+        except hera_errors.BadRequest as error:
+            raise InvalidArgoDocumentError(
+                f"Argo rejected the {kind}: {_message(error)}", REASONS[kind]
+            ) from None
+        except (hera_errors.InternalServerError, requests.RequestException) as error:
+            raise UnavailableError(f"{what}: the Argo server failed: {_message(error)}") from None
+        except hera_errors.HeraException as error:
+            raise ServiceError(f"{what}: {_message(error)}") from None
+
+    @staticmethod
+    def _model(cls: type[T], document: dict[str, Any], kind: str) -> T:
+        try:
+            return cls.parse_obj(document)  # type: ignore[attr-defined, no-any-return]
+        except ValidationError as error:
+            raise InvalidArgoDocumentError(
+                f"not a valid Argo {kind}: {error}".replace("\n", "; "), REASONS[kind]
+            ) from None
+
+    # Workflows (dry runs)
+    async def create_workflow(self, document: dict[str, Any]) -> dict[str, Any]:
+        workflow = self._model(Workflow, document, WORKFLOW)
+        name = document["metadata"].get("name", "new workflow")
+        created = await self._call(
+            name, WORKFLOW, self.service.create_workflow, WorkflowCreateRequest(workflow=workflow)
+        )
+        return created.dict(by_alias=True, exclude_none=True)
+
+    async def get_workflow(self, name: str) -> dict[str, Any]:
+        found = await self._call(f"dry run {name}", WORKFLOW, self.service.get_workflow, name)
+        return found.dict(by_alias=True, exclude_none=True)
+
+    async def suspend(self, name: str) -> None:
+        await self._call(
+            f"dry run {name}",
+            WORKFLOW,
+            self.service.suspend_workflow,
+            name,
+            WorkflowSuspendRequest(),
+        )
+
+    async def resume(self, name: str) -> None:
+        await self._call(
+            f"dry run {name}", WORKFLOW, self.service.resume_workflow, name, WorkflowResumeRequest()
+        )
+
+    async def retry(self, name: str) -> None:
+        await self._call(
+            f"dry run {name}", WORKFLOW, self.service.retry_workflow, name, WorkflowRetryRequest()
+        )
+
+    async def resubmit(self, name: str) -> dict[str, Any]:
+        copy = await self._call(
+            f"dry run {name}",
+            WORKFLOW,
+            self.service.resubmit_workflow,
+            name,
+            WorkflowResubmitRequest(),
+        )
+        return copy.dict(by_alias=True, exclude_none=True)
+
+    async def stop(self, name: str) -> None:
+        await self._call(
+            f"dry run {name}", WORKFLOW, self.service.stop_workflow, name, WorkflowStopRequest()
+        )
+
+    async def terminate(self, name: str) -> None:
+        await self._call(
+            f"dry run {name}",
+            WORKFLOW,
+            self.service.terminate_workflow,
+            name,
+            WorkflowTerminateRequest(),
+        )
+
+    async def delete_workflow(self, name: str) -> None:
+        await self._call(f"dry run {name}", WORKFLOW, self.service.delete_workflow, name)
+
+    # WorkflowTemplates (pipelines)
+    async def create_template(self, document: dict[str, Any]) -> dict[str, Any]:
+        template = self._model(WorkflowTemplate, document, WORKFLOW_TEMPLATE)
+        name = document["metadata"].get("name", "new template")
+        created = await self._call(
+            name, WORKFLOW_TEMPLATE, self.service.create_workflow_template,
+            WorkflowTemplateCreateRequest(template=template),
+        )  # fmt: skip
+        return created.dict(by_alias=True, exclude_none=True)
+
+    async def update_template(self, name: str, document: dict[str, Any]) -> dict[str, Any]:
+        template = self._model(WorkflowTemplate, document, WORKFLOW_TEMPLATE)
+        updated = await self._call(
+            f"workflow template {name}", WORKFLOW_TEMPLATE, self.service.update_workflow_template,
+            name, WorkflowTemplateUpdateRequest(template=template),
+        )  # fmt: skip
+        return updated.dict(by_alias=True, exclude_none=True)
+
+    async def get_template(self, name: str) -> dict[str, Any]:
+        found = await self._call(
+            f"workflow template {name}", WORKFLOW_TEMPLATE, self.service.get_workflow_template, name
+        )
+        return found.dict(by_alias=True, exclude_none=True)
+
+    async def list_templates(self, caller: str, project_id: str) -> list[dict[str, Any]]:
+        selector = f"{owner_selector(caller)},{LABEL_PROJECT}={project_id}"
+        found = await self._call(
+            "workflow templates", WORKFLOW_TEMPLATE, self.service.list_workflow_templates,
+            None, None, selector,
+        )  # fmt: skip
+        return [t.dict(by_alias=True, exclude_none=True) for t in found.items or []]
+
+    async def delete_template(self, name: str) -> None:
+        await self._call(
+            f"workflow template {name}",
+            WORKFLOW_TEMPLATE,
+            self.service.delete_workflow_template,
+            name,
+        )

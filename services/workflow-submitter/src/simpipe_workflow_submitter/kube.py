@@ -1,0 +1,47 @@
+"""Calls to the Kubernetes API from async code, with its errors typed."""
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+from urllib3.exceptions import HTTPError
+
+from simpipe_common.errors import ConflictError, NotFoundError, ServiceError, UnavailableError
+from simpipe_common.kube import kubernetes_api_client
+
+
+class CustomObjects:
+    """The CustomObjects API, built on first use: a missing or broken
+    kubeconfig makes calls fail with a clear UNAVAILABLE, not the service."""
+
+    def __init__(self, kubeconfig: Path | None) -> None:
+        self._kubeconfig = kubeconfig
+        self._api: client.CustomObjectsApi | None = None
+
+    def __call__(self) -> client.CustomObjectsApi:
+        if self._api is None:
+            try:
+                self._api = client.CustomObjectsApi(kubernetes_api_client(self._kubeconfig))
+            except ConfigException as error:
+                raise UnavailableError(f"no usable Kubernetes configuration: {error}") from None
+        return self._api
+
+
+async def call(what: str, fn: Callable[..., object], *args: Any, **kwargs: Any) -> Any:
+    """Run a blocking client call in a thread; map its failures to ServiceErrors."""
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except ApiException as error:
+        if error.status == 404:
+            raise NotFoundError(f"{what} not found") from None
+        if error.status == 409:
+            raise ConflictError(f"{what} already exists") from None
+        if error.status in (400, 422):
+            raise ServiceError(f"{what}: the Kubernetes API refused it: {error.reason}") from None
+        raise UnavailableError(f"{what}: the Kubernetes API answered {error.status}") from None
+    except (HTTPError, OSError) as error:
+        raise UnavailableError(f"{what}: the Kubernetes API does not answer ({error})") from None

@@ -1,0 +1,54 @@
+import json
+
+import pytest
+
+from simpipe_common.errors import InvalidArgoDocumentError, InvalidInputError
+from simpipe_workflow_submitter.documents import WORKFLOW, WORKFLOW_TEMPLATE, parse
+
+WORKFLOW_YAML = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: demo-}
+spec:
+  entrypoint: main
+  templates: [{name: main, container: {image: busybox, command: [echo, hi]}}]
+"""
+
+
+def test_yaml_and_json_give_the_same_document() -> None:
+    from_yaml = parse(WORKFLOW_YAML, WORKFLOW, 10_000)
+    assert parse(json.dumps(from_yaml), WORKFLOW, 10_000) == from_yaml
+    assert from_yaml["spec"]["entrypoint"] == "main"
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "words"),
+    [
+        ("", InvalidInputError, "empty"),
+        ("spec: [unclosed", InvalidInputError, "not valid YAML"),
+        ("a: &x [1, 2]\nb: *x\n", InvalidInputError, "aliases"),
+        ("- a list", InvalidArgoDocumentError, "mapping"),
+        ("apiVersion: v1\nkind: Pod\nspec: {}", InvalidArgoDocumentError, "kind Workflow"),
+        ("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n", InvalidArgoDocumentError, "no spec"),
+        (
+            "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: 3\nspec: {}",
+            InvalidArgoDocumentError,
+            "metadata",
+        ),
+    ],
+)
+def test_bad_documents_get_typed_errors(text: str, error: type[Exception], words: str) -> None:
+    with pytest.raises(error, match=words):
+        parse(text, WORKFLOW, 10_000)
+
+
+def test_oversized_document_is_refused_before_parsing() -> None:
+    huge = WORKFLOW_YAML + "#" + "x" * 20_000
+    with pytest.raises(InvalidInputError, match="limit is 10000"):
+        parse(huge, WORKFLOW, 10_000)
+
+
+def test_wrong_kind_names_the_template_reason() -> None:
+    with pytest.raises(InvalidArgoDocumentError) as caught:
+        parse(WORKFLOW_YAML, WORKFLOW_TEMPLATE, 10_000)
+    assert caught.value.reason == "invalid-argo-workflow-template"

@@ -1,8 +1,30 @@
 import json
 
-from simpipe_common.testing import service_process
+from simpipe_common.testing import UNREACHABLE_ENV, service_process
 from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.schema import schema
+
+TOKEN = "test-token-0123456789abcdef"
+
+# Names of the original SIM-PIPE controller API that existing GUIs and scripts use.
+ORIGINAL_NAMES = {
+    "Query": ["username", "ping", "projects", "project", "dryRun", "workflowTemplate"],
+    "Mutation": [
+        "createProject", "renameProject", "deleteProject", "createWorkflowTemplate",
+        "updateWorkflowTemplate", "deleteWorkflowTemplate", "createDryRun", "suspendDryRun",
+        "resumeDryRun", "retryDryRun", "resubmitDryRun", "stopDryRun", "deleteDryRun",
+        "assignDryRunToProject",
+    ],
+    "Project": ["id", "name", "createdAt", "dryRuns", "workflowTemplates"],
+    "DryRun": ["id", "createdAt", "argoWorkflow", "status", "project", "nodes", "node"],
+    "DryRunStatus": ["phase", "startedAt", "finishedAt", "progress", "message", "estimatedDuration"],
+    "DryRunNodePod": [
+        "id", "type", "name", "displayName", "templateName", "phase", "startedAt", "finishedAt",
+        "duration", "progress", "children", "exitCode", "resourcesDuration", "podName", "log",
+    ],
+    "DryRunNodeMisc": ["id", "type", "phase", "children"],
+    "WorkflowTemplate": ["name", "project", "argoWorkflowTemplate"],
+}  # fmt: skip
 
 
 def test_serves_http_on_8080_and_no_grpc() -> None:
@@ -11,27 +33,48 @@ def test_serves_http_on_8080_and_no_grpc() -> None:
     assert not hasattr(settings, "grpc_port")
 
 
-def test_schema_keeps_the_simpipe_controller_names() -> None:
-    result = schema.execute_sync("{ ping username }")
+def test_schema_is_a_superset_of_the_original_api() -> None:
+    result = schema.execute_sync("{ __schema { types { name fields { name args { name } } } } }")
     assert result.errors is None
-    assert result.data == {"ping": "pong", "username": None}
+    assert result.data is not None
+    fields = {
+        t["name"]: {f["name"]: [a["name"] for a in f["args"]] for f in t["fields"] or []}
+        for t in result.data["__schema"]["types"]
+    }
+    for type_name, names in ORIGINAL_NAMES.items():
+        missing = set(names) - set(fields[type_name])
+        assert not missing, (type_name, missing)
+    assert fields["Mutation"]["stopDryRun"] == ["dryRunId", "terminate"]
+    assert fields["Mutation"]["createDryRun"] == ["input"]
+    assert fields["DryRunNodePod"]["log"] == ["maxLines", "grep", "sinceSeconds", "sinceTime"]
 
 
-async def test_serves_graphql_and_health_then_stops_cleanly_on_sigterm() -> None:
-    async with service_process("simpipe_gateway") as service:
-        assert service.grpc_port is None
-        health_status, health = await service.http_request("/health")
-        graphql_status, graphql = await service.http_request(
+async def test_ping_is_public_but_the_caller_needs_a_valid_token() -> None:
+    env = {**UNREACHABLE_ENV, "SIMPIPE_API_TOKENS": f"{TOKEN}=alice"}
+    async with service_process("simpipe_gateway", env=env) as service:
+        _, anonymous = await service.http_request(
             "/graphql", json_body={"query": "{ ping username }"}
         )
+        _, wrong = await service.http_request(
+            "/graphql",
+            json_body={"query": "{ username }"},
+            headers={"Authorization": "Bearer not-the-token-0000000"},
+        )
+        _, known = await service.http_request(
+            "/graphql",
+            json_body={"query": "{ ping username }"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        health_status, health = await service.http_request("/health")
         metrics_status, metrics = await service.http_request("/metrics")
         exit_code = await service.terminate()
 
+    body = json.loads(anonymous)
+    assert body["data"] is None  # username is non-null: the whole query fails
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert json.loads(wrong)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert json.loads(known) == {"data": {"ping": "pong", "username": "alice"}}
     assert (health_status, json.loads(health)["service"]) == (200, "gateway")
-    assert (graphql_status, json.loads(graphql)) == (
-        200,
-        {"data": {"ping": "pong", "username": None}},
-    )
     assert metrics_status == 200
     assert b'simpipe_service_info{service="gateway",version="0.1.0"} 1.0' in metrics
     assert exit_code == 0

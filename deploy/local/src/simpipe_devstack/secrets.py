@@ -1,7 +1,8 @@
 """Credentials of the local stack: generated once per state directory.
 
 Nothing is baked into the code: the first `make up` draws random values and
-keeps them (mode 0600) beside the data they protect.
+keeps them (mode 0600) beside the data they protect. A value added in a
+later version is drawn when first needed and saved with the others.
 """
 
 from __future__ import annotations
@@ -9,27 +10,41 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+# The local stack's gateway knows two users, so isolation between users can
+# be tried (and tested) locally.
+LOCAL_USERS = ("local-dev", "local-guest")
+
+
+def _token() -> str:
+    return "sp-" + secrets.token_urlsafe(24)
 
 
 @dataclass(frozen=True)
 class Secrets:
-    s3_access_key: str
-    s3_secret_key: str
-    postgres_password: str
+    s3_access_key: str = field(default_factory=lambda: "simpipe-" + secrets.token_hex(4))
+    s3_secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    postgres_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    # user -> bearer token for the gateway
+    api_tokens: dict[str, str] = field(
+        default_factory=lambda: {user: _token() for user in LOCAL_USERS}
+    )
 
     @classmethod
     def load_or_create(cls, path: Path) -> Secrets:
-        if path.exists():
-            return cls(**json.loads(path.read_text()))
-        created = cls(
-            s3_access_key="simpipe-" + secrets.token_hex(4),
-            s3_secret_key=secrets.token_urlsafe(24),
-            postgres_password=secrets.token_urlsafe(18),
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump(asdict(created), out)
-        return created
+        known = {f.name for f in fields(cls)}
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        loaded = cls(**{k: v for k, v in stored.items() if k in known})
+        if set(stored) != known:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump(asdict(loaded), out)
+            path.with_suffix(".tmp").replace(path)
+        return loaded
+
+    def gateway_tokens_setting(self) -> str:
+        """SIMPIPE_API_TOKENS for the gateway: token=user pairs."""
+        return ",".join(f"{token}={user}" for user, token in self.api_tokens.items())

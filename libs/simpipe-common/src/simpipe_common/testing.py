@@ -39,9 +39,13 @@ class ServiceProcess:
     grpc_port: int | None
     logs: list[dict[str, Any]] = field(default_factory=list)
 
-    async def http_request(self, path: str, json_body: Any = None) -> tuple[int, bytes]:
+    async def http_request(
+        self, path: str, json_body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes]:
         """(status, body); a JSON body makes it a POST."""
-        request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.http_port}{path}", headers=dict(headers or {})
+        )
         if json_body is not None:
             request.data = json.dumps(json_body).encode()
             request.add_header("content-type", "application/json")

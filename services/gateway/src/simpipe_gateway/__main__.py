@@ -1,17 +1,12 @@
-from strawberry.asgi import GraphQL
-
 from simpipe_common.runner import Service, run_service
+from simpipe_gateway.app import GraphQLApp
 from simpipe_gateway.config import GatewaySettings
-from simpipe_gateway.schema import schema
 
 
 def main() -> None:
+    settings = GatewaySettings()
     run_service(
-        Service(
-            name="gateway",
-            settings=GatewaySettings(),
-            http_routes={"/graphql": GraphQL(schema)},
-        )
+        Service(name="gateway", settings=settings, http_routes={"/graphql": GraphQLApp(settings)})
     )
 
 

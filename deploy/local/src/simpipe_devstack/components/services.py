@@ -44,6 +44,10 @@ def service_env(stack: Stack) -> dict[str, str]:
         "SIMPIPE_S3_ACCESS_KEY": secrets.s3_access_key,
         "SIMPIPE_S3_SECRET_KEY": secrets.s3_secret_key,
         "SIMPIPE_S3_PATH_STYLE": "true",
+        # The gateway's view of the services and of its callers.
+        "SIMPIPE_WORKFLOW_SUBMITTER_ADDR": f"127.0.0.1:{ports['workflow_submitter_grpc']}",
+        "SIMPIPE_ARGO_WATCHER_ADDR": f"127.0.0.1:{ports['argo_watcher_grpc']}",
+        "SIMPIPE_API_TOKENS": secrets.gateway_tokens_setting(),
     }
 
 

@@ -1,0 +1,40 @@
+"""The GraphQL endpoint (HTTP and graphql-transport-ws) with its context."""
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from simpipe_common import events
+from simpipe_gateway.auth import Authenticator
+from simpipe_gateway.config import GatewaySettings
+from simpipe_gateway.context import Gateway
+from simpipe_gateway.run_events import RunEvents
+from simpipe_gateway.schema import schema
+
+
+class GraphQLApp(GraphQL[dict[str, Any], None]):
+    def __init__(self, settings: GatewaySettings) -> None:
+        super().__init__(schema, graphql_ide="graphiql")
+        self.settings = settings
+        # Checked now, so a bad token list stops the start, not a request.
+        self.authenticator = Authenticator.from_settings(settings)
+        self._gateway: Gateway | None = None
+
+    def gateway(self) -> Gateway:
+        # gRPC aio channels belong to the running event loop: made on first use.
+        if self._gateway is None:
+            self._gateway = Gateway.connect(
+                self.authenticator,
+                self.settings.workflow_submitter_addr,
+                self.settings.argo_watcher_addr,
+                RunEvents(events.LazyJetStream(self.settings.nats_url)),
+            )
+        return self._gateway
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> dict[str, Any]:
+        return {"request": request, "response": response, "gateway": self.gateway()}

@@ -1,0 +1,334 @@
+"""GraphQL types: the original SIM-PIPE controller API's names, filled from
+the services' protobuf messages."""
+
+import json
+from datetime import UTC
+from enum import Enum
+from typing import Any, NewType, Optional
+
+import strawberry
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from simpipe.v1 import argo_watcher_pb2, dry_runs_pb2, workflow_submitter_pb2
+from simpipe_gateway.context import GatewayInfo, caller, gateway
+from simpipe_gateway.errors import rpc
+
+
+def _json_value(value: Any) -> Any:
+    return value
+
+
+ArgoWorkflow = strawberry.scalar(
+    NewType("ArgoWorkflow", object),
+    description="An Argo Workflow document: a JSON object, or YAML/JSON text.",
+    serialize=_json_value,
+    parse_value=_json_value,
+)
+ArgoWorkflowTemplate = strawberry.scalar(
+    NewType("ArgoWorkflowTemplate", object),
+    description="An Argo WorkflowTemplate document: a JSON object, or YAML/JSON text.",
+    serialize=_json_value,
+    parse_value=_json_value,
+)
+
+
+def document_text(value: object) -> str:
+    """What the services take: text (YAML or JSON)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def iso(ts: Timestamp) -> str | None:
+    if not ts.seconds and not ts.nanos:
+        return None
+    return ts.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
+@strawberry.enum
+class DryRunPhase(Enum):
+    Pending = "Pending"
+    Running = "Running"
+    Suspended = "Suspended"
+    Succeeded = "Succeeded"
+    Failed = "Failed"
+    Error = "Error"
+    Unknown = "Unknown"
+
+
+@strawberry.enum
+class DryRunNodePhase(Enum):
+    Pending = "Pending"
+    Running = "Running"
+    Succeeded = "Succeeded"
+    Skipped = "Skipped"
+    Failed = "Failed"
+    Error = "Error"
+    Omitted = "Omitted"
+    Unknown = "Unknown"
+
+
+@strawberry.enum
+class DryRunNodeType(Enum):
+    Pod = "Pod"
+    Container = "Container"
+    Steps = "Steps"
+    StepGroup = "StepGroup"
+    DAG = "DAG"
+    TaskGroup = "TaskGroup"
+    Retry = "Retry"
+    Skipped = "Skipped"
+    Suspend = "Suspend"
+    HTTP = "HTTP"
+    Plugin = "Plugin"
+
+
+def _enum_name(enum_value: int, descriptor: Any, prefix: str) -> str:
+    name: str = descriptor.Name(enum_value).removeprefix(prefix)
+    return name.capitalize() if name != "UNSPECIFIED" else "Unknown"
+
+
+def run_phase(phase: int) -> DryRunPhase:
+    return DryRunPhase(_enum_name(phase, dry_runs_pb2.DryRunPhase, "DRY_RUN_PHASE_"))
+
+
+def node_phase(phase: int) -> DryRunNodePhase:
+    return DryRunNodePhase(_enum_name(phase, dry_runs_pb2.NodePhase, "NODE_PHASE_"))
+
+
+def node_type(value: str) -> DryRunNodeType:
+    try:
+        return DryRunNodeType(value)
+    except ValueError:
+        return DryRunNodeType.Skipped if value == "Skipped" else DryRunNodeType.Steps
+
+
+@strawberry.type
+class DryRunStatus:
+    phase: DryRunPhase
+    started_at: str | None
+    finished_at: str | None
+    progress: str | None
+    message: str | None
+    estimated_duration: int | None
+
+
+@strawberry.type
+class DryRunNodeResourceDuration:
+    cpu: str | None
+    memory: str | None
+    gpu: str | None
+
+
+@strawberry.interface
+class DryRunNode:
+    id: str
+    type: DryRunNodeType
+    name: str
+    display_name: str | None
+    template_name: str | None
+    phase: DryRunNodePhase
+    started_at: str | None
+    finished_at: str | None
+    duration: int | None
+    progress: str | None
+    message: str | None
+    children_ids: strawberry.Private[list[str]]
+    dry_run_id: strawberry.Private[str]
+    # Every node of the same dry run by id, to resolve `children`.
+    graph: strawberry.Private[dict[str, "DryRunNode"]]
+
+    @strawberry.field
+    def children(self) -> list["DryRunNode"] | None:
+        return [self.graph[c] for c in self.children_ids if c in self.graph] or None
+
+
+@strawberry.type
+class DryRunNodeMisc(DryRunNode):
+    pass
+
+
+@strawberry.type
+class DryRunNodePod(DryRunNode):
+    exit_code: str | None
+    pod_name: str
+    resources_duration: DryRunNodeResourceDuration | None
+
+    @strawberry.field(description="The step's log lines (main container).")  # type: ignore[untyped-decorator]
+    async def log(
+        self,
+        info: GatewayInfo,
+        max_lines: int | None = None,
+        grep: str | None = None,
+        since_seconds: int | None = None,
+        since_time: int | None = None,
+    ) -> list[str]:
+        since = Timestamp()
+        if since_time is not None:
+            since.FromSeconds(since_time)
+        elif since_seconds is not None:
+            since.GetCurrentTime()
+            since.FromSeconds(since.seconds - since_seconds)
+        response = await rpc(
+            gateway(info).watcher.GetStepLog,
+            argo_watcher_pb2.GetStepLogRequest(
+                caller=await caller(info),
+                dry_run_id=self.dry_run_id,
+                node_id=self.id,
+                max_lines=max_lines or 0,
+                since=since,
+                grep=grep or "",
+            ),
+        )
+        return list(response.lines)
+
+
+def to_node(
+    node: dry_runs_pb2.DryRunNode, dry_run_id: str, graph: dict[str, DryRunNode]
+) -> DryRunNode:
+    common: dict[str, Any] = {
+        "id": node.id,
+        "type": node_type(node.type),
+        "name": node.name,
+        "display_name": node.display_name or None,
+        "template_name": node.template_name or None,
+        "phase": node_phase(node.phase),
+        "started_at": iso(node.started_at),
+        "finished_at": iso(node.finished_at),
+        "duration": node.duration_seconds if node.HasField("finished_at") else None,
+        "progress": node.progress or None,
+        "message": node.message or None,
+        "children_ids": list(node.children),
+        "dry_run_id": dry_run_id,
+        "graph": graph,
+    }
+    if node.type != "Pod":
+        return DryRunNodeMisc(**common)
+    durations = dict(node.resources_duration)
+    return DryRunNodePod(
+        **common,
+        exit_code=node.exit_code or None,
+        pod_name=node.pod_name,
+        resources_duration=DryRunNodeResourceDuration(
+            cpu=str(durations["cpu"]) if "cpu" in durations else None,
+            memory=str(durations["memory"]) if "memory" in durations else None,
+            gpu=str(durations["nvidia.com/gpu"]) if "nvidia.com/gpu" in durations else None,
+        )
+        if durations
+        else None,
+    )
+
+
+@strawberry.type
+class DryRun:
+    id: str
+    created_at: str
+    argo_workflow: ArgoWorkflow  # type: ignore[valid-type]
+    status: DryRunStatus
+    nodes: list[DryRunNode] | None
+    project_id: strawberry.Private[str]
+    archived: bool
+
+    @strawberry.field
+    def node(self, id: str) -> DryRunNode | None:
+        return next((n for n in self.nodes or [] if n.id == id), None)
+
+    @strawberry.field
+    async def project(self, info: GatewayInfo) -> Optional["Project"]:
+        if not self.project_id:
+            return None
+        found = await rpc(
+            gateway(info).submitter.GetProject,
+            workflow_submitter_pb2.ProjectRef(
+                caller=await caller(info), project_id=self.project_id
+            ),
+        )
+        return to_project(found)
+
+
+def to_dry_run(message: dry_runs_pb2.DryRun) -> DryRun:
+    status = message.status
+    graph: dict[str, DryRunNode] = {}
+    for node in message.nodes:
+        graph[node.id] = to_node(node, message.id, graph)
+    return DryRun(
+        id=message.id,
+        created_at=iso(message.created_at) or "",
+        argo_workflow=json.loads(message.argo_workflow_json or "{}"),
+        status=DryRunStatus(
+            phase=run_phase(status.phase),
+            started_at=iso(status.started_at),
+            finished_at=iso(status.finished_at),
+            progress=status.progress or None,
+            message=status.message or None,
+            estimated_duration=status.estimated_duration_seconds or None,
+        ),
+        nodes=list(graph.values()),
+        project_id=message.project_id,
+        archived=message.archived,
+    )
+
+
+@strawberry.type
+class WorkflowTemplate:
+    name: str
+    argo_workflow_template: ArgoWorkflowTemplate  # type: ignore[valid-type]
+    project_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def project(self, info: GatewayInfo) -> Optional["Project"]:
+        found = await rpc(
+            gateway(info).submitter.GetProject,
+            workflow_submitter_pb2.ProjectRef(
+                caller=await caller(info), project_id=self.project_id
+            ),
+        )
+        return to_project(found)
+
+
+def to_template(message: dry_runs_pb2.WorkflowTemplate) -> WorkflowTemplate:
+    return WorkflowTemplate(
+        name=message.name,
+        argo_workflow_template=json.loads(message.argo_workflow_template_json or "{}"),
+        project_id=message.project_id,
+    )
+
+
+@strawberry.type
+class Project:
+    id: str
+    name: str
+    created_at: str
+
+    @strawberry.field
+    async def dry_runs(self, info: GatewayInfo) -> list[DryRun]:
+        found = await rpc(
+            gateway(info).watcher.ListDryRuns,
+            argo_watcher_pb2.ListDryRunsRequest(caller=await caller(info), project_id=self.id),
+        )
+        return [to_dry_run(d) for d in found.dry_runs]
+
+    @strawberry.field
+    async def workflow_templates(self, info: GatewayInfo) -> list[WorkflowTemplate]:
+        found = await rpc(
+            gateway(info).submitter.ListWorkflowTemplates,
+            workflow_submitter_pb2.ProjectRef(caller=await caller(info), project_id=self.id),
+        )
+        return [to_template(t) for t in found.workflow_templates]
+
+
+def to_project(message: dry_runs_pb2.Project) -> Project:
+    return Project(id=message.id, name=message.name, created_at=iso(message.created_at) or "")
+
+
+@strawberry.type(description="A change of a dry run or of one of its steps, pushed as it happens.")
+class DryRunUpdate:
+    dry_run_id: str
+    project_id: str | None
+    # "run" for the dry run's own phase, "step" for one of its steps.
+    kind: str
+    phase: str
+    progress: str | None
+    message: str | None
+    node_id: str | None
+    display_name: str | None
+    exit_code: str | None
+    occurred_at: str | None

@@ -6,6 +6,9 @@ from collections.abc import AsyncGenerator
 
 import grpc
 import strawberry
+import structlog
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
 
 from simpipe.v1 import argo_watcher_pb2, events_pb2, workflow_submitter_pb2
 from simpipe_gateway.context import GatewayInfo, caller, gateway
@@ -28,6 +31,7 @@ from simpipe_gateway.types import (
 )
 
 pb = workflow_submitter_pb2
+log = structlog.get_logger(__name__)
 
 
 # After a command the watcher may not have seen the new state of the
@@ -129,6 +133,13 @@ class Query:
         return to_template(found)
 
 
+async def _command(info: GatewayInfo, method_name: str, dry_run_id: str) -> DryRun:
+    method = getattr(gateway(info).submitter, method_name)
+    ref = await rpc(method, pb.DryRunRef(caller=await caller(info), dry_run_id=dry_run_id))
+    # A resubmit makes a new dry run; the others change this one.
+    return await _dry_run(info, ref.dry_run_id, just_created=ref.dry_run_id != dry_run_id)
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation
@@ -224,27 +235,21 @@ class Mutation:
         )
         return await _dry_run(info, ref.dry_run_id, just_created=True)
 
-    async def _command(self, info: GatewayInfo, method_name: str, dry_run_id: str) -> DryRun:
-        method = getattr(gateway(info).submitter, method_name)
-        ref = await rpc(method, pb.DryRunRef(caller=await caller(info), dry_run_id=dry_run_id))
-        # A resubmit makes a new dry run; the others change this one.
-        return await _dry_run(info, ref.dry_run_id, just_created=ref.dry_run_id != dry_run_id)
-
     @strawberry.mutation
     async def suspend_dry_run(self, info: GatewayInfo, dry_run_id: str) -> DryRun:
-        return await self._command(info, "SuspendDryRun", dry_run_id)
+        return await _command(info, "SuspendDryRun", dry_run_id)
 
     @strawberry.mutation
     async def resume_dry_run(self, info: GatewayInfo, dry_run_id: str) -> DryRun:
-        return await self._command(info, "ResumeDryRun", dry_run_id)
+        return await _command(info, "ResumeDryRun", dry_run_id)
 
     @strawberry.mutation
     async def retry_dry_run(self, info: GatewayInfo, dry_run_id: str) -> DryRun:
-        return await self._command(info, "RetryDryRun", dry_run_id)
+        return await _command(info, "RetryDryRun", dry_run_id)
 
     @strawberry.mutation
     async def resubmit_dry_run(self, info: GatewayInfo, dry_run_id: str) -> DryRun:
-        return await self._command(info, "ResubmitDryRun", dry_run_id)
+        return await _command(info, "ResubmitDryRun", dry_run_id)
 
     @strawberry.mutation
     async def stop_dry_run(
@@ -323,10 +328,19 @@ class Subscription:
             yield to_update(event)
 
 
+def _unexpected(error: GraphQLError) -> bool:
+    """A bug, not a typed failure: logged here, shown to clients as a code only."""
+    if error.original_error is None or "code" in (error.extensions or {}):
+        return False
+    log.error("resolver failed", path=error.path, error=repr(error.original_error))
+    return True
+
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    extensions=[lambda: MaskErrors(should_mask_error=_unexpected, error_message="internal error")],
     # The kinds of DryRunNode, reached only through the interface.
     types=[DryRunNodePod, DryRunNodeMisc],
 )

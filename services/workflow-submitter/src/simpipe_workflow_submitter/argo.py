@@ -2,6 +2,7 @@
 stored, and runs the lifecycle commands on Workflows."""
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -40,6 +41,12 @@ def _message(error: Exception) -> str:
     # hera wraps the server's message in its own sentence; keep Argo's words.
     text = str(error)
     return text.split("with message: ", 1)[-1].strip("`")
+
+
+def _plain(model: Any) -> dict[str, Any]:
+    """A hera model as JSON-ready data (timestamps as Argo writes them)."""
+    data: dict[str, Any] = json.loads(model.json(by_alias=True, exclude_none=True))
+    return data
 
 
 class Argo:
@@ -81,11 +88,11 @@ class Argo:
         created = await self._call(
             name, WORKFLOW, self.service.create_workflow, WorkflowCreateRequest(workflow=workflow)
         )
-        return created.dict(by_alias=True, exclude_none=True)
+        return _plain(created)
 
     async def get_workflow(self, name: str) -> dict[str, Any]:
         found = await self._call(f"dry run {name}", WORKFLOW, self.service.get_workflow, name)
-        return found.dict(by_alias=True, exclude_none=True)
+        return _plain(found)
 
     async def suspend(self, name: str) -> None:
         await self._call(
@@ -114,7 +121,7 @@ class Argo:
             name,
             WorkflowResubmitRequest(),
         )
-        return copy.dict(by_alias=True, exclude_none=True)
+        return _plain(copy)
 
     async def stop(self, name: str) -> None:
         await self._call(
@@ -141,7 +148,7 @@ class Argo:
             name, WORKFLOW_TEMPLATE, self.service.create_workflow_template,
             WorkflowTemplateCreateRequest(template=template),
         )  # fmt: skip
-        return created.dict(by_alias=True, exclude_none=True)
+        return _plain(created)
 
     async def update_template(self, name: str, document: dict[str, Any]) -> dict[str, Any]:
         template = self._model(WorkflowTemplate, document, WORKFLOW_TEMPLATE)
@@ -149,13 +156,13 @@ class Argo:
             f"workflow template {name}", WORKFLOW_TEMPLATE, self.service.update_workflow_template,
             name, WorkflowTemplateUpdateRequest(template=template),
         )  # fmt: skip
-        return updated.dict(by_alias=True, exclude_none=True)
+        return _plain(updated)
 
     async def get_template(self, name: str) -> dict[str, Any]:
         found = await self._call(
             f"workflow template {name}", WORKFLOW_TEMPLATE, self.service.get_workflow_template, name
         )
-        return found.dict(by_alias=True, exclude_none=True)
+        return _plain(found)
 
     async def list_templates(self, caller: str, project_id: str) -> list[dict[str, Any]]:
         selector = f"{owner_selector(caller)},{LABEL_PROJECT}={project_id}"
@@ -163,7 +170,7 @@ class Argo:
             "workflow templates", WORKFLOW_TEMPLATE, self.service.list_workflow_templates,
             None, None, selector,
         )  # fmt: skip
-        return [t.dict(by_alias=True, exclude_none=True) for t in found.items or []]
+        return [_plain(t) for t in found.items or []]
 
     async def delete_template(self, name: str) -> None:
         await self._call(

@@ -1,0 +1,275 @@
+"""Dry runs end to end through the gateway's GraphQL API, on the real stack:
+gateway -> workflow-submitter -> Argo server -> KWOK, and back through the
+argo-watcher and JetStream to a graphql-transport-ws subscription."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client, config
+
+from simpipe_common.ownership import LABEL_MANAGED
+from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
+from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_devstack.stack import Stack
+
+STEPS = (
+    SimulatedStep("prepare", seconds=2, cpu_millicores=200, memory_mib=32),
+    SimulatedStep("crunch", seconds=3, cpu_millicores=800, memory_mib=128),
+)
+DRY_RUN_FIELDS = "id status { phase progress } project { id } nodes { id type phase displayName duration ... on DryRunNodePod { exitCode podName } }"
+CREATE = f"mutation($i: CreateDryRunInput!) {{ createDryRun(input: $i) {{ {DRY_RUN_FIELDS} }} }}"
+UPDATES = """subscription($id: String!) { dryRunUpdates(dryRunId: $id) {
+  kind phase nodeId displayName exitCode dryRunId } }"""
+
+
+def pipeline(steps: tuple[SimulatedStep, ...] = STEPS) -> dict[str, Any]:
+    built: dict[str, Any] = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
+    return built
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def dev(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
+    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-dev"])
+    yield gql
+    await gql.close()
+
+
+@pytest.fixture
+async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
+    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-guest"])
+    yield gql
+    await gql.close()
+
+
+@pytest.fixture
+async def project(dev: GraphQLClient) -> AsyncIterator[str]:
+    created = await dev.execute(
+        "mutation($n: String!) { createProject(project: {name: $n}) { id name } }",
+        n="Test pipeline",
+    )
+    project_id: str = created["createProject"]["id"]
+    yield project_id
+    await dev.execute("mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id)
+
+
+def managed_workflows(stack: Stack) -> list[str]:
+    api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
+    found: dict[str, Any] = api.list_namespaced_custom_object(  # type: ignore[assignment]
+        "argoproj.io", "v1alpha1", "simpipe", "workflows", label_selector=f"{LABEL_MANAGED}=true"
+    )
+    return sorted(w["metadata"]["name"] for w in found["items"])
+
+
+async def follow(gql: GraphQLClient, dry_run_id: str) -> list[dict[str, Any]]:
+    updates = []
+    async with asyncio.timeout(90):
+        async for data in gql.subscribe(UPDATES, id=dry_run_id):
+            updates.append(data["dryRunUpdates"])
+    return updates
+
+
+@pytest.mark.timeout(150)
+async def test_lifecycle_with_every_phase_pushed_in_order(dev: GraphQLClient, project: str) -> None:
+    run_id = unique("life")
+    created = await dev.execute(
+        CREATE, i={"projectId": project, "dryRunId": run_id, "argoWorkflow": pipeline()}
+    )
+    assert created["createDryRun"]["id"] == run_id
+    assert created["createDryRun"]["project"] == {"id": project}
+
+    updates = await follow(dev, run_id)
+    run_phases = [u["phase"] for u in updates if u["kind"] == "run"]
+    assert run_phases[-1] == "Succeeded"
+    assert run_phases.index("Running") < run_phases.index("Succeeded")
+    for step in STEPS:
+        phases = [
+            u["phase"] for u in updates if u["kind"] == "step" and u["displayName"] == step.name
+        ]
+        assert phases[-1] == "Succeeded", (step.name, phases)
+        assert phases == sorted(set(phases), key=phases.index), "no phase repeats"
+    # Steps finish in pipeline order.
+    finished = [
+        u["displayName"] for u in updates if u["kind"] == "step" and u["phase"] == "Succeeded"
+    ]
+    assert finished == [s.name for s in STEPS]
+
+    run = (
+        await dev.execute(
+            f"query($id: String!) {{ dryRun(dryRunId: $id) {{ {DRY_RUN_FIELDS} }} }}", id=run_id
+        )
+    )["dryRun"]
+    assert run["status"]["phase"] == "Succeeded"
+    pods = {n["displayName"]: n for n in run["nodes"] if n["type"] == "Pod"}
+    for step in STEPS:
+        assert pods[step.name]["phase"] == "Succeeded"
+        assert abs(pods[step.name]["duration"] - step.seconds) <= 1
+        assert pods[step.name]["podName"]
+
+    listed = await dev.execute(
+        "query($p: String!) { project(projectId: $p) { dryRuns { id } } }", p=project
+    )
+    assert run_id in [d["id"] for d in listed["project"]["dryRuns"]]
+
+    resubmitted = await dev.execute(
+        "mutation($id: String!) { resubmitDryRun(dryRunId: $id) { id project { id } } }", id=run_id
+    )
+    copy_id = resubmitted["resubmitDryRun"]["id"]
+    assert copy_id != run_id
+    assert resubmitted["resubmitDryRun"]["project"] == {"id": project}
+
+    assert (
+        await dev.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=copy_id)
+    )["deleteDryRun"]
+
+
+@pytest.mark.timeout(150)
+async def test_suspend_resume_and_terminate(dev: GraphQLClient, project: str) -> None:
+    long_steps = (SimulatedStep("wait", seconds=30, cpu_millicores=100, memory_mib=16),)
+    run_id = unique("ctl")
+    await dev.execute(
+        CREATE, i={"projectId": project, "dryRunId": run_id, "argoWorkflow": pipeline(long_steps)}
+    )
+    suspended = await dev.execute(
+        "mutation($id: String!) { suspendDryRun(dryRunId: $id) { id } }", id=run_id
+    )
+    assert suspended["suspendDryRun"]["id"] == run_id
+    await dev.execute("mutation($id: String!) { resumeDryRun(dryRunId: $id) { id } }", id=run_id)
+    await dev.execute(
+        "mutation($id: String!) { stopDryRun(dryRunId: $id, terminate: true) { id } }", id=run_id
+    )
+    updates = await follow(dev, run_id)
+    assert updates[-1]["kind"] == "run"
+    assert updates[-1]["phase"] == "Failed"
+
+
+async def test_retried_create_with_the_same_id_makes_one_workflow(
+    stack: Stack, dev: GraphQLClient, project: str
+) -> None:
+    run_id = unique("retry")
+    body = {"projectId": project, "dryRunId": run_id, "argoWorkflow": yaml.safe_dump(pipeline())}
+    first, second = await asyncio.gather(dev.execute(CREATE, i=body), dev.execute(CREATE, i=body))
+    assert first["createDryRun"]["id"] == second["createDryRun"]["id"] == run_id
+    assert managed_workflows(stack).count(run_id) == 1
+
+
+@pytest.mark.parametrize(
+    ("document", "code"),
+    [
+        ("spec: [unclosed", "INPUT_VALIDATION_ERROR"),
+        ("apiVersion: v1\nkind: ConfigMap\nspec: {}", "INVALID_ARGO_WORKFLOW_ERROR"),
+        (
+            "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: x-}\n"
+            "spec: {entrypoint: missing, templates: []}",
+            "INVALID_ARGO_WORKFLOW_ERROR",
+        ),
+        ("a: " + "x" * (600 * 1024), "INPUT_VALIDATION_ERROR"),
+        ("a: &anchor [1]\nb: *anchor", "INPUT_VALIDATION_ERROR"),
+    ],
+    ids=["malformed-yaml", "not-argo", "invalid-argo", "oversized", "yaml-alias"],
+)
+async def test_bad_documents_get_typed_errors_and_create_nothing(
+    stack: Stack, dev: GraphQLClient, project: str, document: str, code: str
+) -> None:
+    before = managed_workflows(stack)
+    with pytest.raises(GraphQLError) as caught:
+        await dev.execute(CREATE, i={"projectId": project, "argoWorkflow": document})
+    assert caught.value.codes == [code]
+    assert managed_workflows(stack) == before
+
+
+async def test_unknown_project_and_bad_ids_are_typed_errors(dev: GraphQLClient) -> None:
+    with pytest.raises(GraphQLError) as unknown:
+        await dev.execute(CREATE, i={"projectId": "no-such-project", "argoWorkflow": pipeline()})
+    assert unknown.value.codes == ["NOT_FOUND_ERROR"]
+    with pytest.raises(GraphQLError) as bad_id:
+        await dev.execute(CREATE, i={"dryRunId": "../etc/passwd", "argoWorkflow": pipeline()})
+    assert bad_id.value.codes == ["INPUT_VALIDATION_ERROR"]
+
+
+async def test_mutations_without_a_valid_token_are_refused(
+    stack: Stack, endpoints: dict[str, str]
+) -> None:
+    before = managed_workflows(stack)
+    for token in (None, "sp-not-a-real-token-000000000"):
+        anonymous = GraphQLClient(endpoints["graphql"], token)
+        with pytest.raises(GraphQLError) as caught:
+            await anonymous.execute('mutation { createProject(project: {name: "x"}) { id } }')
+        assert caught.value.codes == ["UNAUTHENTICATED"]
+        with pytest.raises(GraphQLError):
+            await anonymous.execute(CREATE, i={"argoWorkflow": pipeline()})
+        await anonymous.close()
+    assert managed_workflows(stack) == before
+
+
+async def test_one_user_cannot_see_or_touch_anothers_project(
+    dev: GraphQLClient, guest: GraphQLClient, project: str
+) -> None:
+    run_id = unique("mine")
+    await dev.execute(
+        CREATE, i={"projectId": project, "dryRunId": run_id, "argoWorkflow": pipeline()}
+    )
+    assert project not in [
+        p["id"] for p in (await guest.execute("{ projects { id } }"))["projects"]
+    ]
+    attempts: list[tuple[str, dict[str, Any]]] = [
+        ("query($p: String!) { project(projectId: $p) { id } }", {"p": project}),
+        ("query($id: String!) { dryRun(dryRunId: $id) { id } }", {"id": run_id}),
+        ("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", {"id": run_id}),
+        (
+            'mutation($p: String!) { renameProject(projectId: $p, name: "mine now") { id } }',
+            {"p": project},
+        ),
+        (CREATE, {"i": {"projectId": project, "argoWorkflow": pipeline()}}),
+    ]
+    for query, variables in attempts:
+        with pytest.raises(GraphQLError) as caught:
+            await guest.execute(query, **variables)
+        assert caught.value.codes == ["NOT_FOUND_ERROR"], query
+    with pytest.raises(GraphQLError):
+        async for _ in guest.subscribe(UPDATES, id=run_id):
+            pass
+    still = await dev.execute("query($id: String!) { dryRun(dryRunId: $id) { id } }", id=run_id)
+    assert still["dryRun"]["id"] == run_id
+
+
+@pytest.mark.timeout(120)
+async def test_dry_run_from_a_project_template_with_parameters(
+    dev: GraphQLClient, project: str
+) -> None:
+    template = pipeline()
+    template["kind"] = "WorkflowTemplate"
+    name = unique("tpl")
+    template["metadata"] = {"name": name}
+    template["spec"]["arguments"] = {"parameters": [{"name": "size", "value": "1"}]}
+    created = await dev.execute(
+        "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name project { id } } }",
+        i={"projectId": project, "argoWorkflowTemplate": template},
+    )
+    assert created["createWorkflowTemplate"] == {"name": name, "project": {"id": project}}
+    run = await dev.execute(
+        "mutation($i: CreateDryRunFromTemplateInput!) { createDryRunFromTemplate(input: $i) { id argoWorkflow } }",
+        i={
+            "projectId": project,
+            "workflowTemplateName": name,
+            "parameters": [{"name": "size", "value": "10"}],
+        },
+    )
+    spec = run["createDryRunFromTemplate"]["argoWorkflow"]["spec"]
+    assert spec["workflowTemplateRef"] == {"name": name}
+    assert spec["arguments"]["parameters"] == [{"name": "size", "value": "10"}]
+    updates = await follow(dev, run["createDryRunFromTemplate"]["id"])
+    assert updates[-1]["phase"] == "Succeeded"
+    templates = await dev.execute(
+        "query($p: String!) { project(projectId: $p) { workflowTemplates { name } } }", p=project
+    )
+    assert templates["project"]["workflowTemplates"] == [{"name": name}]

@@ -100,6 +100,9 @@ class HttpServer:
         # Binding here, not in uvicorn, makes a taken port an OSError for the caller.
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         listener = socket.create_server((self._host, self._port), family=family)
+        # Inherited by accepted connections (Linux): a response written as
+        # headers then body is not held back ~40 ms by Nagle + delayed ACK.
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._task = asyncio.create_task(self._server.serve(sockets=[listener]))
         while not self._server.started:
             if self._task.done():

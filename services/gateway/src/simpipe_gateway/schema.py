@@ -48,7 +48,7 @@ async def _dry_run(info: GatewayInfo, dry_run_id: str, just_created: bool = Fals
         except grpc.aio.AioRpcError as error:
             late = asyncio.get_running_loop().time() > deadline
             if just_created and error.code() == grpc.StatusCode.NOT_FOUND and not late:
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.005)
                 continue
             raise from_rpc_error(error) from None
         return to_dry_run(found)

@@ -26,6 +26,7 @@ def main() -> None:
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
         jetstream = events.LazyJetStream(settings.nats_url)
+        publisher = Publisher(jetstream)
         custom_objects = CustomObjects(settings.kubeconfig)
         argo = Argo(settings.argo_server_url, settings.namespace)
         projects = ProjectStore(custom_objects, settings.namespace)
@@ -33,7 +34,7 @@ def main() -> None:
             projects=projects,
             templates=Templates(argo, projects, settings.namespace, settings.max_document_bytes),
             dry_runs=DryRuns(
-                argo, projects, custom_objects, Publisher(jetstream), settings.namespace,
+                argo, projects, custom_objects, publisher, settings.namespace,
                 settings.max_document_bytes,
             ),
         )  # fmt: skip
@@ -49,6 +50,7 @@ def main() -> None:
                 )
             ]
         finally:
+            await publisher.drain()
             await jetstream.close()
 
     run_service(

@@ -104,7 +104,7 @@ class DryRuns:
             raise
         CREATED.inc()
         name = str(created["metadata"]["name"])
-        await self.publisher.publish(
+        self.publisher.publish_soon(
             events.run_subject(project_id, name, "submitted"),
             events_pb2.DryRunSubmitted(
                 meta=events.event_meta(

@@ -1,5 +1,9 @@
 """Publishes the submitter's events; an outage of NATS never fails a command
-that already took effect in Argo (the watcher's phase events follow anyway)."""
+that already took effect in Argo (the watcher's phase events follow anyway).
+Publishing happens beside the command, not inside it: JetStream acks after
+an fsync, which a caller waiting for its dry run should not wait for."""
+
+import asyncio
 
 import structlog
 from google.protobuf.message import Message
@@ -14,6 +18,16 @@ FAILED = Counter("simpipe_events_publish_failures_total", "Events that could not
 class Publisher:
     def __init__(self, jetstream: events.LazyJetStream) -> None:
         self.jetstream = jetstream
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def publish_soon(self, subject: str, payload: Message) -> None:
+        task = asyncio.create_task(self.publish(subject, payload))
+        # Keep a reference until done (the loop holds tasks weakly).
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        await asyncio.gather(*self._pending)
 
     async def publish(self, subject: str, payload: Message) -> None:
         event_id = payload.meta.event_id  # type: ignore[attr-defined]

@@ -1,0 +1,176 @@
+"""Benchmarks of the dry-run path (`make bench`): figures printed next to the
+raw component measured in the same run, never asserted against a clock.
+
+- status propagation: a Workflow change written to the apiserver, seen by a
+  raw Kubernetes watch vs. by a GraphQL subscription through the whole mesh
+  (argo-watcher -> JetStream -> gateway -> websocket);
+- createDryRun through the gateway vs. a direct hera submit to the Argo server;
+- idle resident memory of each service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client, config, watch
+
+from simpipe_common.ownership import ANNOTATION_OWNER, ownership_labels
+from simpipe_devstack.components.services import SERVICE_NAMES
+from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
+from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.stack import Stack
+
+USER = "local-dev"
+TOGGLES = 15
+CREATES = 8
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def report(name: str, ours: list[float], raw: list[float], raw_name: str) -> None:
+    p50, p99 = percentile(ours, 0.5) * 1000, percentile(ours, 0.99) * 1000
+    r50, r99 = percentile(raw, 0.5) * 1000, percentile(raw, 0.99) * 1000
+    print(
+        f"\n[bench] {name}: n={len(ours)} p50={p50:.1f} ms p99={p99:.1f} ms | {raw_name}: "
+        f"p50={r50:.1f} ms p99={r99:.1f} ms | ratio p50={p50 / r50:.2f} p99={p99 / r99:.2f}"
+    )
+
+
+@pytest.fixture
+async def gql(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
+    client_ = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[USER])
+    yield client_
+    await client_.close()
+
+
+def long_running_workflow(name: str) -> dict[str, Any]:
+    steps = (SimulatedStep("hold", seconds=600, cpu_millicores=10, memory_mib=8),)
+    document: dict[str, Any] = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
+    document["metadata"] = {
+        "name": name,
+        "namespace": "simpipe",
+        "labels": ownership_labels(USER, ""),
+        "annotations": {ANNOTATION_OWNER: USER},
+    }
+    return document
+
+
+@pytest.mark.timeout(300)
+async def test_status_propagation_vs_raw_watch(stack: Stack, gql: GraphQLClient) -> None:
+    api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
+    name = f"bench-prop-{uuid.uuid4().hex[:6]}"
+    api.create_namespaced_custom_object(
+        "argoproj.io", "v1alpha1", "simpipe", "workflows", long_running_workflow(name)
+    )
+    # (when, spec.suspend) of every change the raw watch delivers
+    raw_events: list[tuple[float, bool]] = []
+    stop = threading.Event()
+
+    def raw_watch() -> None:
+        w = watch.Watch()
+        for event in w.stream(
+            api.list_namespaced_custom_object, "argoproj.io", "v1alpha1", "simpipe", "workflows",
+            field_selector=f"metadata.name={name}", timeout_seconds=240,
+        ):  # fmt: skip
+            suspended = bool(event["object"].get("spec", {}).get("suspend"))
+            raw_events.append((time.perf_counter(), suspended))
+            if stop.is_set():
+                w.stop()
+
+    try:
+        # Wait until the run is Running as seen through the subscription.
+        updates = gql.subscribe(
+            "subscription($id: String!) { dryRunUpdates(dryRunId: $id) { kind phase } }", id=name
+        )
+
+        async def next_run_phase(wanted: str) -> float:
+            async for data in updates:
+                update = data["dryRunUpdates"]
+                if update["kind"] == "run" and update["phase"] == wanted:
+                    return time.perf_counter()
+            raise AssertionError("subscription ended")
+
+        await next_run_phase("Running")
+        thread = threading.Thread(target=raw_watch, daemon=True)
+        thread.start()
+        await asyncio.sleep(1)
+        raw_latency: list[float] = []
+        our_latency: list[float] = []
+        for i in range(TOGGLES * 2):
+            suspend = i % 2 == 0
+            written = time.perf_counter()
+            await asyncio.to_thread(
+                api.patch_namespaced_custom_object, "argoproj.io", "v1alpha1", "simpipe",
+                "workflows", name, {"spec": {"suspend": suspend}},
+            )  # fmt: skip
+            seen_by_us = await next_run_phase("Suspended" if suspend else "Running")
+            raw_times = [t for t, s in raw_events if t >= written and s == suspend]
+            while not raw_times:
+                await asyncio.sleep(0.001)
+                raw_times = [t for t, s in raw_events if t >= written and s == suspend]
+            raw_latency.append(raw_times[0] - written)
+            our_latency.append(seen_by_us - written)
+            await asyncio.sleep(0.3)
+        report(
+            "status propagation (GraphQL subscription)", our_latency, raw_latency, "raw kube watch"
+        )
+    finally:
+        stop.set()
+        api.delete_namespaced_custom_object("argoproj.io", "v1alpha1", "simpipe", "workflows", name)
+
+
+@pytest.mark.timeout(300)
+async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
+    stack: Stack, endpoints: dict[str, str], gql: GraphQLClient
+) -> None:
+    steps = (SimulatedStep("tiny", seconds=1, cpu_millicores=10, memory_mib=8),)
+    ours: list[float] = []
+    raw: list[float] = []
+    created: list[str] = []
+    for _ in range(CREATES):
+        document = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
+        start = time.perf_counter()
+        result = await gql.execute(
+            "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
+            i={"argoWorkflow": document},
+        )
+        ours.append(time.perf_counter() - start)
+        created.append(result["createDryRun"]["id"])
+
+        workflow = simulated_pipeline(steps, argo_service(endpoints["argo_server"]), "bench-hera-")
+        start = time.perf_counter()
+        submitted = await asyncio.to_thread(workflow.create)
+        raw.append(time.perf_counter() - start)
+        created.append(str(submitted.metadata.name))
+    report("createDryRun via gateway", ours, raw, "direct hera submit")
+    api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
+    for name in created:
+        api.delete_namespaced_custom_object("argoproj.io", "v1alpha1", "simpipe", "workflows", name)
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def test_idle_memory_of_each_service(stack: Stack) -> None:
+    print()
+    for name in SERVICE_NAMES:
+        pid = stack.supervisor.pid(name)
+        assert pid is not None, f"{name} is not running"
+        print(f"[bench] idle RSS {name:<20} {rss_mib(pid):6.1f} MiB (target < 100)")
+    rates = [rss_mib(p) for p in (stack.supervisor.pid(n) for n in SERVICE_NAMES) if p]
+    print(f"[bench] idle RSS median {statistics.median(rates):.1f} MiB")

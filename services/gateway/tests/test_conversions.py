@@ -1,0 +1,64 @@
+import json
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.aio.msg import Msg
+
+from simpipe.v1 import dry_runs_pb2, events_pb2
+from simpipe_gateway.run_events import decode
+from simpipe_gateway.types import DryRunNodeMisc, DryRunNodePod, DryRunPhase, to_dry_run
+
+
+def ts(seconds: int) -> Timestamp:
+    return Timestamp(seconds=seconds)
+
+
+def test_dry_run_message_becomes_the_original_api_shape() -> None:
+    message = dry_runs_pb2.DryRun(
+        id="run-1",
+        project_id="p",
+        created_at=ts(1_700_000_000),
+        status=dry_runs_pb2.DryRunStatus(phase=dry_runs_pb2.DRY_RUN_PHASE_SUSPENDED, progress="1/2"),
+        argo_workflow_json=json.dumps({"spec": {"entrypoint": "main"}}),
+        nodes=[
+            dry_runs_pb2.DryRunNode(id="run-1", type="Steps", children=["run-1-a"]),
+            dry_runs_pb2.DryRunNode(
+                id="run-1-a", type="Pod", display_name="a", phase=dry_runs_pb2.NODE_PHASE_FAILED,
+                started_at=ts(1_700_000_010), finished_at=ts(1_700_000_013), duration_seconds=3,
+                exit_code="3", pod_name="run-1-a-123", resources_duration={"cpu": 2},
+            ),
+        ],
+    )  # fmt: skip
+    run = to_dry_run(message)
+    assert run.status.phase is DryRunPhase.Suspended
+    assert run.status.progress == "1/2"
+    assert run.created_at == "2023-11-14T22:13:20Z"
+    assert run.argo_workflow == {"spec": {"entrypoint": "main"}}
+    root, step = run.nodes or []
+    assert isinstance(root, DryRunNodeMisc)
+    assert isinstance(step, DryRunNodePod)
+    # mypy sees the strawberry field, not the method it wraps.
+    assert root.children() == [step]  # type: ignore[call-arg, comparison-overlap]
+    assert (step.exit_code, step.duration, step.pod_name) == ("3", 3, "run-1-a-123")
+    assert step.resources_duration is not None
+    assert step.resources_duration.cpu == "2"
+    assert step.finished_at == "2023-11-14T22:13:33Z"
+
+
+def msg(subject: str, data: bytes) -> Msg:
+    return Msg(_client=None, subject=subject, data=data)  # type: ignore[arg-type]
+
+
+def test_events_are_decoded_by_subject_and_junk_is_skipped() -> None:
+    run = events_pb2.DryRunPhaseChanged(dry_run_id="r", phase="Succeeded")
+    run.meta.event_id = "uid:7"
+    decoded = decode(msg("simpipe.run.p.r.phase", run.SerializeToString()))
+    assert decoded is not None
+    assert decoded.ends_run
+    assert decoded.event_id == "uid:7"
+    step = events_pb2.StepPhaseChanged(dry_run_id="r", node_id="n", phase="Running")
+    decoded_step = decode(msg("simpipe.step.r.n.phase", step.SerializeToString()))
+    assert decoded_step is not None
+    assert decoded_step.step == step
+    assert not decoded_step.ends_run
+    assert decode(msg("simpipe.run.p.r.phase", b"\xff\xff not protobuf")) is None
+    assert decode(msg("simpipe.run.p.r.submitted", b"")) is None

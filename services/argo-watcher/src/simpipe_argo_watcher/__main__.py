@@ -1,13 +1,77 @@
+import asyncio
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from simpipe.v1 import argo_watcher_pb2, argo_watcher_pb2_grpc
+from simpipe_argo_watcher.api import ArgoWatcherApi
+from simpipe_argo_watcher.archive import ArgoArchive
 from simpipe_argo_watcher.config import ArgoWatcherSettings
+from simpipe_argo_watcher.leader import LeaseElection
+from simpipe_argo_watcher.logs import StepLogs
+from simpipe_argo_watcher.publisher import Publisher
+from simpipe_argo_watcher.read_model import ReadModel
+from simpipe_argo_watcher.sync import Item, ModelSync
+from simpipe_argo_watcher.watch import WorkflowWatch
 from simpipe_common.checks import http_check, nats_check
-from simpipe_common.kube import kubernetes_check
+from simpipe_common.grpc_server import GrpcRegistration
+from simpipe_common.kube import kubernetes_api_client, kubernetes_check
 from simpipe_common.runner import Service, run_service
-from simpipe_common.s3 import s3_check
+
+SERVICE_NAME = argo_watcher_pb2.DESCRIPTOR.services_by_name["ArgoWatcher"].full_name
 
 
 def main() -> None:
     settings = ArgoWatcherSettings()
     timeout = settings.check_timeout_seconds
+    # Built on first use and retried until it can be: an unreadable kubeconfig or
+    # an absent cluster delays the watch, it does not stop the service.
+    kube = functools.cache(lambda: kubernetes_api_client(settings.kubeconfig))
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
+        model = ReadModel()
+        items: asyncio.Queue[Item] = asyncio.Queue()
+        publisher = Publisher(settings.nats_url)
+        sync = ModelSync(model, publisher, items)
+        watch = WorkflowWatch(
+            kube, settings.namespace, settings.watch_timeout_seconds,
+            asyncio.get_running_loop(), items.put_nowait,
+        )  # fmt: skip
+        election = LeaseElection(
+            kube, settings.namespace, settings.leader_lease_name,
+            settings.leader_lease_seconds, sync.set_leader,
+        )  # fmt: skip
+        archive = ArgoArchive(
+            settings.argo_server_url, settings.namespace, settings.argo_timeout_seconds
+        )
+        api = ArgoWatcherApi(
+            model, archive, StepLogs(kube, settings.namespace, archive),
+            settings.initial_sync_timeout_seconds,
+        )  # fmt: skip
+        watch.start()
+        tasks = [asyncio.create_task(sync.run()), asyncio.create_task(election.run())]
+        try:
+            yield [
+                GrpcRegistration(
+                    SERVICE_NAME,
+                    lambda server: argo_watcher_pb2_grpc.add_ArgoWatcherServicer_to_server(
+                        api, server
+                    ),
+                )
+            ]
+        finally:
+            watch.stop()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await election.release()
+            await publisher.close()
+            await archive.close()
+
     run_service(
         Service(
             name="argo-watcher",
@@ -16,8 +80,8 @@ def main() -> None:
                 nats_check(settings.nats_url, timeout),
                 kubernetes_check(settings.kubeconfig, timeout),
                 http_check("argo", f"{settings.argo_server_url}/api/v1/version", timeout),
-                s3_check(settings, timeout),
             ],
+            lifespan=lifespan,
         )
     )
 

@@ -8,10 +8,9 @@ from simpipe_common.testing import service_process
 
 
 def test_default_ports_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SIMPIPE_S3_ACCESS_KEY", "key")
-    monkeypatch.setenv("SIMPIPE_S3_SECRET_KEY", "secret")
     settings = ArgoWatcherSettings()
     assert (settings.grpc_port, settings.http_port) == (50052, 9102)
+    assert settings.namespace == "simpipe"
     monkeypatch.setenv("SIMPIPE_GRPC_PORT", "6000")
     assert ArgoWatcherSettings().grpc_port == 6000
 
@@ -34,7 +33,6 @@ async def test_reports_dependencies_and_stops_cleanly_on_sigterm() -> None:
         ("nats", False),
         ("kubernetes", False),
         ("argo", False),
-        ("s3", False),
     ]
     assert exit_code == 0
     assert service.logs[-1]["event"] == "service stopped"

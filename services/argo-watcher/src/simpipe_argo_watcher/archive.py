@@ -1,0 +1,70 @@
+"""Argo's workflow archive (PostgreSQL, behind the Argo server's API): dry runs
+whose Workflow object is gone, and the step logs Argo archived to S3."""
+
+from typing import Any
+
+import httpx
+
+from simpipe_argo_watcher.convert import Workflow
+from simpipe_common.errors import NotFoundError, UnavailableError
+
+HTTP_NOT_FOUND = 404
+
+
+class ArgoArchive:
+    def __init__(self, argo_server_url: str, namespace: str, timeout: float) -> None:
+        self._url = argo_server_url.rstrip("/")
+        self._namespace = namespace
+        self._http = httpx.AsyncClient(base_url=self._url, timeout=timeout)
+
+    async def list(self, label_selector: str, name: str = "") -> list[Workflow]:
+        """Archived Workflows matching the selector (and name), without their nodes:
+        Argo's archive lists summaries."""
+        params = {"namespace": self._namespace, "listOptions.labelSelector": label_selector}
+        if name:
+            params["listOptions.fieldSelector"] = f"metadata.name={name}"
+        body = await self._get_json("/api/v1/archived-workflows", params)
+        items: list[Workflow] = (body or {}).get("items") or []
+        return items
+
+    async def get(self, uid: str) -> Workflow | None:
+        """The whole archived Workflow, nodes included."""
+        found: Workflow | None = await self._get_json(f"/api/v1/archived-workflows/{uid}", {})
+        return found
+
+    async def step_log(self, workflow: Workflow, node_id: str, archived: bool) -> str:
+        """The `main-logs` artifact Argo keeps in S3 when archiveLogs is on."""
+        metadata = workflow["metadata"]
+        where = (
+            f"archived-workflows/{metadata['uid']}" if archived else f"workflows/{metadata['name']}"
+        )
+        path = f"/artifact-files/{self._namespace}/{where}/{node_id}/outputs/main-logs"
+        response = await self._request(path, {})
+        if response.status_code >= 400:
+            raise NotFoundError(
+                f"the archived log of step {node_id} could not be read "
+                f"(Argo server: HTTP {response.status_code})"
+            )
+        return response.text
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _get_json(self, path: str, params: dict[str, str]) -> Any:
+        response = await self._request(path, params)
+        if response.status_code == HTTP_NOT_FOUND:
+            return None
+        if response.status_code >= 400:
+            raise UnavailableError(
+                f"Argo server at {self._url} answered HTTP {response.status_code} "
+                f"for {path}: {response.text[:200]}"
+            )
+        return response.json()
+
+    async def _request(self, path: str, params: dict[str, str]) -> httpx.Response:
+        try:
+            return await self._http.get(path, params=params)
+        except httpx.HTTPError as error:
+            raise UnavailableError(
+                f"Argo server at {self._url} does not answer: {type(error).__name__}: {error}"
+            ) from error

@@ -1,0 +1,139 @@
+"""Step logs: live from the Kubernetes API while the step's pod exists, else the
+`main-logs` artifact Argo archived to S3 (through the Argo server).
+
+Live logs come from the pod log API rather than the Argo server's
+/workflows/{ns}/{name}/log, which swallows a failing pod stream into an
+empty answer: here a node that serves no logs (a KWOK node) is a clear error,
+not a silently empty log. Archived logs carry no per-line times, so `since`
+keeps or drops them whole, by the step's finish time.
+"""
+
+import asyncio
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import grpc
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from simpipe.v1 import dry_runs_pb2
+from simpipe_argo_watcher.archive import ArgoArchive
+from simpipe_argo_watcher.convert import parse_time
+from simpipe_common.errors import NotFoundError, ServiceError, UnavailableError
+
+MAIN_LOGS_ARTIFACT = "main-logs"
+HTTP_NOT_FOUND = 404
+
+
+class LogsUnavailableError(ServiceError):
+    """The pod exists but its log cannot be read: its container has not started,
+    or its node keeps no logs (KWOK's simulated nodes answer "no logs found")."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "logs-unavailable"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    time: datetime | None
+    text: str
+
+
+def timestamped_lines(text: str) -> list[LogLine]:
+    """Lines as the pod log API returns them with timestamps=true: "<RFC3339> <text>"."""
+    lines = []
+    for raw in text.splitlines():
+        stamp, _, rest = raw.partition(" ")
+        try:
+            lines.append(LogLine(datetime.fromisoformat(stamp), rest))
+        except ValueError:
+            lines.append(LogLine(None, raw))
+    return lines
+
+
+def select(
+    lines: Iterable[LogLine], since: datetime | None, grep: str, max_lines: int
+) -> list[str]:
+    """Lines at or after `since` containing `grep`, the last `max_lines` of them (0: all)."""
+    kept = [
+        line.text
+        for line in lines
+        if (since is None or line.time is None or line.time >= since) and grep in line.text
+    ]
+    return kept[-max_lines:] if max_lines > 0 else kept
+
+
+class StepLogs:
+    def __init__(
+        self, api: Callable[[], client.ApiClient], namespace: str, archive: ArgoArchive
+    ) -> None:
+        self._api = api
+        self._namespace = namespace
+        self._archive = archive
+
+    async def lines(
+        self,
+        dry_run: dry_runs_pb2.DryRun,
+        node: dry_runs_pb2.DryRunNode,
+        since: datetime | None,
+        grep: str,
+        max_lines: int,
+    ) -> list[str]:
+        workflow = json.loads(dry_run.argo_workflow_json)
+        if not dry_run.archived:
+            live = await self._live(node.pod_name, since, grep, max_lines)
+            if live is not None:
+                return select(live, since, grep, max_lines)
+        raw_node = ((workflow.get("status") or {}).get("nodes") or {}).get(node.id) or {}
+        artifacts = (raw_node.get("outputs") or {}).get("artifacts") or []
+        if not any(artifact.get("name") == MAIN_LOGS_ARTIFACT for artifact in artifacts):
+            raise NotFoundError(
+                f"no log of step {node.id} is kept: its pod is gone and Argo archived "
+                f"no '{MAIN_LOGS_ARTIFACT}' artifact for it"
+            )
+        finished = parse_time(raw_node.get("finishedAt"))
+        if since is not None and finished is not None and finished < since:
+            return []
+        text = await self._archive.step_log(workflow, node.id, dry_run.archived)
+        return select((LogLine(None, line) for line in text.splitlines()), None, grep, max_lines)
+
+    async def _live(
+        self, pod: str, since: datetime | None, grep: str, max_lines: int
+    ) -> list[LogLine] | None:
+        """The pod's `main` log; None when the pod is gone."""
+        # Kubernetes can tail by itself only when nothing is filtered before the tail.
+        tail = max_lines if max_lines > 0 and since is None and not grep else None
+
+        def read() -> str:
+            text: str = client.CoreV1Api(self._api()).read_namespaced_pod_log(
+                pod,
+                self._namespace,
+                container="main",
+                timestamps=True,
+                tail_lines=tail,
+                _request_timeout=30,
+            )
+            return text
+
+        try:
+            return timestamped_lines(await asyncio.to_thread(read))
+        except ApiException as error:
+            if error.status == HTTP_NOT_FOUND:
+                return None
+            raise LogsUnavailableError(
+                f"the log of pod {pod} cannot be read: {_api_message(error)}"
+            ) from error
+        except Exception as error:
+            raise UnavailableError(
+                f"the Kubernetes API does not answer: {type(error).__name__}: {error}"
+            ) from error
+
+
+def _api_message(error: ApiException) -> str:
+    try:
+        message = json.loads(error.body or "")["message"]
+    except (ValueError, KeyError, TypeError):
+        message = error.reason
+    return f"HTTP {error.status}: {message}"

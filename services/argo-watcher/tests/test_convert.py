@@ -1,0 +1,123 @@
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from simpipe.v1 import dry_runs_pb2 as pb
+from simpipe_argo_watcher.convert import (
+    dry_run_phase_name,
+    fnv32a,
+    node_phase_name,
+    pod_name,
+    to_dry_run,
+    workflow_phase,
+)
+
+
+def by_name(dry_run: pb.DryRun) -> dict[str, pb.DryRunNode]:
+    return {node.display_name: node for node in dry_run.nodes}
+
+
+def test_a_failed_run_with_its_steps(failed: dict[str, Any]) -> None:
+    dry_run = to_dry_run(failed)
+    assert (dry_run.id, dry_run.uid) == ("capture-vkfvt", "8d7707fb-cd3b-4049-b456-c91bbfa24e52")
+    assert (dry_run.project_id, dry_run.owner) == ("demo", "alice@example.org")
+    assert dry_run.created_at.ToJsonString() == "2026-11-25T14:16:28Z"
+    assert dry_run.status.phase == pb.DRY_RUN_PHASE_FAILED
+    assert dry_run.status.progress == "1/2"
+    assert dry_run.status.message == "child 'capture-vkfvt-2349931391' failed"
+    assert dry_run.status.finished_at.ToJsonString() == "2026-11-25T14:16:35Z"
+    assert not dry_run.archived
+
+    nodes = by_name(dry_run)
+    assert sorted(nodes) == ["[0]", "[1]", "capture-vkfvt", "explode", "prepare"]
+    prepare, explode = nodes["prepare"], nodes["explode"]
+    assert (prepare.type, prepare.phase, prepare.exit_code) == ("Pod", pb.NODE_PHASE_SUCCEEDED, "0")
+    assert (explode.phase, explode.exit_code) == (pb.NODE_PHASE_FAILED, "3")
+    assert explode.message == "Error (exit code 3)"
+    assert explode.template_name == "explode"
+    assert explode.duration_seconds == 3  # 14:16:31 -> 14:16:34
+    assert dict(prepare.resources_duration) == {"cpu": 0, "memory": 4}
+    assert nodes["capture-vkfvt"].type == "Steps"
+    assert list(nodes["capture-vkfvt"].children) == ["capture-vkfvt-3674279605"]
+    assert nodes["capture-vkfvt"].pod_name == ""  # only Pod nodes have pods
+
+
+def test_pod_names_are_the_ones_argo_gave_the_pods(failed: dict[str, Any]) -> None:
+    # Read from the pods' workflows.argoproj.io/node-id annotations during the run.
+    nodes = by_name(to_dry_run(failed))
+    assert nodes["prepare"].pod_name == "capture-vkfvt-prepare-1556016048"
+    assert nodes["explode"].pod_name == "capture-vkfvt-explode-2349931391"
+
+
+def test_pod_name_follows_argos_naming_rules() -> None:
+    assert fnv32a(b"") == 0x811C9DC5
+    assert fnv32a(b"a") == 0xE40C292C  # the FNV-1a test vector
+    workflow: dict[str, Any] = {"metadata": {"name": "wf"}}
+    node = {"id": "wf-1", "name": "wf[0].step", "templateName": "t"}
+    assert pod_name(workflow, node) == f"wf-t-{fnv32a(b'wf[0].step')}"
+    assert pod_name(workflow, {**node, "templateRef": {"name": "lib", "template": "u"}}).startswith(
+        "wf-u-"
+    )
+    assert pod_name(workflow, {**node, "name": "wf"}) == "wf"
+    long = {"metadata": {"name": "w" * 250}}
+    assert len(pod_name(long, node)) <= 253
+    v1 = {
+        "metadata": {"name": "wf", "annotations": {"workflows.argoproj.io/pod-name-format": "v1"}}
+    }
+    assert pod_name(v1, node) == "wf-1"
+
+
+def test_a_running_run_and_its_pending_first_step(
+    pending: dict[str, Any], running: dict[str, Any]
+) -> None:
+    first = to_dry_run(pending)
+    assert first.status.phase == pb.DRY_RUN_PHASE_RUNNING
+    assert by_name(first)["prepare"].phase == pb.NODE_PHASE_PENDING
+    now = to_dry_run(running)
+    assert by_name(now)["explode"].phase == pb.NODE_PHASE_RUNNING
+    assert by_name(now)["explode"].duration_seconds == 0  # not finished
+    assert not now.status.HasField("finished_at")
+
+
+@pytest.mark.parametrize(
+    ("phase", "suspend", "expected"),
+    [
+        (None, False, pb.DRY_RUN_PHASE_PENDING),
+        ("Pending", False, pb.DRY_RUN_PHASE_PENDING),
+        ("Running", False, pb.DRY_RUN_PHASE_RUNNING),
+        ("Running", True, pb.DRY_RUN_PHASE_SUSPENDED),
+        ("Succeeded", False, pb.DRY_RUN_PHASE_SUCCEEDED),
+        ("Succeeded", True, pb.DRY_RUN_PHASE_SUCCEEDED),
+        ("Failed", False, pb.DRY_RUN_PHASE_FAILED),
+        ("Error", False, pb.DRY_RUN_PHASE_ERROR),
+        ("Exploded", False, pb.DRY_RUN_PHASE_UNKNOWN),
+    ],
+)
+def test_workflow_phase(phase: str | None, suspend: bool, expected: int) -> None:
+    workflow = {"spec": {"suspend": suspend}, "status": {"phase": phase} if phase else {}}
+    assert workflow_phase(workflow) == expected
+
+
+def test_phase_names_are_argos_spelling() -> None:
+    assert dry_run_phase_name(pb.DRY_RUN_PHASE_SUCCEEDED) == "Succeeded"
+    assert dry_run_phase_name(pb.DRY_RUN_PHASE_SUSPENDED) == "Suspended"
+    assert node_phase_name(pb.NODE_PHASE_OMITTED) == "Omitted"
+
+
+def test_the_workflow_json_is_kept_without_managed_fields(failed: dict[str, Any]) -> None:
+    workflow = copy.deepcopy(failed)
+    workflow["metadata"]["managedFields"] = [{"manager": "workflow-controller"}]
+    kept = json.loads(to_dry_run(workflow).argo_workflow_json)
+    assert "managedFields" not in kept["metadata"]
+    assert kept["status"]["nodes"].keys() == failed["status"]["nodes"].keys()
+
+
+def test_an_archived_summary_without_nodes(failed: dict[str, Any]) -> None:
+    summary = copy.deepcopy(failed)
+    del summary["status"]["nodes"]
+    dry_run = to_dry_run(summary, archived=True)
+    assert dry_run.archived
+    assert list(dry_run.nodes) == []
+    assert dry_run.status.phase == pb.DRY_RUN_PHASE_FAILED

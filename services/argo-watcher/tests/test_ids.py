@@ -13,7 +13,7 @@ def test_valid_dry_run_ids(value: str) -> None:
     "value", ["", "-a", "a-", "Run", "a.b", "a_b", "x" * 64, "a b", "a/b", "a>", "é"]
 )
 def test_malformed_dry_run_ids(value: str) -> None:
-    with pytest.raises(InvalidInputError, match="invalid dry run id"):
+    with pytest.raises(InvalidInputError, match="dry run id"):
         ids.dry_run_id(value)
 
 

@@ -1,9 +1,6 @@
-import json
-
 import pytest
-from grpc_health.v1 import health_pb2
 
-from simpipe_common.testing import service_process
+from simpipe_common.testing import check_serves_and_stops
 from simpipe_metrics_collector.config import MetricsCollectorSettings
 
 
@@ -17,23 +14,6 @@ def test_default_ports_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_reports_dependencies_and_stops_cleanly_on_sigterm() -> None:
-    async with service_process("simpipe_metrics_collector") as service:
-        status, body = await service.http_request("/health")
-        grpc_health = await service.health_status()
-        info = await service.get_info()
-        exit_code = await service.terminate()
-
-    assert (status, json.loads(body)) == (
-        200,
-        {"status": "ok", "service": "metrics-collector", "version": "0.1.0"},
+    await check_serves_and_stops(
+        "simpipe_metrics_collector", "metrics-collector", ["nats", "prometheus", "s3"]
     )
-    assert grpc_health == health_pb2.HealthCheckResponse.SERVING
-    assert info.service == "metrics-collector"
-    # Every dependency sits at a closed loopback port in this test.
-    assert [(d.name, d.ok) for d in info.dependencies] == [
-        ("nats", False),
-        ("prometheus", False),
-        ("s3", False),
-    ]
-    assert exit_code == 0
-    assert service.logs[-1]["event"] == "service stopped"

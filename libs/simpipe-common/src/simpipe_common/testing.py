@@ -120,3 +120,24 @@ async def _logs_until_started(process: asyncio.subprocess.Process) -> list[dict[
         if logs[-1].get("event") == "service started":
             return logs
     raise RuntimeError(f"exited with {await process.wait()} before starting: {logs}")
+
+
+async def check_serves_and_stops(module: str, service: str, dependencies: list[str]) -> None:
+    """The contract every gRPC service keeps: /health and gRPC health answer,
+    GetInfo names its dependencies (all down here: they sit at closed ports),
+    and SIGTERM stops it cleanly with exit code 0."""
+    async with service_process(module) as process:
+        status, body = await process.http_request("/health")
+        grpc_health = await process.health_status()
+        info = await process.get_info()
+        exit_code = await process.terminate()
+
+    assert (status, json.loads(body)) == (
+        200,
+        {"status": "ok", "service": service, "version": "0.1.0"},
+    )
+    assert grpc_health == health_pb2.HealthCheckResponse.SERVING
+    assert info.service == service
+    assert [(d.name, d.ok) for d in info.dependencies] == [(d, False) for d in dependencies]
+    assert exit_code == 0
+    assert process.logs[-1]["event"] == "service stopped"

@@ -3,6 +3,7 @@
 
 import asyncio
 from collections.abc import AsyncGenerator
+from typing import Any
 
 import grpc
 import strawberry
@@ -133,6 +134,31 @@ class Query:
         return to_template(found)
 
 
+async def _template_request(
+    info: GatewayInfo, name: str | None, project_id: str | None, document: object
+) -> pb.WorkflowTemplateRequest:
+    return pb.WorkflowTemplateRequest(
+        caller=await caller(info),
+        name=name or "",
+        project_id=project_id or "",
+        document=document_text(document),
+    )
+
+
+async def _create_dry_run(
+    info: GatewayInfo, project_id: str | None, dry_run_id: str | None, **source: Any
+) -> DryRun:
+    """source: `document`, or `workflow_template_name` with `parameters`."""
+    request = pb.CreateDryRunRequest(
+        caller=await caller(info),
+        project_id=project_id or "",
+        dry_run_id=dry_run_id or "",
+        **source,
+    )
+    ref = await rpc(gateway(info).submitter.CreateDryRun, request)
+    return await _dry_run(info, ref.dry_run_id, just_created=True)
+
+
 async def _command(info: GatewayInfo, method_name: str, dry_run_id: str) -> DryRun:
     method = getattr(gateway(info).submitter, method_name)
     ref = await rpc(method, pb.DryRunRef(caller=await caller(info), dry_run_id=dry_run_id))
@@ -172,31 +198,19 @@ class Mutation:
     async def create_workflow_template(
         self, info: GatewayInfo, input: CreateWorkflowTemplateInput
     ) -> WorkflowTemplate:
-        found = await rpc(
-            gateway(info).submitter.CreateWorkflowTemplate,
-            pb.WorkflowTemplateRequest(
-                caller=await caller(info),
-                name=input.name or "",
-                project_id=input.project_id or "",
-                document=document_text(input.argo_workflow_template),
-            ),
+        request = await _template_request(
+            info, input.name, input.project_id, input.argo_workflow_template
         )
-        return to_template(found)
+        return to_template(await rpc(gateway(info).submitter.CreateWorkflowTemplate, request))
 
     @strawberry.mutation
     async def update_workflow_template(
         self, info: GatewayInfo, update: UpdateWorkflowTemplateInput
     ) -> WorkflowTemplate:
-        found = await rpc(
-            gateway(info).submitter.UpdateWorkflowTemplate,
-            pb.WorkflowTemplateRequest(
-                caller=await caller(info),
-                name=update.name,
-                project_id=update.project_id or "",
-                document=document_text(update.argo_workflow_template),
-            ),
+        request = await _template_request(
+            info, update.name, update.project_id, update.argo_workflow_template
         )
-        return to_template(found)
+        return to_template(await rpc(gateway(info).submitter.UpdateWorkflowTemplate, request))
 
     @strawberry.mutation
     async def delete_workflow_template(self, info: GatewayInfo, name: str) -> bool:
@@ -208,32 +222,21 @@ class Mutation:
 
     @strawberry.mutation
     async def create_dry_run(self, info: GatewayInfo, input: CreateDryRunInput) -> DryRun:
-        ref = await rpc(
-            gateway(info).submitter.CreateDryRun,
-            pb.CreateDryRunRequest(
-                caller=await caller(info),
-                project_id=input.project_id or "",
-                dry_run_id=input.dry_run_id or "",
-                document=document_text(input.argo_workflow),
-            ),
+        return await _create_dry_run(
+            info, input.project_id, input.dry_run_id, document=document_text(input.argo_workflow)
         )
-        return await _dry_run(info, ref.dry_run_id, just_created=True)
 
     @strawberry.mutation
     async def create_dry_run_from_template(
         self, info: GatewayInfo, input: CreateDryRunFromTemplateInput
     ) -> DryRun:
-        ref = await rpc(
-            gateway(info).submitter.CreateDryRun,
-            pb.CreateDryRunRequest(
-                caller=await caller(info),
-                project_id=input.project_id or "",
-                dry_run_id=input.dry_run_id or "",
-                workflow_template_name=input.workflow_template_name,
-                parameters={p.name: p.value for p in input.parameters or []},
-            ),
+        return await _create_dry_run(
+            info,
+            input.project_id,
+            input.dry_run_id,
+            workflow_template_name=input.workflow_template_name,
+            parameters={p.name: p.value for p in input.parameters or []},
         )
-        return await _dry_run(info, ref.dry_run_id, just_created=True)
 
     @strawberry.mutation
     async def suspend_dry_run(self, info: GatewayInfo, dry_run_id: str) -> DryRun:

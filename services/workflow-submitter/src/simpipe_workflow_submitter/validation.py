@@ -1,29 +1,13 @@
-"""Checks on identifiers and names that come from outside."""
+"""Checks on names that come from outside; ids are checked by simpipe_common.validation."""
 
 import re
 
 from simpipe_common.errors import InvalidInputError
+from simpipe_common.validation import caller, dns_label
 
-# Project and dry-run ids become Kubernetes names, label values and NATS
-# subject tokens: DNS-1123 labels fit all three.
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-MAX_CALLER_LENGTH = 256
+__all__ = ["caller", "display_name", "dns_label", "slug"]
+
 MAX_DISPLAY_NAME_LENGTH = 200
-
-
-def dns_label(field: str, value: str) -> str:
-    if not _DNS_LABEL.fullmatch(value):
-        raise InvalidInputError(
-            f"{field} {value[:80]!r} is not valid: use 1-63 lower-case letters, digits and '-',"
-            " starting and ending with a letter or digit"
-        )
-    return value
-
-
-def caller(value: str) -> str:
-    if not value or len(value) > MAX_CALLER_LENGTH or not value.isprintable():
-        raise InvalidInputError("the request has no valid caller")
-    return value
 
 
 def display_name(value: str) -> str:

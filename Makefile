@@ -8,7 +8,7 @@ PY := $(CURDIR)/.venv/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 STACK := $(PY) -m simpipe_devstack
 
-.PHONY: help install protos lint typecheck unit build up down status logs test demo
+.PHONY: help install protos lint typecheck unit build up down status logs test demo load-image bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,3 +61,10 @@ test: install ## lint, types, unit tests; then the stack up and the integration 
 
 demo: up ## stack up, an example pipeline dry-run, its steps and measurements
 	$(PY) -m simpipe_devstack demo
+
+load-image: ## load an image archive into the real node: make load-image IMAGE=path.tar (docker save or OCI)
+	@test -n "$(IMAGE)" || { echo "usage: make load-image IMAGE=path/to/image.tar" >&2; exit 2; }
+	$(STACK) load-image $(IMAGE)
+
+bench: ## benchmarks against the running stack (prints figures; run `make up` first)
+	$(PY) -m pytest -s -q -o 'python_files=bench_*.py' tests/bench

@@ -20,7 +20,7 @@ from simpipe_devstack.stack import Stack
 @pytest.fixture(scope="session")
 def stack() -> Stack:
     stack = Stack(Layout.from_env(), out=lambda _: None)
-    down = [c.name for c in stack.components if not c.is_running(stack)]
+    down = [c.name for c in stack.active_components if not c.is_running(stack)]
     if down:
         pytest.fail(
             f"the local stack is not fully up (down: {', '.join(down)}); run `make up` first"
@@ -32,6 +32,15 @@ def stack() -> Stack:
 def endpoints(stack: Stack) -> dict[str, str]:
     found: dict[str, str] = json.loads(stack.layout.endpoints_file.read_text())
     return found
+
+
+@pytest.fixture(scope="session")
+def real_node(stack: Stack) -> Stack:
+    """The stack, for tests that need its real node: skipped, with the
+    reason, only where this machine cannot run containers."""
+    if stack.real_node_problem:
+        pytest.skip(f"no real node on this machine: {stack.real_node_problem}")
+    return stack
 
 
 @pytest.fixture

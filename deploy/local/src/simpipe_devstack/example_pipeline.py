@@ -1,16 +1,22 @@
 """The example pipeline, shaped like the original SIM-PIPE's
-pre-process -> process -> analyse, with simulated durations and usage for
-KWOK nodes. Built with hera; the demo and the smoke test submit it.
+pre-process -> process -> analyse, in two forms built with hera: simulated
+(durations and usage as annotations, for KWOK nodes) and real (commands
+that run on the real node, passing files through S3 as Argo artifacts).
+The demo and the integration tests submit them.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from hera.workflows import Container, Steps, Workflow, WorkflowsService
+from hera.workflows import Artifact, Container, Steps, Workflow, WorkflowsService
+from hera.workflows.models import Toleration
 
 from simpipe_devstack.components.cluster import KWOK_NODE_KIND, KWOK_NODE_LABEL
+from simpipe_devstack.components.kubelet import REAL_NODE_KIND, REAL_NODE_TAINT
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.node_images import STEP_IMAGE
 
 # Pod annotations read by deploy/local/manifests/kwok-*.yaml.
 SIM_PREFIX = "simpipe.io/sim-"
@@ -83,4 +89,115 @@ def simulated_pipeline(
         with Steps(name="pipeline"):
             for template in templates:
                 template(name=template.name)
+    return workflow
+
+
+# Where a real step finds its input file and leaves its output file.
+INPUT_DIR = "/work/in"
+OUTPUT_DIR = "/work/out"
+
+
+@dataclass(frozen=True)
+class RealStep:
+    """A step that really runs `script` (/bin/sh -c) on the real node. It
+    may read the previous step's output file at INPUT_DIR/<name> and write
+    its own at OUTPUT_DIR/<output>; Argo carries the file through S3."""
+
+    name: str
+    script: str
+    output: str | None = None
+    image: str = STEP_IMAGE
+
+
+EXAMPLE_REAL_STEPS = (
+    RealStep(
+        "pre-process",
+        f"seq 1 100000 > {OUTPUT_DIR}/records.txt; "
+        f"echo pre-process: wrote $(wc -l < {OUTPUT_DIR}/records.txt) records",
+        output="records.txt",
+    ),
+    RealStep(
+        "process",
+        # Burns a core for 5 s, then sums what pre-process wrote.
+        "timeout 5 sh -c 'while :; do :; done' || true; "
+        f"awk '{{s += $1}} END {{print s}}' {INPUT_DIR}/records.txt > {OUTPUT_DIR}/sum.txt; "
+        f"echo process: sum $(cat {OUTPUT_DIR}/sum.txt)",
+        output="sum.txt",
+    ),
+    RealStep(
+        "analyse",
+        # Holds 256 MiB for 4 s (a string doubled until it is that long).
+        'awk \'BEGIN { s = "x"; while (length(s) < 268435456) s = s s; '
+        'system("sleep 4"); print "analyse: held " length(s) / 1048576 " MiB" }\'; '
+        f"echo analyse: the sum was $(cat {INPUT_DIR}/sum.txt)",
+    ),
+)
+
+
+def _artifact(file_name: str, *, path: str | None = None, from_: str | None = None) -> Artifact:
+    """The artifact carrying `file_name`, named after it without its extension."""
+    return Artifact(name=file_name.partition(".")[0], path=path, from_=from_)
+
+
+def real_pipeline(
+    steps: tuple[RealStep, ...],
+    service: WorkflowsService,
+    generate_name: str = "simpipe-real-",
+    runtime_class: str | None = None,
+) -> Workflow:
+    """A sequential pipeline of `steps` on the real node, each step reading
+    the previous step's output (if any); `runtime_class` (e.g. "gvisor")
+    runs every pod of it under that RuntimeClass."""
+    with Workflow(
+        generate_name=generate_name,
+        namespace=WORKFLOW_NAMESPACE,
+        entrypoint="pipeline",
+        node_selector={KWOK_NODE_LABEL: REAL_NODE_KIND},
+        tolerations=[
+            Toleration(
+                key=REAL_NODE_TAINT["key"],
+                operator="Equal",
+                value=REAL_NODE_TAINT["value"],
+                effect=REAL_NODE_TAINT["effect"],
+            )
+        ],
+        # Argo's Workflow has no runtimeClassName field: patch the pods.
+        pod_spec_patch=json.dumps({"runtimeClassName": runtime_class}) if runtime_class else None,
+        workflows_service=service,
+        labels={"simpipe.io/example": "true"},
+    ) as workflow:
+        # (step, its template, the step whose output it reads)
+        chain: list[tuple[RealStep, Container, RealStep | None]] = []
+        for i, step in enumerate(steps):
+            source = steps[i - 1] if i > 0 and steps[i - 1].output else None
+            template = Container(
+                name=step.name,
+                image=step.image,
+                # Loaded into the node, never pulled: a missing image fails
+                # at once (ErrImageNeverPull) instead of waiting on a
+                # registry this machine cannot reach.
+                image_pull_policy="Never",
+                command=["sh", "-c"],
+                args=[f"mkdir -p {OUTPUT_DIR}; {step.script}"],
+            )
+            if source and source.output:
+                template.inputs = [_artifact(source.output, path=f"{INPUT_DIR}/{source.output}")]
+            if step.output:
+                template.outputs = [_artifact(step.output, path=f"{OUTPUT_DIR}/{step.output}")]
+            chain.append((step, template, source))
+        with Steps(name="pipeline"):
+            for step, template, source in chain:
+                if source and source.output:
+                    name = source.output.partition(".")[0]
+                    template(
+                        name=step.name,
+                        arguments=[
+                            _artifact(
+                                source.output,
+                                from_=f"{{{{steps.{source.name}.outputs.artifacts.{name}}}}}",
+                            )
+                        ],
+                    )
+                else:
+                    template(name=step.name)
     return workflow

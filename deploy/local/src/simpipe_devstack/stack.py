@@ -9,8 +9,10 @@ from collections.abc import Callable
 from functools import cached_property
 
 from simpipe_devstack.components import Component, all_components
+from simpipe_devstack.components.cluster import Cluster
 from simpipe_devstack.components.services import SERVICE_NAMES, port_key
 from simpipe_devstack.layout import Layout
+from simpipe_devstack.node_support import real_node_problem
 from simpipe_devstack.processes import StackError, Supervisor
 from simpipe_devstack.readiness import port_holder, port_in_use
 from simpipe_devstack.secrets import Secrets
@@ -33,6 +35,24 @@ class Stack:
     def secrets(self) -> Secrets:
         return Secrets.load_or_create(self.layout.secrets_file)
 
+    @cached_property
+    def real_node_problem(self) -> str | None:
+        """Why the real node cannot run on this machine, or None if it can."""
+        bins = self.layout.binaries
+        needed = {b for c in self.components if c.real_node for b in c.binaries}
+        # Baked into the node's images rather than run by a component.
+        needed |= {"argoexec", "pause"}
+        return real_node_problem({b: bins[b] for b in sorted(needed)})
+
+    @property
+    def real_node(self) -> bool:
+        return self.real_node_problem is None
+
+    @property
+    def active_components(self) -> list[Component]:
+        """What `up` starts here: everything, less the real node where it cannot run."""
+        return [c for c in self.components if self.real_node or not c.real_node]
+
     def service_http_ports(self) -> dict[str, int]:
         return {name: self.layout.ports[port_key(name, "http")] for name in SERVICE_NAMES}
 
@@ -46,7 +66,10 @@ class Stack:
     def check_prerequisites(self) -> None:
         bins = self.layout.binaries
         missing = [
-            f"{b} ({bins[b]})" for c in self.components for b in c.binaries if not bins[b].is_file()
+            f"{b} ({bins[b]})"
+            for c in self.active_components
+            for b in c.binaries
+            if not bins[b].is_file()
         ]
         if missing:
             half = sorted(p.name for p in self.layout.cache.glob("*.tmp"))
@@ -72,11 +95,26 @@ class Stack:
 
     def up(self) -> None:
         self.check_prerequisites()
+        if self.real_node_problem:
+            self.out(
+                f"  off  real node            the real node cannot run here: "
+                f"{self.real_node_problem}.\n"
+                "       Starting the KWOK-only stack: simulations work, dry runs have no real node."
+            )
+        cluster = self.component(Cluster.name)
+        if (
+            isinstance(cluster, Cluster)
+            and cluster.is_running(self)
+            and cluster.config_changed(self)
+        ):
+            # Every client holds the old cluster's certificates: start over.
+            self.out("  the cluster's configuration changed: restarting the whole stack")
+            self.down()
         started: list[Component] = []
         current = ""
         t_all = time.monotonic()
         try:
-            for component in self.components:
+            for component in self.active_components:
                 current = component.name
                 if component.is_running(self):
                     self.out(f"  ok   {component.name:<20} already running")
@@ -115,7 +153,7 @@ class Stack:
 
     def endpoints(self) -> dict[str, str]:
         found: dict[str, str] = {}
-        for component in self.components:
+        for component in self.active_components:
             found.update(component.endpoints(self))
         found["state"] = str(self.layout.state)
         found["secrets"] = str(self.layout.secrets_file)
@@ -123,7 +161,9 @@ class Stack:
 
     def status(self) -> bool:
         all_up = True
-        for component in self.components:
+        if self.real_node_problem:
+            self.out(f"  off  real node            {self.real_node_problem}")
+        for component in self.active_components:
             running = component.is_running(self)
             all_up &= running
             pid = component.pid(self)

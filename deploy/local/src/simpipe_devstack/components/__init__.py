@@ -2,9 +2,14 @@
 
 from simpipe_devstack.components.argo import ArgoController, ArgoServer
 from simpipe_devstack.components.base import Component
+from simpipe_devstack.components.cadvisor import Cadvisor
 from simpipe_devstack.components.cluster import Cluster
+from simpipe_devstack.components.containerd import Containerd
+from simpipe_devstack.components.kube_proxy import KubeProxy
+from simpipe_devstack.components.kubelet import Kubelet
 from simpipe_devstack.components.minio import Minio
 from simpipe_devstack.components.nats import Nats
+from simpipe_devstack.components.node_network import NodeNetwork
 from simpipe_devstack.components.postgres import Postgres
 from simpipe_devstack.components.prometheus import Prometheus
 from simpipe_devstack.components.services import SERVICE_NAMES, Service
@@ -16,6 +21,12 @@ def all_components() -> list[Component]:
         Minio(),
         Postgres(),
         Cluster(),
+        # The real node (skipped where containers cannot run).
+        NodeNetwork(),
+        Containerd(),
+        Kubelet(),
+        KubeProxy(),
+        Cadvisor(),
         Prometheus(),
         ArgoController(),
         ArgoServer(),

@@ -39,9 +39,19 @@ def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def s3_endpoint_for_pods(stack: Stack) -> str:
+    """MinIO as Argo's executor sees it: through the pod gateway on the
+    real node's address (pods cannot reach 127.0.0.1), which this
+    machine's own processes (the Argo server reading logs) reach too."""
+    host = stack.layout.node_ip if stack.real_node else "127.0.0.1"
+    return f"{host}:{stack.layout.ports['minio']}"
+
+
 def controller_config(stack: Stack) -> dict[str, Any]:
     ports = stack.layout.ports
     return {
+        # Imported into the real node, never pulled (there is no registry).
+        "executor": {"imagePullPolicy": "IfNotPresent"},
         # Off Prometheus's default :9090 (Argo's default too); plain HTTP,
         # as 3.6 serves metrics over TLS by default.
         "metricsConfig": {
@@ -69,13 +79,46 @@ def controller_config(stack: Stack) -> dict[str, Any]:
             "archiveLogs": True,
             "s3": {
                 "bucket": ARTIFACT_BUCKET,
-                "endpoint": f"127.0.0.1:{ports['minio']}",
+                "endpoint": s3_endpoint_for_pods(stack),
                 "insecure": True,
                 "accessKeySecret": {"name": "argo-s3", "key": "accesskey"},
                 "secretKeySecret": {"name": "argo-s3", "key": "secretkey"},
             },
         },
     }
+
+
+def executor_rbac() -> list[dict[str, Any]]:
+    """What Argo's executor in a real pod may do with its (default)
+    ServiceAccount: report each step's outputs as a WorkflowTaskResult."""
+    meta = {"name": "argo-executor", "namespace": WORKFLOW_NAMESPACE}
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta,
+            "rules": [
+                {
+                    "apiGroups": ["argoproj.io"],
+                    "resources": ["workflowtaskresults"],
+                    "verbs": ["create", "patch"],
+                }
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": "argo-executor",
+            },
+            "subjects": [
+                {"kind": "ServiceAccount", "name": "default", "namespace": WORKFLOW_NAMESPACE}
+            ],
+        },
+    ]
 
 
 def argo_crds_dir(stack: Stack) -> Path:
@@ -108,6 +151,7 @@ class ArgoController(ProcessComponent):
                         "secretkey": stack.secrets.s3_secret_key,
                     },
                 ),
+                *executor_rbac(),
                 {
                     "apiVersion": "v1",
                     "kind": "ConfigMap",

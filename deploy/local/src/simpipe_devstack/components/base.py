@@ -20,6 +20,9 @@ class Component(ABC):
     port_keys: tuple[str, ...] = ()
     # Binaries (keys of Layout.binaries) it needs from the cache.
     binaries: tuple[str, ...] = ()
+    # Part of the real node: started only where this machine can run
+    # containers (Stack.real_node_problem).
+    real_node: bool = False
 
     @abstractmethod
     def is_running(self, stack: Stack) -> bool: ...

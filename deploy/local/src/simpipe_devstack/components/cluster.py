@@ -174,6 +174,8 @@ class Cluster(Component):
                     # which only accepts clients signed by the cluster CA.
                     {"key": "kubelet-client-certificate", "value": str(pki / "admin.crt")},
                     {"key": "kubelet-client-key", "value": str(pki / "admin.key")},
+                    # The real node's name resolves nowhere: use its address.
+                    {"key": "kubelet-preferred-address-types", "value": "InternalIP"},
                 ],
             },
             {

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from simpipe_devstack.components.base import ProcessComponent
+from simpipe_devstack.components.kubelet import REAL_NODE_NAME
 from simpipe_devstack.processes import ProcessSpec, StackError
 from simpipe_devstack.readiness import http_ok
 
@@ -57,6 +58,7 @@ class Prometheus(ProcessComponent):
                         }
                     ],
                 },
+                *([self.real_node_job(stack)] if stack.real_node else []),
                 {
                     "job_name": "argo-workflow-controller",
                     "static_configs": [
@@ -70,6 +72,39 @@ class Prometheus(ProcessComponent):
                         for name, port in stack.service_http_ports().items()
                     ],
                 },
+            ],
+        }
+
+    def real_node_job(self, stack: Stack) -> dict[str, Any]:
+        """The real node's cAdvisor, relabelled like KWOK's emulated series
+        (namespace, pod, container, image) so PromQL does not care which
+        node ran a step. Only containers of pods are kept, as on KWOK."""
+        kubernetes_labels = {
+            "namespace": "container_label_io_kubernetes_pod_namespace",
+            "pod": "container_label_io_kubernetes_pod_name",
+            "container": "container_label_io_kubernetes_container_name",
+        }
+        return {
+            "job_name": "real-node-cadvisor",
+            "scrape_interval": CADVISOR_SCRAPE_INTERVAL,
+            "scrape_timeout": CADVISOR_SCRAPE_INTERVAL,
+            "static_configs": [
+                {
+                    "targets": [f"127.0.0.1:{stack.layout.ports['cadvisor']}"],
+                    "labels": {"node": REAL_NODE_NAME},
+                }
+            ],
+            "metric_relabel_configs": [
+                {
+                    "source_labels": ["container_label_io_kubernetes_container_name"],
+                    "regex": ".+",
+                    "action": "keep",
+                },
+                *(
+                    {"source_labels": [source], "target_label": target}
+                    for target, source in kubernetes_labels.items()
+                ),
+                {"regex": "container_label_.+", "action": "labeldrop"},
             ],
         }
 

@@ -47,6 +47,8 @@ def service_env(stack: Stack) -> dict[str, str]:
         # The gateway's view of the services and of its callers.
         "SIMPIPE_WORKFLOW_SUBMITTER_ADDR": f"127.0.0.1:{ports['workflow_submitter_grpc']}",
         "SIMPIPE_ARGO_WATCHER_ADDR": f"127.0.0.1:{ports['argo_watcher_grpc']}",
+        "SIMPIPE_METRICS_COLLECTOR_ADDR": f"127.0.0.1:{ports['metrics_collector_grpc']}",
+        "SIMPIPE_STORAGE_BROKER_ADDR": f"127.0.0.1:{ports['storage_broker_grpc']}",
         "SIMPIPE_API_TOKENS": secrets.gateway_tokens_setting(),
     }
 

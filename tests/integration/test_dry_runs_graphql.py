@@ -139,17 +139,34 @@ async def test_suspend_resume_and_terminate(dev: GraphQLClient, project: str) ->
     await dev.execute(
         CREATE, i={"projectId": project, "dryRunId": run_id, "argoWorkflow": pipeline(long_steps)}
     )
-    suspended = await dev.execute(
-        "mutation($id: String!) { suspendDryRun(dryRunId: $id) { id } }", id=run_id
-    )
-    assert suspended["suspendDryRun"]["id"] == run_id
-    await dev.execute("mutation($id: String!) { resumeDryRun(dryRunId: $id) { id } }", id=run_id)
-    await dev.execute(
-        "mutation($id: String!) { stopDryRun(dryRunId: $id, terminate: true) { id } }", id=run_id
-    )
-    updates = await follow(dev, run_id)
-    assert updates[-1]["kind"] == "run"
-    assert updates[-1]["phase"] == "Failed"
+    phases: asyncio.Queue[str] = asyncio.Queue()
+
+    async def collect() -> None:
+        async for data in dev.subscribe(UPDATES, id=run_id):
+            if data["dryRunUpdates"]["kind"] == "run":
+                await phases.put(data["dryRunUpdates"]["phase"])
+
+    async def until(phase: str) -> None:
+        while await asyncio.wait_for(phases.get(), 30) != phase:
+            pass
+
+    collector = asyncio.create_task(collect())
+    try:
+        await until("Running")
+        command = "mutation($id: String!) { %s(dryRunId: $id) { id } }"
+        assert (await dev.execute(command % "suspendDryRun", id=run_id))["suspendDryRun"][
+            "id"
+        ] == run_id
+        await until("Suspended")
+        await dev.execute(command % "resumeDryRun", id=run_id)
+        await until("Running")
+        await dev.execute(
+            "mutation($id: String!) { stopDryRun(dryRunId: $id, terminate: true) { id } }",
+            id=run_id,
+        )
+        await until("Failed")
+    finally:
+        collector.cancel()
 
 
 async def test_retried_create_with_the_same_id_makes_one_workflow(

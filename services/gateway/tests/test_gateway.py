@@ -8,13 +8,20 @@ TOKEN = "test-token-0123456789abcdef"
 
 # Names of the original SIM-PIPE controller API that existing GUIs and scripts use.
 ORIGINAL_NAMES = {
-    "Query": ["username", "ping", "projects", "project", "dryRun", "workflowTemplate"],
+    "Query": [
+        "username", "ping", "projects", "project", "dryRun", "workflowTemplate", "buckets",
+        "artifacts", "artifact",
+    ],
     "Mutation": [
         "createProject", "renameProject", "deleteProject", "createWorkflowTemplate",
         "updateWorkflowTemplate", "deleteWorkflowTemplate", "createDryRun", "suspendDryRun",
         "resumeDryRun", "retryDryRun", "resubmitDryRun", "stopDryRun", "deleteDryRun",
-        "assignDryRunToProject",
+        "assignDryRunToProject", "computeUploadPresignedUrl", "createBucket", "deleteBucket",
+        "deleteArtifacts",
     ],
+    "Bucket": ["name"],
+    "Artifact": ["name", "key", "url", "size", "bucketName"],
+    "ArtifactMetadata": ["etag", "lastModified", "metaData", "size"],
     "Project": ["id", "name", "createdAt", "dryRuns", "workflowTemplates"],
     "DryRun": ["id", "createdAt", "argoWorkflow", "status", "project", "nodes", "node"],
     "DryRunStatus": ["phase", "startedAt", "finishedAt", "progress", "message", "estimatedDuration"],
@@ -47,6 +54,9 @@ def test_schema_is_a_superset_of_the_original_api() -> None:
     assert fields["Mutation"]["stopDryRun"] == ["dryRunId", "terminate"]
     assert fields["Mutation"]["createDryRun"] == ["input"]
     assert fields["DryRunNodePod"]["log"] == ["maxLines", "grep", "sinceSeconds", "sinceTime"]
+    assert fields["Query"]["artifact"] == ["bucketName", "key"]
+    assert fields["Mutation"]["computeUploadPresignedUrl"] == ["key", "bucketName"]
+    assert fields["Mutation"]["deleteArtifacts"] == ["bucketName", "keys"]
 
 
 async def test_ping_is_public_but_the_caller_needs_a_valid_token() -> None:

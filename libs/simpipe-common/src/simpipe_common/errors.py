@@ -41,6 +41,19 @@ class ConflictError(ServiceError):
     reason = "conflict"
 
 
+class PermissionDeniedError(ServiceError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "permission-denied"
+
+
+class FailedPreconditionError(ServiceError):
+    """The request is valid but the state it acts on does not allow it
+    (e.g. deleting a bucket that still holds objects)."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "failed-precondition"
+
+
 class InvalidArgoDocumentError(ServiceError):
     """Argo (or our checks before it) rejected a Workflow or WorkflowTemplate."""
 

@@ -49,6 +49,16 @@ def step_subject(dry_run_id: str, node_id: str, kind: str = "phase") -> str:
     return f"{SUBJECT_ROOT}.step.{token(dry_run_id)}.{token(node_id)}.{token(kind)}"
 
 
+def metrics_subject(dry_run_id: str, kind: str = "ready") -> str:
+    return f"{SUBJECT_ROOT}.metrics.{token(dry_run_id)}.{token(kind)}"
+
+
+def object_subject(bucket: str, kind: str) -> str:
+    """simpipe.object.<bucket>.<kind>; '.' in a bucket name is written '_'
+    (S3 bucket names never contain '_', so no two buckets share a subject)."""
+    return f"{SUBJECT_ROOT}.object.{token(bucket.replace('.', '_'))}.{token(kind)}"
+
+
 def event_meta(event_id: str, source: str, trace_parent: str = "") -> events_pb2.EventMeta:
     occurred = Timestamp()
     occurred.FromDatetime(datetime.now(UTC))

@@ -30,6 +30,8 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
                 self.authenticator,
                 self.settings.workflow_submitter_addr,
                 self.settings.argo_watcher_addr,
+                self.settings.storage_broker_addr,
+                self.settings.metrics_collector_addr,
                 RunEvents(events.LazyJetStream(self.settings.nats_url)),
             )
         return self._gateway

@@ -7,6 +7,8 @@ class GatewaySettings(ServiceSettings):
     http_port: int = 8080
     workflow_submitter_addr: str = "127.0.0.1:50051"
     argo_watcher_addr: str = "127.0.0.1:50052"
+    storage_broker_addr: str = "127.0.0.1:50054"
+    metrics_collector_addr: str = "127.0.0.1:50053"
     # Static API tokens, "token=user" pairs separated by commas (from
     # configuration or a mounted Kubernetes Secret). Tokens shorter than 16
     # characters are refused at start.

@@ -6,7 +6,12 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from strawberry.types import Info
 
-from simpipe.v1 import argo_watcher_pb2_grpc, workflow_submitter_pb2_grpc
+from simpipe.v1 import (
+    argo_watcher_pb2_grpc,
+    metrics_collector_pb2_grpc,
+    storage_broker_pb2_grpc,
+    workflow_submitter_pb2_grpc,
+)
 from simpipe_common.errors import ServiceError, UnauthenticatedError
 from simpipe_gateway.auth import Authenticator
 from simpipe_gateway.errors import from_service_error
@@ -15,6 +20,8 @@ from simpipe_gateway.run_events import RunEvents
 if TYPE_CHECKING:
     # Only in the generated stubs: what a stub on an aio channel is.
     from simpipe.v1.argo_watcher_pb2_grpc import ArgoWatcherAsyncStub
+    from simpipe.v1.metrics_collector_pb2_grpc import MetricsCollectorAsyncStub
+    from simpipe.v1.storage_broker_pb2_grpc import StorageBrokerAsyncStub
     from simpipe.v1.workflow_submitter_pb2_grpc import WorkflowSubmitterAsyncStub
 
 
@@ -25,6 +32,8 @@ class Gateway:
     authenticator: Authenticator
     submitter: "WorkflowSubmitterAsyncStub"
     watcher: "ArgoWatcherAsyncStub"
+    storage: "StorageBrokerAsyncStub"
+    metrics: "MetricsCollectorAsyncStub"
     run_events: RunEvents
 
     @classmethod
@@ -33,6 +42,8 @@ class Gateway:
         authenticator: Authenticator,
         submitter_addr: str,
         watcher_addr: str,
+        storage_addr: str,
+        metrics_addr: str,
         run_events: RunEvents,
     ) -> "Gateway":
         return cls(
@@ -41,6 +52,12 @@ class Gateway:
                 grpc.aio.insecure_channel(submitter_addr)
             ),
             watcher=argo_watcher_pb2_grpc.ArgoWatcherStub(grpc.aio.insecure_channel(watcher_addr)),
+            storage=storage_broker_pb2_grpc.StorageBrokerStub(
+                grpc.aio.insecure_channel(storage_addr)
+            ),
+            metrics=metrics_collector_pb2_grpc.MetricsCollectorStub(
+                grpc.aio.insecure_channel(metrics_addr)
+            ),
             run_events=run_events,
         )
 

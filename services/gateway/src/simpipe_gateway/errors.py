@@ -24,6 +24,9 @@ _BY_STATUS = {
 _BY_REASON = {
     "invalid-argo-workflow": "INVALID_ARGO_WORKFLOW_ERROR",
     "invalid-argo-workflow-template": "INVALID_ARGO_WORKFLOW_TEMPLATE_ERROR",
+    # Deleting a bucket that still holds objects: in the way of the request,
+    # like a conflict in the original API.
+    "bucket-not-empty": "CONFLICT_ERROR",
 }
 
 

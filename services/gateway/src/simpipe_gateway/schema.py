@@ -9,6 +9,8 @@ from strawberry.extensions import MaskErrors
 from strawberry.tools import merge_types
 
 from simpipe_gateway.dry_run_api import DryRunMutation, DryRunQuery, Subscription
+from simpipe_gateway.metrics_api import MetricsQuery
+from simpipe_gateway.storage_api import StorageMutation, StorageQuery
 from simpipe_gateway.types import DryRunNodeMisc, DryRunNodePod
 
 log = structlog.get_logger(__name__)
@@ -24,8 +26,8 @@ def _unexpected(error: GraphQLError) -> bool:
 
 # One schema from each area's types (dry_run_api, and storage, metrics, ...
 # in their own modules): add an area's Query/Mutation to these tuples.
-Query = merge_types("Query", (DryRunQuery,))
-Mutation = merge_types("Mutation", (DryRunMutation,))
+Query = merge_types("Query", (DryRunQuery, StorageQuery, MetricsQuery))
+Mutation = merge_types("Mutation", (DryRunMutation, StorageMutation))
 
 schema = strawberry.Schema(
     query=Query,

@@ -12,6 +12,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from simpipe.v1 import argo_watcher_pb2, dry_runs_pb2, workflow_submitter_pb2
 from simpipe_gateway.context import GatewayInfo, caller, gateway
 from simpipe_gateway.errors import rpc
+from simpipe_gateway.metrics_api import (
+    DryRunNodeMetrics,
+    RunMetricsSummary,
+    RunReport,
+    run_metrics_summary,
+    run_report,
+)
 
 
 def _json_value(value: Any) -> Any:
@@ -152,6 +159,10 @@ class DryRunNodePod(DryRunNode):
     pod_name: str
     resources_duration: DryRunNodeResourceDuration | None
 
+    @strawberry.field(description="The step's Prometheus series and summary.")  # type: ignore[untyped-decorator]
+    def metrics(self) -> DryRunNodeMetrics:
+        return DryRunNodeMetrics(dry_run_id=self.dry_run_id, node_id=self.id)
+
     @strawberry.field(description="The step's log lines (main container).")  # type: ignore[untyped-decorator]
     async def log(
         self,
@@ -242,6 +253,14 @@ class DryRun:
             ),
         )
         return to_project(found)
+
+    @strawberry.field(description="What the run and its steps used so far, with energy and carbon.")  # type: ignore[untyped-decorator]
+    async def metrics_summary(self, info: GatewayInfo) -> RunMetricsSummary:
+        return await run_metrics_summary(info, self.id)
+
+    @strawberry.field(description="The report written when the run finished; null until then.")  # type: ignore[untyped-decorator]
+    async def report(self, info: GatewayInfo) -> RunReport | None:
+        return await run_report(info, self.id)
 
 
 def to_dry_run(message: dry_runs_pb2.DryRun) -> DryRun:

@@ -1,12 +1,79 @@
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from simpipe.v1 import metrics_collector_pb2, metrics_collector_pb2_grpc
+from simpipe_common import events
 from simpipe_common.checks import http_check, nats_check
+from simpipe_common.grpc_server import GrpcRegistration
 from simpipe_common.runner import Service, run_service
-from simpipe_common.s3 import s3_check
+from simpipe_common.s3 import s3_check, s3_client
+from simpipe_metrics_collector.api import MetricsCollectorApi
+from simpipe_metrics_collector.artifacts import ArtifactSizes
+from simpipe_metrics_collector.collector import MetricsCollector
 from simpipe_metrics_collector.config import MetricsCollectorSettings
+from simpipe_metrics_collector.energy import EnergyModel
+from simpipe_metrics_collector.prometheus import Prometheus
+from simpipe_metrics_collector.report_consumer import RunReports
+from simpipe_metrics_collector.report_store import ReportStore
+from simpipe_metrics_collector.watcher import Watcher
+
+SERVICE_NAME = metrics_collector_pb2.DESCRIPTOR.services_by_name["MetricsCollector"].full_name
 
 
 def main() -> None:
     settings = MetricsCollectorSettings()
     timeout = settings.check_timeout_seconds
+    # httpx logs every request at INFO: a line per Prometheus query would
+    # drown the service's own log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
+        energy = EnergyModel(
+            settings.watts_per_core, settings.watts_per_gb_memory, settings.grid_g_co2_per_kwh
+        )
+        prometheus = Prometheus(
+            settings.prometheus_url, settings.prometheus_timeout_seconds, settings.query_concurrency
+        )
+        watcher = Watcher(settings.argo_watcher_addr, settings.prometheus_timeout_seconds)
+        collector = MetricsCollector(
+            watcher, prometheus, settings.namespace, settings.scrape_interval_seconds, energy
+        )
+        jetstream = events.LazyJetStream(settings.nats_url)
+        # One S3 client for the process: making one costs more than a request.
+        async with s3_client(settings, settings.prometheus_timeout_seconds) as s3:
+            reports = ReportStore(s3, settings.reports_bucket, settings.report_url_seconds)
+            api = MetricsCollectorApi(
+                collector, reports, ArtifactSizes(s3, settings.artifact_bucket), energy
+            )
+            consumer = asyncio.create_task(
+                RunReports(
+                    collector, reports, jetstream, settings.report_consumer,
+                    settings.report_settle_seconds, energy,
+                ).run()
+            )  # fmt: skip
+            try:
+                yield [
+                    GrpcRegistration(
+                        SERVICE_NAME,
+                        lambda server: (
+                            metrics_collector_pb2_grpc.add_MetricsCollectorServicer_to_server(
+                                api, server
+                            )
+                        ),
+                    )
+                ]
+            finally:
+                consumer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await consumer
+                await jetstream.close()
+                await watcher.close()
+                await prometheus.close()
+
     run_service(
         Service(
             name="metrics-collector",
@@ -16,6 +83,7 @@ def main() -> None:
                 http_check("prometheus", f"{settings.prometheus_url}/-/ready", timeout),
                 s3_check(settings, timeout),
             ],
+            lifespan=lifespan,
         )
     )
 

@@ -5,3 +5,29 @@ class MetricsCollectorSettings(GrpcServiceSettings, S3Settings):
     grpc_port: int = 50053
     http_port: int = 9103
     prometheus_url: str = "http://127.0.0.1:9090"
+    # Where runs and their steps are learned, scoped by caller.
+    argo_watcher_addr: str = "127.0.0.1:50052"
+    # The namespace of the dry runs' pods.
+    namespace: str = "simpipe"
+    # Prometheus's scrape interval of cAdvisor: the finest step worth asking
+    # for, and the unit of the waits below.
+    scrape_interval_seconds: float = 1.0
+    prometheus_timeout_seconds: float = 30.0
+    # Range queries in flight at once (one run sends one per metric).
+    query_concurrency: int = 8
+    reports_bucket: str = "simpipe-reports"
+    # Argo's default artifact repository: where input artifacts without a
+    # bucket of their own are (their sizes are the scaling laws' fileSize).
+    artifact_bucket: str = "argo-artifacts"
+    # How long after a run's terminal phase its report is gathered: the last
+    # samples of its steps are scraped by then.
+    report_settle_seconds: float = 3.0
+    # How long a report's presigned URLs stay valid.
+    report_url_seconds: int = 3600
+    # Shared by every replica: each finished run is reported by one of them.
+    report_consumer: str = "metrics-collector-reports"
+    # Power model of the energy estimate: watts per busy core and per GB of
+    # memory held (Green Algorithms' 0.3725 W/GB), and the grid's intensity.
+    watts_per_core: float = 10.0
+    watts_per_gb_memory: float = 0.3725
+    grid_g_co2_per_kwh: float = 300.0

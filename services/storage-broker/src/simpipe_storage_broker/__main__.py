@@ -1,17 +1,65 @@
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from simpipe.v1 import storage_broker_pb2, storage_broker_pb2_grpc
+from simpipe_common import events
 from simpipe_common.checks import nats_check
+from simpipe_common.grpc_server import GrpcRegistration
+from simpipe_common.publisher import Publisher
 from simpipe_common.runner import Service, run_service
-from simpipe_common.s3 import s3_check
+from simpipe_common.s3 import s3_check, s3_client
+from simpipe_storage_broker.api import StorageBrokerApi
 from simpipe_storage_broker.config import StorageBrokerSettings
+from simpipe_storage_broker.object_events import ObjectEvents
+from simpipe_storage_broker.presigner import Presigner
+from simpipe_storage_broker.storage import Storage
+
+SERVICE_NAME = storage_broker_pb2.DESCRIPTOR.services_by_name["StorageBroker"].full_name
 
 
 def main() -> None:
     settings = StorageBrokerSettings()
     timeout = settings.check_timeout_seconds
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
+        async with AsyncExitStack() as stack:
+            s3 = await stack.enter_async_context(s3_client(settings, settings.s3_timeout_seconds))
+            # Only signs (no requests): the endpoint in the URLs it makes is
+            # the one clients reach.
+            signer = await stack.enter_async_context(
+                s3_client(settings, settings.s3_timeout_seconds, settings.presign_endpoint)
+            )
+            jetstream = events.LazyJetStream(settings.nats_url)
+            stack.push_async_callback(jetstream.close)
+            publisher = Publisher(jetstream)
+            stack.push_async_callback(publisher.drain)
+            storage = Storage(
+                s3=s3,
+                presigner=Presigner(
+                    signer, settings.presign_default_ttl_seconds, settings.presign_max_ttl_seconds
+                ),
+                events=ObjectEvents(publisher),
+                reserved_buckets=settings.reserved_buckets,
+                default_bucket=settings.default_bucket,
+                region=settings.s3_region,
+            )
+            api = StorageBrokerApi(storage)
+            yield [
+                GrpcRegistration(
+                    SERVICE_NAME,
+                    lambda server: storage_broker_pb2_grpc.add_StorageBrokerServicer_to_server(
+                        api, server
+                    ),
+                )
+            ]
+
     run_service(
         Service(
             name="storage-broker",
             settings=settings,
             dependencies=[nats_check(settings.nats_url, timeout), s3_check(settings, timeout)],
+            lifespan=lifespan,
         )
     )
 

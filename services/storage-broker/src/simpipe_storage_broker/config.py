@@ -1,6 +1,48 @@
+from typing import Annotated
+
+from pydantic import field_validator
+from pydantic_settings import NoDecode
+
 from simpipe_common.settings import GrpcServiceSettings, S3Settings
+
+# SigV4 presigned URLs live at most 7 days.
+SIGV4_MAX_TTL_SECONDS = 7 * 24 * 3600
 
 
 class StorageBrokerSettings(GrpcServiceSettings, S3Settings):
     grpc_port: int = 50054
     http_port: int = 9104
+    # The S3 endpoint presigned URLs point at: the one browsers and other
+    # clients reach (an ingress, a public name), when that is not the
+    # broker's own `s3_endpoint`. Empty: the same.
+    s3_public_endpoint: str = ""
+    # Bounds each S3 call of the broker (never an upload: clients upload to S3).
+    s3_timeout_seconds: float = 10.0
+    # The system's own buckets (Argo's artifact repository, run reports):
+    # readable through the broker, never created, deleted or written.
+    # SIMPIPE_RESERVED_BUCKETS=a,b
+    reserved_buckets: Annotated[frozenset[str], NoDecode] = frozenset(
+        {"argo-artifacts", "simpipe-reports"}
+    )
+    # Where uploads go when a request names no bucket (created on first use).
+    default_bucket: str = "simpipe-uploads"
+    presign_default_ttl_seconds: int = 600
+    presign_max_ttl_seconds: int = SIGV4_MAX_TTL_SECONDS
+
+    @field_validator("reserved_buckets", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @field_validator("presign_default_ttl_seconds", "presign_max_ttl_seconds")
+    @classmethod
+    def _sigv4_ttl(cls, value: int) -> int:
+        if not 1 <= value <= SIGV4_MAX_TTL_SECONDS:
+            raise ValueError(f"must be 1-{SIGV4_MAX_TTL_SECONDS} seconds")
+        return value
+
+    @property
+    def presign_endpoint(self) -> str:
+        return self.s3_public_endpoint or self.s3_endpoint

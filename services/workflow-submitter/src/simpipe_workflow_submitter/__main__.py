@@ -6,6 +6,7 @@ from simpipe_common import events
 from simpipe_common.checks import http_check, nats_check
 from simpipe_common.grpc_server import GrpcRegistration
 from simpipe_common.kube import kubernetes_check
+from simpipe_common.publisher import Publisher
 from simpipe_common.runner import Service, run_service
 from simpipe_workflow_submitter.api import WorkflowSubmitterApi
 from simpipe_workflow_submitter.argo import Argo
@@ -13,7 +14,6 @@ from simpipe_workflow_submitter.config import WorkflowSubmitterSettings
 from simpipe_workflow_submitter.dry_runs import DryRuns
 from simpipe_workflow_submitter.kube import CustomObjects
 from simpipe_workflow_submitter.projects import ProjectStore
-from simpipe_workflow_submitter.publisher import Publisher
 from simpipe_workflow_submitter.templates import Templates
 
 SERVICE_NAME = workflow_submitter_pb2.DESCRIPTOR.services_by_name["WorkflowSubmitter"].full_name

@@ -10,12 +10,12 @@ from simpipe.v1 import events_pb2, workflow_submitter_pb2
 from simpipe_common import events
 from simpipe_common.errors import ConflictError, InvalidInputError, NotFoundError
 from simpipe_common.ownership import ANNOTATION_OWNER, ownership_labels
+from simpipe_common.publisher import Publisher
 from simpipe_workflow_submitter import documents, validation
 from simpipe_workflow_submitter.argo import Argo
 from simpipe_workflow_submitter.kube import CustomObjects, call
 from simpipe_workflow_submitter.ownership_check import owner_of, project_of
 from simpipe_workflow_submitter.projects import ProjectStore
-from simpipe_workflow_submitter.publisher import Publisher
 
 log = structlog.get_logger(__name__)
 CREATED = Counter("simpipe_dry_runs_created_total", "Dry runs created (retried creates excluded)")

@@ -1,7 +1,8 @@
-"""Publishes the submitter's events; an outage of NATS never fails a command
-that already took effect in Argo (the watcher's phase events follow anyway).
-Publishing happens beside the command, not inside it: JetStream acks after
-an fsync, which a caller waiting for its dry run should not wait for."""
+"""Publishes the events that follow a command (the workflow-submitter's,
+the storage-broker's). An outage of NATS never fails a command that already
+took effect (in Argo, in S3): the failure is logged and counted. Publishing
+happens beside the command, not inside it: JetStream acks after an fsync,
+which the command's caller should not wait for."""
 
 import asyncio
 

@@ -1,0 +1,527 @@
+"""GraphQL over the metrics-collector: each step's Prometheus series under the
+original DryRunNodeMetrics names, summaries with energy and carbon, the run
+report, and the original scaling-law queries (getAggregatedNodesMetrics,
+computeScalingLawsFromNodesMetrics, predictScaling).
+
+A query asking for the series of many steps makes one GetStepSeries call
+per dry run and range (a per-request DataLoader gathers the fields), and the
+collector makes one Prometheus query per metric for all of those steps.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, NewType
+
+import strawberry
+from google.protobuf.timestamp_pb2 import Timestamp
+from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
+
+from simpipe.v1 import metrics_collector_pb2 as pb
+from simpipe_gateway.context import GatewayInfo, caller, gateway
+from simpipe_gateway.errors import graphql_error, rpc
+
+
+def _timestamp_value(value: Any) -> float:
+    """Unix seconds, as the original's TimeStamp; ISO 8601 text is accepted too."""
+    if isinstance(value, bool):
+        raise ValueError("a TimeStamp is unix seconds or ISO 8601 text")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    raise ValueError("a TimeStamp is unix seconds or ISO 8601 text")
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+TimeStamp = strawberry.scalar(
+    NewType("TimeStamp", float),
+    description="A point in time: unix seconds (ISO 8601 text is accepted as input).",
+    serialize=_identity,
+    parse_value=_timestamp_value,
+)
+PrometheusStringNumber = strawberry.scalar(
+    NewType("PrometheusStringNumber", str),
+    description=(
+        "A number as Prometheus writes it, in a string: exact for integers above 2^53,"
+        " and NaN or +Inf survive. Parse it in your application."
+    ),
+    serialize=str,
+    parse_value=str,
+)
+
+
+@strawberry.type(description="A sample of a step's Prometheus series.")
+class PrometheusSample:
+    timestamp: TimeStamp  # type: ignore[valid-type]
+    value: PrometheusStringNumber  # type: ignore[valid-type]
+
+
+# (caller, dry run, node, metric, start, end, step)
+SeriesKey = tuple[str, str, str, str, float | None, float | None, int]
+
+
+async def _load_series(
+    keys: Sequence[SeriesKey], info: GatewayInfo
+) -> list[list[PrometheusSample]]:
+    """One GetStepSeries per (dry run, range) for all the steps and metrics asked."""
+    groups: defaultdict[tuple[str, str, float | None, float | None, int], list[SeriesKey]]
+    groups = defaultdict(list)
+    for key in keys:
+        who, dry_run_id, _, _, start, end, step = key
+        groups[(who, dry_run_id, start, end, step)].append(key)
+    found: dict[SeriesKey, list[PrometheusSample]] = {}
+    for (who, dry_run_id, start, end, step), members in groups.items():
+        request = pb.GetStepSeriesRequest(
+            caller=who,
+            dry_run_id=dry_run_id,
+            node_ids=sorted({k[2] for k in members}),
+            metrics=sorted({k[3] for k in members}),
+            step_seconds=step,
+        )
+        if start is not None:
+            request.start.CopyFrom(_timestamp(start))
+        if end is not None:
+            request.end.CopyFrom(_timestamp(end))
+        response = await rpc(gateway(info).metrics.GetStepSeries, request)
+        for series in response.series:
+            found[(who, dry_run_id, series.node_id, series.metric, start, end, step)] = [
+                PrometheusSample(timestamp=t, value=v)
+                for t, v in zip(series.timestamps, series.values, strict=True)
+            ]
+    return [found.get(key, []) for key in keys]
+
+
+def _timestamp(seconds: float) -> Timestamp:
+    found = Timestamp()
+    found.FromNanoseconds(round(seconds * 1e9))
+    return found
+
+
+def _loader(info: GatewayInfo, name: str, load: Any) -> Any:
+    """A DataLoader for this request only: what one query asks is batched,
+    nothing is cached across requests (or callers)."""
+    loaders: dict[str, Any] = info.context.setdefault("metrics_loaders", {})
+    if name not in loaders:
+
+        async def batch(keys: list[Any]) -> list[Any]:
+            return list(await load(keys, info))
+
+        loaders[name] = DataLoader(load_fn=batch)
+    return loaders[name]
+
+
+def _series_field(metric: str) -> Any:
+    async def resolve(
+        root: "DryRunNodeMetrics",
+        info: GatewayInfo,
+        start: TimeStamp | None = None,  # type: ignore[valid-type]
+        end: TimeStamp | None = None,  # type: ignore[valid-type]
+        step: int | None = None,
+    ) -> list[PrometheusSample] | None:
+        if step is not None and step <= 0:
+            raise graphql_error(
+                "step must be a positive number of seconds", "INPUT_VALIDATION_ERROR"
+            )
+        key: SeriesKey = (
+            await caller(info),
+            root.dry_run_id,
+            root.node_id,
+            metric,
+            start,
+            end,
+            step or 0,
+        )
+        samples: list[PrometheusSample] = await _loader(info, "series", _load_series).load(key)
+        return samples
+
+    return strawberry.field(resolver=resolve, name=metric)
+
+
+@strawberry.type(description="Totals and extremes of what a step or a run used.")
+class MetricsSummary:
+    duration_seconds: float
+    cpu_seconds: float
+    max_cpu_cores: float
+    avg_cpu_cores: float
+    max_memory_bytes: float
+    avg_memory_bytes: float
+    network_receive_bytes: float
+    network_transmit_bytes: float
+    fs_read_bytes: float
+    fs_write_bytes: float
+    energy_kwh: float
+    carbon_g_co2: float
+
+
+def to_summary(message: pb.MetricsSummary) -> MetricsSummary:
+    return MetricsSummary(
+        duration_seconds=message.duration_seconds,
+        cpu_seconds=message.cpu_seconds,
+        max_cpu_cores=message.max_cpu_cores,
+        avg_cpu_cores=message.avg_cpu_cores,
+        max_memory_bytes=message.max_memory_bytes,
+        avg_memory_bytes=message.avg_memory_bytes,
+        network_receive_bytes=message.network_receive_bytes,
+        network_transmit_bytes=message.network_transmit_bytes,
+        fs_read_bytes=message.fs_read_bytes,
+        fs_write_bytes=message.fs_write_bytes,
+        energy_kwh=message.energy_kwh,
+        carbon_g_co2=message.carbon_g_co2,
+    )
+
+
+@strawberry.type(description="The power model and grid intensity behind energyKwh and carbonGCo2.")
+class EnergyModel:
+    watts_per_core: float
+    watts_per_gb_memory: float
+    grid_g_co2_per_kwh: float
+
+
+@strawberry.type
+class StepMetricsSummary:
+    node_id: str
+    display_name: str
+    pod_name: str
+    summary: MetricsSummary
+
+
+@strawberry.type(
+    description="A run's summary (maxima are of its steps' sum at one time) and its steps'."
+)
+class RunMetricsSummary:
+    run: MetricsSummary
+    steps: list[StepMetricsSummary]
+    energy_model: EnergyModel
+
+
+def to_run_summary(message: pb.RunSummary) -> RunMetricsSummary:
+    model = message.energy_model
+    return RunMetricsSummary(
+        run=to_summary(message.run),
+        steps=[
+            StepMetricsSummary(
+                node_id=s.node_id,
+                display_name=s.display_name,
+                pod_name=s.pod_name,
+                summary=to_summary(s.summary),
+            )
+            for s in message.steps
+        ],
+        energy_model=EnergyModel(
+            watts_per_core=model.watts_per_core,
+            watts_per_gb_memory=model.watts_per_gb_memory,
+            grid_g_co2_per_kwh=model.grid_g_co2_per_kwh,
+        ),
+    )
+
+
+async def _load_summaries(
+    keys: Sequence[tuple[str, str]], info: GatewayInfo
+) -> list[pb.RunSummary]:
+    return [
+        await rpc(gateway(info).metrics.GetRunSummary, pb.DryRunMetricsRef(caller=c, dry_run_id=d))
+        for c, d in keys
+    ]
+
+
+async def run_metrics_summary(info: GatewayInfo, dry_run_id: str) -> RunMetricsSummary:
+    """The run's summary now (live while it runs), once per run and request."""
+    key = (await caller(info), dry_run_id)
+    return to_run_summary(await _loader(info, "summary", _load_summaries).load(key))
+
+
+@strawberry.type(description="Prometheus series of a step, by the original SIM-PIPE names.")
+class DryRunNodeMetrics:
+    dry_run_id: strawberry.Private[str]
+    node_id: strawberry.Private[str]
+
+    cpu_system_seconds_total = _series_field("cpuSystemSecondsTotal")
+    cpu_usage_seconds_total = _series_field("cpuUsageSecondsTotal")
+    cpu_user_seconds_total = _series_field("cpuUserSecondsTotal")
+    file_descriptors = _series_field("fileDescriptors")
+    fs_inodes_free = _series_field("fsInodesFree")
+    fs_inodes_total = _series_field("fsInodesTotal")
+    fs_io_current = _series_field("fsIoCurrent")
+    fs_io_time_seconds_total = _series_field("fsIoTimeSecondsTotal")
+    fs_io_time_weighted_seconds_total = _series_field("fsIoTimeWeightedSecondsTotal")
+    fs_limit_bytes = _series_field("fsLimitBytes")
+    fs_read_seconds_total = _series_field("fsReadSecondsTotal")
+    fs_reads_bytes_total = _series_field("fsReadsBytesTotal")
+    fs_reads_merged_total = _series_field("fsReadsMergedTotal")
+    fs_reads_total = _series_field("fsReadsTotal")
+    fs_sector_reads_total = _series_field("fsSectorReadsTotal")
+    fs_sector_writes_total = _series_field("fsSectorWritesTotal")
+    fs_usage_bytes = _series_field("fsUsageBytes")
+    fs_write_seconds_total = _series_field("fsWriteSecondsTotal")
+    fs_writes_bytes_total = _series_field("fsWritesBytesTotal")
+    fs_writes_merged_total = _series_field("fsWritesMergedTotal")
+    fs_writes_total = _series_field("fsWritesTotal")
+    memory_cache = _series_field("memoryCache")
+    memory_failcnt = _series_field("memoryFailcnt")
+    memory_failures_total = _series_field("memoryFailuresTotal")
+    memory_mapped_file = _series_field("memoryMappedFile")
+    memory_max_usage_bytes = _series_field("memoryMaxUsageBytes")
+    memory_rss = _series_field("memoryRss")
+    memory_swap = _series_field("memorySwap")
+    memory_usage_bytes = _series_field("memoryUsageBytes")
+    memory_working_set_bytes = _series_field("memoryWorkingSetBytes")
+    network_receive_bytes_total = _series_field("networkReceiveBytesTotal")
+    network_receive_errors_total = _series_field("networkReceiveErrorsTotal")
+    network_receive_packets_dropped_total = _series_field("networkReceivePacketsDroppedTotal")
+    network_receive_packets_total = _series_field("networkReceivePacketsTotal")
+    network_transmit_bytes_total = _series_field("networkTransmitBytesTotal")
+    network_transmit_errors_total = _series_field("networkTransmitErrorsTotal")
+    network_transmit_packets_dropped_total = _series_field("networkTransmitPacketsDroppedTotal")
+    network_transmit_packets_total = _series_field("networkTransmitPacketsTotal")
+    processes = _series_field("processes")
+    sockets = _series_field("sockets")
+    threads = _series_field("threads")
+    threads_max = _series_field("threadsMax")
+    ulimits_soft = _series_field("ulimitsSoft")
+
+    @strawberry.field(description="The step's totals and extremes, with energy and carbon.")  # type: ignore[untyped-decorator]
+    async def summary(self, info: GatewayInfo) -> MetricsSummary | None:
+        run = await run_metrics_summary(info, self.dry_run_id)
+        return next((s.summary for s in run.steps if s.node_id == self.node_id), None)
+
+
+@strawberry.type(description="The durable report of a finished run (JSON and Parquet in S3).")
+class RunReport:
+    uid: str
+    phase: str
+    created_at: str
+    # Presigned: readable without credentials until they expire.
+    url: str
+    parquet_url: str
+    url_expires_seconds: int
+    summary: RunMetricsSummary
+
+
+async def run_report(info: GatewayInfo, dry_run_id: str) -> RunReport | None:
+    """The report, or None while the run has none (not finished yet)."""
+    try:
+        found = await rpc(
+            gateway(info).metrics.GetRunReport,
+            pb.DryRunMetricsRef(caller=await caller(info), dry_run_id=dry_run_id),
+        )
+    except GraphQLError as error:
+        if (error.extensions or {}).get("code") == "NOT_FOUND_ERROR":
+            return None
+        raise
+    return RunReport(
+        uid=found.uid,
+        phase=found.phase,
+        created_at=found.created_at.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z"),
+        url=found.json_url,
+        parquet_url=found.parquet_url,
+        url_expires_seconds=found.url_expires_seconds,
+        summary=to_run_summary(found.summary),
+    )
+
+
+@strawberry.type
+class AggregatedNodeMetrics:
+    cpu: list[float]
+    mem: list[float]
+    file_size: list[float]
+    duration: list[float]
+    node_id: list[str]
+
+
+@strawberry.input
+class AggregatedNodeMetricsInput:
+    cpu: list[float]
+    mem: list[float]
+    file_size: list[float]
+    duration: list[float]
+    node_id: list[str]
+
+
+@strawberry.type
+class NodesAggregatedNodeMetrics:
+    node_name: str
+    data: AggregatedNodeMetrics
+
+
+@strawberry.input
+class NodesAggregatedNodeMetricsInput:
+    node_name: str
+    data: AggregatedNodeMetricsInput
+
+
+@strawberry.type
+class ScalingLawData:
+    coeffs: list[float]
+    type: str
+    r2: float
+
+
+@strawberry.type
+class NodesScalingLaws:
+    node_name: str
+    cpu: ScalingLawData
+    mem: ScalingLawData
+    duration: ScalingLawData
+    data: AggregatedNodeMetrics
+
+
+@strawberry.type
+class NodeScalingPrediction:
+    node_name: str
+    cpu: float
+    mem: float
+    duration: float
+
+
+@strawberry.type(
+    description="Predictions at data_x_to_predict: the sum over the steps, and each step's."
+)
+class ScalingPredictions:
+    cpu: float
+    mem: float
+    duration: float
+    steps: list[NodeScalingPrediction]
+
+
+def _aggregated(message: pb.AggregatedNodeMetrics) -> AggregatedNodeMetrics:
+    return AggregatedNodeMetrics(
+        cpu=list(message.cpu),
+        mem=list(message.mem),
+        file_size=list(message.file_size),
+        duration=list(message.duration),
+        node_id=list(message.node_id),
+    )
+
+
+def _law(message: pb.ScalingLawData) -> ScalingLawData:
+    return ScalingLawData(coeffs=list(message.coeffs), type=message.type, r2=message.r2)
+
+
+def _present(values: Sequence[Any | None] | None) -> list[Any]:
+    return [v for v in values or [] if v is not None]
+
+
+async def _laws_request(
+    info: GatewayInfo,
+    dry_run_ids: list[str | None] | None,
+    nodes: list[NodesAggregatedNodeMetricsInput] | None,
+    data_x: list[float | None] | None,
+    regression_method: str | None,
+    aggregate_method: str | None,
+) -> pb.ComputeScalingLawsRequest:
+    return pb.ComputeScalingLawsRequest(
+        caller=await caller(info),
+        dry_run_ids=_present(dry_run_ids),
+        aggregate_method=aggregate_method or "",
+        nodes=[
+            pb.NodesAggregatedNodeMetrics(
+                node_name=n.node_name,
+                data=pb.AggregatedNodeMetrics(
+                    cpu=n.data.cpu,
+                    mem=n.data.mem,
+                    file_size=n.data.file_size,
+                    duration=n.data.duration,
+                    node_id=n.data.node_id,
+                ),
+            )
+            for n in nodes or []
+        ],
+        data_x=_present(data_x),
+        regression_method=regression_method or "",
+    )
+
+
+DataX = Annotated[list[float | None] | None, strawberry.argument(name="data_x")]
+
+
+@strawberry.type
+class MetricsQuery:
+    @strawberry.field(
+        description="Each step's CPU, memory, input size and duration in each dry run."
+    )  # type: ignore[untyped-decorator]
+    async def get_aggregated_nodes_metrics(
+        self, info: GatewayInfo, dry_run_ids: list[str | None], aggregate_method: str | None = None
+    ) -> list[NodesAggregatedNodeMetrics | None]:
+        found = await rpc(
+            gateway(info).metrics.GetAggregatedNodesMetrics,
+            pb.GetAggregatedNodesMetricsRequest(
+                caller=await caller(info),
+                dry_run_ids=_present(dry_run_ids),
+                aggregate_method=aggregate_method or "",
+            ),
+        )
+        return [
+            NodesAggregatedNodeMetrics(node_name=n.node_name, data=_aggregated(n.data))
+            for n in found.nodes
+        ]
+
+    @strawberry.field(
+        description="Least-squares fits of each step's cpu, mem and duration against data_x."
+    )  # type: ignore[untyped-decorator]
+    async def compute_scaling_laws_from_nodes_metrics(
+        self,
+        info: GatewayInfo,
+        dry_run_ids: list[str | None] | None = None,
+        nodes_aggregated_node_metrics: list[NodesAggregatedNodeMetricsInput] | None = None,
+        data_x: DataX = None,
+        regression_method: str | None = None,
+        aggregate_method: str | None = None,
+    ) -> list[NodesScalingLaws | None]:
+        request = await _laws_request(
+            info, dry_run_ids, nodes_aggregated_node_metrics, data_x,
+            regression_method, aggregate_method,
+        )  # fmt: skip
+        found = await rpc(gateway(info).metrics.ComputeScalingLaws, request)
+        return [
+            NodesScalingLaws(
+                node_name=n.node_name,
+                cpu=_law(n.cpu),
+                mem=_law(n.mem),
+                duration=_law(n.duration),
+                data=_aggregated(n.data),
+            )
+            for n in found.nodes
+        ]
+
+    @strawberry.field(
+        description="Each step's and the total cpu, mem and duration at a new input size."
+    )  # type: ignore[untyped-decorator]
+    async def predict_scaling(
+        self,
+        info: GatewayInfo,
+        data_x: Annotated[list[float | None], strawberry.argument(name="data_x")],
+        data_x_to_predict: Annotated[float, strawberry.argument(name="data_x_to_predict")],
+        dry_run_ids: list[str | None] | None = None,
+        nodes_aggregated_node_metrics: list[NodesAggregatedNodeMetricsInput] | None = None,
+        regression_method: str | None = None,
+        aggregate_method: str | None = None,
+    ) -> ScalingPredictions:
+        laws = await _laws_request(
+            info, dry_run_ids, nodes_aggregated_node_metrics, data_x,
+            regression_method, aggregate_method,
+        )  # fmt: skip
+        found = await rpc(
+            gateway(info).metrics.PredictScaling,
+            pb.PredictScalingRequest(laws=laws, data_x_to_predict=data_x_to_predict),
+        )
+        total = found.total
+        return ScalingPredictions(
+            cpu=total.cpu,
+            mem=total.mem,
+            duration=total.duration,
+            steps=[
+                NodeScalingPrediction(
+                    node_name=n.node_name,
+                    cpu=n.prediction.cpu,
+                    mem=n.prediction.mem,
+                    duration=n.prediction.duration,
+                )
+                for n in found.nodes
+            ],
+        )

@@ -1,0 +1,150 @@
+"""The MetricsCollector gRPC service. Every request names its caller; the
+runs it may see are the argo-watcher's answer for that caller."""
+
+from dataclasses import dataclass
+
+from google.protobuf.json_format import ParseDict
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from simpipe.v1 import metrics_collector_pb2 as pb
+from simpipe.v1 import metrics_collector_pb2_grpc
+from simpipe_common import validation
+from simpipe_common.errors import Context, InvalidInputError, NotFoundError, typed_errors
+from simpipe_metrics_collector import scaling
+from simpipe_metrics_collector.aggregation import aggregated_nodes
+from simpipe_metrics_collector.artifacts import ArtifactSizes
+from simpipe_metrics_collector.collector import MetricsCollector
+from simpipe_metrics_collector.energy import EnergyModel
+from simpipe_metrics_collector.messages import (
+    laws_message,
+    node_data,
+    node_data_message,
+    prediction_message,
+    run_summary_message,
+)
+from simpipe_metrics_collector.report_store import ReportStore
+
+MAX_NODE_NAME_LENGTH = 253
+
+
+def _seconds(ts: Timestamp) -> float | None:
+    return ts.seconds + ts.nanos / 1e9 if ts.seconds or ts.nanos else None
+
+
+@dataclass
+class MetricsCollectorApi(metrics_collector_pb2_grpc.MetricsCollectorServicer):
+    collector: MetricsCollector
+    reports: ReportStore
+    sizes: ArtifactSizes
+    energy: EnergyModel
+
+    @typed_errors
+    async def GetStepSeries(
+        self, request: pb.GetStepSeriesRequest, context: Context
+    ) -> pb.GetStepSeriesResponse:
+        found = await self.collector.step_series(
+            request.caller,
+            request.dry_run_id,
+            list(request.node_ids),
+            list(request.metrics),
+            _seconds(request.start),
+            _seconds(request.end),
+            request.step_seconds,
+        )
+        response = pb.GetStepSeriesResponse()
+        for s in found:
+            series = response.series.add(node_id=s.node_id, metric=s.metric)
+            series.timestamps.extend(t for t, _ in s.samples)
+            series.values.extend(v for _, v in s.samples)
+        return response
+
+    @typed_errors
+    async def GetRunSummary(self, request: pb.DryRunMetricsRef, context: Context) -> pb.RunSummary:
+        dry_run = await self.collector.dry_run(request.caller, request.dry_run_id)
+        return run_summary_message(await self.collector.measure(dry_run), self.energy)
+
+    @typed_errors
+    async def GetRunReport(self, request: pb.DryRunMetricsRef, context: Context) -> pb.RunReport:
+        # Read from S3 under the caller's own prefix: no one else's report can
+        # be named, and it outlives the Workflow and Prometheus's retention.
+        caller = validation.caller(request.caller)
+        dry_run_id = validation.dns_label("dry run id", request.dry_run_id)
+        stored = await self.reports.latest(caller, dry_run_id)
+        if stored is None:
+            raise NotFoundError(f"dry run {dry_run_id} has no report (yet)")
+        document = await self.reports.read(stored.keys.json)
+        created = Timestamp()
+        created.FromDatetime(stored.last_modified)
+        return pb.RunReport(
+            dry_run_id=dry_run_id,
+            uid=str(document.get("uid", "")),
+            json_url=await self.reports.url(stored.keys.json),
+            parquet_url=await self.reports.url(stored.keys.parquet),
+            url_expires_seconds=self.reports.url_seconds,
+            created_at=created,
+            summary=ParseDict(document.get("summary", {}), pb.RunSummary()),
+            phase=str(document.get("phase", "")),
+        )
+
+    @typed_errors
+    async def GetAggregatedNodesMetrics(
+        self, request: pb.GetAggregatedNodesMetricsRequest, context: Context
+    ) -> pb.GetAggregatedNodesMetricsResponse:
+        nodes = await aggregated_nodes(
+            self.collector,
+            self.sizes,
+            request.caller,
+            list(request.dry_run_ids),
+            scaling.aggregate(request.aggregate_method),
+        )
+        return pb.GetAggregatedNodesMetricsResponse(
+            nodes=[
+                pb.NodesAggregatedNodeMetrics(node_name=name, data=node_data_message(data))
+                for name, data in nodes
+            ]
+        )
+
+    @typed_errors
+    async def ComputeScalingLaws(
+        self, request: pb.ComputeScalingLawsRequest, context: Context
+    ) -> pb.ComputeScalingLawsResponse:
+        laws = await self._laws(request)
+        return pb.ComputeScalingLawsResponse(nodes=[laws_message(law) for law in laws])
+
+    @typed_errors
+    async def PredictScaling(
+        self, request: pb.PredictScalingRequest, context: Context
+    ) -> pb.PredictScalingResponse:
+        laws = await self._laws(request.laws)
+        total, steps = scaling.predict(laws, request.data_x_to_predict)
+        return pb.PredictScalingResponse(
+            total=prediction_message(total),
+            nodes=[
+                pb.NodeScalingPrediction(node_name=name, prediction=prediction_message(p))
+                for name, p in steps
+            ],
+        )
+
+    async def _laws(self, request: pb.ComputeScalingLawsRequest) -> list[scaling.NodeLaws]:
+        """From dry runs or from metrics aggregated before, not both (as the original)."""
+        method = scaling.regression(request.regression_method)
+        if bool(request.dry_run_ids) == bool(request.nodes):
+            raise InvalidInputError("give either dryRunIds or nodesAggregatedNodeMetrics")
+        if request.dry_run_ids:
+            nodes = await aggregated_nodes(
+                self.collector,
+                self.sizes,
+                request.caller,
+                list(request.dry_run_ids),
+                scaling.aggregate(request.aggregate_method),
+            )
+        else:
+            validation.caller(request.caller)
+            nodes = [(_node_name(n.node_name), node_data(n.data)) for n in request.nodes]
+        return scaling.scaling_laws(nodes, list(request.data_x), method)
+
+
+def _node_name(value: str) -> str:
+    if not value or len(value) > MAX_NODE_NAME_LENGTH or not value.isprintable():
+        raise InvalidInputError("nodeName must be 1-253 printable characters")
+    return value

@@ -1,0 +1,158 @@
+"""Writes the report of every run that finishes: a durable JetStream pull
+consumer on the runs' phase events, shared by all replicas (each event goes
+to one of them), idempotent by the Workflow's uid (a report that exists is
+not written again, so redeliveries and the run's later events are harmless).
+"""
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import structlog
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from simpipe.v1 import events_pb2
+from simpipe_common import events
+from simpipe_common.errors import NotFoundError
+from simpipe_metrics_collector import catalog
+from simpipe_metrics_collector.collector import (
+    SERIES_PADDING_SECONDS,
+    MetricsCollector,
+    StepSeries,
+    started_steps,
+)
+from simpipe_metrics_collector.energy import EnergyModel
+from simpipe_metrics_collector.messages import run_summary_message
+from simpipe_metrics_collector.metrics import REPORT_FAILURES, REPORT_SECONDS, REPORTS_WRITTEN
+from simpipe_metrics_collector.report import report_json, report_parquet
+from simpipe_metrics_collector.report_store import ReportStore, report_keys
+from simpipe_metrics_collector.summaries import Window
+
+log = structlog.get_logger(__name__)
+
+SOURCE = "metrics-collector"
+RUN_PHASES = f"{events.SUBJECT_ROOT}.run.*.*.phase"
+TERMINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
+FETCH_BATCH = 4
+FETCH_WAIT_SECONDS = 5.0
+RETRY_DELAY_SECONDS = 5.0
+RECONNECT_DELAY_SECONDS = 2.0
+# Long enough for a large run's report; a replica that dies mid-report
+# hands the event to another after this.
+ACK_WAIT_SECONDS = 120.0
+MAX_DELIVERIES = 10
+
+
+class RunReports:
+    def __init__(
+        self,
+        collector: MetricsCollector,
+        store: ReportStore,
+        jetstream: events.LazyJetStream,
+        durable: str,
+        settle_seconds: float,
+        energy: EnergyModel,
+    ) -> None:
+        self.collector = collector
+        self.store = store
+        self.jetstream = jetstream
+        self.durable = durable
+        self.settle_seconds = settle_seconds
+        self.energy = energy
+
+    async def run(self) -> None:
+        """Consumes until cancelled; a NATS outage is waited out."""
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # NATS away: try again shortly
+                log.warning("report consumer interrupted", error=repr(error))
+                await asyncio.sleep(RECONNECT_DELAY_SECONDS)
+
+    async def _consume(self) -> None:
+        js = await self.jetstream.get()
+        subscription = await js.pull_subscribe(
+            RUN_PHASES,
+            durable=self.durable,
+            stream=events.STREAM,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=ACK_WAIT_SECONDS,
+                max_deliver=MAX_DELIVERIES,
+                # Runs that finished before the consumer first existed have
+                # no report; from then on none is missed, restarts included.
+                deliver_policy=DeliverPolicy.NEW,
+            ),
+        )
+        while True:
+            try:
+                messages = await subscription.fetch(FETCH_BATCH, timeout=FETCH_WAIT_SECONDS)
+            except TimeoutError:
+                continue
+            for message in messages:
+                await self.handle(message)
+
+    async def handle(self, message: Msg) -> None:
+        event = events_pb2.DryRunPhaseChanged.FromString(message.data or b"")
+        if event.phase not in TERMINAL_PHASES:
+            await message.ack()
+            return
+        try:
+            await self.report(event)
+        except NotFoundError:
+            log.info("run gone before its report", dry_run=event.dry_run_id)
+        except Exception as error:  # S3, Prometheus or the watcher away: retried
+            REPORT_FAILURES.inc()
+            log.error("report not written", dry_run=event.dry_run_id, error=repr(error))
+            await message.nak(delay=RETRY_DELAY_SECONDS)
+            return
+        await message.ack()
+
+    async def report(self, event: events_pb2.DryRunPhaseChanged) -> bool:
+        """Writes the run's report unless it exists; True when written."""
+        # Phase event ids are "<uid>:<resourceVersion>".
+        uid = event.meta.event_id.partition(":")[0]
+        keys = report_keys(event.owner, event.dry_run_id, uid)
+        if await self.store.exists(keys):
+            return False
+        ended = event.meta.occurred_at.ToDatetime(tzinfo=UTC).timestamp()
+        await asyncio.sleep(max(0.0, ended + self.settle_seconds - time.time()))
+        started = time.monotonic()
+        dry_run = await self.collector.dry_run(event.owner, event.dry_run_id)
+        if dry_run.uid != uid:
+            return False  # the name was reused: the newer run reports itself
+        measures = await self.collector.measure(dry_run)
+        steps = started_steps(dry_run, time.time())
+        windows = {
+            s.node_id: Window(
+                s.window.start - SERIES_PADDING_SECONDS, s.window.end + SERIES_PADDING_SECONDS
+            )
+            for s in steps
+        }
+        found = await self.collector.series(list(catalog.METRICS.values()), steps, windows, 0)
+        series = [StepSeries(node, metric, samples) for (node, metric), samples in found.items()]
+        summary = run_summary_message(measures, self.energy)
+        await self.store.put(
+            keys,
+            report_json(dry_run, event.phase, summary, steps, series, datetime.now(UTC)),
+            report_parquet(steps, series),
+        )
+        ready = events_pb2.MetricsReady(
+            meta=events.event_meta(f"metrics:{uid}", SOURCE),
+            dry_run_id=dry_run.id,
+            project_id=dry_run.project_id,
+            uid=uid,
+            phase=event.phase,
+            bucket=self.store.bucket,
+            json_key=keys.json,
+            parquet_key=keys.parquet,
+        )
+        js = await self.jetstream.get()
+        await events.publish(js, events.metrics_subject(dry_run.id), ready, ready.meta.event_id)
+        REPORTS_WRITTEN.inc()
+        REPORT_SECONDS.observe(time.monotonic() - started)
+        log.info("report written", dry_run=dry_run.id, uid=uid, key=keys.json)
+        return True

@@ -1,0 +1,345 @@
+"""The MetricsCollector servicer on an in-process gRPC server, over a stand-in
+watcher, Prometheus, S3 store and JetStream (the real ones are exercised by
+tests/integration/test_metrics.py)."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+import pyarrow.parquet as pq
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from simpipe.v1 import dry_runs_pb2, events_pb2, metrics_collector_pb2_grpc
+from simpipe.v1 import metrics_collector_pb2 as pb
+from simpipe_common import events
+from simpipe_common.errors import REASON_KEY, NotFoundError
+from simpipe_common.testing import UNREACHABLE_URL
+from simpipe_metrics_collector.api import MetricsCollectorApi
+from simpipe_metrics_collector.artifacts import ArtifactSizes
+from simpipe_metrics_collector.collector import MetricsCollector
+from simpipe_metrics_collector.energy import EnergyModel
+from simpipe_metrics_collector.prometheus import Prometheus, RawSample
+from simpipe_metrics_collector.report_consumer import RunReports
+from simpipe_metrics_collector.report_store import ReportKeys, ReportStore, StoredReport
+from simpipe_metrics_collector.watcher import Watcher
+
+ALICE = "alice"
+RUN, UID = "run-a", "uid-1"
+T0 = 1_800_000_000.0
+# node id, display name, pod, start offset, seconds, cores, memory bytes
+STEPS = [
+    ("run-a-1", "prepare", "run-a-prepare-1", 0, 4, 0.5, 64.0 * 2**20),
+    ("run-a-2", "crunch", "run-a-crunch-2", 5, 6, 1.5, 256.0 * 2**20),
+]
+MODEL = EnergyModel(10.0, 0.5, 300.0)
+
+
+def ts(seconds: float) -> Timestamp:
+    found = Timestamp()
+    found.FromNanoseconds(int(seconds * 1e9))
+    return found
+
+
+def dry_run() -> dry_runs_pb2.DryRun:
+    run = dry_runs_pb2.DryRun(id=RUN, uid=UID, owner=ALICE, project_id="p")
+    run.status.phase = dry_runs_pb2.DRY_RUN_PHASE_SUCCEEDED
+    run.status.started_at.CopyFrom(ts(T0))
+    run.status.finished_at.CopyFrom(ts(T0 + 12))
+    run.nodes.add(id=RUN, type="Steps", name=RUN)
+    for node_id, name, pod, offset, seconds, _, _ in STEPS:
+        node = run.nodes.add(id=node_id, type="Pod", display_name=name, pod_name=pod)
+        node.started_at.CopyFrom(ts(T0 + offset))
+        node.finished_at.CopyFrom(ts(T0 + offset + seconds))
+    return run
+
+
+class FakeWatcher(Watcher):
+    def __init__(self) -> None:
+        super().__init__(UNREACHABLE_URL, 1)
+
+    async def dry_run(self, caller: str, dry_run_id: str) -> dry_runs_pb2.DryRun:
+        if caller != ALICE or dry_run_id != RUN:
+            raise NotFoundError(f"dry run {dry_run_id} not found")
+        return dry_run()
+
+
+class FakePrometheus(Prometheus):
+    """KWOK's emulation: counters grow at the step's rate and freeze at its
+    end; the working set is held while it runs."""
+
+    def __init__(self) -> None:
+        super().__init__(UNREACHABLE_URL, 1, 1)
+        self.queries: list[str] = []
+
+    async def query_range(
+        self, query: str, start: float, end: float, step: float
+    ) -> list[tuple[dict[str, str], list[RawSample]]]:
+        self.queries.append(query)
+        pods = re.search(r'pod=~"([^"]*)"', query)
+        assert pods is not None
+        wanted = pods.group(1).split("|")
+        metrics = [""] if query.startswith("rate(") else re.findall(r"container_[a-z_]+", query)
+        found = []
+        for _, _, pod, offset, seconds, cores, memory in STEPS:
+            if pod not in wanted:
+                continue
+            for metric in metrics:
+                samples = []
+                t = start
+                while t <= end:
+                    elapsed, running = min(t - T0 - offset, seconds), t - T0 - offset < seconds
+                    value = {
+                        "": cores if running else 0.0,
+                        "container_cpu_usage_seconds_total": cores * elapsed,
+                        "container_memory_working_set_bytes": memory if running else 0.0,
+                    }.get(metric)
+                    if t >= T0 + offset and value is not None:
+                        samples.append((t, repr(value)))
+                    t += step
+                labels = {"pod": pod, "container": "main", "namespace": "simpipe"}
+                if metric:
+                    labels["__name__"] = metric
+                if samples:
+                    found.append((labels, samples))
+        return found
+
+
+class MemoryStore(ReportStore):
+    def __init__(self) -> None:
+        self.bucket, self.url_seconds = "simpipe-reports", 60
+        self.objects: dict[str, bytes] = {}
+
+    async def exists(self, keys: ReportKeys) -> bool:
+        return keys.json in self.objects
+
+    async def put(self, keys: ReportKeys, document: bytes, parquet: bytes) -> None:
+        self.objects[keys.parquet], self.objects[keys.json] = parquet, document
+
+    async def latest(self, owner: str, dry_run_id: str) -> StoredReport | None:
+        from simpipe_metrics_collector.report_store import report_keys
+
+        keys = report_keys(owner, dry_run_id, UID)
+        return StoredReport(keys, datetime.now(UTC)) if keys.json in self.objects else None
+
+    async def read(self, key: str) -> dict[str, Any]:
+        import json
+
+        found: dict[str, Any] = json.loads(self.objects[key])
+        return found
+
+    async def url(self, key: str) -> str:
+        return f"https://s3.example/{key}?signed"
+
+
+class FakeJetStream(events.LazyJetStream):
+    def __init__(self) -> None:
+        super().__init__(UNREACHABLE_URL)
+        self.published: list[tuple[str, bytes, dict[str, str]]] = []
+
+    async def get(self) -> Any:
+        return self
+
+    async def publish(
+        self, subject: str, payload: bytes, stream: str, headers: dict[str, str]
+    ) -> Any:
+        self.published.append((subject, payload, headers))
+        return type("Ack", (), {"seq": len(self.published)})()
+
+
+class Harness:
+    def __init__(self) -> None:
+        self.prometheus = FakePrometheus()
+        self.collector = MetricsCollector(FakeWatcher(), self.prometheus, "simpipe", 1.0, MODEL)
+        self.store = MemoryStore()
+        self.jetstream = FakeJetStream()
+        sizes = ArtifactSizes(None, "argo-artifacts")  # type: ignore[arg-type]
+        self.api = MetricsCollectorApi(self.collector, self.store, sizes, MODEL)
+        self.reports = RunReports(self.collector, self.store, self.jetstream, "d", 0.0, MODEL)
+
+
+Stub = "metrics_collector_pb2_grpc.MetricsCollectorAsyncStub"
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[tuple[Harness, Any]]:
+    harness = Harness()
+    server = grpc.aio.server()
+    metrics_collector_pb2_grpc.add_MetricsCollectorServicer_to_server(harness.api, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield harness, metrics_collector_pb2_grpc.MetricsCollectorStub(channel)
+    await server.stop(None)
+
+
+async def error_of(call: Any) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call
+    return raised.value
+
+
+async def test_one_query_per_metric_for_all_steps(harness: tuple[Harness, Any]) -> None:
+    h, stub = harness
+    found = await stub.GetStepSeries(
+        pb.GetStepSeriesRequest(
+            caller=ALICE, dry_run_id=RUN, metrics=["cpuUsageSecondsTotal", "memoryRss"]
+        )
+    )
+    # One query for both steps and both metrics.
+    [query] = h.prometheus.queries
+    assert 'pod=~"run-a-prepare-1|run-a-crunch-2"' in query
+    assert "container_cpu_usage_seconds_total|container_memory_rss" in query
+    by_key = {
+        (s.node_id, s.metric): list(zip(s.timestamps, s.values, strict=True)) for s in found.series
+    }
+    assert sorted(by_key) == [
+        ("run-a-1", "cpuUsageSecondsTotal"), ("run-a-1", "memoryRss"),
+        ("run-a-2", "cpuUsageSecondsTotal"), ("run-a-2", "memoryRss"),
+    ]  # fmt: skip
+    assert by_key[("run-a-1", "memoryRss")] == []
+    crunch = by_key[("run-a-2", "cpuUsageSecondsTotal")]
+    # Each step keeps its own window: its life padded by 10 s.
+    assert crunch[0][0] == T0 + 5
+    assert crunch[-1][0] <= T0 + 11 + 10
+    assert float(crunch[-1][1]) == pytest.approx(9.0)
+
+
+async def test_explicit_range_and_step(harness: tuple[Harness, Any]) -> None:
+    _, stub = harness
+    request = pb.GetStepSeriesRequest(
+        caller=ALICE, dry_run_id=RUN, node_ids=["run-a-2"], metrics=["memoryWorkingSetBytes"],
+        start=ts(T0 + 6), end=ts(T0 + 10), step_seconds=2,
+    )  # fmt: skip
+    found = await stub.GetStepSeries(request)
+    assert [t - T0 for t in found.series[0].timestamps] == [6, 8, 10]
+
+
+@pytest.mark.parametrize(
+    "request_fields",
+    [
+        {"dry_run_id": 'x"} or vector(1)'},
+        {"dry_run_id": RUN, "node_ids": ['run-a-1"}']},
+        {"dry_run_id": RUN, "node_ids": ["run-a-1|.*"]},
+        {"dry_run_id": RUN, "metrics": ["container_cpu_usage_seconds_total"]},
+        {"dry_run_id": RUN, "step_seconds": -1},
+        {"dry_run_id": RUN, "start": ts(T0 + 5), "end": ts(T0)},
+        {"dry_run_id": RUN, "start": ts(T0), "end": ts(T0 + 86400), "step_seconds": 1},
+    ],
+)
+async def test_bad_input_is_invalid_argument(
+    harness: tuple[Harness, Any], request_fields: dict[str, Any]
+) -> None:
+    h, stub = harness
+    error = await error_of(
+        stub.GetStepSeries(pb.GetStepSeriesRequest(caller=ALICE, **request_fields))
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert dict(error.trailing_metadata() or ())[REASON_KEY] == "input-validation"
+    assert h.prometheus.queries == []
+
+
+async def test_unknown_steps_and_other_callers_runs_are_not_found(
+    harness: tuple[Harness, Any],
+) -> None:
+    _, stub = harness
+    unknown = await error_of(
+        stub.GetStepSeries(
+            pb.GetStepSeriesRequest(caller=ALICE, dry_run_id=RUN, node_ids=["run-a-9"])
+        )
+    )
+    theirs = await error_of(stub.GetRunSummary(pb.DryRunMetricsRef(caller="bob", dry_run_id=RUN)))
+    assert unknown.code() == theirs.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_run_summary_by_hand(harness: tuple[Harness, Any]) -> None:
+    _, stub = harness
+    found = await stub.GetRunSummary(pb.DryRunMetricsRef(caller=ALICE, dry_run_id=RUN))
+    steps = {s.display_name: s.summary for s in found.steps}
+    assert steps["prepare"].cpu_seconds == pytest.approx(2.0)
+    assert steps["crunch"].cpu_seconds == pytest.approx(9.0)
+    assert steps["crunch"].max_cpu_cores == pytest.approx(1.5)
+    assert steps["crunch"].max_memory_bytes == 256 * 2**20
+    assert found.run.cpu_seconds == pytest.approx(11.0)
+    assert found.run.duration_seconds == 12
+    assert found.run.avg_cpu_cores == pytest.approx(11 / 12)
+    assert found.run.energy_kwh == pytest.approx(
+        steps["prepare"].energy_kwh + steps["crunch"].energy_kwh
+    )
+    assert found.energy_model.grid_g_co2_per_kwh == 300
+
+
+async def test_the_report_is_written_once_and_announced(harness: tuple[Harness, Any]) -> None:
+    h, stub = harness
+    missing = await error_of(stub.GetRunReport(pb.DryRunMetricsRef(caller=ALICE, dry_run_id=RUN)))
+    assert missing.code() == grpc.StatusCode.NOT_FOUND
+    event = events_pb2.DryRunPhaseChanged(
+        meta=events.event_meta(f"{UID}:123", "argo-watcher"),
+        dry_run_id=RUN, owner=ALICE, phase="Succeeded",
+    )  # fmt: skip
+    assert await h.reports.report(event)
+    assert not await h.reports.report(event)  # idempotent by uid
+    [(subject, payload, headers)] = h.jetstream.published
+    ready = events_pb2.MetricsReady.FromString(payload)
+    assert subject == f"simpipe.metrics.{RUN}.ready"
+    assert headers["Nats-Msg-Id"] == ready.meta.event_id == f"metrics:{UID}"
+    table = pq.read_table(io.BytesIO(h.store.objects[ready.parquet_key])).to_pylist()
+    assert {r["display_name"] for r in table} == {"prepare", "crunch"}
+    assert {r["metric"] for r in table} == {"cpuUsageSecondsTotal", "memoryWorkingSetBytes"}
+
+    report = await stub.GetRunReport(pb.DryRunMetricsRef(caller=ALICE, dry_run_id=RUN))
+    assert (report.uid, report.phase) == (UID, "Succeeded")
+    assert report.json_url.endswith("report.json?signed")
+    assert report.summary.run.cpu_seconds == pytest.approx(11.0)
+    theirs = await error_of(stub.GetRunReport(pb.DryRunMetricsRef(caller="bob", dry_run_id=RUN)))
+    assert theirs.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_report_of_a_reused_name_is_not_written_for_the_new_run(
+    harness: tuple[Harness, Any],
+) -> None:
+    h, _ = harness
+    event = events_pb2.DryRunPhaseChanged(
+        meta=events.event_meta("an-older-uid:7", "argo-watcher"),
+        dry_run_id=RUN, owner=ALICE, phase="Failed",
+    )  # fmt: skip
+    assert not await h.reports.report(event)
+    assert h.store.objects == {}
+
+
+async def test_scaling_laws_from_given_metrics(harness: tuple[Harness, Any]) -> None:
+    _, stub = harness
+    x = [1.0, 2.0, 4.0]
+    data = pb.AggregatedNodeMetrics(
+        cpu=[2 * v for v in x], mem=[10 + v for v in x], duration=[3 * v for v in x],
+        file_size=x, node_id=["a", "b", "c"],
+    )  # fmt: skip
+    laws = pb.ComputeScalingLawsRequest(
+        caller=ALICE, nodes=[pb.NodesAggregatedNodeMetrics(node_name="s", data=data)], data_x=x
+    )
+    found = await stub.PredictScaling(pb.PredictScalingRequest(laws=laws, data_x_to_predict=10))
+    assert found.total.cpu == pytest.approx(20)
+    assert found.total.mem == pytest.approx(20)
+    assert found.nodes[0].prediction.duration == pytest.approx(30)
+    both = pb.ComputeScalingLawsRequest(caller=ALICE, nodes=laws.nodes, dry_run_ids=[RUN], data_x=x)
+    error = await error_of(stub.ComputeScalingLaws(both))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_aggregated_metrics_of_dry_runs(harness: tuple[Harness, Any]) -> None:
+    _, stub = harness
+    found = await stub.GetAggregatedNodesMetrics(
+        pb.GetAggregatedNodesMetricsRequest(
+            caller=ALICE, dry_run_ids=[RUN, RUN], aggregate_method="max"
+        )
+    )
+    by_name = {n.node_name: n.data for n in found.nodes}
+    assert list(by_name["crunch"].cpu) == pytest.approx([1.5, 1.5])
+    assert list(by_name["prepare"].mem) == [64 * 2**20] * 2
+    assert list(by_name["prepare"].duration) == [4, 4]
+    assert list(by_name["prepare"].file_size) == [0, 0]

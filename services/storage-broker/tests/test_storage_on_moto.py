@@ -1,0 +1,233 @@
+"""The broker's storage operations on moto's S3 server, in this process on
+loopback; events are recorded instead of published."""
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+
+import grpc
+import pytest
+from botocore.exceptions import ClientError
+from google.protobuf.message import Message
+from moto.server import ThreadedMotoServer
+from pydantic import SecretStr
+
+from simpipe.v1 import events_pb2
+from simpipe.v1 import storage_broker_pb2 as pb
+from simpipe_common import events
+from simpipe_common.errors import (
+    ConflictError,
+    FailedPreconditionError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from simpipe_common.publisher import Publisher
+from simpipe_common.s3 import s3_client
+from simpipe_storage_broker.config import StorageBrokerSettings
+from simpipe_storage_broker.object_events import ObjectEvents
+from simpipe_storage_broker.presigner import Presigner
+from simpipe_storage_broker.s3_errors import client_error
+from simpipe_storage_broker.storage import Storage
+
+PUBLIC = "https://files.example.org"
+CALLER = "alice"
+
+
+class RecordingPublisher(Publisher):
+    def __init__(self) -> None:
+        super().__init__(events.LazyJetStream("nats://127.0.0.1:9"))
+        self.published: list[tuple[str, Message]] = []
+
+    def publish_soon(self, subject: str, payload: Message) -> None:
+        self.published.append((subject, payload))
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def settings(moto_endpoint: str) -> StorageBrokerSettings:
+    return StorageBrokerSettings(
+        s3_endpoint=moto_endpoint,
+        s3_access_key="key",
+        s3_secret_key=SecretStr("secret"),
+        s3_public_endpoint=PUBLIC,
+        default_bucket="uploads-default",
+    )
+
+
+@pytest.fixture
+def publisher() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+async def storage(
+    settings: StorageBrokerSettings, publisher: RecordingPublisher
+) -> AsyncIterator[Storage]:
+    async with AsyncExitStack() as stack:
+        s3 = await stack.enter_async_context(s3_client(settings, 5))
+        signer = await stack.enter_async_context(s3_client(settings, 5, settings.presign_endpoint))
+        yield Storage(
+            s3=s3,
+            presigner=Presigner(signer, 600, 3600),
+            events=ObjectEvents(publisher),
+            reserved_buckets=settings.reserved_buckets,
+            default_bucket=settings.default_bucket,
+            region=settings.s3_region,
+        )
+
+
+async def test_buckets_are_created_listed_and_deleted(storage: Storage) -> None:
+    await storage.create_bucket("unit-a")
+    with pytest.raises(ConflictError):
+        await storage.create_bucket("unit-a")
+    assert "unit-a" in [b.name for b in await storage.list_buckets()]
+    await storage.delete_bucket(CALLER, "unit-a", force=False)
+    with pytest.raises(NotFoundError):
+        await storage.delete_bucket(CALLER, "unit-a", force=False)
+
+
+@pytest.mark.parametrize("bucket", ["argo-artifacts", "simpipe-reports"])
+async def test_reserved_buckets_are_refused_for_every_write(storage: Storage, bucket: str) -> None:
+    writes = [
+        storage.create_bucket(bucket),
+        storage.delete_bucket(CALLER, bucket, force=True),
+        storage.delete_objects(CALLER, bucket, ["k"]),
+        storage.presign_put(pb.PresignRequest(bucket=bucket, key="k")),
+        storage.create_multipart_upload(pb.CreateMultipartUploadRequest(bucket=bucket, key="k")),
+    ]
+    for write in writes:
+        with pytest.raises(PermissionDeniedError) as caught:
+            await write
+        assert caught.value.reason == "reserved-bucket"
+
+
+async def test_a_non_empty_bucket_needs_force_and_its_objects_are_announced(
+    storage: Storage, publisher: RecordingPublisher
+) -> None:
+    await storage.create_bucket("unit-full")
+    for key in ("a", "b/c"):
+        await storage.s3.put_object(Bucket="unit-full", Key=key, Body=b"x")
+    with pytest.raises(FailedPreconditionError) as caught:
+        await storage.delete_bucket(CALLER, "unit-full", force=False)
+    assert caught.value.reason == "bucket-not-empty"
+    await storage.delete_bucket(CALLER, "unit-full", force=True)
+    assert sorted(p.key for _, p in publisher.published) == ["a", "b/c"]  # type: ignore[attr-defined]
+
+
+async def test_presigned_urls_point_at_the_public_endpoint(storage: Storage) -> None:
+    await storage.create_bucket("unit-urls")
+    put = await storage.presign_put(
+        pb.PresignRequest(bucket="unit-urls", key="in/a b.csv", content_type="text/csv")
+    )
+    assert put.url.startswith(f"{PUBLIC}/unit-urls/in/a%20b.csv?")
+    assert "X-Amz-Expires=600" in put.url
+    assert (put.method, dict(put.headers)) == ("PUT", {"Content-Type": "text/csv"})
+    get = await storage.presign_get(pb.PresignRequest(bucket="unit-urls", key="k", ttl_seconds=5))
+    assert "X-Amz-Expires=5" in get.url
+    with pytest.raises(InvalidInputError):
+        await storage.presign_get(pb.PresignRequest(bucket="unit-urls", key="k", ttl_seconds=3601))
+
+
+async def test_presigned_put_to_a_missing_bucket_is_not_found(storage: Storage) -> None:
+    with pytest.raises(NotFoundError):
+        await storage.presign_put(pb.PresignRequest(bucket="unit-missing", key="k"))
+
+
+async def test_no_bucket_means_the_default_bucket_made_on_first_upload(storage: Storage) -> None:
+    assert (await storage.list_objects(pb.ListObjectsRequest())).objects == []
+    url = await storage.presign_put(pb.PresignRequest(key="k"))
+    assert url.bucket == "uploads-default"
+    assert "uploads-default" in [b.name for b in await storage.list_buckets()]
+    await storage.presign_put(pb.PresignRequest(key="again"))  # already there: fine
+
+
+async def test_listing_pages_and_folders(storage: Storage) -> None:
+    await storage.create_bucket("unit-list")
+    for key in ("a/1", "a/2", "b", "c/d/e"):
+        await storage.s3.put_object(Bucket="unit-list", Key=key, Body=key.encode())
+    folders = await storage.list_objects(pb.ListObjectsRequest(bucket="unit-list", delimiter="/"))
+    assert ([o.key for o in folders.objects], list(folders.common_prefixes)) == (
+        ["b"],
+        ["a/", "c/"],
+    )
+    first = await storage.list_objects(pb.ListObjectsRequest(bucket="unit-list", page_size=3))
+    assert [o.key for o in first.objects] == ["a/1", "a/2", "b"]
+    rest = await storage.list_objects(
+        pb.ListObjectsRequest(bucket="unit-list", page_size=3, page_token=first.next_page_token)
+    )
+    assert ([o.key for o in rest.objects], rest.next_page_token) == (["c/d/e"], "")
+    with pytest.raises(InvalidInputError):
+        await storage.list_objects(pb.ListObjectsRequest(bucket="unit-list", delimiter="|"))
+
+
+async def test_deletes_and_completed_uploads_are_announced(
+    storage: Storage, publisher: RecordingPublisher
+) -> None:
+    await storage.create_bucket("unit.events")
+    upload = await storage.create_multipart_upload(
+        pb.CreateMultipartUploadRequest(bucket="unit.events", key="big")
+    )
+    part = await storage.s3.upload_part(
+        Bucket="unit.events", Key="big", UploadId=upload.upload_id, PartNumber=1, Body=b"1234"
+    )
+    info = await storage.complete_multipart_upload(
+        pb.CompleteMultipartUploadRequest(
+            caller=CALLER, bucket="unit.events", key="big", upload_id=upload.upload_id,
+            parts=[pb.CompletedPart(part_number=1, etag=part["ETag"])],
+        )
+    )  # fmt: skip
+    assert info.size == 4
+    deleted = await storage.delete_objects(CALLER, "unit.events", ["big", "never-there"])
+    assert sorted(deleted.deleted) == ["big", "never-there"]
+
+    subjects = [subject for subject, _ in publisher.published]
+    assert subjects == [
+        "simpipe.object.unit_events.created",
+        "simpipe.object.unit_events.deleted",
+        "simpipe.object.unit_events.deleted",
+    ]
+    created = publisher.published[0][1]
+    assert isinstance(created, events_pb2.ObjectCreated)
+    assert (created.key, created.size, created.etag, created.caller) == (
+        "big",
+        4,
+        info.etag,
+        CALLER,
+    )
+    assert created.meta.event_id.startswith("created:unit.events:")
+    assert created.meta.event_id.endswith(f":{info.etag}")
+
+
+async def test_delete_refuses_bad_keys_before_deleting_any(storage: Storage) -> None:
+    await storage.create_bucket("unit-bad")
+    await storage.s3.put_object(Bucket="unit-bad", Key="ok", Body=b"x")
+    with pytest.raises(InvalidInputError, match=r"keys\[1\]"):
+        await storage.delete_objects(CALLER, "unit-bad", ["ok", "../escape"])
+    assert (await storage.stat_object("unit-bad", "ok")).size == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "reason"),
+    [
+        ("NoSuchBucket", grpc.StatusCode.NOT_FOUND, "not-found"),
+        ("404", grpc.StatusCode.NOT_FOUND, "not-found"),
+        ("BucketAlreadyOwnedByYou", grpc.StatusCode.ALREADY_EXISTS, "conflict"),
+        ("BucketNotEmpty", grpc.StatusCode.FAILED_PRECONDITION, "bucket-not-empty"),
+        ("InvalidPart", grpc.StatusCode.INVALID_ARGUMENT, "input-validation"),
+        ("SlowDown", grpc.StatusCode.UNAVAILABLE, "unavailable"),
+        ("AccessDenied", grpc.StatusCode.INTERNAL, "internal"),
+    ],
+)
+def test_s3_error_codes_become_typed_errors(
+    code: str, status: grpc.StatusCode, reason: str
+) -> None:
+    error = client_error(ClientError({"Error": {"Code": code, "Message": "m"}}, "Op"), "bucket 'b'")
+    assert (error.code, error.reason) == (status, reason)

@@ -1,0 +1,185 @@
+"""Benchmark of the metrics path (`make bench`): all metrics of every step of
+a 100-step run on KWOK, printed next to what Prometheus itself takes in the
+same run, never asserted against a clock.
+
+- ours: GetStepSeries for every metric and every step (one batched PromQL
+  query for the whole run: its pods in one regex, its metrics in another),
+  and the same through GraphQL;
+- raw: ONE query_range through prometheus-api-client for the same series
+  (every metric's name in one `__name__` regex, the run's pods in another);
+- naive: one query_range per step per metric, as the original SIM-PIPE's
+  resolvers did (run once: it is thousands of queries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+import pytest
+from prometheus_api_client import PrometheusConnect
+
+from simpipe.v1 import metrics_collector_pb2 as pb
+from simpipe.v1 import metrics_collector_pb2_grpc
+from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
+from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.stack import Stack
+from simpipe_metrics_collector import catalog
+
+USER = "local-dev"
+STEPS = 100
+REPEATS = 9
+PADDING_SECONDS = 10.0
+STEP = SimulatedStep("work", seconds=5, cpu_millicores=250, memory_mib=32)
+NODES = "query($id: String!) { dryRun(dryRunId: $id) { status { phase startedAt finishedAt } nodes { ... on DryRunNodePod { id podName startedAt finishedAt } } } }"
+
+
+def fan_out(steps: int) -> dict[str, Any]:
+    """`steps` parallel copies of STEP (Argo withItems), on KWOK nodes."""
+    document: dict[str, Any] = simulated_pipeline((STEP,), argo_service("http://unused")).to_dict()
+    entry = next(t for t in document["spec"]["templates"] if t["name"] == "pipeline")
+    entry["steps"] = [[{"name": "work", "template": "work", "withItems": list(range(steps))}]]
+    return document
+
+
+async def finished_run(url: str, token: str, run_id: str) -> dict[str, Any]:
+    gql = GraphQLClient(url, token)
+    try:
+        await gql.execute(
+            "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
+            i={"dryRunId": run_id, "argoWorkflow": fan_out(STEPS)},
+        )
+        async with asyncio.timeout(480):
+            while True:
+                run: dict[str, Any] = (await gql.execute(NODES, id=run_id))["dryRun"]
+                if run["status"]["phase"] in ("Succeeded", "Failed", "Error"):
+                    break
+                await asyncio.sleep(2)
+    finally:
+        await gql.close()
+    await asyncio.sleep(3)  # the last scrapes
+    return run
+
+
+def seconds(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _dt(unix_seconds: float) -> datetime:
+    return datetime.fromtimestamp(unix_seconds, UTC)
+
+
+@pytest.mark.timeout(900)
+def test_all_metrics_of_a_100_step_run(stack: Stack, endpoints: dict[str, str]) -> None:
+    run_id = f"bench-metrics-{int(time.time())}"
+    started = time.perf_counter()
+    run = asyncio.run(finished_run(endpoints["graphql"], stack.secrets.api_tokens[USER], run_id))
+    run_seconds = time.perf_counter() - started
+    pods = [n for n in run["nodes"] if n and n.get("podName") and n.get("startedAt")]
+    assert len(pods) == STEPS, f"{len(pods)} steps ran"
+    start = min(seconds(n["startedAt"]) for n in pods) - PADDING_SECONDS
+    end = max(seconds(n["finishedAt"]) for n in pods) + PADDING_SECONDS
+    metrics = list(catalog.METRICS.values())
+
+    # The step the collector picks for this range (range / 1000, at least 1 s).
+    step = max(1, -(-int(end - start) // 1000))
+    prometheus = PrometheusConnect(url=endpoints["prometheus"], disable_ssl=True)
+    names = "|".join(m.series for m in metrics)
+    alternation = "|".join(n["podName"] for n in pods)
+    raw_query = f'{{__name__=~"{names}",namespace="simpipe",pod=~"{alternation}"}}'
+
+    def raw() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = prometheus.custom_query_range(
+            raw_query, start_time=_dt(start), end_time=_dt(end), step=str(step)
+        )
+        return found
+
+    async def ours_and_raw() -> tuple[float, int, float, int]:
+        """Alternately, so both see the same load on the shared machine."""
+        async with grpc.aio.insecure_channel(endpoints["metrics-collector_grpc"]) as channel:
+            stub = metrics_collector_pb2_grpc.MetricsCollectorStub(channel)
+            request = pb.GetStepSeriesRequest(caller=USER, dry_run_id=run_id)
+            # Measured once the run's report is written: gathering it would
+            # share the collector's CPU with the figures.
+            async with asyncio.timeout(120):
+                while True:
+                    try:
+                        await stub.GetRunReport(pb.DryRunMetricsRef(caller=USER, dry_run_id=run_id))
+                        break
+                    except grpc.aio.AioRpcError as error:
+                        if error.code() != grpc.StatusCode.NOT_FOUND:
+                            raise
+                        await asyncio.sleep(0.5)
+            await stub.GetStepSeries(request)  # warm: channel, watcher cache
+            raw()
+            ours_took, raw_took = [], []
+            for _ in range(REPEATS):
+                t = time.perf_counter()
+                response = await stub.GetStepSeries(request)
+                ours_took.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                found = raw()
+                raw_took.append(time.perf_counter() - t)
+            summary_took = time.perf_counter()
+            await stub.GetRunSummary(pb.DryRunMetricsRef(caller=USER, dry_run_id=run_id))
+            print(
+                f"\n[bench] GetRunSummary of {STEPS} steps: {(time.perf_counter() - summary_took) * 1000:.0f} ms"
+            )
+        return (
+            statistics.median(ours_took),
+            sum(len(s.values) for s in response.series),
+            statistics.median(raw_took),
+            sum(len(r["values"]) for r in found),
+        )
+
+    ours_seconds, ours_samples, raw_seconds, raw_samples = asyncio.run(ours_and_raw())
+
+    def naive() -> int:
+        samples = 0
+        for node in pods:
+            for metric in metrics:
+                container = "" if metric.pod_level else ',container="main"'
+                found = prometheus.custom_query_range(
+                    f'{metric.series}{{namespace="simpipe",pod="{node["podName"]}"{container}}}',
+                    start_time=_dt(seconds(node["startedAt"]) - PADDING_SECONDS),
+                    end_time=_dt(seconds(node["finishedAt"]) + PADDING_SECONDS),
+                    step=str(step),
+                )
+                samples += sum(len(r["values"]) for r in found)
+        return samples
+
+    naive_started = time.perf_counter()
+    naive_samples = naive()
+    naive_seconds = time.perf_counter() - naive_started
+
+    async def through_graphql() -> float:
+        fields = " ".join(f"{m.name} {{ timestamp value }}" for m in metrics)
+        query = f"query($id: String!) {{ dryRun(dryRunId: $id) {{ nodes {{ ... on DryRunNodePod {{ metrics {{ {fields} }} }} }} }} }}"
+        client = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[USER])
+        try:
+            await client.execute(query, id=run_id)
+            took = []
+            for _ in range(3):
+                t = time.perf_counter()
+                await client.execute(query, id=run_id)
+                took.append(time.perf_counter() - t)
+            return statistics.median(took)
+        finally:
+            await client.close()
+
+    graphql_seconds = asyncio.run(through_graphql())
+    print(
+        f"\n[bench] {STEPS}-step run on KWOK took {run_seconds:.0f} s to run;"
+        f" all {len(metrics)} metrics of all steps ({ours_samples} samples; one query for container metrics, one for pod-level):"
+        f"\n[bench]   GetStepSeries p50 {ours_seconds * 1000:.0f} ms"
+        f" | raw prometheus-api-client query_range, one query ({raw_samples} samples): p50 {raw_seconds * 1000:.0f} ms"
+        f" | ratio {ours_seconds / raw_seconds:.2f}"
+        f"\n[bench]   naive, one query per step per metric ({STEPS * len(metrics)} queries, {naive_samples} samples): {naive_seconds * 1000:.0f} ms"
+        f" | naive / ours {naive_seconds / ours_seconds:.1f}"
+        f"\n[bench]   the same through GraphQL (gateway, JSON): p50 {graphql_seconds * 1000:.0f} ms"
+        f" | ratio to raw {graphql_seconds / raw_seconds:.2f}"
+    )

@@ -2,10 +2,11 @@
 
 import asyncio
 from pathlib import Path
+from typing import Protocol
 
 from kubernetes import client, config
 
-from simpipe_common.checks import Check, dependency_check
+from simpipe_common.checks import Check, dependency_check, http_check, nats_check
 
 
 def kubernetes_api_client(kubeconfig: Path | None) -> client.ApiClient:
@@ -28,3 +29,21 @@ def kubernetes_check(kubeconfig: Path | None, timeout: float) -> Check:
         return await asyncio.to_thread(server_version)
 
     return dependency_check("kubernetes", probe, timeout)
+
+
+class ArgoClusterSettings(Protocol):
+    nats_url: str
+    kubeconfig: Path | None
+    argo_server_url: str
+    check_timeout_seconds: float
+
+
+def argo_cluster_checks(settings: ArgoClusterSettings) -> list[Check]:
+    """The dependencies of a service that works on Argo Workflows: the event
+    mesh, the Kubernetes API and the Argo server."""
+    timeout = settings.check_timeout_seconds
+    return [
+        nats_check(settings.nats_url, timeout),
+        kubernetes_check(settings.kubeconfig, timeout),
+        http_check("argo", f"{settings.argo_server_url}/api/v1/version", timeout),
+    ]

@@ -14,9 +14,8 @@ from simpipe_argo_watcher.publisher import Publisher
 from simpipe_argo_watcher.read_model import ReadModel
 from simpipe_argo_watcher.sync import Item, ModelSync
 from simpipe_argo_watcher.watch import WorkflowWatch
-from simpipe_common.checks import http_check, nats_check
 from simpipe_common.grpc_server import GrpcRegistration
-from simpipe_common.kube import kubernetes_api_client, kubernetes_check
+from simpipe_common.kube import argo_cluster_checks, kubernetes_api_client
 from simpipe_common.runner import Service, run_service
 
 SERVICE_NAME = argo_watcher_pb2.DESCRIPTOR.services_by_name["ArgoWatcher"].full_name
@@ -24,7 +23,6 @@ SERVICE_NAME = argo_watcher_pb2.DESCRIPTOR.services_by_name["ArgoWatcher"].full_
 
 def main() -> None:
     settings = ArgoWatcherSettings()
-    timeout = settings.check_timeout_seconds
     # Built on first use and retried until it can be: an unreadable kubeconfig or
     # an absent cluster delays the watch, it does not stop the service.
     kube = functools.cache(lambda: kubernetes_api_client(settings.kubeconfig))
@@ -76,11 +74,7 @@ def main() -> None:
         Service(
             name="argo-watcher",
             settings=settings,
-            dependencies=[
-                nats_check(settings.nats_url, timeout),
-                kubernetes_check(settings.kubeconfig, timeout),
-                http_check("argo", f"{settings.argo_server_url}/api/v1/version", timeout),
-            ],
+            dependencies=argo_cluster_checks(settings),
             lifespan=lifespan,
         )
     )

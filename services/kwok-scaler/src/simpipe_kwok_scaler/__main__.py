@@ -1,21 +1,15 @@
-from simpipe_common.checks import http_check, nats_check
-from simpipe_common.kube import kubernetes_check
+from simpipe_common.kube import argo_cluster_checks
 from simpipe_common.runner import Service, run_service
 from simpipe_kwok_scaler.config import KwokScalerSettings
 
 
 def main() -> None:
     settings = KwokScalerSettings()
-    timeout = settings.check_timeout_seconds
     run_service(
         Service(
             name="kwok-scaler",
             settings=settings,
-            dependencies=[
-                nats_check(settings.nats_url, timeout),
-                kubernetes_check(settings.kubeconfig, timeout),
-                http_check("argo", f"{settings.argo_server_url}/api/v1/version", timeout),
-            ],
+            dependencies=argo_cluster_checks(settings),
         )
     )
 

@@ -3,9 +3,8 @@ from contextlib import asynccontextmanager
 
 from simpipe.v1 import workflow_submitter_pb2, workflow_submitter_pb2_grpc
 from simpipe_common import events
-from simpipe_common.checks import http_check, nats_check
 from simpipe_common.grpc_server import GrpcRegistration
-from simpipe_common.kube import kubernetes_check
+from simpipe_common.kube import argo_cluster_checks
 from simpipe_common.publisher import Publisher
 from simpipe_common.runner import Service, run_service
 from simpipe_workflow_submitter.api import WorkflowSubmitterApi
@@ -21,7 +20,6 @@ SERVICE_NAME = workflow_submitter_pb2.DESCRIPTOR.services_by_name["WorkflowSubmi
 
 def main() -> None:
     settings = WorkflowSubmitterSettings()
-    timeout = settings.check_timeout_seconds
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
@@ -57,11 +55,7 @@ def main() -> None:
         Service(
             name="workflow-submitter",
             settings=settings,
-            dependencies=[
-                nats_check(settings.nats_url, timeout),
-                kubernetes_check(settings.kubeconfig, timeout),
-                http_check("argo", f"{settings.argo_server_url}/api/v1/version", timeout),
-            ],
+            dependencies=argo_cluster_checks(settings),
             lifespan=lifespan,
         )
     )

@@ -21,6 +21,7 @@ from simpipe_gateway.types import (
     WorkflowTemplate,
     document_text,
     iso,
+    only_id,
     to_dry_run,
     to_project,
     to_template,
@@ -150,7 +151,17 @@ async def _create_dry_run(
         **source,
     )
     ref = await rpc(gateway(info).submitter.CreateDryRun, request)
+    if _only_id_selected(info):
+        # Scripts often ask for nothing but the new id: no need to wait for
+        # the watcher to see the run.
+        return only_id(ref.dry_run_id, project_id or "")
     return await _dry_run(info, ref.dry_run_id, just_created=True)
+
+
+def _only_id_selected(info: GatewayInfo) -> bool:
+    selections = info.selected_fields[0].selections
+    # Fragments are resolved the long way: they may ask for anything.
+    return all(getattr(field, "name", None) in ("id", "__typename") for field in selections)
 
 
 async def _command(info: GatewayInfo, method_name: str, dry_run_id: str) -> DryRun:

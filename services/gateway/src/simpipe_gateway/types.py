@@ -263,6 +263,18 @@ class DryRun:
         return await run_report(info, self.id)
 
 
+def only_id(dry_run_id: str, project_id: str) -> DryRun:
+    """A DryRun carrying its id alone, for a selection that asks for nothing else."""
+    status = DryRunStatus(
+        phase=DryRunPhase.Pending, started_at=None, finished_at=None, progress=None,
+        message=None, estimated_duration=None,
+    )  # fmt: skip
+    return DryRun(
+        id=dry_run_id, created_at="", argo_workflow={}, status=status, nodes=None,
+        project_id=project_id, archived=False,
+    )  # fmt: skip
+
+
 def to_dry_run(message: dry_runs_pb2.DryRun) -> DryRun:
     status = message.status
     graph: dict[str, DryRunNode] = {}

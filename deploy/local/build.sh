@@ -94,6 +94,40 @@ build_argo() {
     github.com/argoproj/argo-workflows/v3/cmd/argo
 }
 build_minio() { go_module minio "$MINIO_VERSION" github.com/minio/minio github.com/minio/minio; }
+# SFTPGo's go.mod replaces four of its dependencies with the author's forks
+# (x/crypto among them); replaces only count in the main module, so the
+# wrapper takes over that replace block from the module's own go.mod. Built
+# without CGO: `nosqlite` drops the SQLite provider (the stack keeps users
+# in memory, see components/sftpgo.py); the tags for unused backends (GCS,
+# Azure, SQL servers) keep it small.
+build_sftpgo() {
+  local v=$SFTPGO_VERSION dir=$cache/sftpgo-$SFTPGO_VERSION
+  local module=github.com/drakkan/sftpgo/v2
+  have "$dir" sftpgo templates && return 0
+  need_go; log "sftpgo $v: building"
+  local w=$cache/wrap/sftpgo
+  wrapper "$w" "module simpipe.local/sftpgobuild
+go 1.23
+require $module $v"
+  # The module's own source tree: its go.mod and go.sum.
+  local src
+  src=$(cd "$w" && go mod download -json "$module@$v" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+  [ -f "$src/go.mod" ] || { log "sftpgo $v: source of $module@$v not found"; exit 2; }
+  # The replace block as it stands upstream (a `replace (` ... `)` block).
+  sed -n '/^replace (/,/^)/p' "$src/go.mod" >> "$w/go.mod"
+  grep -q '=>' "$w/go.mod" || { log "sftpgo $v: no replace directives in $src/go.mod"; exit 2; }
+  # The forks are missing from the checksum database reached here; the
+  # module's go.sum, verified along with the module, carries their hashes.
+  cp "$src/go.sum" "$w/go.sum"; chmod u+w "$w/go.sum"
+  local tags=nosqlite,nogcs,noazblob,nomysql,nopgsql
+  rm -rf "$dir.tmp"; mkdir -p "$dir.tmp"
+  (cd "$w" && go get "$module@$v" >/dev/null 2>&1 || true
+   go build -trimpath -tags "$tags" -ldflags "$ldflags_strip" -o "$dir.tmp/sftpgo" "$module")
+  # Read at run time even with the web UIs off (the e-mail templates).
+  cp -r "$src/templates" "$dir.tmp/templates"; chmod -R u+w "$dir.tmp/templates"
+  rm -rf "$dir"; mv "$dir.tmp" "$dir"; log "sftpgo $v: done"
+}
+
 # Argo's executor, for the real node's executor image (pods run it; the
 # controller only names the image). Upstream's Linux signal helpers
 # (workflow/executor/os-specific/signal_linux.go) are a symlink to the
@@ -184,7 +218,7 @@ build_node_packages() {
   systemctl disable --now containerd >/dev/null 2>&1 || service containerd stop >/dev/null 2>&1 || true
 }
 
-all=(debian node_packages nats kwok etcd kubernetes argo argoexec minio node_tools)
+all=(debian node_packages nats kwok etcd kubernetes argo argoexec minio sftpgo node_tools)
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 for t in "${targets[@]}"; do
   declare -F "build_$t" >/dev/null || { log "unknown component '$t' (known: ${all[*]})"; exit 2; }

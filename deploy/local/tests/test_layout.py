@@ -15,6 +15,7 @@ def test_versions_file_pins_every_component() -> None:
         "KWOK_VERSION",
         "ARGO_VERSION",
         "MINIO_VERSION",
+        "SFTPGO_VERSION",
     ):
         assert versions[key].startswith("v"), key
 

@@ -121,3 +121,26 @@ def test_an_archived_summary_without_nodes(failed: dict[str, Any]) -> None:
     assert dry_run.archived
     assert list(dry_run.nodes) == []
     assert dry_run.status.phase == pb.DRY_RUN_PHASE_FAILED
+
+
+def test_a_steps_files_with_their_buckets(failed: dict[str, Any]) -> None:
+    workflow = copy.deepcopy(failed)
+    # Without the repository Argo records in the status, the default bucket.
+    workflow["status"].pop("artifactRepositoryRef", None)
+    node = workflow["status"]["nodes"]["capture-vkfvt-2349931391"]
+    node["inputs"] = {"artifacts": [{"name": "in", "s3": {"bucket": "uploads", "key": "a.txt"}}]}
+    node["outputs"]["artifacts"] = [
+        {"name": "main-logs", "s3": {"key": "x/main.log"}},
+        {"name": "note", "raw": {"data": "not in S3"}},
+    ]
+    explode = by_name(to_dry_run(workflow, default_bucket="repo"))["explode"]
+    assert [(a.name, a.bucket, a.key) for a in explode.input_artifacts] == [
+        ("in", "uploads", "a.txt")
+    ]
+    assert [(a.name, a.bucket, a.key) for a in explode.output_artifacts] == [
+        ("main-logs", "repo", "x/main.log")
+    ]
+    # The repository Argo recorded wins over the default.
+    workflow["status"]["artifactRepositoryRef"] = {"artifactRepository": {"s3": {"bucket": "used"}}}
+    explode = by_name(to_dry_run(workflow, default_bucket="repo"))["explode"]
+    assert explode.output_artifacts[0].bucket == "used"

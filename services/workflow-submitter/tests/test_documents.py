@@ -2,8 +2,15 @@ import json
 
 import pytest
 
+from simpipe.v1.workflow_submitter_pb2 import InputArtifact
 from simpipe_common.errors import InvalidArgoDocumentError, InvalidInputError
-from simpipe_workflow_submitter.documents import WORKFLOW, WORKFLOW_TEMPLATE, parse
+from simpipe_workflow_submitter.documents import (
+    WORKFLOW,
+    WORKFLOW_TEMPLATE,
+    ArtifactRepository,
+    parse,
+    set_input_artifacts,
+)
 
 WORKFLOW_YAML = """
 apiVersion: argoproj.io/v1alpha1
@@ -52,3 +59,42 @@ def test_wrong_kind_names_the_template_reason() -> None:
     with pytest.raises(InvalidArgoDocumentError) as caught:
         parse(WORKFLOW_YAML, WORKFLOW_TEMPLATE, 10_000)
     assert caught.value.reason == "invalid-argo-workflow-template"
+
+
+REPOSITORY = ArtifactRepository("10.244.0.1:9000", insecure=True, credentials_secret="argo-s3")
+
+
+def test_input_files_become_complete_s3_argument_artifacts() -> None:
+    document = parse(WORKFLOW_YAML, WORKFLOW, 10_000)
+    document["spec"]["arguments"] = {"artifacts": [{"name": "input", "raw": {"data": "old"}}]}
+    set_input_artifacts(
+        document, [InputArtifact(name="input", bucket="simpipe-uploads", key="a/b.txt")], REPOSITORY
+    )
+    assert document["spec"]["arguments"]["artifacts"] == [
+        {
+            "name": "input",
+            "s3": {
+                "endpoint": "10.244.0.1:9000",
+                "insecure": True,
+                "bucket": "simpipe-uploads",
+                "key": "a/b.txt",
+                "accessKeySecret": {"name": "argo-s3", "key": "accesskey"},
+                "secretKeySecret": {"name": "argo-s3", "key": "secretkey"},
+            },
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("artifact", "words"),
+    [
+        (InputArtifact(name="in", bucket="simpipe-uploads", key="../x"), "'..'"),
+        (InputArtifact(name="in", bucket="Bad_Bucket", key="x"), "bucket name"),
+        (InputArtifact(name="in put", bucket="simpipe-uploads", key="x"), "name"),
+    ],
+)
+def test_bad_input_files_are_refused(artifact: InputArtifact, words: str) -> None:
+    document = parse(WORKFLOW_YAML, WORKFLOW, 10_000)
+    with pytest.raises(InvalidInputError, match=words):
+        set_input_artifacts(document, [artifact], REPOSITORY)
+    assert "arguments" not in document["spec"]

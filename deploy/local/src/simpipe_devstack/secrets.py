@@ -32,6 +32,18 @@ class Secrets:
         default_factory=lambda: {user: _token() for user in LOCAL_USERS}
     )
 
+    # SFTPGo (components/sftpgo.py): its admin and the one user who reaches
+    # the uploads bucket over SFTP and WebDAV. Keys: admin_user,
+    # admin_password, user, password.
+    sftpgo: dict[str, str] = field(
+        default_factory=lambda: {
+            "admin_user": "admin-" + secrets.token_hex(3),
+            "admin_password": secrets.token_urlsafe(18),
+            "user": "sftp-" + secrets.token_hex(3),
+            "password": secrets.token_urlsafe(18),
+        }
+    )
+
     @classmethod
     def load_or_create(cls, path: Path) -> Secrets:
         known = {f.name for f in fields(cls)}

@@ -29,7 +29,7 @@ def main() -> None:
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
-        model = ReadModel()
+        model = ReadModel(settings.artifact_bucket)
         items: asyncio.Queue[Item] = asyncio.Queue()
         publisher = Publisher(settings.nats_url)
         sync = ModelSync(model, publisher, items)

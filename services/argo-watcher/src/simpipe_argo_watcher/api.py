@@ -13,7 +13,7 @@ from datetime import UTC
 from simpipe.v1 import argo_watcher_pb2, argo_watcher_pb2_grpc, dry_runs_pb2
 from simpipe_argo_watcher import ids
 from simpipe_argo_watcher.archive import ArgoArchive
-from simpipe_argo_watcher.convert import TERMINAL_PHASES, to_dry_run
+from simpipe_argo_watcher.convert import TERMINAL_PHASES, Workflow, to_dry_run
 from simpipe_argo_watcher.logs import StepLogs
 from simpipe_argo_watcher.read_model import ReadModel
 from simpipe_common.errors import (
@@ -55,7 +55,7 @@ class ArgoWatcherApi(argo_watcher_pb2_grpc.ArgoWatcherServicer):
             found += [
                 dry_run
                 for workflow in await self.archive.list(selector)
-                if _visible(dry_run := to_dry_run(workflow, archived=True), caller, project)
+                if _visible(dry_run := self._archived(workflow), caller, project)
                 and dry_run.uid not in live
             ]
         found.sort(key=lambda d: (d.created_at.ToDatetime(), d.id), reverse=True)
@@ -110,6 +110,9 @@ class ArgoWatcherApi(argo_watcher_pb2_grpc.ArgoWatcherServicer):
                     return
                 current = update
 
+    def _archived(self, workflow: Workflow) -> dry_runs_pb2.DryRun:
+        return to_dry_run(workflow, archived=True, default_bucket=self.model.artifact_bucket)
+
     async def _synced(self) -> None:
         try:
             await asyncio.wait_for(self.model.synced.wait(), self.sync_timeout_seconds)
@@ -137,7 +140,7 @@ class ArgoWatcherApi(argo_watcher_pb2_grpc.ArgoWatcherServicer):
         # A name can be reused after a delete: the newest run is the one meant.
         newest = max(archived, key=lambda w: str(w["metadata"].get("creationTimestamp", "")))
         whole = await self.archive.get(str(newest["metadata"]["uid"]))
-        return to_dry_run(whole or newest, archived=True)
+        return self._archived(whole or newest)
 
 
 def _visible(dry_run: dry_runs_pb2.DryRun, caller: str, project: str) -> bool:

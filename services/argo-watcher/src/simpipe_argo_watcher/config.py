@@ -1,3 +1,4 @@
+from simpipe_argo_watcher.convert import DEFAULT_ARTIFACT_BUCKET
 from simpipe_common.settings import ArgoSettings, GrpcServiceSettings, KubernetesSettings
 
 
@@ -16,3 +17,6 @@ class ArgoWatcherSettings(GrpcServiceSettings, KubernetesSettings, ArgoSettings)
     initial_sync_timeout_seconds: float = 10.0
     # Upper bound of one request to the Argo server.
     argo_timeout_seconds: float = 10.0
+    # The bucket of Argo's default artifact repository, for Workflows whose
+    # status does not name it.
+    artifact_bucket: str = DEFAULT_ARTIFACT_BUCKET

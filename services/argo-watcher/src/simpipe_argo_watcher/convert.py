@@ -46,6 +46,9 @@ TERMINAL_PHASES = frozenset(
 # Workflow wins over the controller's POD_NAMES, whose default is v2.
 ANNOTATION_POD_NAME_FORMAT = "workflows.argoproj.io/pod-name-format"
 _MAX_POD_NAME_PREFIX = 253 - 10 - 1
+# The bucket of Argo's default artifact repository when the Workflow's status
+# does not name it (ArgoWatcherSettings.artifact_bucket overrides it).
+DEFAULT_ARTIFACT_BUCKET = "argo-artifacts"
 
 
 def workflow_phase(workflow: Workflow) -> DryRunPhase.ValueType:
@@ -92,9 +95,15 @@ def pod_name(workflow: Workflow, node: dict[str, Any]) -> str:
     return f"{prefix[:_MAX_POD_NAME_PREFIX]}-{fnv32a(node_name.encode())}"
 
 
-def to_dry_run(workflow: Workflow, archived: bool = False) -> dry_runs_pb2.DryRun:
+def to_dry_run(
+    workflow: Workflow, archived: bool = False, default_bucket: str = DEFAULT_ARTIFACT_BUCKET
+) -> dry_runs_pb2.DryRun:
     metadata = workflow.get("metadata") or {}
     status = _status(workflow)
+    # Artifacts kept in the repository name only their key; Argo records the
+    # repository it used in the status.
+    repository = (status.get("artifactRepositoryRef") or {}).get("artifactRepository") or {}
+    bucket = str((repository.get("s3") or {}).get("bucket") or default_bucket)
     dry_run = dry_runs_pb2.DryRun(
         id=str(metadata.get("name", "")),
         uid=str(metadata.get("uid", "")),
@@ -107,7 +116,7 @@ def to_dry_run(workflow: Workflow, archived: bool = False) -> dry_runs_pb2.DryRu
             estimated_duration_seconds=int(status.get("estimatedDuration") or 0),
         ),
         nodes=[
-            _node(workflow, node)
+            _node(workflow, node, bucket)
             for node in sorted(
                 (status.get("nodes") or {}).values(),
                 key=lambda n: (n.get("startedAt") or "~", n.get("id", "")),
@@ -122,8 +131,11 @@ def to_dry_run(workflow: Workflow, archived: bool = False) -> dry_runs_pb2.DryRu
     return dry_run
 
 
-def _node(workflow: Workflow, node: dict[str, Any]) -> dry_runs_pb2.DryRunNode:
+def _node(
+    workflow: Workflow, node: dict[str, Any], repository_bucket: str
+) -> dry_runs_pb2.DryRunNode:
     is_pod = node.get("type") == "Pod"
+    inputs, outputs = node.get("inputs") or {}, node.get("outputs") or {}
     converted = dry_runs_pb2.DryRunNode(
         id=str(node.get("id", "")),
         type=str(node.get("type", "")),
@@ -136,17 +148,34 @@ def _node(workflow: Workflow, node: dict[str, Any]) -> dry_runs_pb2.DryRunNode:
         duration_seconds=_whole_seconds_between(node.get("startedAt"), node.get("finishedAt")),
         progress=str(node.get("progress") or ""),
         children=[str(child) for child in node.get("children") or []],
-        exit_code=str((node.get("outputs") or {}).get("exitCode") or ""),
+        exit_code=str(outputs.get("exitCode") or ""),
         pod_name=pod_name(workflow, node) if is_pod else "",
         message=str(node.get("message") or ""),
         resources_duration={
             str(name): int(seconds)
             for name, seconds in (node.get("resourcesDuration") or {}).items()
         },
+        # Grouping nodes repeat their steps' artifacts: only a step's own count.
+        input_artifacts=_artifacts(inputs, repository_bucket) if is_pod else [],
+        output_artifacts=_artifacts(outputs, repository_bucket) if is_pod else [],
     )
     _set_time(converted.started_at, node.get("startedAt"))
     _set_time(converted.finished_at, node.get("finishedAt"))
     return converted
+
+
+def _artifacts(io: dict[str, Any], repository_bucket: str) -> list[dry_runs_pb2.Artifact]:
+    """The S3 artifacts of a node's inputs or outputs. Others (raw, HTTP, git, an
+    optional output never written) have no object to point at and are left out."""
+    return [
+        dry_runs_pb2.Artifact(
+            name=str(artifact.get("name", "")),
+            bucket=str(artifact["s3"].get("bucket") or repository_bucket),
+            key=str(artifact["s3"]["key"]),
+        )
+        for artifact in io.get("artifacts") or []
+        if (artifact.get("s3") or {}).get("key")
+    ]
 
 
 def _status(workflow: Workflow) -> dict[str, Any]:

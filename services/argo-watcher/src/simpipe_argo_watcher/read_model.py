@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from simpipe.v1 import dry_runs_pb2
-from simpipe_argo_watcher.convert import Workflow, to_dry_run
+from simpipe_argo_watcher.convert import DEFAULT_ARTIFACT_BUCKET, Workflow, to_dry_run
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,9 @@ Update = dry_runs_pb2.DryRun | None
 
 
 class ReadModel:
-    def __init__(self) -> None:
+    def __init__(self, artifact_bucket: str = DEFAULT_ARTIFACT_BUCKET) -> None:
+        # Where the steps' artifacts are when their Workflow does not say.
+        self.artifact_bucket = artifact_bucket
         self._runs: dict[str, Snapshot] = {}
         self._subscribers: dict[str, set[asyncio.Queue[Update]]] = {}
         # Set once the first list of Workflows is in: until then an empty model
@@ -53,7 +55,7 @@ class ReadModel:
         previous = self._runs.get(name)
         if previous is not None and previous.resource_version == version:
             return None
-        current = Snapshot(to_dry_run(workflow), version)
+        current = Snapshot(to_dry_run(workflow, default_bucket=self.artifact_bucket), version)
         self._runs[name] = current
         self._notify(name, current.dry_run)
         return Change(previous, current)

@@ -56,11 +56,21 @@ class CreateProjectInput:
     id: str | None = None
 
 
+@strawberry.input(
+    description="An input file of the dry run, by reference: the step reads it from S3."
+)
+class InputArtifactInput:
+    name: str = strawberry.field(description="The entrypoint's input artifact it becomes.")
+    bucket_name: str
+    key: str
+
+
 @strawberry.input
 class CreateDryRunInput:
     argo_workflow: ArgoWorkflow  # type: ignore[valid-type]
     project_id: str | None = None
     dry_run_id: str | None = None
+    input_artifacts: list[InputArtifactInput] | None = None
 
 
 @strawberry.input(description="A dry run from one of the project's workflow templates.")
@@ -143,7 +153,7 @@ async def _template_request(
 async def _create_dry_run(
     info: GatewayInfo, project_id: str | None, dry_run_id: str | None, **source: Any
 ) -> DryRun:
-    """source: `document`, or `workflow_template_name` with `parameters`."""
+    """source: `document` (with `input_artifacts`), or `workflow_template_name` with `parameters`."""
     request = pb.CreateDryRunRequest(
         caller=await caller(info),
         project_id=project_id or "",
@@ -228,7 +238,14 @@ class DryRunMutation:
     @strawberry.mutation
     async def create_dry_run(self, info: GatewayInfo, input: CreateDryRunInput) -> DryRun:
         return await _create_dry_run(
-            info, input.project_id, input.dry_run_id, document=document_text(input.argo_workflow)
+            info,
+            input.project_id,
+            input.dry_run_id,
+            document=document_text(input.argo_workflow),
+            input_artifacts=[
+                pb.InputArtifact(name=a.name, bucket=a.bucket_name, key=a.key)
+                for a in input.input_artifacts or []
+            ],
         )
 
     @strawberry.mutation

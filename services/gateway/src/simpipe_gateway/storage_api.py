@@ -10,13 +10,11 @@ from strawberry.scalars import JSON
 from simpipe.v1 import storage_broker_pb2 as pb
 from simpipe_gateway.context import GatewayInfo, caller, gateway
 from simpipe_gateway.errors import rpc
-from simpipe_gateway.types import iso
+from simpipe_gateway.types import Artifact, Size, iso
 
 # `artifacts` lists a whole bucket: bounded, so a huge bucket cannot exhaust
 # the gateway (the broker's ListObjects pages through any number).
 MAX_LISTED_ARTIFACTS = 10_000
-# GraphQL's Int is 32 bits; files pass 2 GiB, so sizes are Floats (exact to 2^53).
-Size = float
 
 
 @strawberry.type
@@ -25,15 +23,6 @@ class Bucket:
     reserved: bool = strawberry.field(
         default=False, description="One of SIM-PIPE's own buckets: readable, not writable."
     )
-
-
-@strawberry.type
-class Artifact:
-    name: str = strawberry.field(description="The last segment of the key.")
-    key: str
-    url: str | None = strawberry.field(description="A presigned download URL.")
-    size: Size | None
-    bucket_name: str
 
 
 @strawberry.type

@@ -1,17 +1,19 @@
 """GraphQL types: the original SIM-PIPE controller API's names, filled from
 the services' protobuf messages."""
 
+import asyncio
 import json
 from datetime import UTC
 from enum import Enum
 from typing import Any, NewType, Optional
 
+import grpc
 import strawberry
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from simpipe.v1 import argo_watcher_pb2, dry_runs_pb2, workflow_submitter_pb2
+from simpipe.v1 import argo_watcher_pb2, dry_runs_pb2, storage_broker_pb2, workflow_submitter_pb2
 from simpipe_gateway.context import GatewayInfo, caller, gateway
-from simpipe_gateway.errors import rpc
+from simpipe_gateway.errors import from_rpc_error, rpc
 from simpipe_gateway.metrics_api import (
     DryRunNodeMetrics,
     RunMetricsSummary,
@@ -48,6 +50,58 @@ def iso(ts: Timestamp) -> str | None:
     if not ts.seconds and not ts.nanos:
         return None
     return ts.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
+# GraphQL's Int is 32 bits; files pass 2 GiB, so sizes are Floats (exact to 2^53).
+Size = float
+
+
+@strawberry.type
+class Artifact:
+    name: str = strawberry.field(
+        description="The last segment of the key; of a step's file, its Argo artifact name."
+    )
+    key: str
+    url: str | None = strawberry.field(description="A presigned download URL.")
+    size: Size | None
+    bucket_name: str
+
+
+async def step_files(info: GatewayInfo, files: list[dry_runs_pb2.Artifact]) -> list[Artifact]:
+    """A step's files with download URLs and sizes, all asked for at once. A
+    file may be gone (deleted, or never written by a failed step): then it
+    has no size, and its URL answers 404."""
+    who = await caller(info)
+    storage = gateway(info).storage
+
+    async def size(file: dry_runs_pb2.Artifact) -> Size | None:
+        try:
+            found = await storage.StatObject(
+                storage_broker_pb2.ObjectRef(caller=who, bucket=file.bucket, key=file.key)
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise from_rpc_error(error) from None
+        return found.size
+
+    async def one(file: dry_runs_pb2.Artifact) -> Artifact:
+        presigned, found_size = await asyncio.gather(
+            rpc(
+                storage.PresignGet,
+                storage_broker_pb2.PresignRequest(caller=who, bucket=file.bucket, key=file.key),
+            ),
+            size(file),
+        )
+        return Artifact(
+            name=file.name,
+            key=file.key,
+            url=presigned.url,
+            size=found_size,
+            bucket_name=file.bucket,
+        )
+
+    return list(await asyncio.gather(*(one(file) for file in files)))
 
 
 @strawberry.enum
@@ -158,6 +212,18 @@ class DryRunNodePod(DryRunNode):
     exit_code: str | None
     pod_name: str
     resources_duration: DryRunNodeResourceDuration | None
+    input_files: strawberry.Private[list[dry_runs_pb2.Artifact]]
+    output_files: strawberry.Private[list[dry_runs_pb2.Artifact]]
+
+    @strawberry.field(description="The files the step read from S3.")  # type: ignore[untyped-decorator]
+    async def input_artifacts(self, info: GatewayInfo) -> list[Artifact]:
+        return await step_files(info, self.input_files)
+
+    @strawberry.field(
+        description="The files the step wrote to S3, its archived log (main-logs) among them."
+    )  # type: ignore[untyped-decorator]
+    async def output_artifacts(self, info: GatewayInfo) -> list[Artifact]:
+        return await step_files(info, self.output_files)
 
     @strawberry.field(description="The step's Prometheus series and summary.")  # type: ignore[untyped-decorator]
     def metrics(self) -> DryRunNodeMetrics:
@@ -218,6 +284,8 @@ def to_node(
         **common,
         exit_code=node.exit_code or None,
         pod_name=node.pod_name,
+        input_files=list(node.input_artifacts),
+        output_files=list(node.output_artifacts),
         resources_duration=DryRunNodeResourceDuration(
             cpu=str(durations["cpu"]) if "cpu" in durations else None,
             memory=str(durations["memory"]) if "memory" in durations else None,

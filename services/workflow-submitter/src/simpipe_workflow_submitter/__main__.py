@@ -10,6 +10,7 @@ from simpipe_common.runner import Service, run_service
 from simpipe_workflow_submitter.api import WorkflowSubmitterApi
 from simpipe_workflow_submitter.argo import Argo
 from simpipe_workflow_submitter.config import WorkflowSubmitterSettings
+from simpipe_workflow_submitter.documents import ArtifactRepository
 from simpipe_workflow_submitter.dry_runs import DryRuns
 from simpipe_workflow_submitter.kube import CustomObjects
 from simpipe_workflow_submitter.projects import ProjectStore
@@ -34,6 +35,10 @@ def main() -> None:
             dry_runs=DryRuns(
                 argo, projects, custom_objects, publisher, settings.namespace,
                 settings.max_document_bytes,
+                ArtifactRepository(
+                    settings.artifact_s3_endpoint, settings.artifact_s3_insecure,
+                    settings.artifact_s3_secret,
+                ),
             ),
         )  # fmt: skip
         try:

@@ -7,3 +7,9 @@ class WorkflowSubmitterSettings(GrpcServiceSettings, KubernetesSettings, ArgoSet
     # Uploaded Workflow / WorkflowTemplate documents larger than this are
     # refused before parsing (Argo's own objects are capped by etcd at ~1.5 MB).
     max_document_bytes: int = 512 * 1024
+    # S3 as the steps' pods reach it (host:port, as in Argo's artifact
+    # repository), for input files passed to dry runs by reference; the
+    # credentials come from this Secret (keys accesskey, secretkey).
+    artifact_s3_endpoint: str = "127.0.0.1:9000"
+    artifact_s3_insecure: bool = False
+    artifact_s3_secret: str = "argo-s3"

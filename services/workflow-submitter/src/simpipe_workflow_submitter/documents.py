@@ -6,10 +6,15 @@ the kind we expect, so Argo only ever sees a plausible document.
 """
 
 import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from simpipe.v1 import workflow_submitter_pb2
+from simpipe_common import validation
 from simpipe_common.errors import InvalidArgoDocumentError, InvalidInputError
 
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
@@ -61,3 +66,60 @@ def parse(text: str, kind: str, max_bytes: int) -> dict[str, Any]:
     if not isinstance(metadata, dict):
         raise InvalidArgoDocumentError(f"the {kind}'s metadata must be a mapping", reason)
     return data
+
+
+# Argo's rule for parameter and artifact names (workflow/validate).
+_ARTIFACT_NAME = re.compile(r"[-a-zA-Z0-9_]{1,253}")
+
+
+@dataclass(frozen=True)
+class ArtifactRepository:
+    """S3 as argoexec in a step's pod reaches it. Argo 3.6 completes an
+    artifact from its default repository only when the artifact names no
+    bucket, so an input in any other bucket must carry all of it."""
+
+    endpoint: str
+    insecure: bool
+    # A Secret in the workflows' namespace with keys accesskey and secretkey.
+    credentials_secret: str
+
+    def s3(self, bucket: str, key: str) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "insecure": self.insecure,
+            "bucket": bucket,
+            "key": key,
+            "accessKeySecret": {"name": self.credentials_secret, "key": "accesskey"},
+            "secretKeySecret": {"name": self.credentials_secret, "key": "secretkey"},
+        }
+
+
+def set_input_artifacts(
+    document: dict[str, Any],
+    artifacts: Iterable[workflow_submitter_pb2.InputArtifact],
+    repository: ArtifactRepository,
+) -> None:
+    """Make each input file the Workflow's argument artifact of its name (over
+    one the document named the same), read by the step straight from S3."""
+    by_name: dict[str, dict[str, Any]] = {}
+    for artifact in artifacts:
+        if not _ARTIFACT_NAME.fullmatch(artifact.name):
+            raise InvalidInputError(
+                f"input artifact name {artifact.name[:80]!r} is not valid: use 1-253 letters,"
+                " digits, '-' and '_'"
+            )
+        if artifact.name in by_name:
+            raise InvalidInputError(f"input artifact {artifact.name!r} is given twice")
+        bucket = validation.bucket_name(artifact.bucket, f"input artifact {artifact.name!r} bucket")
+        key = validation.key(artifact.key, f"input artifact {artifact.name!r} key")
+        by_name[artifact.name] = {"name": artifact.name, "s3": repository.s3(bucket, key)}
+    if not by_name:
+        return
+    arguments = document["spec"].setdefault("arguments", {})
+    existing = arguments.get("artifacts") if isinstance(arguments, dict) else None
+    if not isinstance(arguments, dict) or not isinstance(existing, list | None):
+        raise InvalidArgoDocumentError(
+            "the Workflow's spec.arguments.artifacts must be a list", REASONS[WORKFLOW]
+        )
+    kept = [a for a in existing or [] if not (isinstance(a, dict) and a.get("name") in by_name)]
+    arguments["artifacts"] = kept + list(by_name.values())

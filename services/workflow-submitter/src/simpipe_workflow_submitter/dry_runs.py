@@ -36,6 +36,7 @@ class DryRuns:
     publisher: Publisher
     namespace: str
     max_document_bytes: int
+    artifact_repository: documents.ArtifactRepository
 
     async def owned(self, caller: str, dry_run_id: str) -> dict[str, Any]:
         validation.caller(caller)
@@ -80,6 +81,7 @@ class DryRuns:
         if project_id:
             await self.projects.get(caller, project_id)
         document = await self._document(request)
+        documents.set_input_artifacts(document, request.input_artifacts, self.artifact_repository)
         metadata = document["metadata"]
         metadata["namespace"] = self.namespace
         if request.dry_run_id:

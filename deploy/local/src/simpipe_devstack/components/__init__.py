@@ -13,12 +13,14 @@ from simpipe_devstack.components.node_network import NodeNetwork
 from simpipe_devstack.components.postgres import Postgres
 from simpipe_devstack.components.prometheus import Prometheus
 from simpipe_devstack.components.services import SERVICE_NAMES, Service
+from simpipe_devstack.components.sftpgo import Sftpgo
 
 
 def all_components() -> list[Component]:
     return [
         Nats(),
         Minio(),
+        Sftpgo(),
         Postgres(),
         Cluster(),
         # The real node (skipped where containers cannot run).

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 CONFIGMAP = "workflow-controller-configmap"
 ARTIFACT_BUCKET = "argo-artifacts"
+# The S3 credentials of the steps' pods (keys accesskey, secretkey).
+ARTIFACT_SECRET = "argo-s3"
 # The controller's /healthz port is fixed in Argo 3.6 (no flag).
 CONTROLLER_HEALTH_PORT = 6060
 
@@ -81,8 +83,8 @@ def controller_config(stack: Stack) -> dict[str, Any]:
                 "bucket": ARTIFACT_BUCKET,
                 "endpoint": s3_endpoint_for_pods(stack),
                 "insecure": True,
-                "accessKeySecret": {"name": "argo-s3", "key": "accesskey"},
-                "secretKeySecret": {"name": "argo-s3", "key": "secretkey"},
+                "accessKeySecret": {"name": ARTIFACT_SECRET, "key": "accesskey"},
+                "secretKeySecret": {"name": ARTIFACT_SECRET, "key": "secretkey"},
             },
         },
     }
@@ -145,7 +147,7 @@ class ArgoController(ProcessComponent):
                     {"username": ARCHIVE_USER, "password": stack.secrets.postgres_password},
                 ),
                 _secret(
-                    "argo-s3",
+                    ARTIFACT_SECRET,
                     {
                         "accesskey": stack.secrets.s3_access_key,
                         "secretkey": stack.secrets.s3_secret_key,

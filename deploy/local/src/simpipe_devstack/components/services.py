@@ -6,6 +6,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from simpipe_devstack.components.argo import (
+    ARTIFACT_BUCKET,
+    ARTIFACT_SECRET,
+    s3_endpoint_for_pods,
+)
 from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.processes import ProcessSpec
@@ -44,6 +49,11 @@ def service_env(stack: Stack) -> dict[str, str]:
         "SIMPIPE_S3_ACCESS_KEY": secrets.s3_access_key,
         "SIMPIPE_S3_SECRET_KEY": secrets.s3_secret_key,
         "SIMPIPE_S3_PATH_STYLE": "true",
+        # Argo's artifact repository (components/argo.py), as the steps' pods reach it.
+        "SIMPIPE_ARTIFACT_BUCKET": ARTIFACT_BUCKET,
+        "SIMPIPE_ARTIFACT_S3_ENDPOINT": s3_endpoint_for_pods(stack),
+        "SIMPIPE_ARTIFACT_S3_INSECURE": "true",
+        "SIMPIPE_ARTIFACT_S3_SECRET": ARTIFACT_SECRET,
         # The gateway's view of the services and of its callers.
         "SIMPIPE_WORKFLOW_SUBMITTER_ADDR": f"127.0.0.1:{ports['workflow_submitter_grpc']}",
         "SIMPIPE_ARGO_WATCHER_ADDR": f"127.0.0.1:{ports['argo_watcher_grpc']}",

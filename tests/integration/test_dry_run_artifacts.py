@@ -1,0 +1,152 @@
+"""Files of dry runs through the GraphQL API, on the real node: an uploaded
+input passed by S3 reference (never copied into the Workflow), and every
+step's inputs and outputs listed on it with sizes and download URLs.
+
+Skipped (with the reason) only where this machine cannot run containers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from simpipe_devstack.example_pipeline import OUTPUT_DIR, RealStep, argo_service, real_pipeline
+from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_devstack.stack import Stack
+
+UPLOAD_BUCKET = "simpipe-uploads"
+INPUT_PATH = "/tmp/input"
+INPUT_TEXT = b"hello, sim-pipe\nsecond line\n"
+STEP = RealStep(
+    "upper",
+    f"tr a-z A-Z < {INPUT_PATH} > {OUTPUT_DIR}/upper.txt; echo upper: wrote $(wc -l < {OUTPUT_DIR}/upper.txt) lines",
+    output="upper.txt",
+)
+FILE_FIELDS = "name key bucketName size url"
+DRY_RUN = f"""query($id: String!) {{ dryRun(dryRunId: $id) {{ id status {{ phase message }}
+  nodes {{ id type displayName ... on DryRunNodePod {{
+    inputArtifacts {{ {FILE_FIELDS} }} outputArtifacts {{ {FILE_FIELDS} }} }} }} }} }}"""
+RUN_TIMEOUT_SECONDS = 240
+CREATE = """mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"""
+
+
+def upper_from_input() -> dict[str, Any]:
+    """The real-node pipeline of one step that upper-cases the workflow's input
+    artifact `input` into its output `upper`, stored as is (not as a tarball)
+    so that its download is the text itself."""
+    workflow: dict[str, Any] = real_pipeline((STEP,), argo_service("http://unused")).to_dict()
+    templates = {t["name"]: t for t in workflow["spec"]["templates"]}
+    pipeline, upper = templates["pipeline"], templates["upper"]
+    pipeline["inputs"] = {"artifacts": [{"name": "input"}]}
+    pipeline["steps"][0][0]["arguments"] = {
+        "artifacts": [{"name": "input", "from": "{{inputs.artifacts.input}}"}]
+    }
+    upper["inputs"] = {"artifacts": [{"name": "input", "path": INPUT_PATH}]}
+    upper["outputs"]["artifacts"][0]["archive"] = {"none": {}}
+    return workflow
+
+
+@pytest.fixture
+async def dev(real_node: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
+    gql = GraphQLClient(endpoints["graphql"], real_node.secrets.api_tokens["local-dev"])
+    yield gql
+    await gql.close()
+
+
+@pytest.fixture
+async def uploaded(dev: GraphQLClient) -> AsyncIterator[str]:
+    key = f"dry-run-inputs/{uuid.uuid4().hex[:8]}/input.txt"
+    url = (
+        await dev.execute(
+            "mutation($k: String!, $b: String!) { computeUploadPresignedUrl(key: $k, bucketName: $b) }",
+            k=key,
+            b=UPLOAD_BUCKET,
+        )
+    )["computeUploadPresignedUrl"]
+    async with httpx.AsyncClient(timeout=30) as http:
+        (await http.put(url, content=INPUT_TEXT)).raise_for_status()
+    yield key
+    await dev.execute(
+        "mutation($b: String!, $k: [String!]!) { deleteArtifacts(bucketName: $b, keys: $k) }",
+        b=UPLOAD_BUCKET,
+        k=[key],
+    )
+
+
+async def wait_until_done(gql: GraphQLClient, dry_run_id: str) -> dict[str, Any]:
+    async with asyncio.timeout(RUN_TIMEOUT_SECONDS):
+        while True:
+            dry_run: dict[str, Any] = (await gql.execute(DRY_RUN, id=dry_run_id))["dryRun"]
+            if dry_run["status"]["phase"] in ("Succeeded", "Failed", "Error"):
+                return dry_run
+            await asyncio.sleep(2)
+
+
+@pytest.mark.timeout(300)
+async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
+    dev: GraphQLClient, uploaded: str
+) -> None:
+    dry_run_id = f"files-{uuid.uuid4().hex[:8]}"
+    await dev.execute(
+        CREATE,
+        i={
+            "argoWorkflow": upper_from_input(),
+            "dryRunId": dry_run_id,
+            "inputArtifacts": [{"name": "input", "bucketName": UPLOAD_BUCKET, "key": uploaded}],
+        },
+    )
+    try:
+        dry_run = await wait_until_done(dev, dry_run_id)
+        assert dry_run["status"]["phase"] == "Succeeded", dry_run["status"]["message"]
+        step = next(n for n in dry_run["nodes"] if n["displayName"] == "upper")
+
+        (read,) = step["inputArtifacts"]
+        assert (read["name"], read["bucketName"], read["key"]) == ("input", UPLOAD_BUCKET, uploaded)
+        assert read["size"] == len(INPUT_TEXT)
+
+        written = {a["name"]: a for a in step["outputArtifacts"]}
+        assert set(written) == {"upper", "main-logs"}
+        assert all(a["bucketName"] == "argo-artifacts" and a["size"] for a in written.values())
+        async with httpx.AsyncClient(timeout=30) as http:
+            output = await http.get(written["upper"]["url"])
+            log = await http.get(written["main-logs"]["url"])
+        assert output.content == INPUT_TEXT.upper()
+        assert written["upper"]["size"] == len(INPUT_TEXT)
+        assert "upper: wrote 2 lines" in log.text
+        # Grouping nodes list no files of their own.
+        assert all("inputArtifacts" not in n for n in dry_run["nodes"] if n["type"] != "Pod")
+    finally:
+        await dev.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=dry_run_id)
+
+
+@pytest.mark.parametrize(
+    ("bucket", "key", "words"),
+    [
+        (UPLOAD_BUCKET, "../escape.txt", "'..' path segments"),
+        (UPLOAD_BUCKET, "/absolute.txt", "relative"),
+        ("Not_A_Bucket", "input.txt", "bucket name"),
+    ],
+)
+async def test_a_bad_input_reference_is_refused_and_nothing_is_created(
+    dev: GraphQLClient, bucket: str, key: str, words: str
+) -> None:
+    dry_run_id = f"files-bad-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(GraphQLError) as refused:
+        await dev.execute(
+            CREATE,
+            i={
+                "argoWorkflow": upper_from_input(),
+                "dryRunId": dry_run_id,
+                "inputArtifacts": [{"name": "input", "bucketName": bucket, "key": key}],
+            },
+        )
+    assert refused.value.errors[0]["extensions"]["code"] == "INPUT_VALIDATION_ERROR"
+    assert words in refused.value.errors[0]["message"]
+    with pytest.raises(GraphQLError) as missing:
+        await dev.execute(DRY_RUN, id=dry_run_id)
+    assert missing.value.errors[0]["extensions"]["code"] == "NOT_FOUND_ERROR"

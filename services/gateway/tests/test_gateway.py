@@ -89,3 +89,21 @@ async def test_ping_is_public_but_the_caller_needs_a_valid_token() -> None:
     assert b'simpipe_service_info{service="gateway",version="0.1.0"} 1.0' in metrics
     assert exit_code == 0
     assert service.logs[-1]["event"] == "service stopped"
+
+
+async def test_oversized_request_bodies_are_refused_before_reading() -> None:
+    env = {
+        **UNREACHABLE_ENV,
+        "SIMPIPE_API_TOKENS": f"{TOKEN}=alice",
+        "SIMPIPE_MAX_QUERY_BYTES": "1000",
+    }
+    async with service_process("simpipe_gateway", env=env) as service:
+        big = {"query": "{ ping }", "variables": {"pad": "x" * 2000}}
+        status, body = await service.http_request("/graphql", json_body=big)
+        small_status, small = await service.http_request(
+            "/graphql", json_body={"query": "{ ping }"}
+        )
+        await service.terminate()
+    assert status == 413
+    assert json.loads(body)["errors"][0]["extensions"]["code"] == "INPUT_VALIDATION_ERROR"
+    assert (small_status, json.loads(small)) == (200, {"data": {"ping": "pong"}})

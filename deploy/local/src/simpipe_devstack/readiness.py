@@ -75,7 +75,3 @@ def http_ok(url: str, **kwargs: object) -> Callable[[], bool]:
         return httpx.get(url, timeout=2.0, **kwargs).status_code == 200  # type: ignore[arg-type]
 
     return check
-
-
-def tcp_open(port: int) -> Callable[[], bool]:
-    return lambda: port_in_use(port)

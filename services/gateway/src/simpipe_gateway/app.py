@@ -1,9 +1,11 @@
 """The GraphQL endpoint (HTTP and graphql-transport-ws) with its context."""
 
+import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -40,3 +42,37 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> dict[str, Any]:
         return {"request": request, "response": response, "gateway": self.gateway()}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            refusal = self._body_refusal(dict(scope["headers"]))
+            if refusal is not None:
+                status, message = refusal
+                body = json.dumps(
+                    {
+                        "data": None,
+                        "errors": [
+                            {"message": message, "extensions": {"code": "INPUT_VALIDATION_ERROR"}}
+                        ],
+                    }
+                ).encode()
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", b"%d" % len(body)),
+                ]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await super().__call__(scope, receive, send)
+
+    def _body_refusal(self, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
+        """Bodies are bounded before anything reads them (documents travel in them)."""
+        length = headers.get(b"content-length")
+        if length is None or not length.isdigit():
+            return 411, "send the request with a Content-Length"
+        if int(length) > self.settings.max_query_bytes:
+            return (
+                413,
+                f"the request is {int(length)} bytes; the limit is {self.settings.max_query_bytes}",
+            )
+        return None

@@ -23,5 +23,6 @@ class GatewaySettings(ServiceSettings):
     # explicitly, and the gateway says so in its log at start.
     auth_disabled: bool = False
     dev_user: str = "dev"
-    # GraphQL documents (queries) larger than this are refused.
+    # Request bodies (a query with its variables, e.g. an Argo document) larger
+    # than this are refused with 413 before they are read.
     max_query_bytes: int = 2 * 1024 * 1024

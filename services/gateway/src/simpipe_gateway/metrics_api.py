@@ -21,6 +21,7 @@ from strawberry.dataloader import DataLoader
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe_gateway.context import GatewayInfo, caller, gateway
 from simpipe_gateway.errors import graphql_error, rpc
+from simpipe_gateway.scalars import as_is
 
 
 def _timestamp_value(value: Any) -> float:
@@ -35,14 +36,10 @@ def _timestamp_value(value: Any) -> float:
     raise ValueError("a TimeStamp is unix seconds or ISO 8601 text")
 
 
-def _identity(value: Any) -> Any:
-    return value
-
-
 TimeStamp = strawberry.scalar(
     NewType("TimeStamp", float),
     description="A point in time: unix seconds (ISO 8601 text is accepted as input).",
-    serialize=_identity,
+    serialize=as_is,
     parse_value=_timestamp_value,
 )
 PrometheusStringNumber = strawberry.scalar(

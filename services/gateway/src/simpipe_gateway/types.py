@@ -21,23 +21,19 @@ from simpipe_gateway.metrics_api import (
     run_metrics_summary,
     run_report,
 )
-
-
-def _json_value(value: Any) -> Any:
-    return value
-
+from simpipe_gateway.scalars import as_is
 
 ArgoWorkflow = strawberry.scalar(
     NewType("ArgoWorkflow", object),
     description="An Argo Workflow document: a JSON object, or YAML/JSON text.",
-    serialize=_json_value,
-    parse_value=_json_value,
+    serialize=as_is,
+    parse_value=as_is,
 )
 ArgoWorkflowTemplate = strawberry.scalar(
     NewType("ArgoWorkflowTemplate", object),
     description="An Argo WorkflowTemplate document: a JSON object, or YAML/JSON text.",
-    serialize=_json_value,
-    parse_value=_json_value,
+    serialize=as_is,
+    parse_value=as_is,
 )
 
 

@@ -7,6 +7,7 @@ as a hash in a label that selectors can use.
 """
 
 import hashlib
+from typing import Any
 
 LABEL_PROJECT = "simpipe.io/project"
 LABEL_OWNER_HASH = "simpipe.io/owner-hash"
@@ -25,3 +26,20 @@ def owner_selector(owner: str) -> str:
 
 def ownership_labels(owner: str, project_id: str) -> dict[str, str]:
     return {LABEL_MANAGED: "true", LABEL_OWNER_HASH: owner_hash(owner), LABEL_PROJECT: project_id}
+
+
+def stamp(metadata: dict[str, Any], owner: str, project_id: str) -> None:
+    """Mark an object's metadata as `owner`'s, in `project_id`, over whatever
+    it claimed before."""
+    metadata["labels"] = {**(metadata.get("labels") or {}), **ownership_labels(owner, project_id)}
+    metadata["annotations"] = {**(metadata.get("annotations") or {}), ANNOTATION_OWNER: owner}
+
+
+def owner_of(obj: dict[str, Any]) -> str:
+    owner: str = ((obj.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_OWNER, "")
+    return owner
+
+
+def project_of(obj: dict[str, Any]) -> str:
+    project: str = ((obj.get("metadata") or {}).get("labels") or {}).get(LABEL_PROJECT, "")
+    return project

@@ -25,7 +25,7 @@ from simpipe_common.errors import (
     abort,
     typed_errors,
 )
-from simpipe_common.ownership import ANNOTATION_OWNER, LABEL_PROJECT, owner_selector
+from simpipe_common.ownership import LABEL_PROJECT, owner_of, owner_selector
 
 pb = argo_watcher_pb2
 
@@ -133,7 +133,7 @@ class ArgoWatcherApi(argo_watcher_pb2_grpc.ArgoWatcherServicer):
         archived = [
             workflow
             for workflow in await self.archive.list(owner_selector(caller), name=name)
-            if (workflow["metadata"].get("annotations") or {}).get(ANNOTATION_OWNER) == caller
+            if owner_of(workflow) == caller
         ]
         if not archived:
             raise _not_found(name)

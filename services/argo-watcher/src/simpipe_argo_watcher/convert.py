@@ -8,7 +8,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from simpipe.v1 import dry_runs_pb2
-from simpipe_common.ownership import ANNOTATION_OWNER, LABEL_PROJECT
+from simpipe_common.ownership import owner_of, project_of
 
 Workflow = dict[str, Any]
 
@@ -107,8 +107,8 @@ def to_dry_run(
     dry_run = dry_runs_pb2.DryRun(
         id=str(metadata.get("name", "")),
         uid=str(metadata.get("uid", "")),
-        project_id=(metadata.get("labels") or {}).get(LABEL_PROJECT, ""),
-        owner=(metadata.get("annotations") or {}).get(ANNOTATION_OWNER, ""),
+        project_id=project_of(workflow),
+        owner=owner_of(workflow),
         status=dry_runs_pb2.DryRunStatus(
             phase=workflow_phase(workflow),
             progress=str(status.get("progress") or ""),

@@ -9,23 +9,21 @@ from prometheus_client import Counter
 from simpipe.v1 import events_pb2, workflow_submitter_pb2
 from simpipe_common import events
 from simpipe_common.errors import ConflictError, InvalidInputError, NotFoundError
-from simpipe_common.ownership import ANNOTATION_OWNER, ownership_labels
+from simpipe_common.ownership import (
+    ANNOTATION_OWNER,
+    owner_of,
+    ownership_labels,
+    project_of,
+    stamp,
+)
 from simpipe_common.publisher import Publisher
 from simpipe_workflow_submitter import documents, validation
 from simpipe_workflow_submitter.argo import Argo
 from simpipe_workflow_submitter.kube import CustomObjects, call
-from simpipe_workflow_submitter.ownership_check import owner_of, project_of
 from simpipe_workflow_submitter.projects import ProjectStore
 
 log = structlog.get_logger(__name__)
 CREATED = Counter("simpipe_dry_runs_created_total", "Dry runs created (retried creates excluded)")
-
-
-def _own(document: dict[str, Any], caller: str, project_id: str) -> None:
-    """Stamp owner and project on a document, over whatever it claimed."""
-    metadata = document["metadata"]
-    metadata["labels"] = {**(metadata.get("labels") or {}), **ownership_labels(caller, project_id)}
-    metadata["annotations"] = {**(metadata.get("annotations") or {}), ANNOTATION_OWNER: caller}
 
 
 @dataclass
@@ -91,7 +89,7 @@ class DryRuns:
             validation.dns_label("dry run id", str(metadata["name"]))
         elif not metadata.get("generateName"):
             metadata["generateName"] = f"{project_id or 'dry-run'}-"
-        _own(document, caller, project_id)
+        stamp(document["metadata"], caller, project_id)
         try:
             created = await self.argo.create_workflow(document)
         except ConflictError:

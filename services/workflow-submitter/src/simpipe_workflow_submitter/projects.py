@@ -12,6 +12,7 @@ from simpipe_common.errors import NotFoundError
 from simpipe_common.ownership import (
     ANNOTATION_OWNER,
     LABEL_PROJECT,
+    owner_of,
     owner_selector,
     ownership_labels,
 )
@@ -29,7 +30,7 @@ def to_message(obj: dict[str, Any]) -> dry_runs_pb2.Project:
     return dry_runs_pb2.Project(
         id=meta["name"],
         name=obj["spec"]["displayName"],
-        owner=meta.get("annotations", {}).get(ANNOTATION_OWNER, ""),
+        owner=owner_of(obj),
         created_at=created,
     )
 
@@ -47,7 +48,7 @@ class ProjectStore:
             GROUP, VERSION, self.namespace, PLURAL, project_id,
         )  # fmt: skip
         # Someone else's project is reported as missing: its existence is not ours to tell.
-        if obj["metadata"].get("annotations", {}).get(ANNOTATION_OWNER) != caller:
+        if owner_of(obj) != caller:
             raise NotFoundError(f"project {project_id} not found")
         return obj
 

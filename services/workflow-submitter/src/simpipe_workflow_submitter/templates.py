@@ -7,10 +7,9 @@ from typing import Any
 
 from simpipe.v1 import dry_runs_pb2, workflow_submitter_pb2
 from simpipe_common.errors import InvalidInputError, NotFoundError
-from simpipe_common.ownership import ANNOTATION_OWNER, ownership_labels
+from simpipe_common.ownership import owner_of, project_of, stamp
 from simpipe_workflow_submitter import documents, validation
 from simpipe_workflow_submitter.argo import Argo
-from simpipe_workflow_submitter.ownership_check import owner_of, project_of
 from simpipe_workflow_submitter.projects import ProjectStore
 
 
@@ -50,14 +49,7 @@ class Templates:
         metadata["name"] = validation.dns_label("workflow template name", str(name))
         metadata.pop("generateName", None)
         metadata["namespace"] = self.namespace
-        metadata["labels"] = {
-            **(metadata.get("labels") or {}),
-            **ownership_labels(request.caller, project_id),
-        }
-        metadata["annotations"] = {
-            **(metadata.get("annotations") or {}),
-            ANNOTATION_OWNER: request.caller,
-        }
+        stamp(metadata, request.caller, project_id)
         return document
 
     async def create(

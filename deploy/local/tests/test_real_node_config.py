@@ -86,3 +86,9 @@ def test_without_a_real_node_the_stack_is_kwok_only(
     assert s3["endpoint"] == f"127.0.0.1:{stack.layout.ports['minio']}"
     jobs = [j["job_name"] for j in Prometheus().config(stack)["scrape_configs"]]
     assert "real-node-cadvisor" not in jobs
+
+
+def test_cri_is_not_ready_without_a_containerd(tmp_path: Path) -> None:
+    from simpipe_devstack.components.containerd import cri_ready
+
+    assert not cri_ready(tmp_path / "containerd.sock")

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import grpc
+
 from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.node_network import BRIDGE
 from simpipe_devstack.layout import SERVICE_SUBNET
@@ -186,14 +188,7 @@ class Containerd(ProcessComponent):
         return ProcessSpec(self.name, [str(CONTAINERD), "--config", str(self.config_path(stack))])
 
     def ready(self, stack: Stack) -> Callable[[], bool]:
-        def check() -> bool:
-            try:
-                ctr(stack, "version", timeout=5)
-            except (StackError, subprocess.TimeoutExpired):
-                return False
-            return True
-
-        return check
+        return lambda: cri_ready(socket_path(stack))
 
     def stop(self, stack: Stack) -> bool:
         # Containers outlive containerd (their shims keep them): end them
@@ -212,3 +207,19 @@ class Containerd(ProcessComponent):
 
     def endpoints(self, stack: Stack) -> dict[str, str]:
         return {"containerd": f"unix://{socket_path(stack)}"}
+
+
+def cri_ready(socket: Path) -> bool:
+    """Whether containerd's CRI service answers, not just containerd: after a
+    restart the CRI plugin first recovers the previous containers (about a
+    second here) and refuses the kubelet ("server is not initialized yet")
+    until it is done. An empty VersionRequest is a valid message."""
+    with grpc.insecure_channel(f"unix://{socket}") as channel:
+        version: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
+            "/runtime.v1.RuntimeService/Version"
+        )
+        try:
+            version(b"", timeout=2)
+        except grpc.RpcError:
+            return False
+    return True

@@ -35,16 +35,13 @@ def port_holder(port: int) -> str:
     if not inodes:
         return "another process"
     for fd_dir in Path("/proc").glob("[0-9]*/fd"):
-        try:
-            for fd in fd_dir.iterdir():
-                link = str(fd.readlink())
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    pid = fd_dir.parent.name
-                    raw = (fd_dir.parent / "cmdline").read_bytes().replace(b"\0", b" ")
-                    cmd = " ".join(raw.decode(errors="replace").split())
-                    return f"pid {pid} ({cmd[:80]})"
-        except OSError:
-            continue
+        if inodes & _socket_inodes(fd_dir):
+            try:
+                raw = (fd_dir.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                raw = b"?"
+            cmd = " ".join(raw.decode(errors="replace").split())
+            return f"pid {fd_dir.parent.name} ({cmd[:80]})"
     return "another process"
 
 
@@ -75,3 +72,22 @@ def http_ok(url: str, **kwargs: object) -> Callable[[], bool]:
         return httpx.get(url, timeout=2.0, **kwargs).status_code == 200  # type: ignore[arg-type]
 
     return check
+
+
+def _socket_inodes(fd_dir: Path) -> set[str]:
+    """Socket inodes a process holds. File descriptors come and go while we
+    look (a process, even this one, opens and closes files): one vanishing
+    must not hide the others."""
+    found: set[str] = set()
+    try:
+        fds = list(fd_dir.iterdir())
+    except OSError:
+        return found
+    for fd in fds:
+        try:
+            link = str(fd.readlink())
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            found.add(link[8:-1])
+    return found

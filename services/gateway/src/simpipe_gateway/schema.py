@@ -5,7 +5,7 @@ assembled from one module per area."""
 import strawberry
 import structlog
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from simpipe_gateway.dry_run_api import DryRunMutation, DryRunQuery, Subscription
@@ -14,6 +14,9 @@ from simpipe_gateway.storage_api import StorageMutation, StorageQuery
 from simpipe_gateway.types import DryRunNodeMisc, DryRunNodePod
 
 log = structlog.get_logger(__name__)
+
+# Distinct operation texts kept parsed and validated.
+QUERY_CACHE_SIZE = 256
 
 
 def _unexpected(error: GraphQLError) -> bool:
@@ -33,7 +36,15 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    extensions=[lambda: MaskErrors(should_mask_error=_unexpected, error_message="internal error")],
+    extensions=[
+        # Clients send the same few operation texts over and over (the GUI,
+        # scripts, `make demo`): parsing and validating them again was half of
+        # a mutation's time in the gateway. Bounded, so unique texts cannot
+        # grow memory; the body limit bounds each entry.
+        lambda: ParserCache(maxsize=QUERY_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
+        lambda: MaskErrors(should_mask_error=_unexpected, error_message="internal error"),
+    ],
     # The kinds of DryRunNode, reached only through the interface.
     types=[DryRunNodePod, DryRunNodeMisc],
 )

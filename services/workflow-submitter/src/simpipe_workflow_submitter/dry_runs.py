@@ -103,13 +103,11 @@ class DryRuns:
                 return str(existing["metadata"]["name"])
             raise
         CREATED.inc()
-        name = str(created["metadata"]["name"])
+        name = created.name
         self.publisher.publish_soon(
             events.run_subject(project_id, name, "submitted"),
             events_pb2.DryRunSubmitted(
-                meta=events.event_meta(
-                    f"submitted:{created['metadata']['uid']}", "workflow-submitter"
-                ),
+                meta=events.event_meta(f"submitted:{created.uid}", "workflow-submitter"),
                 dry_run_id=name,
                 project_id=project_id,
                 owner=caller,

@@ -124,6 +124,45 @@ async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
         await dev.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=dry_run_id)
 
 
+@pytest.mark.timeout(300)
+async def test_a_dry_run_from_a_template_reads_an_input_by_reference(
+    dev: GraphQLClient, uploaded: str
+) -> None:
+    project = (
+        await dev.execute(
+            'mutation { createProject(project: {name: "files from template"}) { id } }'
+        )
+    )["createProject"]["id"]
+    template = upper_from_input()
+    template["kind"] = "WorkflowTemplate"
+    template["metadata"] = {"name": f"upper-{uuid.uuid4().hex[:8]}"}
+    try:
+        await dev.execute(
+            "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name } }",
+            i={"projectId": project, "argoWorkflowTemplate": template},
+        )
+        created = await dev.execute(
+            "mutation($i: CreateDryRunFromTemplateInput!) { createDryRunFromTemplate(input: $i) { id } }",
+            i={
+                "projectId": project,
+                "workflowTemplateName": template["metadata"]["name"],
+                "inputArtifacts": [{"name": "input", "bucketName": UPLOAD_BUCKET, "key": uploaded}],
+            },
+        )
+        dry_run = await wait_until_done(dev, created["createDryRunFromTemplate"]["id"])
+        assert dry_run["status"]["phase"] == "Succeeded", dry_run["status"]["message"]
+        step = next(n for n in dry_run["nodes"] if n["displayName"] == "upper")
+        assert [(a["bucketName"], a["key"]) for a in step["inputArtifacts"]] == [
+            (UPLOAD_BUCKET, uploaded)
+        ]
+        upper = next(a for a in step["outputArtifacts"] if a["name"] == "upper")
+        async with httpx.AsyncClient(timeout=30) as http:
+            assert (await http.get(upper["url"])).content == INPUT_TEXT.upper()
+    finally:
+        # Deleting the project deletes its runs and templates.
+        await dev.execute("mutation($p: String!) { deleteProject(projectId: $p) }", p=project)
+
+
 @pytest.mark.parametrize(
     ("bucket", "key", "words"),
     [

@@ -79,6 +79,7 @@ class CreateDryRunFromTemplateInput:
     project_id: str | None = None
     dry_run_id: str | None = None
     parameters: list["ParameterInput"] | None = None
+    input_artifacts: list[InputArtifactInput] | None = None
 
 
 @strawberry.input
@@ -168,6 +169,10 @@ async def _create_dry_run(
     return await _dry_run(info, ref.dry_run_id, just_created=True)
 
 
+def _input_artifacts(given: list[InputArtifactInput] | None) -> list[pb.InputArtifact]:
+    return [pb.InputArtifact(name=a.name, bucket=a.bucket_name, key=a.key) for a in given or []]
+
+
 def _only_id_selected(info: GatewayInfo) -> bool:
     selections = info.selected_fields[0].selections
     # Fragments are resolved the long way: they may ask for anything.
@@ -242,10 +247,7 @@ class DryRunMutation:
             input.project_id,
             input.dry_run_id,
             document=document_text(input.argo_workflow),
-            input_artifacts=[
-                pb.InputArtifact(name=a.name, bucket=a.bucket_name, key=a.key)
-                for a in input.input_artifacts or []
-            ],
+            input_artifacts=_input_artifacts(input.input_artifacts),
         )
 
     @strawberry.mutation
@@ -258,6 +260,7 @@ class DryRunMutation:
             input.dry_run_id,
             workflow_template_name=input.workflow_template_name,
             parameters={p.name: p.value for p in input.parameters or []},
+            input_artifacts=_input_artifacts(input.input_artifacts),
         )
 
     @strawberry.mutation

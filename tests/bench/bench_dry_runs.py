@@ -30,7 +30,7 @@ from simpipe_devstack.stack import Stack
 
 USER = "local-dev"
 TOGGLES = 15
-CREATES = 8
+CREATES = 20
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -78,6 +78,11 @@ def kubelet_config(stack: Stack) -> dict[str, Any]:
         # Dry runs want to see a step end within a second or two.
         "nodeStatusUpdateFrequency": "5s",
         "shutdownGracePeriod": "0s",
+        # The kubelet's own iptables chains (KUBE-FIREWALL and its canaries)
+        # guard route_localnet, which kube-proxy leaves off here
+        # (localhostNodePorts false), and nothing removes them on stop:
+        # without them `make down` leaves no KUBE-* rule behind.
+        "makeIPTablesUtilChains": False,
     }
 
 

@@ -24,7 +24,7 @@ from simpipe_metrics_collector.api import MetricsCollectorApi
 from simpipe_metrics_collector.artifacts import ArtifactSizes
 from simpipe_metrics_collector.collector import MetricsCollector
 from simpipe_metrics_collector.energy import EnergyModel
-from simpipe_metrics_collector.prometheus import Prometheus, RawSample
+from simpipe_metrics_collector.prometheus import Prometheus, Samples, Series
 from simpipe_metrics_collector.report_consumer import RunReports
 from simpipe_metrics_collector.report_store import ReportKeys, ReportStore, StoredReport
 from simpipe_metrics_collector.watcher import Watcher
@@ -77,9 +77,7 @@ class FakePrometheus(Prometheus):
         super().__init__(UNREACHABLE_URL, 1, 1)
         self.queries: list[str] = []
 
-    async def query_range(
-        self, query: str, start: float, end: float, step: float
-    ) -> list[tuple[dict[str, str], list[RawSample]]]:
+    async def query_range(self, query: str, start: float, end: float, step: float) -> list[Series]:
         self.queries.append(query)
         pods = re.search(r'pod=~"([^"]*)"', query)
         assert pods is not None
@@ -106,7 +104,8 @@ class FakePrometheus(Prometheus):
                 if metric:
                     labels["__name__"] = metric
                 if samples:
-                    found.append((labels, samples))
+                    times, values = zip(*samples, strict=True)
+                    found.append(Series(labels, Samples(times, values)))
         return found
 
 

@@ -1,8 +1,8 @@
 """Scaling laws recover the parameters of synthetic data."""
 
 import math
+import random
 
-import numpy as np
 import pytest
 
 from simpipe_common.errors import InvalidInputError
@@ -22,8 +22,8 @@ X = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
 
 
 def noisy(values: list[float], seed: int = 7, scale: float = 0.01) -> list[float]:
-    rng = np.random.default_rng(seed)
-    return [v * (1 + scale * float(rng.standard_normal())) for v in values]
+    rng = random.Random(seed)
+    return [v * (1 + scale * rng.gauss(0.0, 1.0)) for v in values]
 
 
 def test_linear_fit_recovers_intercept_and_slope() -> None:
@@ -114,3 +114,20 @@ def test_predictions_per_step_and_in_total() -> None:
     power = scaling_laws([("a", node(1.0))], X, Regression.POWER)
     with pytest.raises(InvalidInputError, match="data_x_to_predict"):
         predict(power, 0)
+
+
+def test_least_squares_matches_the_hand_computed_fit_and_r2() -> None:
+    # x = 0..3, y = 1, 3, 2, 5: Sxy = 5.5, Sxx = 5, so slope 1.1 and
+    # intercept 2.75 - 1.1 * 1.5 = 1.1; residuals -0.1, 0.8, -1.3, 0.6 give
+    # SSres = 2.7 against SStot = 8.75.
+    found = fit([0.0, 1.0, 2.0, 3.0], [1.0, 3.0, 2.0, 5.0], Regression.LINEAR)
+    assert found.coeffs == pytest.approx((1.1, 1.1))
+    assert found.r2 == pytest.approx(1 - 2.7 / 8.75)
+
+
+def test_large_input_sizes_lose_no_precision() -> None:
+    # Input sizes in bytes: naive sums of x² would cancel the slope's digits.
+    x = [1e12 + i for i in range(5)]
+    found = fit(x, [7 + 0.25 * (v - 1e12) for v in x], Regression.LINEAR)
+    assert found.coeffs[1] == pytest.approx(0.25)
+    assert found.predict(1e12 + 8) == pytest.approx(9.0)

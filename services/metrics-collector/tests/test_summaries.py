@@ -3,6 +3,7 @@
 import pytest
 
 from simpipe_metrics_collector.energy import EnergyModel
+from simpipe_metrics_collector.prometheus import Samples
 from simpipe_metrics_collector.summaries import (
     StepSamples,
     Window,
@@ -26,7 +27,8 @@ def test_counter_total_adds_what_was_counted_before_each_reset() -> None:
 
 
 def test_parse_keeps_prometheus_numbers_and_drops_nan() -> None:
-    assert parse([(1.0, "1.5"), (2.0, "NaN"), (3.0, "+Inf"), (4.0, "2e3")]) == [
+    samples = Samples((1.0, 2.0, 3.0, 4.0), ("1.5", "NaN", "+Inf", "2e3"))
+    assert parse(samples) == [
         (1.0, 1.5),
         (4.0, 2000.0),
     ]

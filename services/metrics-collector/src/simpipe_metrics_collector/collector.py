@@ -19,7 +19,7 @@ from simpipe_metrics_collector import catalog, promql
 from simpipe_metrics_collector.catalog import Metric
 from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.grouping import per_pod
-from simpipe_metrics_collector.prometheus import MAX_POINTS, Prometheus, RawSample
+from simpipe_metrics_collector.prometheus import MAX_POINTS, NO_SAMPLES, Prometheus, Samples
 from simpipe_metrics_collector.summaries import (
     StepMeasures,
     StepSamples,
@@ -86,11 +86,20 @@ def run_window(dry_run: dry_runs_pb2.DryRun, steps: Sequence[Step], now: float) 
     return Window(started, _seconds(dry_run.status.finished_at) or now)
 
 
+def clipped(samples: Samples, window: Window) -> Samples:
+    """The samples within the window (the same ones when all are)."""
+    times = samples.timestamps
+    if not times or (window.start <= times[0] and times[-1] <= window.end):
+        return samples
+    first, last = bisect_left(times, window.start), bisect_right(times, window.end)
+    return Samples(times[first:last], samples.values[first:last])
+
+
 @dataclass(frozen=True)
 class StepSeries:
     node_id: str
     metric: str
-    samples: list[RawSample]
+    samples: Samples
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,9 @@ class MetricsCollector:
         }
         series = await self.series(metrics, steps, windows, step)
         ids = wanted or [n.id for n in dry_run.nodes if n.type == "Pod"]
-        return [StepSeries(n, m.name, series.get((n, m.name), [])) for n in ids for m in metrics]
+        return [
+            StepSeries(n, m.name, series.get((n, m.name), NO_SAMPLES)) for n in ids for m in metrics
+        ]
 
     async def series(
         self,
@@ -164,7 +175,7 @@ class MetricsCollector:
         steps: Sequence[Step],
         windows: dict[str, Window],
         step: int,
-    ) -> dict[tuple[str, str], list[RawSample]]:
+    ) -> dict[tuple[str, str], Samples]:
         """(node id, metric) -> the samples in the node's window: one range
         query for all the metrics and steps, over the union of the windows."""
         valid = [w for w in windows.values() if w.end > w.start]
@@ -184,20 +195,17 @@ class MetricsCollector:
             promql.series_queries(metrics, self.namespace, [s.pod_name for s in steps]),
             start, end, seconds,
         )  # fmt: skip
-        clipped: dict[tuple[str, str], list[RawSample]] = {}
-        for s in steps:
-            window = windows[s.node_id]
-            for metric in metrics:
-                samples = found.get((metric.series, s.pod_name), [])
-                times = [t for t, _ in samples]
-                clipped[(s.node_id, metric.name)] = samples[
-                    bisect_left(times, window.start) : bisect_right(times, window.end)
-                ]
-        return clipped
+        return {
+            (s.node_id, metric.name): clipped(
+                found.get((metric.series, s.pod_name), NO_SAMPLES), windows[s.node_id]
+            )
+            for s in steps
+            for metric in metrics
+        }
 
     async def _per_pod(
         self, queries: Sequence[str], start: float, end: float, step: float
-    ) -> dict[tuple[str, str], list[RawSample]]:
+    ) -> dict[tuple[str, str], Samples]:
         """(metric series name, pod) -> samples, of all the queries (run side by side)."""
         results = await asyncio.gather(
             *(self.prometheus.query_range(q, start, end, step) for q in queries)
@@ -232,9 +240,9 @@ class MetricsCollector:
 
         def samples(pod: str) -> StepSamples:
             return StepSamples(
-                cpu_rate=parse(values.get(("", pod), [])),
+                cpu_rate=parse(values.get(("", pod), NO_SAMPLES)),
                 **{
-                    name: parse(values.get((metric.series, pod), []))
+                    name: parse(values.get((metric.series, pod), NO_SAMPLES))
                     for name, metric in _SUMMARISED.items()
                 },
             )

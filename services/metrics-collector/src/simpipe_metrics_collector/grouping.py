@@ -11,12 +11,9 @@ container of a pod reports the pod's network namespace, or only one does).
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 
-from simpipe_metrics_collector.prometheus import RawSample
-
-# (labels, samples) as Prometheus returned one series.
-Series = tuple[Mapping[str, str], list[RawSample]]
+from simpipe_metrics_collector.prometheus import Samples, Series
 
 
 def number_text(value: float) -> str:
@@ -24,28 +21,38 @@ def number_text(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 2**63 else repr(value)
 
 
-def _combined(
-    parts: list[list[RawSample]], combine: Callable[[Iterable[float]], float]
-) -> list[RawSample]:
-    """One series from several on the same time grid; a lone series is kept
-    as it is (most are: no float conversions, Prometheus's text kept)."""
-    if len(parts) == 1:
-        return parts[0]
+def _floats(texts: Sequence[str]) -> list[float]:
+    return list(map(float, texts))
+
+
+def _combined(parts: list[Samples], combine: Callable[[Iterable[float]], float]) -> Samples:
+    """One series from several of one range query; a lone series, or parts
+    that are all equal, are kept as they are (no float conversions,
+    Prometheus's text kept)."""
+    first = parts[0]
+    if all(p.values == first.values and p.timestamps == first.timestamps for p in parts[1:]):
+        return first
+    if all(p.timestamps == first.timestamps for p in parts[1:]):
+        # The usual case: the same time grid, so column by column.
+        combined = map(combine, zip(*(_floats(p.values) for p in parts), strict=True))
+        return Samples(first.timestamps, tuple([number_text(v) for v in combined]))
     by_time: defaultdict[float, list[float]] = defaultdict(list)
     for part in parts:
-        for t, text in part:
-            by_time[t].append(float(text))
-    return [(t, number_text(combine(values))) for t, values in sorted(by_time.items())]
+        for t, value in zip(part.timestamps, _floats(part.values), strict=True):
+            by_time[t].append(value)
+    times = sorted(by_time)
+    return Samples(tuple(times), tuple([number_text(combine(by_time[t])) for t in times]))
 
 
-def per_pod(series: Iterable[Series]) -> dict[tuple[str, str], list[RawSample]]:
+def per_pod(series: Iterable[Series]) -> dict[tuple[str, str], Samples]:
     """(metric name, pod) -> samples; the metric name is "" for expressions
     that drop it (rate())."""
-    containers: defaultdict[tuple[str, str, str], list[list[RawSample]]] = defaultdict(list)
-    for labels, samples in series:
+    containers: defaultdict[tuple[str, str, str], list[Samples]] = defaultdict(list)
+    for found in series:
+        labels = found.labels
         key = (labels.get("__name__", ""), labels.get("pod", ""), labels.get("container", ""))
-        containers[key].append(samples)
-    pods: defaultdict[tuple[str, str], list[list[RawSample]]] = defaultdict(list)
+        containers[key].append(found.samples)
+    pods: defaultdict[tuple[str, str], list[Samples]] = defaultdict(list)
     for (name, pod, _), parts in containers.items():
         pods[(name, pod)].append(_combined(parts, math.fsum))
     return {key: _combined(parts, max) for key, parts in pods.items()}

@@ -138,7 +138,7 @@ class RunReports:
         await self.store.put(
             keys,
             report_json(dry_run, event.phase, summary, steps, series, datetime.now(UTC)),
-            report_parquet(steps, series),
+            await report_parquet(steps, series),
         )
         ready = events_pb2.MetricsReady(
             meta=events.event_meta(f"metrics:{uid}", SOURCE),

@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-import numpy as np
-
 from simpipe_common.errors import InvalidInputError
 
 
@@ -92,29 +90,40 @@ def fit(x: Sequence[float], y: Sequence[float], method: Regression, what: str = 
         raise InvalidInputError(
             f"fitting {what} needs at least 2 dry runs with different data_x, got {len(set(x))}"
         )
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))):
+    if not all(math.isfinite(v) for v in (*x, *y)):
         raise InvalidInputError(f"data_x and {what} must be finite numbers")
     if method is not Regression.LINEAR:
         _positive("data_x", x, method)
     if method is Regression.POWER:
         _positive(what, y, method)
-    features = xs if method is Regression.LINEAR else np.log(xs)
-    targets = np.log(ys) if method is Regression.POWER else ys
-    design = np.column_stack([np.ones_like(features), features])
-    (intercept, slope), *_ = np.linalg.lstsq(design, targets, rcond=None)
-    a = float(np.exp(intercept)) if method is Regression.POWER else float(intercept)
-    found = Fit((a, float(slope)), method, 0.0)
-    predicted = np.asarray([found.predict(float(v)) for v in xs])
-    return Fit(found.coeffs, method, _r2(ys, predicted))
+    features = list(x) if method is Regression.LINEAR else [math.log(v) for v in x]
+    targets = [math.log(v) for v in y] if method is Regression.POWER else list(y)
+    intercept, slope = _least_squares(features, targets)
+    a = math.exp(intercept) if method is Regression.POWER else intercept
+    found = Fit((a, slope), method, 0.0)
+    return Fit(found.coeffs, method, _r2(y, [found.predict(v) for v in x]))
 
 
-def _r2(observed: np.ndarray, predicted: np.ndarray) -> float:
-    residual = float(np.sum((observed - predicted) ** 2))
-    total = float(np.sum((observed - observed.mean()) ** 2))
+def _least_squares(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
+    """(intercept, slope) of the line minimising the squared residuals:
+    the normal equations of two parameters, on centred values (exact sums by
+    fsum) so large x do not cancel digits away."""
+    mean_x, mean_y = math.fsum(xs) / len(xs), math.fsum(ys) / len(ys)
+    dx = [v - mean_x for v in xs]
+    spread = math.fsum(d * d for d in dx)
+    if spread == 0.0:
+        raise InvalidInputError("the data_x values are too close together to fit a slope")
+    slope = math.fsum(d * (v - mean_y) for d, v in zip(dx, ys, strict=True)) / spread
+    return mean_y - slope * mean_x, slope
+
+
+def _r2(observed: Sequence[float], predicted: Sequence[float]) -> float:
+    residual = math.fsum((o - p) ** 2 for o, p in zip(observed, predicted, strict=True))
+    mean = math.fsum(observed) / len(observed)
+    total = math.fsum((o - mean) ** 2 for o in observed)
     if total == 0.0:
         # Every measurement equal: a perfect fit explains it all, any other nothing.
-        return 1.0 if residual <= 1e-12 * max(1.0, float(np.sum(observed**2))) else 0.0
+        return 1.0 if residual <= 1e-12 * max(1.0, math.fsum(o * o for o in observed)) else 0.0
     return 1.0 - residual / total
 
 

@@ -14,15 +14,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from simpipe_metrics_collector.energy import EnergyModel
-from simpipe_metrics_collector.prometheus import RawSample
+from simpipe_metrics_collector.prometheus import Samples
 
 # (unix seconds, value)
 Points = list[tuple[float, float]]
 
 
-def parse(raw: Sequence[RawSample]) -> Points:
+def parse(samples: Samples) -> Points:
     """Prometheus's string values as floats; NaN and infinities dropped."""
-    parsed = ((t, float(v)) for t, v in raw)
+    parsed = zip(samples.timestamps, map(float, samples.values), strict=True)
     return [(t, v) for t, v in parsed if math.isfinite(v)]
 
 

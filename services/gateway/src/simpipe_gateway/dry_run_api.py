@@ -67,7 +67,7 @@ class InputArtifactInput:
 
 @strawberry.input
 class CreateDryRunInput:
-    argo_workflow: ArgoWorkflow  # type: ignore[valid-type]
+    argo_workflow: ArgoWorkflow
     project_id: str | None = None
     dry_run_id: str | None = None
     input_artifacts: list[InputArtifactInput] | None = None
@@ -90,7 +90,7 @@ class ParameterInput:
 
 @strawberry.input
 class CreateWorkflowTemplateInput:
-    argo_workflow_template: ArgoWorkflowTemplate  # type: ignore[valid-type]
+    argo_workflow_template: ArgoWorkflowTemplate
     name: str | None = None
     project_id: str | None = None
 
@@ -98,7 +98,7 @@ class CreateWorkflowTemplateInput:
 @strawberry.input
 class UpdateWorkflowTemplateInput:
     name: str
-    argo_workflow_template: ArgoWorkflowTemplate  # type: ignore[valid-type]
+    argo_workflow_template: ArgoWorkflowTemplate
     project_id: str | None = None
 
 

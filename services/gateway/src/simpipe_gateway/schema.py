@@ -6,12 +6,13 @@ import strawberry
 import structlog
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from simpipe_gateway.dry_run_api import DryRunMutation, DryRunQuery, Subscription
 from simpipe_gateway.metrics_api import MetricsQuery
 from simpipe_gateway.storage_api import StorageMutation, StorageQuery
-from simpipe_gateway.types import DryRunNodeMisc, DryRunNodePod
+from simpipe_gateway.types import DOCUMENT_SCALARS, DryRunNodeMisc, DryRunNodePod
 
 log = structlog.get_logger(__name__)
 
@@ -47,4 +48,5 @@ schema = strawberry.Schema(
     ],
     # The kinds of DryRunNode, reached only through the interface.
     types=[DryRunNodePod, DryRunNodeMisc],
+    config=StrawberryConfig(scalar_map=DOCUMENT_SCALARS),
 )

@@ -10,6 +10,7 @@ from typing import Any, NewType, Optional
 import grpc
 import strawberry
 from google.protobuf.timestamp_pb2 import Timestamp
+from strawberry.types.scalar import ScalarDefinition
 
 from simpipe.v1 import argo_watcher_pb2, dry_runs_pb2, storage_broker_pb2, workflow_submitter_pb2
 from simpipe_gateway.context import GatewayInfo, caller, gateway
@@ -23,18 +24,24 @@ from simpipe_gateway.metrics_api import (
 )
 from simpipe_gateway.scalars import as_is
 
-ArgoWorkflow = strawberry.scalar(
-    NewType("ArgoWorkflow", object),
-    description="An Argo Workflow document: a JSON object, or YAML/JSON text.",
-    serialize=as_is,
-    parse_value=as_is,
-)
-ArgoWorkflowTemplate = strawberry.scalar(
-    NewType("ArgoWorkflowTemplate", object),
-    description="An Argo WorkflowTemplate document: a JSON object, or YAML/JSON text.",
-    serialize=as_is,
-    parse_value=as_is,
-)
+# Documents pass through as JSON has them; the schema maps these types to
+# their scalars (DOCUMENT_SCALARS in the schema's scalar_map).
+ArgoWorkflow = NewType("ArgoWorkflow", object)
+ArgoWorkflowTemplate = NewType("ArgoWorkflowTemplate", object)
+DOCUMENT_SCALARS: dict[object, ScalarDefinition] = {
+    ArgoWorkflow: strawberry.scalar(
+        name="ArgoWorkflow",
+        description="An Argo Workflow document: a JSON object, or YAML/JSON text.",
+        serialize=as_is,
+        parse_value=as_is,
+    ),
+    ArgoWorkflowTemplate: strawberry.scalar(
+        name="ArgoWorkflowTemplate",
+        description="An Argo WorkflowTemplate document: a JSON object, or YAML/JSON text.",
+        serialize=as_is,
+        parse_value=as_is,
+    ),
+}
 
 
 def document_text(value: object) -> str:
@@ -296,7 +303,7 @@ def to_node(
 class DryRun:
     id: str
     created_at: str
-    argo_workflow: ArgoWorkflow  # type: ignore[valid-type]
+    argo_workflow: ArgoWorkflow
     status: DryRunStatus
     nodes: list[DryRunNode] | None
     project_id: strawberry.Private[str]
@@ -334,7 +341,7 @@ def only_id(dry_run_id: str, project_id: str) -> DryRun:
         message=None, estimated_duration=None,
     )  # fmt: skip
     return DryRun(
-        id=dry_run_id, created_at="", argo_workflow={}, status=status, nodes=None,
+        id=dry_run_id, created_at="", argo_workflow=ArgoWorkflow({}), status=status, nodes=None,
         project_id=project_id, archived=False,
     )  # fmt: skip
 
@@ -365,7 +372,7 @@ def to_dry_run(message: dry_runs_pb2.DryRun) -> DryRun:
 @strawberry.type
 class WorkflowTemplate:
     name: str
-    argo_workflow_template: ArgoWorkflowTemplate  # type: ignore[valid-type]
+    argo_workflow_template: ArgoWorkflowTemplate
     project_id: strawberry.Private[str]
 
     @strawberry.field

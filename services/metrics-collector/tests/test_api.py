@@ -7,18 +7,19 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
 import pyarrow.parquet as pq
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from nats.js.api import AckPolicy, DeliverPolicy
 
 from simpipe.v1 import dry_runs_pb2, events_pb2, metrics_collector_pb2_grpc
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe_common import events
-from simpipe_common.errors import REASON_KEY, NotFoundError
+from simpipe_common.errors import REASON_KEY, NotFoundError, UnavailableError
 from simpipe_common.testing import UNREACHABLE_URL
 from simpipe_metrics_collector.api import MetricsCollectorApi
 from simpipe_metrics_collector.artifacts import ArtifactSizes
@@ -38,6 +39,7 @@ STEPS = [
     ("run-a-2", "crunch", "run-a-crunch-2", 5, 6, 1.5, 256.0 * 2**20),
 ]
 MODEL = EnergyModel(10.0, 0.5, 300.0)
+BACKFILL_SECONDS = 6 * 3600.0
 
 
 def ts(seconds: float) -> Timestamp:
@@ -151,6 +153,20 @@ class FakeJetStream(events.LazyJetStream):
         return type("Ack", (), {"seq": len(self.published)})()
 
 
+class FakeMessage:
+    """A JetStream message as the report consumer handles it."""
+
+    def __init__(self, event: events_pb2.DryRunPhaseChanged) -> None:
+        self.data = event.SerializeToString()
+        self.outcome = ""
+
+    async def ack(self) -> None:
+        self.outcome = "ack"
+
+    async def nak(self, delay: float | None = None) -> None:
+        self.outcome = "nak"
+
+
 class Harness:
     def __init__(self) -> None:
         self.prometheus = FakePrometheus()
@@ -159,7 +175,9 @@ class Harness:
         self.jetstream = FakeJetStream()
         sizes = ArtifactSizes(None, "argo-artifacts")  # type: ignore[arg-type]
         self.api = MetricsCollectorApi(self.collector, self.store, sizes, MODEL)
-        self.reports = RunReports(self.collector, self.store, self.jetstream, "d", 0.0, MODEL)
+        self.reports = RunReports(
+            self.collector, self.store, self.jetstream, "d", 0.0, MODEL, BACKFILL_SECONDS
+        )
 
 
 Stub = "metrics_collector_pb2_grpc.MetricsCollectorAsyncStub"
@@ -342,3 +360,51 @@ async def test_aggregated_metrics_of_dry_runs(harness: tuple[Harness, Any]) -> N
     assert list(by_name["prepare"].mem) == [64 * 2**20] * 2
     assert list(by_name["prepare"].duration) == [4, 4]
     assert list(by_name["prepare"].file_size) == [0, 0]
+
+
+def test_a_new_report_consumer_starts_a_bounded_time_back_in_the_stream() -> None:
+    now = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
+    config = Harness().reports.consumer_config(now)
+    # Not DeliverPolicy.NEW: runs that finished before the first collector
+    # ran are in the stream and get their report.
+    assert config.deliver_policy == DeliverPolicy.BY_START_TIME
+    assert config.opt_start_time == datetime(2026, 1, 2, 6, 0, tzinfo=UTC)
+    assert config.ack_policy == AckPolicy.EXPLICIT
+
+
+async def test_a_run_that_finished_long_before_is_reported_from_its_event() -> None:
+    h = Harness()
+    event = events_pb2.DryRunPhaseChanged(
+        meta=events.event_meta(f"{UID}:9", "argo-watcher"),
+        dry_run_id=RUN, owner=ALICE, phase="Failed",
+    )  # fmt: skip
+    event.meta.occurred_at.FromDatetime(datetime.now(UTC) - timedelta(hours=5))
+    message = FakeMessage(event)
+    await h.reports.handle(message)  # type: ignore[arg-type]
+    assert message.outcome == "ack"
+    [(_, payload, _)] = h.jetstream.published
+    ready = events_pb2.MetricsReady.FromString(payload)
+    assert (ready.uid, ready.phase) == (UID, "Failed")
+    assert ready.json_key in h.store.objects
+    # Delivered again (a replica died before acknowledging): nothing new.
+    again = FakeMessage(event)
+    await h.reports.handle(again)  # type: ignore[arg-type]
+    assert again.outcome == "ack"
+    assert len(h.jetstream.published) == 1
+
+
+async def test_a_report_that_cannot_be_written_is_delivered_again() -> None:
+    h = Harness()
+
+    async def unavailable(keys: ReportKeys, document: bytes, parquet: bytes) -> None:
+        raise UnavailableError("S3 away")
+
+    h.store.put = unavailable  # type: ignore[method-assign]
+    event = events_pb2.DryRunPhaseChanged(
+        meta=events.event_meta(f"{UID}:9", "argo-watcher"),
+        dry_run_id=RUN, owner=ALICE, phase="Succeeded",
+    )  # fmt: skip
+    message = FakeMessage(event)
+    await h.reports.handle(message)  # type: ignore[arg-type]
+    assert message.outcome == "nak"
+    assert h.jetstream.published == []

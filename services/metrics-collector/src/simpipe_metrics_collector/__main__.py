@@ -43,16 +43,21 @@ def main() -> None:
             watcher, prometheus, settings.namespace, settings.scrape_interval_seconds, energy
         )
         jetstream = events.LazyJetStream(settings.nats_url)
-        # One S3 client for the process: making one costs more than a request.
-        async with s3_client(settings, settings.prometheus_timeout_seconds) as s3:
-            reports = ReportStore(s3, settings.reports_bucket, settings.report_url_seconds)
+        # One S3 client for the process: making one costs more than a request;
+        # and one that only signs the reports' URLs for their readers' endpoint.
+        s3_timeout = settings.prometheus_timeout_seconds
+        async with (
+            s3_client(settings, s3_timeout) as s3,
+            s3_client(settings, s3_timeout, settings.presign_endpoint) as signer,
+        ):
+            reports = ReportStore(s3, signer, settings.reports_bucket, settings.report_url_seconds)
             api = MetricsCollectorApi(
                 collector, reports, ArtifactSizes(s3, settings.artifact_bucket), energy
             )
             consumer = asyncio.create_task(
                 RunReports(
                     collector, reports, jetstream, settings.report_consumer,
-                    settings.report_settle_seconds, energy,
+                    settings.report_settle_seconds, energy, settings.report_backfill_seconds,
                 ).run()
             )  # fmt: skip
             try:

@@ -1,3 +1,5 @@
+from pydantic import Field
+
 from simpipe_common.settings import GrpcServiceSettings, S3Settings
 
 
@@ -24,10 +26,24 @@ class MetricsCollectorSettings(GrpcServiceSettings, S3Settings):
     report_settle_seconds: float = 3.0
     # How long a report's presigned URLs stay valid.
     report_url_seconds: int = 3600
+    # The S3 endpoint a report's presigned URLs point at: the one browsers
+    # and other clients reach (an ingress, a public name), when that is not
+    # the collector's own `s3_endpoint`. Empty: the same. As the
+    # storage-broker's setting of the same name.
+    s3_public_endpoint: str = ""
     # Shared by every replica: each finished run is reported by one of them.
     report_consumer: str = "metrics-collector-reports"
+    # How far back in the event stream a newly made report consumer starts:
+    # runs that finished that long before the first collector ran still get
+    # their report (the stream keeps 7 days; Prometheus's retention bounds
+    # what a late report can hold).
+    report_backfill_seconds: float = Field(default=24 * 3600.0, ge=0)
     # Power model of the energy estimate: watts per busy core and per GB of
     # memory held (Green Algorithms' 0.3725 W/GB), and the grid's intensity.
     watts_per_core: float = 10.0
     watts_per_gb_memory: float = 0.3725
     grid_g_co2_per_kwh: float = 300.0
+
+    @property
+    def presign_endpoint(self) -> str:
+        return self.s3_public_endpoint or self.s3_endpoint

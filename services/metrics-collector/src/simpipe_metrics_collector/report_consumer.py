@@ -2,11 +2,18 @@
 consumer on the runs' phase events, shared by all replicas (each event goes
 to one of them), idempotent by the Workflow's uid (a report that exists is
 not written again, so redeliveries and the run's later events are harmless).
+
+The consumer lives in JetStream, not in the process: while every replica is
+down, events wait in it, and the next replica to start resumes where the
+last one acknowledged. When it is first made (a new stack, a new cluster, a
+deleted consumer), it starts `backfill_seconds` back in the stream, so runs
+that finished before any collector ran get their report too; bounded, so a
+first start does not gather reports for a week of runs.
 """
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from nats.aio.msg import Msg
@@ -53,6 +60,7 @@ class RunReports:
         durable: str,
         settle_seconds: float,
         energy: EnergyModel,
+        backfill_seconds: float,
     ) -> None:
         self.collector = collector
         self.store = store
@@ -60,6 +68,18 @@ class RunReports:
         self.durable = durable
         self.settle_seconds = settle_seconds
         self.energy = energy
+        self.backfill_seconds = backfill_seconds
+
+    def consumer_config(self, now: datetime) -> ConsumerConfig:
+        """The consumer made when none exists yet (one that exists keeps its
+        own position and configuration)."""
+        return ConsumerConfig(
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=ACK_WAIT_SECONDS,
+            max_deliver=MAX_DELIVERIES,
+            deliver_policy=DeliverPolicy.BY_START_TIME,
+            opt_start_time=now - timedelta(seconds=self.backfill_seconds),
+        )
 
     async def run(self) -> None:
         """Consumes until cancelled; a NATS outage is waited out."""
@@ -78,14 +98,7 @@ class RunReports:
             RUN_PHASES,
             durable=self.durable,
             stream=events.STREAM,
-            config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT,
-                ack_wait=ACK_WAIT_SECONDS,
-                max_deliver=MAX_DELIVERIES,
-                # Runs that finished before the consumer first existed have
-                # no report; from then on none is missed, restarts included.
-                deliver_policy=DeliverPolicy.NEW,
-            ),
+            config=self.consumer_config(datetime.now(UTC)),
         )
         while True:
             try:

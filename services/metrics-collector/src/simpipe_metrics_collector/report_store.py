@@ -45,10 +45,14 @@ def report_keys(owner: str, dry_run_id: str, uid: str) -> ReportKeys:
 
 
 class ReportStore:
-    def __init__(self, s3: "S3Client", bucket: str, url_seconds: int):
+    """`signer` only signs URLs (no requests): a client of the endpoint that
+    the URLs' readers reach, which may not be the one the collector uses."""
+
+    def __init__(self, s3: "S3Client", signer: "S3Client", bucket: str, url_seconds: int):
         self.bucket = bucket
         self.url_seconds = url_seconds
         self._client = s3
+        self._signer = signer
 
     @contextmanager
     def _s3(self) -> Iterator["S3Client"]:
@@ -103,8 +107,8 @@ class ReportStore:
         return document
 
     async def url(self, key: str) -> str:
-        with self._s3() as s3:
-            return await s3.generate_presigned_url(
+        with self._s3():
+            return await self._signer.generate_presigned_url(
                 "get_object",
                 Params={"Bucket": self.bucket, "Key": key},
                 ExpiresIn=self.url_seconds,

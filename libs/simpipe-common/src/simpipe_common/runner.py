@@ -17,6 +17,7 @@ from simpipe_common.checks import Check, CheckResult
 from simpipe_common.grpc_server import GrpcRegistration, GrpcServer
 from simpipe_common.http import ASGIApp, HealthApp, HttpServer
 from simpipe_common.logs import configure_logging
+from simpipe_common.memory import release_free_memory, resident_mib
 from simpipe_common.service_info import ServiceInfoServicer
 from simpipe_common.settings import GrpcServiceSettings, ServiceSettings
 
@@ -87,6 +88,7 @@ class ServiceRunner:
                 if isinstance(settings, GrpcServiceSettings)
                 else None
             )
+            _release_startup_memory()
             self.http_port = await http.start()
             if grpc_server is not None:
                 self.grpc_port = await grpc_server.start()
@@ -111,6 +113,19 @@ class ServiceRunner:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         log.info("service stopped")
+
+
+def _release_startup_memory() -> None:
+    """What starting freed goes back to the OS before the service serves (see
+    simpipe_common.memory): about 11 MiB of the workflow-submitter's."""
+    before = resident_mib()
+    if release_free_memory():
+        after = resident_mib()
+        log.info(
+            "startup memory released",
+            rss_mib_before=before and round(before, 1),
+            rss_mib_after=after and round(after, 1),
+        )
 
 
 def run_service(service: Service) -> None:

@@ -22,3 +22,10 @@ def test_s3_credentials_have_no_default(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("SIMPIPE_S3_ACCESS_KEY", raising=False)
     with pytest.raises(ValueError, match="s3_access_key"):
         S3Settings(_env_file=None)
+
+
+@pytest.mark.parametrize("url", ["ws://nats:8080", "WSS://nats:443"])
+def test_refuses_a_websocket_nats_url(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("SIMPIPE_NATS_URL", url)
+    with pytest.raises(ValueError, match="nats:// or tls://"):
+        ServiceSettings()

@@ -6,7 +6,7 @@ plus the mixins of the systems it talks to, and sets its own default ports.
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "SIMPIPE_"
@@ -24,6 +24,14 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = 5.0
     # Upper bound of one dependency check, so a dead dependency answers fast.
     check_timeout_seconds: float = 2.0
+
+    @field_validator("nats_url")
+    @classmethod
+    def _not_websocket(cls, url: str) -> str:
+        # nats-py is imported without its websocket transport (_nats_import).
+        if url.strip().lower().startswith(("ws://", "wss://")):
+            raise ValueError("the services reach NATS over nats:// or tls://, not websockets")
+        return url
 
 
 class GrpcServiceSettings(ServiceSettings):

@@ -64,3 +64,11 @@ class S3Settings(BaseSettings):
     s3_region: str = "us-east-1"
     # MinIO and most self-hosted S3 servers need path-style addressing.
     s3_path_style: bool = True
+    # The S3 endpoint presigned URLs point at: the one browsers and other
+    # clients reach (an ingress, a public name), when that is not the
+    # service's own `s3_endpoint`. Empty: the same.
+    s3_public_endpoint: str = ""
+
+    @property
+    def presign_endpoint(self) -> str:
+        return self.s3_public_endpoint or self.s3_endpoint

@@ -26,11 +26,6 @@ class MetricsCollectorSettings(GrpcServiceSettings, S3Settings):
     report_settle_seconds: float = 3.0
     # How long a report's presigned URLs stay valid.
     report_url_seconds: int = 3600
-    # The S3 endpoint a report's presigned URLs point at: the one browsers
-    # and other clients reach (an ingress, a public name), when that is not
-    # the collector's own `s3_endpoint`. Empty: the same. As the
-    # storage-broker's setting of the same name.
-    s3_public_endpoint: str = ""
     # Shared by every replica: each finished run is reported by one of them.
     report_consumer: str = "metrics-collector-reports"
     # How far back in the event stream a newly made report consumer starts:
@@ -43,7 +38,3 @@ class MetricsCollectorSettings(GrpcServiceSettings, S3Settings):
     watts_per_core: float = 10.0
     watts_per_gb_memory: float = 0.3725
     grid_g_co2_per_kwh: float = 300.0
-
-    @property
-    def presign_endpoint(self) -> str:
-        return self.s3_public_endpoint or self.s3_endpoint

@@ -12,10 +12,6 @@ SIGV4_MAX_TTL_SECONDS = 7 * 24 * 3600
 class StorageBrokerSettings(GrpcServiceSettings, S3Settings):
     grpc_port: int = 50054
     http_port: int = 9104
-    # The S3 endpoint presigned URLs point at: the one browsers and other
-    # clients reach (an ingress, a public name), when that is not the
-    # broker's own `s3_endpoint`. Empty: the same.
-    s3_public_endpoint: str = ""
     # Bounds each S3 call of the broker (never an upload: clients upload to S3).
     s3_timeout_seconds: float = 10.0
     # The system's own buckets (Argo's artifact repository, run reports):
@@ -42,7 +38,3 @@ class StorageBrokerSettings(GrpcServiceSettings, S3Settings):
         if not 1 <= value <= SIGV4_MAX_TTL_SECONDS:
             raise ValueError(f"must be 1-{SIGV4_MAX_TTL_SECONDS} seconds")
         return value
-
-    @property
-    def presign_endpoint(self) -> str:
-        return self.s3_public_endpoint or self.s3_endpoint

@@ -4,19 +4,22 @@ report, and the original scaling-law queries (getAggregatedNodesMetrics,
 computeScalingLawsFromNodesMetrics, predictScaling).
 
 A query asking for the series of many steps makes one GetStepSeries call
-per dry run and range (a per-request DataLoader gathers the fields), and the
-collector makes one Prometheus query per metric for all of those steps.
+per dry run and range: the gateway's executor hands each step the series the
+query asks of it (DryRunNodeMetrics.prepare_fields), a per-request DataLoader
+gathers the steps, and the collector makes one Prometheus query per metric for
+all of them. The series fields then resolve synchronously from what was loaded.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, NewType
+from typing import Annotated, Any, NewType, cast
 
 import strawberry
 from google.protobuf.timestamp_pb2 import Timestamp
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLResolveInfo
 from strawberry.dataloader import DataLoader
+from strawberry.types.scalar import ScalarDefinition
 
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe_gateway.context import GatewayInfo, caller, gateway
@@ -36,49 +39,56 @@ def _timestamp_value(value: Any) -> float:
     raise ValueError("a TimeStamp is unix seconds or ISO 8601 text")
 
 
-TimeStamp = strawberry.scalar(
-    NewType("TimeStamp", float),
-    description="A point in time: unix seconds (ISO 8601 text is accepted as input).",
-    serialize=as_is,
-    parse_value=_timestamp_value,
-)
-PrometheusStringNumber = strawberry.scalar(
-    NewType("PrometheusStringNumber", str),
-    description=(
-        "A number as Prometheus writes it, in a string: exact for integers above 2^53,"
-        " and NaN or +Inf survive. Parse it in your application."
+# Mapped to their scalars by METRICS_SCALARS (in the schema's scalar_map).
+TimeStamp = NewType("TimeStamp", float)
+PrometheusStringNumber = NewType("PrometheusStringNumber", str)
+METRICS_SCALARS: dict[object, ScalarDefinition] = {
+    TimeStamp: strawberry.scalar(
+        name="TimeStamp",
+        description="A point in time: unix seconds (ISO 8601 text is accepted as input).",
+        serialize=as_is,
+        parse_value=_timestamp_value,
     ),
-    serialize=str,
-    parse_value=str,
-)
+    PrometheusStringNumber: strawberry.scalar(
+        name="PrometheusStringNumber",
+        description=(
+            "A number as Prometheus writes it, in a string: exact for integers above 2^53,"
+            " and NaN or +Inf survive. Parse it in your application."
+        ),
+        serialize=str,
+        parse_value=str,
+    ),
+}
 
 
 @strawberry.type(description="A sample of a step's Prometheus series.")
 class PrometheusSample:
-    timestamp: TimeStamp  # type: ignore[valid-type]
-    value: PrometheusStringNumber  # type: ignore[valid-type]
+    timestamp: TimeStamp
+    value: PrometheusStringNumber
 
 
-# (caller, dry run, node, metric, start, end, step)
-SeriesKey = tuple[str, str, str, str, float | None, float | None, int]
+# A series as a field asks for it: (metric, start, end, step; 0 is the default).
+SeriesArgs = tuple[str, float | None, float | None, int]
+Series = dict[SeriesArgs, list[PrometheusSample]]
+# (caller, dry run, node, the series asked for that node)
+StepKey = tuple[str, str, str, frozenset[SeriesArgs]]
 
 
-async def _load_series(
-    keys: Sequence[SeriesKey], info: GatewayInfo
-) -> list[list[PrometheusSample]]:
+async def _load_steps(keys: Sequence[StepKey], info: GatewayInfo) -> list[Series]:
     """One GetStepSeries per (dry run, range) for all the steps and metrics asked."""
-    groups: defaultdict[tuple[str, str, float | None, float | None, int], list[SeriesKey]]
-    groups = defaultdict(list)
+    groups: defaultdict[tuple[str, str, float | None, float | None, int], set[StepKey]]
+    groups = defaultdict(set)
     for key in keys:
-        who, dry_run_id, _, _, start, end, step = key
-        groups[(who, dry_run_id, start, end, step)].append(key)
-    found: dict[SeriesKey, list[PrometheusSample]] = {}
+        who, dry_run_id, _, asked = key
+        for _, start, end, step in asked:
+            groups[(who, dry_run_id, start, end, step)].add(key)
+    found: dict[tuple[str, str, str, SeriesArgs], list[PrometheusSample]] = {}
     for (who, dry_run_id, start, end, step), members in groups.items():
         request = pb.GetStepSeriesRequest(
             caller=who,
             dry_run_id=dry_run_id,
             node_ids=sorted({k[2] for k in members}),
-            metrics=sorted({k[3] for k in members}),
+            metrics=sorted({a[0] for k in members for a in k[3]}),
             step_seconds=step,
         )
         if start is not None:
@@ -87,11 +97,24 @@ async def _load_series(
             request.end.CopyFrom(_timestamp(end))
         response = await rpc(gateway(info).metrics.GetStepSeries, request)
         for series in response.series:
-            found[(who, dry_run_id, series.node_id, series.metric, start, end, step)] = [
-                PrometheusSample(timestamp=t, value=v)
-                for t, v in zip(series.timestamps, series.values, strict=True)
+            # Already what the scalars hold: unix seconds, Prometheus's text.
+            times = cast(Sequence[TimeStamp], series.timestamps)
+            values = cast(Sequence[PrometheusStringNumber], series.values)
+            found[(who, dry_run_id, series.node_id, (series.metric, start, end, step))] = [
+                PrometheusSample(timestamp=t, value=v) for t, v in zip(times, values, strict=True)
             ]
-    return [found.get(key, []) for key in keys]
+    return [
+        {args: found.get((who, run, node, args), []) for args in asked}
+        for who, run, node, asked in keys
+    ]
+
+
+async def _step_series(
+    info: GatewayInfo, dry_run_id: str, node_id: str, asked: frozenset[SeriesArgs]
+) -> Series:
+    key: StepKey = (await caller(info), dry_run_id, node_id, asked)
+    series: Series = await _loader(info, "series", _load_steps).load(key)
+    return series
 
 
 def _timestamp(seconds: float) -> Timestamp:
@@ -113,31 +136,45 @@ def _loader(info: GatewayInfo, name: str, load: Any) -> Any:
     return loaders[name]
 
 
+def _series_args(metric: str, start: Any, end: Any, step: Any) -> SeriesArgs:
+    if step is not None and step <= 0:
+        raise graphql_error("step must be a positive number of seconds", "INPUT_VALIDATION_ERROR")
+    return (metric, start, end, step or 0)
+
+
+# The names of DryRunNodeMetrics's series fields.
+SERIES_METRICS: set[str] = set()
+
+
 def _series_field(metric: str) -> Any:
-    async def resolve(
+    """A series: plain data once the executor has prepared the step (one load
+    for every series the query asks of it), loaded on its own otherwise."""
+    SERIES_METRICS.add(metric)
+
+    def resolve(
         root: "DryRunNodeMetrics",
         info: GatewayInfo,
-        start: TimeStamp | None = None,  # type: ignore[valid-type]
-        end: TimeStamp | None = None,  # type: ignore[valid-type]
+        start: TimeStamp | None = None,
+        end: TimeStamp | None = None,
         step: int | None = None,
-    ) -> list[PrometheusSample] | None:
-        if step is not None and step <= 0:
-            raise graphql_error(
-                "step must be a positive number of seconds", "INPUT_VALIDATION_ERROR"
-            )
-        key: SeriesKey = (
-            await caller(info),
-            root.dry_run_id,
-            root.node_id,
-            metric,
-            start,
-            end,
-            step or 0,
-        )
-        samples: list[PrometheusSample] = await _loader(info, "series", _load_series).load(key)
-        return samples
+    ) -> Any:
+        args = _series_args(metric, start, end, step)
+        prepared = root.prepared
+        if isinstance(prepared, BaseException):
+            raise prepared
+        if prepared is not None and args in prepared:
+            return prepared[args]
+        return _one_series(info, root, args)
 
-    return strawberry.field(resolver=resolve, name=metric)
+    return strawberry.field(
+        resolver=resolve, name=metric, graphql_type=list[PrometheusSample] | None
+    )
+
+
+async def _one_series(
+    info: GatewayInfo, root: "DryRunNodeMetrics", args: SeriesArgs
+) -> list[PrometheusSample]:
+    return (await _step_series(info, root.dry_run_id, root.node_id, frozenset((args,))))[args]
 
 
 @strawberry.type(description="Totals and extremes of what a step or a run used.")
@@ -237,6 +274,31 @@ async def run_metrics_summary(info: GatewayInfo, dry_run_id: str) -> RunMetricsS
 class DryRunNodeMetrics:
     dry_run_id: strawberry.Private[str]
     node_id: strawberry.Private[str]
+    # What prepare_fields loaded (or why it could not), before the fields resolve.
+    prepared: strawberry.Private[Series | Exception | None] = None
+
+    def prepare_fields(
+        self, info: GraphQLResolveInfo[Any], fields: Sequence[tuple[str, dict[str, Any]]]
+    ) -> Awaitable[None] | None:
+        """Called by the gateway's executor with the fields the query asks of
+        this step and their arguments: every series is loaded in one go (and the
+        steps of a request together), so the fields themselves are plain data."""
+        asked: set[SeriesArgs] = set()
+        for name, args in fields:
+            if name in SERIES_METRICS:
+                try:
+                    asked.add(
+                        _series_args(name, args.get("start"), args.get("end"), args.get("step"))
+                    )
+                except GraphQLError:
+                    continue  # the field itself reports it
+        return self._prepare(cast(GatewayInfo, info), frozenset(asked)) if asked else None
+
+    async def _prepare(self, info: GatewayInfo, asked: frozenset[SeriesArgs]) -> None:
+        try:
+            self.prepared = await _step_series(info, self.dry_run_id, self.node_id, asked)
+        except Exception as error:  # each series field raises it, as it would have
+            self.prepared = error
 
     cpu_system_seconds_total = _series_field("cpuSystemSecondsTotal")
     cpu_usage_seconds_total = _series_field("cpuUsageSecondsTotal")

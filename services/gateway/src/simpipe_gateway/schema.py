@@ -10,7 +10,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from simpipe_gateway.dry_run_api import DryRunMutation, DryRunQuery, Subscription
-from simpipe_gateway.metrics_api import MetricsQuery
+from simpipe_gateway.executor import GatewayExecutor
+from simpipe_gateway.metrics_api import METRICS_SCALARS, MetricsQuery
 from simpipe_gateway.storage_api import StorageMutation, StorageQuery
 from simpipe_gateway.types import DOCUMENT_SCALARS, DryRunNodeMisc, DryRunNodePod
 
@@ -48,5 +49,8 @@ schema = strawberry.Schema(
     ],
     # The kinds of DryRunNode, reached only through the interface.
     types=[DryRunNodePod, DryRunNodeMisc],
-    config=StrawberryConfig(scalar_map=DOCUMENT_SCALARS),
+    config=StrawberryConfig(scalar_map={**DOCUMENT_SCALARS, **METRICS_SCALARS}),
+    # Step metrics load once per step, and sample lists complete without
+    # resolving each sample's fields (simpipe_gateway.executor).
+    execution_context_class=GatewayExecutor,
 )

@@ -5,20 +5,18 @@ assembled from one module per area."""
 import strawberry
 import structlog
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from simpipe_gateway.dry_run_api import DryRunMutation, DryRunQuery, Subscription
 from simpipe_gateway.executor import GatewayExecutor
 from simpipe_gateway.metrics_api import METRICS_SCALARS, MetricsQuery
+from simpipe_gateway.operation_cache import OperationCache
 from simpipe_gateway.storage_api import StorageMutation, StorageQuery
 from simpipe_gateway.types import DOCUMENT_SCALARS, DryRunNodeMisc, DryRunNodePod
 
 log = structlog.get_logger(__name__)
-
-# Distinct operation texts kept parsed and validated.
-QUERY_CACHE_SIZE = 256
 
 
 def _unexpected(error: GraphQLError) -> bool:
@@ -39,12 +37,7 @@ schema = strawberry.Schema(
     mutation=Mutation,
     subscription=Subscription,
     extensions=[
-        # Clients send the same few operation texts over and over (the GUI,
-        # scripts, `make demo`): parsing and validating them again was half of
-        # a mutation's time in the gateway. Bounded, so unique texts cannot
-        # grow memory; the body limit bounds each entry.
-        lambda: ParserCache(maxsize=QUERY_CACHE_SIZE),
-        lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
+        OperationCache,
         lambda: MaskErrors(should_mask_error=_unexpected, error_message="internal error"),
     ],
     # The kinds of DryRunNode, reached only through the interface.

@@ -32,7 +32,8 @@ def test_dry_run_message_becomes_the_original_api_shape() -> None:
     assert run.status.phase is DryRunPhase.Suspended
     assert run.status.progress == "1/2"
     assert run.created_at == "2023-11-14T22:13:20Z"
-    assert run.argo_workflow == {"spec": {"entrypoint": "main"}}
+    document: object = run.argo_workflow
+    assert document == {"spec": {"entrypoint": "main"}}
     root, step = run.nodes or []
     assert isinstance(root, DryRunNodeMisc)
     assert isinstance(step, DryRunNodePod)

@@ -14,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from simpipe.v1 import dry_runs_pb2
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe_gateway import schema as gateway_schema
+from simpipe_gateway.dry_run_api import Subscription
 from simpipe_gateway.errors import graphql_error
 from simpipe_gateway.executor import GatewayExecutor
 from simpipe_gateway.metrics_api import METRICS_SCALARS, SERIES_METRICS
@@ -24,7 +25,7 @@ fast = gateway_schema.schema
 plain = strawberry.Schema(
     query=gateway_schema.Query,
     mutation=gateway_schema.Mutation,
-    subscription=gateway_schema.Subscription,
+    subscription=Subscription,
     types=[DryRunNodePod, DryRunNodeMisc],
     config=StrawberryConfig(scalar_map={**DOCUMENT_SCALARS, **METRICS_SCALARS}),
 )
@@ -97,12 +98,12 @@ def normal_lists() -> Iterator[list[str]]:
     seen: list[str] = []
     original = Executor.complete_list_value
 
-    def counting(self: Executor, return_type: Any, details: Any, info: Any, *rest: Any) -> Any:
+    def counting(self: Executor[Any], return_type: Any, details: Any, info: Any, *rest: Any) -> Any:
         if isinstance(self, GatewayExecutor):
             seen.append(f"{info.parent_type.name}.{info.field_name}")
         return original(self, return_type, details, info, *rest)
 
-    Executor.complete_list_value = counting  # type: ignore[method-assign]
+    Executor.complete_list_value = counting  # type: ignore[method-assign, assignment]
     try:
         yield seen
     finally:

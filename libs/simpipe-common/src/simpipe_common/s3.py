@@ -1,10 +1,13 @@
 """S3 access through aioboto3 (install simpipe-common[s3]): MinIO by default, any S3."""
 
 import functools
-from typing import TYPE_CHECKING
+import os
+from typing import TYPE_CHECKING, Any
 
 import aioboto3
 from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+from botocore.loaders import Loader
 
 from simpipe_common.checks import Check, dependency_check
 from simpipe_common.settings import S3Settings
@@ -12,6 +15,51 @@ from simpipe_common.settings import S3Settings
 if TYPE_CHECKING:
     from aiobotocore.session import ClientCreatorContext
     from types_aiobotocore_s3 import S3Client
+
+
+SERVICE = "s3"
+_DOCUMENTATION = ("documentation", "documentationUrl")
+
+
+def _blank_documentation(node: object) -> None:
+    """Empties every documentation text of a service model, in place. The keys
+    stay: botocore reads some of them (client context parameters)."""
+    if isinstance(node, dict):
+        for key in _DOCUMENTATION:
+            if key in node:
+                node[key] = ""
+        for value in node.values():
+            _blank_documentation(value)
+    elif isinstance(node, list):
+        for value in node:
+            _blank_documentation(value)
+
+
+class S3OnlyLoader(Loader):
+    """botocore's data loader, keeping only what S3 clients use of what it
+    loads. botocore caches each file it loads for the process's lifetime:
+    - endpoints.json describes every AWS service in every partition (1.2 MB
+      of JSON, ~3.9 MiB of objects); only its partitions and their S3 entry
+      are kept (the legacy endpoint resolver reads just those for S3);
+    - the S3 service model's documentation (HTML of every operation, shape
+      and member) is emptied: clients never read it.
+    Measured, two clients (one presigning) that listed, put, got, headed and
+    deleted objects, after malloc_trim: +14.0 MiB with botocore's loader,
+    +8.1 MiB with this one. Filtered in place, so botocore's own cache holds
+    the smaller data."""
+
+    def load_data_with_path(self, name: str) -> tuple[Any, str]:
+        data, path = super().load_data_with_path(name)
+        if name == "endpoints":
+            for partition in data.get("partitions", []):
+                services = partition.get("services", {})
+                if set(services) - {SERVICE}:
+                    partition["services"] = {
+                        key: value for key, value in services.items() if key == SERVICE
+                    }
+        elif name.startswith(f"{SERVICE}/") and name.endswith("/service-2"):
+            _blank_documentation(data)
+        return data, path
 
 
 @functools.cache
@@ -22,8 +70,14 @@ def _session() -> aioboto3.Session:
     credentials and endpoint explicitly, so sharing the session shares no
     configuration between them. Measured on the storage-broker: a second
     client from its own session +11.4 MiB, from the shared one +0.3 MiB; and
-    every dependency check (ServiceInfo.GetInfo) made a new one."""
-    return aioboto3.Session()
+    every dependency check (ServiceInfo.GetInfo) made a new one. The session
+    makes S3 clients only: its loader drops the other services' data."""
+    botocore_session = AioSession()
+    # As botocore's own loader: AWS_DATA_PATH's directories first.
+    data_path = botocore_session.get_config_variable("data_path") or ""
+    extra = [os.path.expanduser(path) for path in data_path.split(os.pathsep) if path]
+    botocore_session.register_component("data_loader", S3OnlyLoader(extra_search_paths=extra))
+    return aioboto3.Session(botocore_session=botocore_session)
 
 
 def s3_client(

@@ -1,8 +1,9 @@
+import asyncio
 import sys
 
 import pytest
 
-from simpipe_common.memory import release_free_memory, resident_mib
+from simpipe_common.memory import DeferredTrim, release_free_memory, resident_mib
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc, trims glibc's heap")
@@ -23,3 +24,24 @@ def test_freed_heap_pages_go_back_to_the_os() -> None:
     assert after is not None
     assert after < grown - 32
     assert keep
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="trims glibc's heap")
+async def test_a_burst_of_requests_trims_once_after_the_delay() -> None:
+    trim = DeferredTrim(0.05)
+    for _ in range(10):
+        trim.request()
+    assert trim.trims == 0  # never within the request
+    await asyncio.sleep(0.2)
+    assert trim.trims == 1
+    trim.request()
+    await asyncio.sleep(0.2)
+    assert trim.trims == 2
+
+
+async def test_a_cancelled_trim_does_not_run() -> None:
+    trim = DeferredTrim(0.05)
+    trim.request()
+    trim.cancel()
+    await asyncio.sleep(0.2)
+    assert trim.trims == 0

@@ -20,6 +20,7 @@ from simpipe.v1 import dry_runs_pb2, events_pb2, metrics_collector_pb2_grpc
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe_common import events
 from simpipe_common.errors import REASON_KEY, NotFoundError, UnavailableError
+from simpipe_common.memory import DeferredTrim
 from simpipe_common.testing import UNREACHABLE_URL
 from simpipe_metrics_collector.api import MetricsCollectorApi
 from simpipe_metrics_collector.artifacts import ArtifactSizes
@@ -167,6 +168,17 @@ class FakeMessage:
         self.outcome = "nak"
 
 
+class CountedTrim(DeferredTrim):
+    """Counts the trims asked for; trims nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(3600.0)
+        self.requests = 0
+
+    def request(self) -> None:
+        self.requests += 1
+
+
 class Harness:
     def __init__(self) -> None:
         self.prometheus = FakePrometheus()
@@ -174,10 +186,12 @@ class Harness:
         self.store = MemoryStore()
         self.jetstream = FakeJetStream()
         sizes = ArtifactSizes(None, "argo-artifacts")  # type: ignore[arg-type]
-        self.api = MetricsCollectorApi(self.collector, self.store, sizes, MODEL)
+        self.trim = CountedTrim()
+        self.api = MetricsCollectorApi(self.collector, self.store, sizes, MODEL, self.trim)
         self.reports = RunReports(
-            self.collector, self.store, self.jetstream, "d", 0.0, MODEL, BACKFILL_SECONDS
-        )
+            self.collector, self.store, self.jetstream, "d", 0.0, MODEL, BACKFILL_SECONDS,
+            self.trim,
+        )  # fmt: skip
 
 
 Stub = "metrics_collector_pb2_grpc.MetricsCollectorAsyncStub"
@@ -225,6 +239,7 @@ async def test_one_query_per_metric_for_all_steps(harness: tuple[Harness, Any]) 
     assert crunch[0][0] == T0 + 5
     assert crunch[-1][0] <= T0 + 11 + 10
     assert float(crunch[-1][1]) == pytest.approx(9.0)
+    assert h.trim.requests == 1  # the freed answer goes back to the OS after it
 
 
 async def test_explicit_range_and_step(harness: tuple[Harness, Any]) -> None:
@@ -382,6 +397,7 @@ async def test_a_run_that_finished_long_before_is_reported_from_its_event() -> N
     message = FakeMessage(event)
     await h.reports.handle(message)  # type: ignore[arg-type]
     assert message.outcome == "ack"
+    assert h.trim.requests == 1
     [(_, payload, _)] = h.jetstream.published
     ready = events_pb2.MetricsReady.FromString(payload)
     assert (ready.uid, ready.phase) == (UID, "Failed")
@@ -407,4 +423,5 @@ async def test_a_report_that_cannot_be_written_is_delivered_again() -> None:
     message = FakeMessage(event)
     await h.reports.handle(message)  # type: ignore[arg-type]
     assert message.outcome == "nak"
+    assert h.trim.requests == 1  # what the failed report built is freed too
     assert h.jetstream.published == []

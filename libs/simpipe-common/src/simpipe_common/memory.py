@@ -10,8 +10,13 @@ without the trim, 100 MiB with it; the call took about 1 ms.
 
 Only on Linux with glibc (musl and other platforms have no malloc_trim): a
 no-op elsewhere.
+
+A service whose requests build large transient data (the metrics-collector:
+megabytes of Prometheus JSON per run) frees it after each request, and glibc
+keeps that too: `DeferredTrim` trims once shortly after such work.
 """
 
+import asyncio
 import ctypes
 import os
 import sys
@@ -52,3 +57,32 @@ def resident_mib() -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class DeferredTrim:
+    """Trims the heap `delay` seconds after the first `request()` of a burst:
+    requests while a trim is pending add nothing, so a busy service trims at
+    most once per `delay`, between requests rather than within one. Measured
+    on the metrics-collector after series of a 100-step run: 1.5-4.6 MiB
+    handed back per trim, which took 0.1-0.6 ms."""
+
+    def __init__(self, delay: float) -> None:
+        self._delay = delay
+        self._pending: asyncio.TimerHandle | None = None
+        self.trims = 0
+
+    def request(self) -> None:
+        """From the event loop's thread, once some large work has finished."""
+        if self._pending is not None or _malloc_trim() is None:
+            return
+        self._pending = asyncio.get_running_loop().call_later(self._delay, self._trim)
+
+    def _trim(self) -> None:
+        self._pending = None
+        if release_free_memory():
+            self.trims += 1
+
+    def cancel(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None

@@ -8,6 +8,7 @@ from simpipe.v1 import metrics_collector_pb2, metrics_collector_pb2_grpc
 from simpipe_common import events
 from simpipe_common.checks import http_check, nats_check
 from simpipe_common.grpc_server import GrpcRegistration
+from simpipe_common.memory import DeferredTrim
 from simpipe_common.runner import Service, run_service
 from simpipe_common.s3 import s3_check, s3_client
 from simpipe_metrics_collector.api import MetricsCollectorApi
@@ -20,6 +21,8 @@ from simpipe_metrics_collector.report_consumer import RunReports
 from simpipe_metrics_collector.report_store import ReportStore
 from simpipe_metrics_collector.watcher import Watcher
 
+# Heap trims at most this often, this long after a request or a report.
+TRIM_DELAY_SECONDS = 2.0
 SERVICE_NAME = metrics_collector_pb2.DESCRIPTOR.services_by_name["MetricsCollector"].full_name
 
 
@@ -43,6 +46,7 @@ def main() -> None:
             watcher, prometheus, settings.namespace, settings.scrape_interval_seconds, energy
         )
         jetstream = events.LazyJetStream(settings.nats_url)
+        trim = DeferredTrim(TRIM_DELAY_SECONDS)
         # One S3 client for the process: making one costs more than a request;
         # and one that only signs the reports' URLs for their readers' endpoint.
         s3_timeout = settings.prometheus_timeout_seconds
@@ -52,12 +56,13 @@ def main() -> None:
         ):
             reports = ReportStore(s3, signer, settings.reports_bucket, settings.report_url_seconds)
             api = MetricsCollectorApi(
-                collector, reports, ArtifactSizes(s3, settings.artifact_bucket), energy
+                collector, reports, ArtifactSizes(s3, settings.artifact_bucket), energy, trim
             )
             consumer = asyncio.create_task(
                 RunReports(
                     collector, reports, jetstream, settings.report_consumer,
                     settings.report_settle_seconds, energy, settings.report_backfill_seconds,
+                    trim,
                 ).run()
             )  # fmt: skip
             try:
@@ -73,6 +78,7 @@ def main() -> None:
                 ]
             finally:
                 consumer.cancel()
+                trim.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await consumer
                 await jetstream.close()

@@ -10,6 +10,7 @@ from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe.v1 import metrics_collector_pb2_grpc
 from simpipe_common import validation
 from simpipe_common.errors import Context, InvalidInputError, NotFoundError, typed_errors
+from simpipe_common.memory import DeferredTrim
 from simpipe_metrics_collector import scaling
 from simpipe_metrics_collector.aggregation import aggregated_nodes
 from simpipe_metrics_collector.artifacts import ArtifactSizes
@@ -37,11 +38,16 @@ class MetricsCollectorApi(metrics_collector_pb2_grpc.MetricsCollectorServicer):
     reports: ReportStore
     sizes: ArtifactSizes
     energy: EnergyModel
+    # Every request decodes Prometheus or S3 answers and frees them: the heap
+    # is trimmed after each burst of requests (see DeferredTrim). Asked when a
+    # request starts; the trim's delay outlasts the request.
+    trim: DeferredTrim
 
     @typed_errors
     async def GetStepSeries(
         self, request: pb.GetStepSeriesRequest, context: Context
     ) -> pb.GetStepSeriesResponse:
+        self.trim.request()
         found = await self.collector.step_series(
             request.caller,
             request.dry_run_id,
@@ -64,11 +70,13 @@ class MetricsCollectorApi(metrics_collector_pb2_grpc.MetricsCollectorServicer):
 
     @typed_errors
     async def GetRunSummary(self, request: pb.DryRunMetricsRef, context: Context) -> pb.RunSummary:
+        self.trim.request()
         dry_run = await self.collector.dry_run(request.caller, request.dry_run_id)
         return run_summary_message(await self.collector.measure(dry_run), self.energy)
 
     @typed_errors
     async def GetRunReport(self, request: pb.DryRunMetricsRef, context: Context) -> pb.RunReport:
+        self.trim.request()
         # Read from S3 under the caller's own prefix: no one else's report can
         # be named, and it outlives the Workflow and Prometheus's retention.
         caller = validation.caller(request.caller)
@@ -94,6 +102,7 @@ class MetricsCollectorApi(metrics_collector_pb2_grpc.MetricsCollectorServicer):
     async def GetAggregatedNodesMetrics(
         self, request: pb.GetAggregatedNodesMetricsRequest, context: Context
     ) -> pb.GetAggregatedNodesMetricsResponse:
+        self.trim.request()
         nodes = await aggregated_nodes(
             self.collector,
             self.sizes,
@@ -112,6 +121,7 @@ class MetricsCollectorApi(metrics_collector_pb2_grpc.MetricsCollectorServicer):
     async def ComputeScalingLaws(
         self, request: pb.ComputeScalingLawsRequest, context: Context
     ) -> pb.ComputeScalingLawsResponse:
+        self.trim.request()
         laws = await self._laws(request)
         return pb.ComputeScalingLawsResponse(nodes=[laws_message(law) for law in laws])
 
@@ -119,6 +129,7 @@ class MetricsCollectorApi(metrics_collector_pb2_grpc.MetricsCollectorServicer):
     async def PredictScaling(
         self, request: pb.PredictScalingRequest, context: Context
     ) -> pb.PredictScalingResponse:
+        self.trim.request()
         laws = await self._laws(request.laws)
         total, steps = scaling.predict(laws, request.data_x_to_predict)
         return pb.PredictScalingResponse(

@@ -22,6 +22,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from simpipe.v1 import events_pb2
 from simpipe_common import events
 from simpipe_common.errors import NotFoundError
+from simpipe_common.memory import DeferredTrim
 from simpipe_metrics_collector import catalog
 from simpipe_metrics_collector.collector import (
     SERIES_PADDING_SECONDS,
@@ -61,6 +62,7 @@ class RunReports:
         settle_seconds: float,
         energy: EnergyModel,
         backfill_seconds: float,
+        trim: DeferredTrim | None = None,
     ) -> None:
         self.collector = collector
         self.store = store
@@ -69,6 +71,7 @@ class RunReports:
         self.settle_seconds = settle_seconds
         self.energy = energy
         self.backfill_seconds = backfill_seconds
+        self.trim = trim
 
     def consumer_config(self, now: datetime) -> ConsumerConfig:
         """The consumer made when none exists yet (one that exists keeps its
@@ -122,6 +125,11 @@ class RunReports:
             log.error("report not written", dry_run=event.dry_run_id, error=repr(error))
             await message.nak(delay=RETRY_DELAY_SECONDS)
             return
+        finally:
+            # A report holds a run's series twice over (JSON, MessagePack for
+            # the Parquet child), freed once written.
+            if self.trim is not None:
+                self.trim.request()
         await message.ack()
 
     async def report(self, event: events_pb2.DryRunPhaseChanged) -> bool:

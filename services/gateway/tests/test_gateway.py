@@ -107,3 +107,27 @@ async def test_oversized_request_bodies_are_refused_before_reading() -> None:
     assert status == 413
     assert json.loads(body)["errors"][0]["extensions"]["code"] == "INPUT_VALIDATION_ERROR"
     assert (small_status, json.loads(small)) == (200, {"data": {"ping": "pong"}})
+
+
+class CountingTrim:
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def request(self) -> None:
+        self.requests += 1
+
+
+async def test_each_http_query_asks_for_a_heap_trim_after_it() -> None:
+    import httpx
+
+    from simpipe_gateway.app import GraphQLApp
+
+    app = GraphQLApp(GatewaySettings(api_tokens=f"{TOKEN}=alice"))
+    trim = CountingTrim()
+    app.trim = trim  # type: ignore[assignment]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        for _ in range(2):
+            response = await client.post("/graphql", json={"query": "{ ping }"})
+            assert response.json() == {"data": {"ping": "pong"}}
+    assert trim.requests == 2

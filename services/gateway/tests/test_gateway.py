@@ -131,3 +131,19 @@ async def test_each_http_query_asks_for_a_heap_trim_after_it() -> None:
             response = await client.post("/graphql", json={"query": "{ ping }"})
             assert response.json() == {"data": {"ping": "pong"}}
     assert trim.requests == 2
+
+
+def test_responses_are_json_text_as_the_stdlib_would_read_them() -> None:
+    from simpipe_gateway.app import GraphQLApp
+
+    app = GraphQLApp(GatewaySettings(api_tokens=f"{TOKEN}=alice"))
+    data = {
+        "data": {"dryRun": {"id": "ünï-1", "nodes": [{"duration": 3, "ratio": 0.25}], "x": None}},
+        "errors": [{"message": "bad", "path": ["dryRun", 0], "extensions": {"code": "E"}}],
+    }
+    encoded = app.encode_json(data)
+    # Text, never bytes: a websocket message has to be a text frame.
+    assert isinstance(encoded, str)
+    assert json.loads(encoded) == data
+    # No bare NaN (which is not JSON): a not-a-number becomes null.
+    assert json.loads(app.encode_json({"v": float("nan")})) == {"v": None}

@@ -3,6 +3,7 @@
 import json
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -16,6 +17,8 @@ from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.context import Gateway
 from simpipe_gateway.run_events import RunEvents
 from simpipe_gateway.schema import schema
+
+_ENCODER = msgspec.json.Encoder()
 
 # Heap trims at most this often, this long after a query.
 TRIM_DELAY_SECONDS = 2.0
@@ -32,6 +35,13 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
         # Checked now, so a bad token list stops the start, not a request.
         self.authenticator = Authenticator.from_settings(settings)
         self._gateway: Gateway | None = None
+
+    def encode_json(self, data: object) -> str:
+        """Responses and subscription messages as JSON text (a websocket
+        message must be a text frame), encoded by msgspec: the stdlib encoder
+        took ~50-70 ms of a 100-step run's metrics. Unlike it, msgspec writes
+        no bare NaN or Infinity (not JSON) and keeps non-ASCII text as UTF-8."""
+        return _ENCODER.encode(data).decode()
 
     def gateway(self) -> Gateway:
         # gRPC aio channels belong to the running event loop: made on first use.

@@ -9,6 +9,7 @@ route_localnet, no conntrack sysctls. Stopping it removes its chains.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -78,4 +79,29 @@ class KubeProxy(ProcessComponent):
                 timeout=60,
                 check=False,
             )
+            remove_leftover_chains()
         return stopped
+
+
+# What `kube-proxy --cleanup` leaves on purpose (a node's kubelet may share
+# them): here kube-proxy made them and nothing else uses them, so `make down`
+# leaves no KUBE-* chain behind.
+LEFTOVER_CHAINS = (
+    ("mangle", "KUBE-PROXY-CANARY"),
+    ("nat", "KUBE-PROXY-CANARY"),
+    ("filter", "KUBE-PROXY-CANARY"),
+    ("nat", "KUBE-MARK-MASQ"),
+)
+
+
+def remove_leftover_chains() -> None:
+    for table, chain in LEFTOVER_CHAINS:
+        for action in ("-F", "-X"):  # a chain must be empty to be deleted
+            # Absent already (or iptables missing): nothing to do.
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                subprocess.run(
+                    ["iptables", "-w", "5", "-t", table, action, chain],
+                    capture_output=True,
+                    timeout=30,
+                    check=False,
+                )

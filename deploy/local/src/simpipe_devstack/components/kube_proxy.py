@@ -84,9 +84,12 @@ class KubeProxy(ProcessComponent):
 
 
 # What `kube-proxy --cleanup` leaves on purpose (a node's kubelet may share
-# them): here kube-proxy made them and nothing else uses them, so `make down`
-# leaves no KUBE-* chain behind.
+# them): here kube-proxy made them and nothing else uses them (the kubelet
+# makes no iptables chains of its own, components/kubelet.py), so `make down`
+# leaves no KUBE-* chain behind. Jumps first: a chain in use cannot go.
+LEFTOVER_JUMPS = (("filter", "INPUT", "KUBE-FIREWALL"), ("filter", "OUTPUT", "KUBE-FIREWALL"))
 LEFTOVER_CHAINS = (
+    ("filter", "KUBE-FIREWALL"),
     ("mangle", "KUBE-PROXY-CANARY"),
     ("nat", "KUBE-PROXY-CANARY"),
     ("filter", "KUBE-PROXY-CANARY"),
@@ -94,14 +97,15 @@ LEFTOVER_CHAINS = (
 )
 
 
+def _iptables(*args: str) -> None:
+    # Absent already (or iptables missing): nothing to do.
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        subprocess.run(["iptables", "-w", "5", *args], capture_output=True, timeout=30, check=False)
+
+
 def remove_leftover_chains() -> None:
+    for table, parent, chain in LEFTOVER_JUMPS:
+        _iptables("-t", table, "-D", parent, "-j", chain)
     for table, chain in LEFTOVER_CHAINS:
-        for action in ("-F", "-X"):  # a chain must be empty to be deleted
-            # Absent already (or iptables missing): nothing to do.
-            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                subprocess.run(
-                    ["iptables", "-w", "5", "-t", table, action, chain],
-                    capture_output=True,
-                    timeout=30,
-                    check=False,
-                )
+        _iptables("-t", table, "-F", chain)  # a chain must be empty to be deleted
+        _iptables("-t", table, "-X", chain)

@@ -5,7 +5,14 @@ from nats.aio.msg import Msg
 
 from simpipe.v1 import dry_runs_pb2, events_pb2
 from simpipe_gateway.run_events import decode
-from simpipe_gateway.types import DryRunNodeMisc, DryRunNodePod, DryRunPhase, to_dry_run
+from simpipe_gateway.types import (
+    DryRunNodeMisc,
+    DryRunNodePod,
+    DryRunNodeType,
+    DryRunPhase,
+    node_type,
+    to_dry_run,
+)
 
 
 def ts(seconds: int) -> Timestamp:
@@ -43,6 +50,12 @@ def test_dry_run_message_becomes_the_original_api_shape() -> None:
     assert step.resources_duration is not None
     assert step.resources_duration.cpu == "2"
     assert step.finished_at == "2023-11-14T22:13:33Z"
+
+
+def test_node_types_pass_through_and_an_unknown_one_shows_as_steps() -> None:
+    assert node_type("Skipped") is DryRunNodeType.Skipped
+    assert node_type("DAG") is DryRunNodeType.DAG
+    assert node_type("SomethingNew") is DryRunNodeType.Steps
 
 
 def msg(subject: str, data: bytes) -> Msg:

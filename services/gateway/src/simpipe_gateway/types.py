@@ -159,10 +159,11 @@ def node_phase(phase: int) -> DryRunNodePhase:
 
 
 def node_type(value: str) -> DryRunNodeType:
+    """Argo's node type; one this API does not know shows as Steps."""
     try:
         return DryRunNodeType(value)
     except ValueError:
-        return DryRunNodeType.Skipped if value == "Skipped" else DryRunNodeType.Steps
+        return DryRunNodeType.Steps
 
 
 @strawberry.type

@@ -86,6 +86,15 @@ def run_window(dry_run: dry_runs_pb2.DryRun, steps: Sequence[Step], now: float) 
     return Window(started, _seconds(dry_run.status.finished_at) or now)
 
 
+def padded(step: Step, start: float | None = None, end: float | None = None) -> Window:
+    """The window of a step's series: `start` to `end`, by default its life
+    padded by SERIES_PADDING_SECONDS."""
+    return Window(
+        start if start is not None else step.window.start - SERIES_PADDING_SECONDS,
+        end if end is not None else step.window.end + SERIES_PADDING_SECONDS,
+    )
+
+
 def clipped(samples: Samples, window: Window) -> Samples:
     """The samples within the window (the same ones when all are)."""
     times = samples.timestamps
@@ -156,13 +165,7 @@ class MetricsCollector:
             if missing:
                 raise NotFoundError(f"dry run {dry_run.id} has no step {missing[0]}")
             steps = [s for s in steps if s.node_id in wanted]
-        windows = {
-            s.node_id: Window(
-                start if start is not None else s.window.start - SERIES_PADDING_SECONDS,
-                end if end is not None else s.window.end + SERIES_PADDING_SECONDS,
-            )
-            for s in steps
-        }
+        windows = {s.node_id: padded(s, start, end) for s in steps}
         series = await self.series(metrics, steps, windows, step)
         ids = wanted or [n.id for n in dry_run.nodes if n.type == "Pod"]
         return [

@@ -24,18 +24,12 @@ from simpipe_common import events
 from simpipe_common.errors import NotFoundError
 from simpipe_common.memory import DeferredTrim
 from simpipe_metrics_collector import catalog
-from simpipe_metrics_collector.collector import (
-    SERIES_PADDING_SECONDS,
-    MetricsCollector,
-    StepSeries,
-    started_steps,
-)
+from simpipe_metrics_collector.collector import MetricsCollector, StepSeries, padded
 from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.messages import run_summary_message
 from simpipe_metrics_collector.metrics import REPORT_FAILURES, REPORT_SECONDS, REPORTS_WRITTEN
 from simpipe_metrics_collector.report import report_json, report_parquet
 from simpipe_metrics_collector.report_store import ReportStore, report_keys
-from simpipe_metrics_collector.summaries import Window
 
 log = structlog.get_logger(__name__)
 
@@ -146,13 +140,8 @@ class RunReports:
         if dry_run.uid != uid:
             return False  # the name was reused: the newer run reports itself
         measures = await self.collector.measure(dry_run)
-        steps = started_steps(dry_run, time.time())
-        windows = {
-            s.node_id: Window(
-                s.window.start - SERIES_PADDING_SECONDS, s.window.end + SERIES_PADDING_SECONDS
-            )
-            for s in steps
-        }
+        steps = [step for step, _ in measures.steps]
+        windows = {s.node_id: padded(s) for s in steps}
         found = await self.collector.series(list(catalog.METRICS.values()), steps, windows, 0)
         series = [StepSeries(node, metric, samples) for (node, metric), samples in found.items()]
         summary = run_summary_message(measures, self.energy)

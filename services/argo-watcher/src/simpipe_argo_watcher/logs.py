@@ -81,11 +81,12 @@ class StepLogs:
         grep: str,
         max_lines: int,
     ) -> list[str]:
-        workflow = json.loads(dry_run.argo_workflow_json)
         if not dry_run.archived:
             live = await self._live(node.pod_name, since, grep, max_lines)
             if live is not None:
                 return select(live, since, grep, max_lines)
+        # Only a step whose pod is gone needs the Workflow itself.
+        workflow = json.loads(dry_run.argo_workflow_json)
         raw_node = ((workflow.get("status") or {}).get("nodes") or {}).get(node.id) or {}
         artifacts = (raw_node.get("outputs") or {}).get("artifacts") or []
         if not any(artifact.get("name") == MAIN_LOGS_ARTIFACT for artifact in artifacts):

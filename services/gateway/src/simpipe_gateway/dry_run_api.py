@@ -12,6 +12,7 @@ from simpipe.v1 import argo_watcher_pb2, events_pb2, workflow_submitter_pb2
 from simpipe_gateway.context import GatewayInfo, caller, gateway
 from simpipe_gateway.errors import from_rpc_error, rpc
 from simpipe_gateway.run_events import RunEvent
+from simpipe_gateway.scalars import iso
 from simpipe_gateway.types import (
     ArgoWorkflow,
     ArgoWorkflowTemplate,
@@ -20,7 +21,6 @@ from simpipe_gateway.types import (
     Project,
     WorkflowTemplate,
     document_text,
-    iso,
     only_id,
     to_dry_run,
     to_project,

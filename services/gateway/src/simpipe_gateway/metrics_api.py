@@ -24,7 +24,7 @@ from strawberry.types.scalar import ScalarDefinition
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe_gateway.context import GatewayInfo, caller, gateway
 from simpipe_gateway.errors import graphql_error, rpc
-from simpipe_gateway.scalars import as_is
+from simpipe_gateway.scalars import as_is, iso
 
 
 def _timestamp_value(value: Any) -> float:
@@ -376,7 +376,7 @@ async def run_report(info: GatewayInfo, dry_run_id: str) -> RunReport | None:
     return RunReport(
         uid=found.uid,
         phase=found.phase,
-        created_at=found.created_at.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z"),
+        created_at=iso(found.created_at) or "",
         url=found.json_url,
         parquet_url=found.parquet_url,
         url_expires_seconds=found.url_expires_seconds,

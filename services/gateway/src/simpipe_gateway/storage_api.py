@@ -10,7 +10,8 @@ from strawberry.scalars import JSON
 from simpipe.v1 import storage_broker_pb2 as pb
 from simpipe_gateway.context import GatewayInfo, caller, gateway
 from simpipe_gateway.errors import rpc
-from simpipe_gateway.types import Artifact, Size, iso
+from simpipe_gateway.scalars import iso
+from simpipe_gateway.types import Artifact, Size
 
 # `artifacts` lists a whole bucket: bounded, so a huge bucket cannot exhaust
 # the gateway (the broker's ListObjects pages through any number).

@@ -3,7 +3,6 @@ the services' protobuf messages."""
 
 import asyncio
 import json
-from datetime import UTC
 from enum import Enum
 from typing import Any, NewType, Optional
 
@@ -22,7 +21,7 @@ from simpipe_gateway.metrics_api import (
     run_metrics_summary,
     run_report,
 )
-from simpipe_gateway.scalars import as_is
+from simpipe_gateway.scalars import as_is, iso
 
 # Documents pass through as JSON has them; the schema maps these types to
 # their scalars (DOCUMENT_SCALARS in the schema's scalar_map).
@@ -47,12 +46,6 @@ DOCUMENT_SCALARS: dict[object, ScalarDefinition] = {
 def document_text(value: object) -> str:
     """What the services take: text (YAML or JSON)."""
     return value if isinstance(value, str) else json.dumps(value)
-
-
-def iso(ts: Timestamp) -> str | None:
-    if not ts.seconds and not ts.nanos:
-        return None
-    return ts.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
 
 # GraphQL's Int is 32 bits; files pass 2 GiB, so sizes are Floats (exact to 2^53).

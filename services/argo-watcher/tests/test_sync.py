@@ -93,7 +93,11 @@ async def test_after_a_failed_publish_the_current_state_follows(
     await loop.feed(Watched("MODIFIED", failed))
     # Nothing is diffed while behind: the retry publishes the state as it is then.
     assert loop.publisher.published == []
-    await asyncio.sleep(1.2)
+    # The retry is scheduled (1 s after the failure): wait for it, not for a fixed time.
+    for _ in range(500):
+        if len(loop.publisher.caught_up) > 1:
+            break
+        await asyncio.sleep(0.01)
     assert loop.publisher.caught_up == ["1409", "1443"]
 
 

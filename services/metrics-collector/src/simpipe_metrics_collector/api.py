@@ -14,7 +14,7 @@ from simpipe_common.memory import DeferredTrim
 from simpipe_metrics_collector import scaling
 from simpipe_metrics_collector.aggregation import aggregated_nodes
 from simpipe_metrics_collector.artifacts import ArtifactSizes
-from simpipe_metrics_collector.collector import MetricsCollector
+from simpipe_metrics_collector.collector import MetricsCollector, unix_seconds
 from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.messages import (
     laws_message,
@@ -26,10 +26,6 @@ from simpipe_metrics_collector.messages import (
 from simpipe_metrics_collector.report_store import ReportStore
 
 MAX_NODE_NAME_LENGTH = 253
-
-
-def _seconds(ts: Timestamp) -> float | None:
-    return ts.seconds + ts.nanos / 1e9 if ts.seconds or ts.nanos else None
 
 
 @dataclass
@@ -53,8 +49,8 @@ class MetricsCollectorApi(metrics_collector_pb2_grpc.MetricsCollectorServicer):
             request.dry_run_id,
             list(request.node_ids),
             list(request.metrics),
-            _seconds(request.start),
-            _seconds(request.end),
+            unix_seconds(request.start),
+            unix_seconds(request.end),
             request.step_seconds,
         )
         # add() and extend() from the columns: three times faster than a

@@ -55,7 +55,8 @@ def node_id(value: str) -> str:
     return value
 
 
-def _seconds(ts: Timestamp) -> float | None:
+def unix_seconds(ts: Timestamp) -> float | None:
+    """Unix seconds of a timestamp; None when it is unset."""
     return ts.seconds + ts.nanos / 1e9 if ts.seconds or ts.nanos else None
 
 
@@ -71,19 +72,19 @@ def started_steps(dry_run: dry_runs_pb2.DryRun, now: float) -> list[Step]:
     """The run's Pod nodes that have started; a running one ends `now`."""
     found = []
     for node in dry_run.nodes:
-        started = _seconds(node.started_at)
+        started = unix_seconds(node.started_at)
         if node.type != "Pod" or not node.pod_name or started is None:
             continue
-        finished = _seconds(node.finished_at) or now
+        finished = unix_seconds(node.finished_at) or now
         found.append(Step(node.id, node.display_name, node.pod_name, Window(started, finished)))
     return found
 
 
 def run_window(dry_run: dry_runs_pb2.DryRun, steps: Sequence[Step], now: float) -> Window:
-    started = _seconds(dry_run.status.started_at)
+    started = unix_seconds(dry_run.status.started_at)
     if started is None:
         started = min((s.window.start for s in steps), default=now)
-    return Window(started, _seconds(dry_run.status.finished_at) or now)
+    return Window(started, unix_seconds(dry_run.status.finished_at) or now)
 
 
 def padded(step: Step, start: float | None = None, end: float | None = None) -> Window:

@@ -29,11 +29,12 @@ def main() -> None:
         custom_objects = CustomObjects(settings.kubeconfig)
         argo = Argo(settings.argo_server_url, settings.namespace)
         projects = ProjectStore(custom_objects, settings.namespace)
+        templates = Templates(argo, projects, settings.namespace, settings.max_document_bytes)
         api = WorkflowSubmitterApi(
             projects=projects,
-            templates=Templates(argo, projects, settings.namespace, settings.max_document_bytes),
+            templates=templates,
             dry_runs=DryRuns(
-                argo, projects, custom_objects, publisher, settings.namespace,
+                argo, projects, templates, custom_objects, publisher, settings.namespace,
                 settings.max_document_bytes,
                 ArtifactRepository(
                     settings.artifact_s3_endpoint, settings.artifact_s3_insecure,

@@ -21,6 +21,7 @@ from simpipe_workflow_submitter import documents, validation
 from simpipe_workflow_submitter.argo import Argo
 from simpipe_workflow_submitter.kube import CustomObjects, call
 from simpipe_workflow_submitter.projects import ProjectStore
+from simpipe_workflow_submitter.templates import Templates
 
 log = structlog.get_logger(__name__)
 CREATED = Counter("simpipe_dry_runs_created_total", "Dry runs created (retried creates excluded)")
@@ -30,6 +31,7 @@ CREATED = Counter("simpipe_dry_runs_created_total", "Dry runs created (retried c
 class DryRuns:
     argo: Argo
     projects: ProjectStore
+    templates: Templates
     custom_objects: CustomObjects
     publisher: Publisher
     namespace: str
@@ -55,10 +57,8 @@ class DryRuns:
             raise InvalidInputError(
                 "a dry run needs a workflow document or a workflow template name"
             )
-        name = validation.dns_label("workflow template name", request.workflow_template_name)
-        template = await self.argo.get_template(name)
-        if owner_of(template) != request.caller:
-            raise NotFoundError(f"workflow template {name} not found")
+        name = request.workflow_template_name
+        await self.templates.owned(request.caller, name)
         spec: dict[str, Any] = {"workflowTemplateRef": {"name": name}}
         if request.parameters:
             spec["arguments"] = {

@@ -38,6 +38,7 @@ class Collector:
 
     def __init__(self, failure: Exception | None = None) -> None:
         self.requests: list[pb.GetStepSeriesRequest] = []
+        self.summaries: list[pb.DryRunMetricsRef] = []
         self.failure = failure
 
     async def GetDryRun(self, request: Any) -> dry_runs_pb2.DryRun:  # noqa: N802
@@ -47,6 +48,14 @@ class Collector:
             for i in range(STEPS)
         ]
         return dry_runs_pb2.DryRun(id="r", nodes=nodes)
+
+    async def GetRunSummary(self, request: pb.DryRunMetricsRef) -> pb.RunSummary:  # noqa: N802
+        self.summaries.append(request)
+        steps = [
+            pb.StepSummary(node_id=f"r-{i}", summary=pb.MetricsSummary(cpu_seconds=float(i)))
+            for i in range(STEPS)
+        ]
+        return pb.RunSummary(run=pb.MetricsSummary(cpu_seconds=3.0), steps=steps)
 
     async def GetStepSeries(self, request: pb.GetStepSeriesRequest) -> pb.GetStepSeriesResponse:  # noqa: N802
         self.requests.append(request)
@@ -177,6 +186,19 @@ async def test_a_bad_step_and_a_failing_collector_are_reported_per_field() -> No
     assert data["dryRun"]["nodes"][1]["metrics"] == {"memoryRss": None, "sockets": None}
     assert {e[0] for e in errors} == {"the collector is down"}
     assert len(errors) == 2 * STEPS
+
+
+async def test_the_run_summary_is_fetched_once_for_the_run_and_all_its_steps() -> None:
+    query = (
+        '{ dryRun(dryRunId: "r") { metricsSummary { run { cpuSeconds } }'
+        " nodes { ... on DryRunNodePod { id metrics { summary { cpuSeconds } } } } } }"
+    )
+    (data, errors), collector = await both(query)
+    assert errors == []
+    assert data["dryRun"]["metricsSummary"] == {"run": {"cpuSeconds": 3.0}}
+    steps = [n["metrics"]["summary"]["cpuSeconds"] for n in data["dryRun"]["nodes"] if n]
+    assert steps == [0.0, 1.0, 2.0]
+    assert [(r.caller, r.dry_run_id) for r in collector.summaries] == [("someone", "r")]
 
 
 # A schema of its own for what the metrics API never returns: nulls, other

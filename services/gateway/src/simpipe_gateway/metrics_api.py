@@ -10,6 +10,7 @@ gathers the steps, and the collector makes one Prometheus query per metric for
 all of them. The series fields then resolve synchronously from what was loaded.
 """
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
@@ -257,17 +258,23 @@ def to_run_summary(message: pb.RunSummary) -> RunMetricsSummary:
 
 async def _load_summaries(
     keys: Sequence[tuple[str, str]], info: GatewayInfo
-) -> list[pb.RunSummary]:
-    return [
-        await rpc(gateway(info).metrics.GetRunSummary, pb.DryRunMetricsRef(caller=c, dry_run_id=d))
-        for c, d in keys
-    ]
+) -> list[RunMetricsSummary]:
+    """The runs' summaries, asked for together and converted once each (every
+    step's `summary` reads its own from the run's)."""
+    metrics = gateway(info).metrics
+
+    async def one(who: str, dry_run_id: str) -> RunMetricsSummary:
+        ref = pb.DryRunMetricsRef(caller=who, dry_run_id=dry_run_id)
+        return to_run_summary(await rpc(metrics.GetRunSummary, ref))
+
+    return list(await asyncio.gather(*(one(who, run) for who, run in keys)))
 
 
 async def run_metrics_summary(info: GatewayInfo, dry_run_id: str) -> RunMetricsSummary:
     """The run's summary now (live while it runs), once per run and request."""
     key = (await caller(info), dry_run_id)
-    return to_run_summary(await _loader(info, "summary", _load_summaries).load(key))
+    summary: RunMetricsSummary = await _loader(info, "summary", _load_summaries).load(key)
+    return summary
 
 
 @strawberry.type(description="Prometheus series of a step, by the original SIM-PIPE names.")

@@ -1,10 +1,12 @@
 """Run reports' presigned URLs point at the S3 endpoint their readers reach."""
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from urllib.parse import urlsplit
 
 import pytest
+from moto.server import ThreadedMotoServer
 
 from simpipe_common.s3 import s3_client
 from simpipe_metrics_collector.config import MetricsCollectorSettings
@@ -52,3 +54,35 @@ async def test_report_urls_use_the_public_endpoint_when_set(
     assert f"{url.scheme}://{url.netloc}" == expected
     assert url.path == f"/simpipe-reports/{keys.json}"
     assert "X-Amz-Signature=" in url.query
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+async def test_reports_are_stored_found_and_read_on_s3(
+    settings: MetricsCollectorSettings, moto_endpoint: str
+) -> None:
+    """The store the API's tests replace by a dict, on moto's S3 server."""
+    on_moto = settings.model_copy(update={"s3_endpoint": moto_endpoint})
+    async with s3_client(on_moto, 5) as s3:
+        await s3.create_bucket(Bucket="simpipe-reports")
+    async for store in store_of(on_moto):
+        first, second = (report_keys("alice", "run-a", uid) for uid in ("uid-1", "uid-2"))
+        assert not await store.exists(first)
+        assert await store.latest("alice", "run-a") is None
+        for keys in (first, second):
+            await store.put(keys, json.dumps({"json": keys.json}).encode(), b"PAR1")
+        assert await store.exists(first)
+        # Newest by S3's LastModified (whole seconds): either, with its own Parquet key.
+        latest = await store.latest("alice", "run-a")
+        assert latest is not None
+        assert latest.keys in (first, second)
+        assert (await store.read(latest.keys.json)) == {"json": latest.keys.json}
+        # The owner is part of the key: another caller finds nothing.
+        assert await store.latest("bob", "run-a") is None

@@ -9,13 +9,7 @@ from prometheus_client import Counter
 from simpipe.v1 import events_pb2, workflow_submitter_pb2
 from simpipe_common import events
 from simpipe_common.errors import ConflictError, InvalidInputError, NotFoundError
-from simpipe_common.ownership import (
-    ANNOTATION_OWNER,
-    owner_of,
-    ownership_labels,
-    project_of,
-    stamp,
-)
+from simpipe_common.ownership import owner_of, project_of, stamp
 from simpipe_common.publisher import Publisher
 from simpipe_workflow_submitter import documents, validation
 from simpipe_workflow_submitter.argo import Argo
@@ -130,12 +124,9 @@ class DryRuns:
         return dry_run_id
 
     async def _label(self, name: str, caller: str, project_id: str) -> None:
-        patch = {
-            "metadata": {
-                "labels": ownership_labels(caller, project_id),
-                "annotations": {ANNOTATION_OWNER: caller},
-            }
-        }
+        metadata: dict[str, Any] = {}
+        stamp(metadata, caller, project_id)
+        patch = {"metadata": metadata}
         await call(
             f"dry run {name}",
             self.custom_objects().patch_namespaced_custom_object,

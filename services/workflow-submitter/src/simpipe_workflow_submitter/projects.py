@@ -9,13 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from simpipe.v1 import dry_runs_pb2
 from simpipe_common.errors import NotFoundError
-from simpipe_common.ownership import (
-    ANNOTATION_OWNER,
-    LABEL_PROJECT,
-    owner_of,
-    owner_selector,
-    ownership_labels,
-)
+from simpipe_common.ownership import LABEL_PROJECT, owner_of, owner_selector, stamp
 from simpipe_workflow_submitter import validation
 from simpipe_workflow_submitter.kube import CustomObjects, call
 
@@ -61,14 +55,12 @@ class ProjectStore:
             validation.dns_label("project id", project_id)
         else:
             project_id = f"{validation.slug(name)}-{secrets.token_hex(3)}"
+        metadata: dict[str, Any] = {"name": project_id}
+        stamp(metadata, caller, project_id)
         body = {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "Project",
-            "metadata": {
-                "name": project_id,
-                "labels": ownership_labels(caller, project_id),
-                "annotations": {ANNOTATION_OWNER: caller},
-            },
+            "metadata": metadata,
             "spec": {"displayName": name},
         }
         created: dict[str, Any] = await call(

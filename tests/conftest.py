@@ -8,11 +8,12 @@ stack can never pass as green.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from simpipe_devstack.components import Component
+from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import Layout
 from simpipe_devstack.stack import Stack
 
@@ -51,3 +52,11 @@ def restartable(stack: Stack) -> Iterator[list[Component]]:
     for component in touched:
         if not component.is_running(stack):
             component.start(stack)
+
+
+@pytest.fixture
+async def dev(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
+    """A client of the gateway's GraphQL API, as the user local-dev."""
+    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-dev"])
+    yield gql
+    await gql.close()

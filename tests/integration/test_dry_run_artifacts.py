@@ -17,7 +17,6 @@ import pytest
 
 from simpipe_devstack.example_pipeline import OUTPUT_DIR, RealStep, argo_service, real_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
-from simpipe_devstack.stack import Stack
 
 UPLOAD_BUCKET = "simpipe-uploads"
 INPUT_PATH = "/tmp/input"
@@ -34,6 +33,9 @@ DRY_RUN = f"""query($id: String!) {{ dryRun(dryRunId: $id) {{ id status {{ phase
 RUN_TIMEOUT_SECONDS = 240
 CREATE = """mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"""
 
+# Every test here runs steps on the real node (or is skipped with the reason).
+pytestmark = pytest.mark.usefixtures("real_node")
+
 
 def upper_from_input() -> dict[str, Any]:
     """The real-node pipeline of one step that upper-cases the workflow's input
@@ -49,13 +51,6 @@ def upper_from_input() -> dict[str, Any]:
     upper["inputs"] = {"artifacts": [{"name": "input", "path": INPUT_PATH}]}
     upper["outputs"]["artifacts"][0]["archive"] = {"none": {}}
     return workflow
-
-
-@pytest.fixture
-async def dev(real_node: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = GraphQLClient(endpoints["graphql"], real_node.secrets.api_tokens["local-dev"])
-    yield gql
-    await gql.close()
 
 
 @pytest.fixture

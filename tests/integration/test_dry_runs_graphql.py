@@ -38,13 +38,6 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture
-async def dev(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-dev"])
-    yield gql
-    await gql.close()
-
-
-@pytest.fixture
 async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
     gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-guest"])
     yield gql

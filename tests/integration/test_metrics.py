@@ -90,13 +90,6 @@ def run_id(stack: Stack, endpoints: dict[str, str]) -> str:
 
 
 @pytest.fixture
-async def dev(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = gql_client(stack, endpoints, DEV)
-    yield gql
-    await gql.close()
-
-
-@pytest.fixture
 async def collector(
     endpoints: dict[str, str],
 ) -> AsyncIterator[metrics_collector_pb2_grpc.MetricsCollectorAsyncStub]:

@@ -69,13 +69,6 @@ def sftp_get(stack: Stack, key: str) -> bytes:
 
 
 @pytest.fixture
-async def dev(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-dev"])
-    yield gql
-    await gql.close()
-
-
-@pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=30.0) as client:
         yield client

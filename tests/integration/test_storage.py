@@ -640,13 +640,6 @@ async def test_one_gib_file_by_multipart_through_presigned_part_urls(
 # Through the gateway's GraphQL API (the original SIM-PIPE names)
 
 
-@pytest.fixture
-async def dev(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-dev"])
-    yield gql
-    await gql.close()
-
-
 async def graphql_error_code(gql: GraphQLClient, query: str, **variables: object) -> str:
     with pytest.raises(GraphQLError) as caught:
         await gql.execute(query, **variables)

@@ -22,6 +22,7 @@ from simpipe_gateway.types import (
     WorkflowTemplate,
     document_text,
     only_id,
+    project_by_id,
     to_dry_run,
     to_project,
     to_template,
@@ -121,11 +122,7 @@ class DryRunQuery:
 
     @strawberry.field
     async def project(self, info: GatewayInfo, project_id: str) -> Project:
-        found = await rpc(
-            gateway(info).submitter.GetProject,
-            pb.ProjectRef(caller=await caller(info), project_id=project_id),
-        )
-        return to_project(found)
+        return await project_by_id(info, project_id)
 
     @strawberry.field
     async def dry_run(self, info: GatewayInfo, dry_run_id: str) -> DryRun:
@@ -348,9 +345,6 @@ class Subscription:
     async def project_dry_run_updates(
         self, info: GatewayInfo, project_id: str
     ) -> AsyncGenerator[DryRunUpdate, None]:
-        await rpc(
-            gateway(info).submitter.GetProject,
-            pb.ProjectRef(caller=await caller(info), project_id=project_id),
-        )
+        await project_by_id(info, project_id)  # the caller must own it
         async for event in gateway(info).run_events.of_project(project_id):
             yield to_update(event)

@@ -309,15 +309,7 @@ class DryRun:
 
     @strawberry.field
     async def project(self, info: GatewayInfo) -> Optional["Project"]:
-        if not self.project_id:
-            return None
-        found = await rpc(
-            gateway(info).submitter.GetProject,
-            workflow_submitter_pb2.ProjectRef(
-                caller=await caller(info), project_id=self.project_id
-            ),
-        )
-        return to_project(found)
+        return await project_by_id(info, self.project_id) if self.project_id else None
 
     @strawberry.field(description="What the run and its steps used so far, with energy and carbon.")  # type: ignore[untyped-decorator]
     async def metrics_summary(self, info: GatewayInfo) -> RunMetricsSummary:
@@ -371,13 +363,7 @@ class WorkflowTemplate:
 
     @strawberry.field
     async def project(self, info: GatewayInfo) -> Optional["Project"]:
-        found = await rpc(
-            gateway(info).submitter.GetProject,
-            workflow_submitter_pb2.ProjectRef(
-                caller=await caller(info), project_id=self.project_id
-            ),
-        )
-        return to_project(found)
+        return await project_by_id(info, self.project_id)
 
 
 def to_template(message: dry_runs_pb2.WorkflowTemplate) -> WorkflowTemplate:
@@ -413,6 +399,15 @@ class Project:
 
 def to_project(message: dry_runs_pb2.Project) -> Project:
     return Project(id=message.id, name=message.name, created_at=iso(message.created_at) or "")
+
+
+async def project_by_id(info: GatewayInfo, project_id: str) -> Project:
+    """The caller's project (NOT_FOUND_ERROR when it is not theirs)."""
+    found = await rpc(
+        gateway(info).submitter.GetProject,
+        workflow_submitter_pb2.ProjectRef(caller=await caller(info), project_id=project_id),
+    )
+    return to_project(found)
 
 
 @strawberry.type(description="A change of a dry run or of one of its steps, pushed as it happens.")

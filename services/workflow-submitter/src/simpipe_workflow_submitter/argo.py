@@ -36,6 +36,8 @@ from simpipe_common.ownership import LABEL_PROJECT, owner_selector
 from simpipe_workflow_submitter.documents import REASONS, WORKFLOW, WORKFLOW_TEMPLATE
 
 T = TypeVar("T")
+# What get_workflow asks Argo for (its `fields` filter).
+_METADATA = "metadata.name,metadata.uid,metadata.labels,metadata.annotations"
 
 
 @dataclass(frozen=True)
@@ -100,55 +102,40 @@ class Argo:
         metadata = created.metadata
         return CreatedWorkflow(name=str(metadata.name), uid=str(metadata.uid))
 
+    async def _on_workflow(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        return await self._call(f"dry run {name}", WORKFLOW, fn, name, *args)
+
     async def get_workflow(self, name: str) -> dict[str, Any]:
-        found = await self._call(f"dry run {name}", WORKFLOW, self.service.get_workflow, name)
+        """The Workflow's metadata only: all a command checks (owner, project).
+        Its spec and status, every node included, stay on the Argo server."""
+        # get_workflow(name, namespace, resource_version, fields)
+        found = await self._on_workflow(name, self.service.get_workflow, None, None, _METADATA)
         return _plain(found)
 
     async def suspend(self, name: str) -> None:
-        await self._call(
-            f"dry run {name}",
-            WORKFLOW,
-            self.service.suspend_workflow,
-            name,
-            WorkflowSuspendRequest(),
-        )
+        await self._on_workflow(name, self.service.suspend_workflow, WorkflowSuspendRequest())
 
     async def resume(self, name: str) -> None:
-        await self._call(
-            f"dry run {name}", WORKFLOW, self.service.resume_workflow, name, WorkflowResumeRequest()
-        )
+        await self._on_workflow(name, self.service.resume_workflow, WorkflowResumeRequest())
 
     async def retry(self, name: str) -> None:
-        await self._call(
-            f"dry run {name}", WORKFLOW, self.service.retry_workflow, name, WorkflowRetryRequest()
-        )
+        await self._on_workflow(name, self.service.retry_workflow, WorkflowRetryRequest())
 
-    async def resubmit(self, name: str) -> dict[str, Any]:
-        copy = await self._call(
-            f"dry run {name}",
-            WORKFLOW,
-            self.service.resubmit_workflow,
-            name,
-            WorkflowResubmitRequest(),
+    async def resubmit(self, name: str) -> str:
+        """The name of the copy."""
+        copy = await self._on_workflow(
+            name, self.service.resubmit_workflow, WorkflowResubmitRequest()
         )
-        return _plain(copy)
+        return str(copy.metadata.name)
 
     async def stop(self, name: str) -> None:
-        await self._call(
-            f"dry run {name}", WORKFLOW, self.service.stop_workflow, name, WorkflowStopRequest()
-        )
+        await self._on_workflow(name, self.service.stop_workflow, WorkflowStopRequest())
 
     async def terminate(self, name: str) -> None:
-        await self._call(
-            f"dry run {name}",
-            WORKFLOW,
-            self.service.terminate_workflow,
-            name,
-            WorkflowTerminateRequest(),
-        )
+        await self._on_workflow(name, self.service.terminate_workflow, WorkflowTerminateRequest())
 
     async def delete_workflow(self, name: str) -> None:
-        await self._call(f"dry run {name}", WORKFLOW, self.service.delete_workflow, name)
+        await self._on_workflow(name, self.service.delete_workflow)
 
     # WorkflowTemplates (pipelines)
     async def create_template(self, document: dict[str, Any]) -> dict[str, Any]:

@@ -111,8 +111,7 @@ class DryRuns:
 
     async def resubmit(self, caller: str, dry_run_id: str) -> str:
         original = await self.owned(caller, dry_run_id)
-        copy = await self.argo.resubmit(dry_run_id)
-        name = str(copy["metadata"]["name"])
+        name = await self.argo.resubmit(dry_run_id)
         # Argo copies the spec, not our labels: the copy belongs where the original did.
         await self._label(name, caller, project_of(original))
         return name

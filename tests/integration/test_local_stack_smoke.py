@@ -17,11 +17,10 @@ import uuid
 from itertools import pairwise
 from typing import Any
 
-import boto3
 import nats
 import pytest
-from botocore.config import Config
 
+from simpipe_devstack.components.minio import s3_client
 from simpipe_devstack.components.nats import Nats
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.runs import ArgoApi, PrometheusApi, pod_steps, pods_by_node_id
@@ -134,14 +133,7 @@ def test_finished_workflow_is_in_argos_archive(
 
 
 def test_s3_object_reads_back_byte_exact(stack: Stack, endpoints: dict[str, str]) -> None:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoints["s3"],
-        aws_access_key_id=stack.secrets.s3_access_key,
-        aws_secret_access_key=stack.secrets.s3_secret_key,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    s3 = s3_client(stack)
     bucket = f"smoke-{uuid.uuid4().hex[:12]}"
     body = os.urandom(5 * 2**20 + 17)
     s3.create_bucket(Bucket=bucket)

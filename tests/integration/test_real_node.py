@@ -13,15 +13,14 @@ import json
 import time
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from kubernetes import client, config
 
 from simpipe_devstack.components.argo import ARTIFACT_BUCKET
 from simpipe_devstack.components.containerd import Containerd
 from simpipe_devstack.components.kubelet import GVISOR_RUNTIME_CLASS, REAL_NODE_NAME, Kubelet
+from simpipe_devstack.components.minio import s3_client
 from simpipe_devstack.example_pipeline import (
     EXAMPLE_REAL_STEPS,
     RealStep,
@@ -95,14 +94,7 @@ def test_each_step_runs_its_command_and_logs_its_output(
 def test_output_files_travel_through_s3(
     real_node: Stack, endpoints: dict[str, str], example_run: dict[str, Any]
 ) -> None:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoints["s3"],
-        aws_access_key_id=real_node.secrets.s3_access_key,
-        aws_secret_access_key=real_node.secrets.s3_secret_key,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    s3 = s3_client(real_node)
     nodes = example_run["status"]["nodes"].values()
     saved = {
         (node["displayName"], artifact["name"]): artifact["s3"]["key"]

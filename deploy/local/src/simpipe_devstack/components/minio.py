@@ -13,10 +13,25 @@ from simpipe_devstack.processes import ProcessSpec
 from simpipe_devstack.readiness import http_ok
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
     from simpipe_devstack.stack import Stack
 
 # Buckets the system itself uses; the storage-broker reserves them.
 SYSTEM_BUCKETS = ("argo-artifacts", "simpipe-reports")
+REGION = "us-east-1"
+
+
+def s3_client(stack: Stack) -> S3Client:
+    """A boto3 client of the stack's MinIO, as its root user."""
+    return boto3.client(
+        "s3",
+        endpoint_url=Minio().url(stack),
+        aws_access_key_id=stack.secrets.s3_access_key,
+        aws_secret_access_key=stack.secrets.s3_secret_key,
+        region_name=REGION,
+        config=Config(s3={"addressing_style": "path"}),
+    )
 
 
 class Minio(ProcessComponent):
@@ -54,14 +69,7 @@ class Minio(ProcessComponent):
         return f"http://127.0.0.1:{stack.layout.ports['minio']}"
 
     def after_start(self, stack: Stack) -> None:
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=self.url(stack),
-            aws_access_key_id=stack.secrets.s3_access_key,
-            aws_secret_access_key=stack.secrets.s3_secret_key,
-            region_name="us-east-1",
-            config=Config(s3={"addressing_style": "path"}),
-        )
+        s3 = s3_client(stack)
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         for bucket in SYSTEM_BUCKETS:
             if bucket not in existing:

@@ -14,11 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import httpx
-from botocore.config import Config
 
 from simpipe_devstack.components.base import ProcessComponent
+from simpipe_devstack.components.minio import REGION, Minio, s3_client
 from simpipe_devstack.processes import ProcessSpec, StackError
 from simpipe_devstack.readiness import http_ok
 
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 # The storage-broker's default bucket (its SIMPIPE_DEFAULT_BUCKET), where
 # uploads through the GraphQL API land.
 UPLOADS_BUCKET = "simpipe-uploads"
-S3_REGION = "us-east-1"
 
 
 def server_config(ports: dict[str, int], templates: Path) -> dict[str, Any]:
@@ -85,7 +83,7 @@ def user_document(
             "provider": 1,  # S3
             "s3config": {
                 "bucket": UPLOADS_BUCKET,
-                "region": S3_REGION,
+                "region": REGION,
                 "endpoint": s3_endpoint,
                 # MinIO on 127.0.0.1 has no per-bucket host names.
                 "force_path_style": True,
@@ -155,15 +153,8 @@ class Sftpgo(ProcessComponent):
         return http_ok(f"{self._api(stack)}/healthz")
 
     def after_start(self, stack: Stack) -> None:
-        s3_endpoint = f"http://127.0.0.1:{stack.layout.ports['minio']}"
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=s3_endpoint,
-            aws_access_key_id=stack.secrets.s3_access_key,
-            aws_secret_access_key=stack.secrets.s3_secret_key,
-            region_name=S3_REGION,
-            config=Config(s3={"addressing_style": "path"}),
-        )
+        s3_endpoint = Minio().url(stack)
+        s3 = s3_client(stack)
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         if UPLOADS_BUCKET not in existing:
             s3.create_bucket(Bucket=UPLOADS_BUCKET)

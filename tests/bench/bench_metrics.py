@@ -62,11 +62,7 @@ async def finished_run(url: str, token: str, run_id: str) -> dict[str, Any]:
             i={"dryRunId": run_id, "argoWorkflow": fan_out(STEPS)},
         )
         async with asyncio.timeout(480):
-            while True:
-                run: dict[str, Any] = (await gql.execute(NODES, id=run_id))["dryRun"]
-                if run["status"]["phase"] in ("Succeeded", "Failed", "Error"):
-                    break
-                await asyncio.sleep(2)
+            run = await gql.finished_dry_run(NODES, run_id)
     finally:
         await gql.close()
     await asyncio.sleep(3)  # the last scrapes

@@ -75,11 +75,7 @@ async def uploaded(dev: GraphQLClient) -> AsyncIterator[str]:
 
 async def wait_until_done(gql: GraphQLClient, dry_run_id: str) -> dict[str, Any]:
     async with asyncio.timeout(RUN_TIMEOUT_SECONDS):
-        while True:
-            dry_run: dict[str, Any] = (await gql.execute(DRY_RUN, id=dry_run_id))["dryRun"]
-            if dry_run["status"]["phase"] in ("Succeeded", "Failed", "Error"):
-                return dry_run
-            await asyncio.sleep(2)
+        return await gql.finished_dry_run(DRY_RUN, dry_run_id)
 
 
 @pytest.mark.timeout(300)

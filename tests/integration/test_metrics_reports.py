@@ -66,11 +66,7 @@ async def finished_run(gql: GraphQLClient, run_id: str) -> None:
         i={"dryRunId": run_id, "argoWorkflow": document},
     )
     async with asyncio.timeout(120):
-        while True:
-            run = (await gql.execute(RUN, id=run_id))["dryRun"]
-            if run["status"]["phase"] in ("Succeeded", "Failed", "Error"):
-                return
-            await asyncio.sleep(1)
+        await gql.finished_dry_run(RUN, run_id, interval=1)
 
 
 @pytest.mark.timeout(240)

@@ -4,12 +4,15 @@ the benchmarks, the way any other tool would talk to SIM-PIPE."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import websockets
+
+from simpipe_devstack.runs import TERMINAL_PHASES
 
 
 class GraphQLError(RuntimeError):
@@ -40,6 +43,18 @@ class GraphQLClient:
             raise GraphQLError(body["errors"])
         data: dict[str, Any] = body["data"]
         return data
+
+    async def finished_dry_run(
+        self, query: str, dry_run_id: str, interval: float = 2.0
+    ) -> dict[str, Any]:
+        """Polls `query` (taking `$id`, selecting `dryRun { status { phase } }`)
+        every `interval` seconds until the dry run has ended; its `dryRun`.
+        Bound it with asyncio.timeout."""
+        while True:
+            run: dict[str, Any] = (await self.execute(query, id=dry_run_id))["dryRun"]
+            if run["status"]["phase"] in TERMINAL_PHASES:
+                return run
+            await asyncio.sleep(interval)
 
     async def subscribe(self, query: str, **variables: Any) -> AsyncIterator[dict[str, Any]]:
         """Each `next` payload's data, until the server completes the subscription."""

@@ -60,3 +60,14 @@ async def dev(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLC
     gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-dev"])
     yield gql
     await gql.close()
+
+
+@pytest.fixture
+async def project(dev: GraphQLClient) -> AsyncIterator[str]:
+    """A fresh project of local-dev's, deleted (with its runs and templates) after the test."""
+    created = await dev.execute(
+        "mutation($n: String!) { createProject(project: {name: $n}) { id } }", n="Test pipeline"
+    )
+    project_id: str = created["createProject"]["id"]
+    yield project_id
+    await dev.execute("mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id)

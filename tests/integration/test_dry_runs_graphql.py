@@ -44,17 +44,6 @@ async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQ
     await gql.close()
 
 
-@pytest.fixture
-async def project(dev: GraphQLClient) -> AsyncIterator[str]:
-    created = await dev.execute(
-        "mutation($n: String!) { createProject(project: {name: $n}) { id name } }",
-        n="Test pipeline",
-    )
-    project_id: str = created["createProject"]["id"]
-    yield project_id
-    await dev.execute("mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id)
-
-
 def managed_workflows(stack: Stack) -> list[str]:
     api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
     found: dict[str, Any] = api.list_namespaced_custom_object(  # type: ignore[assignment]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,24 +10,10 @@ from typing import Any
 import pytest
 
 from simpipe_devstack.graphql_client import GraphQLClient
-from simpipe_devstack.stack import Stack
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 NODES = """query($id: String!) { dryRun(dryRunId: $id) { status { phase }
   nodes { type displayName templateName phase startedAt finishedAt } } }"""
-
-
-@pytest.fixture
-async def dev(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[tuple[GraphQLClient, str]]:
-    """A client of local-dev and a fresh project of theirs."""
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-dev"])
-    created = await gql.execute(
-        "mutation($n: String!) { createProject(project: {name: $n}) { id } }", n="examples"
-    )
-    project: str = created["createProject"]["id"]
-    yield gql, project
-    await gql.execute("mutation($p: String!) { deleteProject(projectId: $p) }", p=project)
-    await gql.close()
 
 
 async def run_to_end(gql: GraphQLClient, dry_run_id: str) -> dict[str, Any]:
@@ -43,18 +28,17 @@ async def run_to_end(gql: GraphQLClient, dry_run_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(120)
-async def test_three_step_template_runs_with_a_parameter(dev: tuple[GraphQLClient, str]) -> None:
-    gql, project = dev
+async def test_three_step_template_runs_with_a_parameter(dev: GraphQLClient, project: str) -> None:
     template = (
         (EXAMPLES / "three-step-pipeline.yaml")
         .read_text()
         .replace("name: three-step-pipeline", f"name: three-step-{uuid.uuid4().hex[:6]}", 1)
     )
-    created = await gql.execute(
+    created = await dev.execute(
         "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name } }",
         i={"projectId": project, "argoWorkflowTemplate": template},
     )
-    run = await gql.execute(
+    run = await dev.execute(
         "mutation($i: CreateDryRunFromTemplateInput!) { createDryRunFromTemplate(input: $i) { id } }",
         i={
             "projectId": project,
@@ -62,20 +46,19 @@ async def test_three_step_template_runs_with_a_parameter(dev: tuple[GraphQLClien
             "parameters": [{"name": "input-size", "value": "250"}],
         },
     )
-    final = await run_to_end(gql, run["createDryRunFromTemplate"]["id"])
+    final = await run_to_end(dev, run["createDryRunFromTemplate"]["id"])
     assert final["status"] == {"phase": "Succeeded"}
     steps = [n["displayName"] for n in final["nodes"] if n["type"] == "Pod"]
     assert sorted(steps) == ["analyse", "pre-process", "process"]
 
 
 @pytest.mark.timeout(120)
-async def test_dag_fans_out_in_parallel(dev: tuple[GraphQLClient, str]) -> None:
-    gql, project = dev
-    created = await gql.execute(
+async def test_dag_fans_out_in_parallel(dev: GraphQLClient, project: str) -> None:
+    created = await dev.execute(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
         i={"projectId": project, "argoWorkflow": (EXAMPLES / "dag-fan-out.yaml").read_text()},
     )
-    final = await run_to_end(gql, created["createDryRun"]["id"])
+    final = await run_to_end(dev, created["createDryRun"]["id"])
     assert final["status"] == {"phase": "Succeeded"}
     pods = [n for n in final["nodes"] if n["type"] == "Pod"]
     parts = [n for n in pods if n["templateName"] == "work"]

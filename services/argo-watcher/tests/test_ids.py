@@ -36,3 +36,9 @@ def test_a_caller_is_required() -> None:
     for bad in ("", "a\nb", "x" * 257):
         with pytest.raises(InvalidInputError):
             ids.caller(bad)
+
+
+def test_a_node_id_is_bounded_like_a_kubernetes_name() -> None:
+    assert ids.node_id("n" * 253) == "n" * 253
+    with pytest.raises(InvalidInputError, match="node id"):
+        ids.node_id("n" * 254)

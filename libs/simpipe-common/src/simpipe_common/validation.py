@@ -14,16 +14,19 @@ from simpipe_common.errors import InvalidInputError
 
 # Project and dry-run ids become Kubernetes names, label values and NATS
 # subject tokens: DNS-1123 labels fit all three.
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+DNS_LABEL_MAX_LENGTH = 63
 # Callers are user names or OIDC subjects, set by the gateway.
 MAX_CALLER_LENGTH = 256
 
 
-def dns_label(field: str, value: str) -> str:
-    if not _DNS_LABEL.fullmatch(value):
+def dns_label(field: str, value: str, max_length: int = DNS_LABEL_MAX_LENGTH) -> str:
+    """A DNS-1123 label's alphabet; `max_length` lets names built from one
+    (Argo's node ids: "<dry run id>-<number>") be longer than a label."""
+    if len(value) > max_length or not _DNS_LABEL.fullmatch(value):
         raise InvalidInputError(
-            f"{field} {value[:80]!r} is not valid: use 1-63 lower-case letters, digits and '-',"
-            " starting and ending with a letter or digit"
+            f"{field} {value[:80]!r} is not valid: use 1-{max_length} lower-case letters,"
+            " digits and '-', starting and ending with a letter or digit"
         )
     return value
 

@@ -6,8 +6,9 @@ import re
 from simpipe_common import validation
 from simpipe_common.errors import InvalidInputError
 
-# Argo node ids are "<workflow name>-<number>": the label's alphabet, but may be longer.
-_NODE_ID = re.compile(r"[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?")
+# Argo node ids are "<workflow name>-<number>": the label's alphabet, but may
+# be as long as a Kubernetes name.
+MAX_NODE_ID_LENGTH = 253
 # A label value (projects are selected by label).
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 
@@ -17,12 +18,7 @@ def dry_run_id(value: str) -> str:
 
 
 def node_id(value: str) -> str:
-    if not _NODE_ID.fullmatch(value):
-        raise InvalidInputError(
-            f"invalid node id {value!r}: expected Argo's '<dry run id>-<number>' "
-            "(lower-case letters, digits and '-')"
-        )
-    return value
+    return validation.dns_label("node id", value, MAX_NODE_ID_LENGTH)
 
 
 def project_id(value: str) -> str:

@@ -14,12 +14,14 @@ import os
 import signal
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
 import nats
 import pytest
 
+from simpipe_devstack.components.argo import POD_GC_DELAY
 from simpipe_devstack.components.minio import s3_client
 from simpipe_devstack.components.nats import Nats
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
@@ -186,3 +188,22 @@ def test_acknowledged_jetstream_message_survives_a_server_restart(
     assert not server.is_running(stack)
     server.start(stack)
     assert asyncio.run(read_back(seq)) == payload
+
+
+@pytest.mark.timeout(240)
+def test_a_finished_runs_pods_are_deleted_after_the_gc_delay(
+    stack: Stack, succeeded_run: dict[str, Any]
+) -> None:
+    """Argo's default podGC: kept pods would keep kwok-controller emulating
+    (and Prometheus scraping) every finished step for ever."""
+    name = succeeded_run["metadata"]["name"]
+    finished = datetime.fromisoformat(succeeded_run["status"]["finishedAt"])
+    delay = int(POD_GC_DELAY.removesuffix("s"))
+    deadline = finished + timedelta(seconds=delay + 90)
+    pods = pods_by_node_id(str(stack.layout.kubeconfig), name)
+    while pods and datetime.now(UTC) < deadline:
+        time.sleep(2)
+        pods = pods_by_node_id(str(stack.layout.kubeconfig), name)
+    assert not pods, f"pods of {name} still there {delay + 90} s after it finished"
+    # Not before the delay: a client can still look at a run that just ended.
+    assert datetime.now(UTC) >= finished + timedelta(seconds=delay)

@@ -104,11 +104,17 @@ class LazyJetStream:
         self._timeout = connect_timeout
         self._connection: Client | None = None
         self._js: JetStreamContext | None = None
+        # How often the connection dropped: core-NATS subscribers missed what
+        # was published meanwhile (JetStream consumers catch up by themselves).
+        self.interruptions = 0
 
     async def get(self) -> JetStreamContext:
         if self._js is None:
             connection = await nats.connect(
-                self._url, connect_timeout=self._timeout, max_reconnect_attempts=-1
+                self._url,
+                connect_timeout=self._timeout,
+                max_reconnect_attempts=-1,
+                disconnected_cb=self._interrupted,
             )
             js = connection.jetstream()
             try:
@@ -118,6 +124,15 @@ class LazyJetStream:
                 raise
             self._connection, self._js = connection, js
         return self._js
+
+    async def connection(self) -> Client:
+        """The connection under the JetStream context, for core-NATS subscriptions."""
+        await self.get()
+        assert self._connection is not None
+        return self._connection
+
+    async def _interrupted(self) -> None:
+        self.interruptions += 1
 
     async def close(self) -> None:
         if self._connection is not None:

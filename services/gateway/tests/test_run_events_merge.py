@@ -39,51 +39,55 @@ def ids(events: list[RunEvent]) -> list[str]:
 
 
 def test_core_copies_wait_until_the_replay_has_caught_up_then_follow_it_in_order() -> None:
-    merge = _Merge(consumers=1, interruptions=0, replay=True)
+    merge = _Merge(consumers=1, replay=True)
     taken: list[RunEvent] = []
     # Running is published while the replay of Pending is still on its way.
-    taken += merge.take(_Delivery(core(RUN_SUBJECT, run_event("Running", 2)), CORE), 0)
+    taken += merge.take(_Delivery(core(RUN_SUBJECT, run_event("Running", 2)), CORE))
     assert taken == []
-    taken += merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Pending", 1), 1, 1), 0), 0)
+    taken += merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Pending", 1), 1, 1), 0))
     assert ids(taken) == ["uid:1"]
-    taken += merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Running", 2), 2, 0), 0), 0)
+    taken += merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Running", 2), 2, 0), 0))
     assert ids(taken) == ["uid:1", "uid:2"]
     # Live: the core copy goes at once, the stored copy after it is a repeat.
-    taken += merge.take(_Delivery(core(RUN_SUBJECT, run_event("Succeeded", 3)), CORE), 0)
-    taken += merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Succeeded", 3), 3, 0), 0), 0)
+    taken += merge.take(_Delivery(core(RUN_SUBJECT, run_event("Succeeded", 3)), CORE))
+    taken += merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Succeeded", 3), 3, 0), 0))
     assert ids(taken) == ["uid:1", "uid:2", "uid:3"]
 
 
 def test_held_core_copies_are_passed_on_when_the_last_consumer_catches_up() -> None:
-    merge = _Merge(consumers=2, interruptions=0, replay=True)
-    assert merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Running", 1), 1, 0), 0), 0)
+    merge = _Merge(consumers=2, replay=True)
+    assert merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Running", 1), 1, 0), 0))
     # The step consumer has not caught up: a core copy of a step event waits.
-    assert merge.take(_Delivery(core(STEP_SUBJECT, step_event("Running")), CORE), 0) == []
-    assert merge.take(_Delivery(core(RUN_SUBJECT, run_event("Running", 4)), CORE), 0) == []
-    taken = merge.take(_Delivery(stored(STEP_SUBJECT, step_event("Pending"), 2, 0), 1), 0)
+    assert merge.take(_Delivery(core(STEP_SUBJECT, step_event("Running")), CORE)) == []
+    assert merge.take(_Delivery(core(RUN_SUBJECT, run_event("Running", 4)), CORE)) == []
+    taken = merge.take(_Delivery(stored(STEP_SUBJECT, step_event("Pending"), 2, 0), 1))
     assert ids(taken) == ["uid:n:Pending", "uid:n:Running", "uid:4"]
 
 
-def test_after_a_dropped_connection_core_copies_wait_for_the_consumers_again() -> None:
-    merge = _Merge(consumers=1, interruptions=0, replay=True)
-    merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Pending", 1), 1, 0), 0), 0)
+def test_after_a_dropped_connection_core_copies_wait_for_the_new_consumers() -> None:
+    merge = _Merge(consumers=1, replay=True)
+    merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Pending", 1), 1, 0), 0))
+    merge.interrupted()
     # Running (2) was published while the connection was down: core missed it,
-    # the consumer redelivers it, and Succeeded (3) must not overtake it.
-    assert merge.take(_Delivery(core(RUN_SUBJECT, run_event("Succeeded", 3)), CORE), 1) == []
-    taken = merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Running", 2), 2, 1), 0), 1)
-    taken += merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Succeeded", 3), 3, 0), 0), 1)
+    # the new consumer redelivers it, and Succeeded (3) must not overtake it.
+    assert merge.take(_Delivery(core(RUN_SUBJECT, run_event("Succeeded", 3)), CORE)) == []
+    # A delivery of the old consumer, still queued, does not count as caught up.
+    stale = _Delivery(stored(RUN_SUBJECT, run_event("Pending", 1), 1, 0), 0, generation=0)
+    assert merge.take(stale) == []
+    taken = merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Running", 2), 2, 1), 0, 1))
+    taken += merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Succeeded", 3), 3, 0), 0, 1))
     assert ids(taken) == ["uid:2", "uid:3"]
 
 
 def test_a_subscription_from_now_on_passes_core_copies_at_once() -> None:
-    merge = _Merge(consumers=1, interruptions=0, replay=False)
-    taken = merge.take(_Delivery(core(RUN_SUBJECT, run_event("Running", 5)), CORE), 0)
+    merge = _Merge(consumers=1, replay=False)
+    taken = merge.take(_Delivery(core(RUN_SUBJECT, run_event("Running", 5)), CORE))
     assert ids(taken) == ["uid:5"]
 
 
 def test_junk_on_either_path_is_skipped_without_ending_the_subscription() -> None:
-    merge = _Merge(consumers=1, interruptions=0, replay=False)
-    assert merge.take(_Delivery(core(RUN_SUBJECT, b"\xff\x00junk"), CORE), 0) == []
-    assert merge.take(_Delivery(core("simpipe.run.p.r.other", b""), CORE), 0) == []
-    taken = merge.take(_Delivery(core(RUN_SUBJECT, run_event("Running", 6)), CORE), 0)
+    merge = _Merge(consumers=1, replay=False)
+    assert merge.take(_Delivery(core(RUN_SUBJECT, b"\xff\x00junk"), CORE)) == []
+    assert merge.take(_Delivery(core("simpipe.run.p.r.other", b""), CORE)) == []
+    taken = merge.take(_Delivery(core(RUN_SUBJECT, run_event("Running", 6)), CORE))
     assert ids(taken) == ["uid:6"]

@@ -64,6 +64,7 @@ def decode(msg: Msg) -> RunEvent | None:
 class _Delivery:
     msg: Msg
     consumer: int | None  # the index of the JetStream consumer; None: core NATS
+    generation: int = 0  # of the consumers: they are made anew after an interruption
 
 
 def _nothing_pending(msg: Msg) -> bool:
@@ -76,26 +77,30 @@ def _nothing_pending(msg: Msg) -> bool:
 class _Merge:
     """Which deliveries of one subscription to pass on, and when."""
 
-    def __init__(self, consumers: int, interruptions: int, replay: bool) -> None:
+    def __init__(self, consumers: int, replay: bool) -> None:
         self._consumers = consumers
         # Consumers that start at new messages have nothing to catch up on.
         self._caught_up: set[int] = set() if replay else set(range(consumers))
-        self._interruptions = interruptions
+        self.generation = 0
         self._held: list[Msg] = []
         self._seen: set[str] = set()
 
-    def take(self, delivery: _Delivery, interruptions: int) -> list[RunEvent]:
-        """The events to pass on now, in order; `interruptions` is the connection's count."""
-        if interruptions != self._interruptions:  # core messages may have been missed
-            self._interruptions = interruptions
-            self._caught_up.clear()
+    def interrupted(self) -> None:
+        """The connection dropped, so core NATS may have missed messages: its
+        copies wait until the consumers made anew have caught up. A delivery
+        of an older consumer still queued says nothing about that."""
+        self.generation += 1
+        self._caught_up.clear()
+
+    def take(self, delivery: _Delivery) -> list[RunEvent]:
+        """The events to pass on now, in order."""
         if delivery.consumer is None:
             if not self._live:
                 self._held.append(delivery.msg)
                 return []
             return self._new([delivery.msg])
         taken = self._new([delivery.msg])
-        if _nothing_pending(delivery.msg):
+        if delivery.generation == self.generation and _nothing_pending(delivery.msg):
             self._caught_up.add(delivery.consumer)
             if self._live:
                 held, self._held = self._held, []
@@ -128,14 +133,14 @@ class RunEvents:
         connection = await self.jetstream.connection()
         queue: asyncio.Queue[_Delivery] = asyncio.Queue()
 
-        def to_queue(consumer: int | None) -> Callable[[Msg], Awaitable[None]]:
+        def to_queue(consumer: int | None, generation: int = 0) -> Callable[[Msg], Awaitable[None]]:
             async def put(msg: Msg) -> None:
-                queue.put_nowait(_Delivery(msg, consumer))
+                queue.put_nowait(_Delivery(msg, consumer, generation))
 
             return put
 
         interruptions = self.jetstream.interruptions
-        merge = _Merge(len(subjects), interruptions, replay=deliver != DeliverPolicy.NEW)
+        merge = _Merge(len(subjects), replay=deliver != DeliverPolicy.NEW)
         # The stream sequence each consumer delivered last: where a new one resumes.
         delivered: dict[int, int] = {}
 
@@ -147,7 +152,7 @@ class RunEvents:
             return await js.subscribe(
                 subjects[index], stream=events.STREAM, ordered_consumer=True,
                 deliver_policy=policy, config=ConsumerConfig(opt_start_seq=start),
-                cb=to_queue(index),
+                cb=to_queue(index, merge.generation),
             )  # fmt: skip
 
         # Core first: nothing published after the consumers start is missed by both.
@@ -161,12 +166,13 @@ class RunEvents:
                     # After a server crash an ordered consumer does not always come
                     # back (seen with nats-py 2.11): new ones resume where these were.
                     interruptions = self.jetstream.interruptions
+                    merge.interrupted()
                     await _unsubscribe(consumers)
                     consumers = [await consume(index) for index in range(len(subjects))]
                 if delivery.consumer is not None:
                     with contextlib.suppress(Exception):
                         delivered[delivery.consumer] = delivery.msg.metadata.sequence.stream
-                for event in merge.take(delivery, interruptions):
+                for event in merge.take(delivery):
                     yield event
         finally:
             await _unsubscribe(core + consumers)

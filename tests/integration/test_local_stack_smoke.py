@@ -21,11 +21,11 @@ from typing import Any
 import nats
 import pytest
 
-from simpipe_devstack.components.argo import POD_GC_DELAY
+from simpipe_devstack.components.argo import POD_GC_DELAY_SECONDS
 from simpipe_devstack.components.minio import s3_client
 from simpipe_devstack.components.nats import Nats
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.runs import ArgoApi, PrometheusApi, pod_steps, pods_by_node_id
+from simpipe_devstack.runs import ArgoApi, FinishedRun, PrometheusApi, pod_steps, pods_by_node_id
 from simpipe_devstack.stack import Stack
 
 OK_STEPS = (
@@ -49,16 +49,17 @@ def run_pipeline(
 
 
 @pytest.fixture(scope="module")
-def succeeded_run(endpoints: dict[str, str]) -> dict[str, Any]:
-    return run_pipeline(endpoints, OK_STEPS, "smoke-ok-")
+def succeeded_run(stack: Stack, endpoints: dict[str, str]) -> FinishedRun:
+    final = run_pipeline(endpoints, OK_STEPS, "smoke-ok-")
+    return FinishedRun.of(str(stack.layout.kubeconfig), final)
 
 
 @pytest.mark.timeout(180)
 def test_pipeline_succeeds_and_each_step_takes_its_annotated_duration(
-    succeeded_run: dict[str, Any],
+    succeeded_run: FinishedRun,
 ) -> None:
-    assert succeeded_run["status"]["phase"] == "Succeeded"
-    steps = {s.name: s for s in pod_steps(succeeded_run)}
+    assert succeeded_run.workflow["status"]["phase"] == "Succeeded"
+    steps = {s.name: s for s in pod_steps(succeeded_run.workflow)}
     assert sorted(steps) == sorted(s.name for s in OK_STEPS)
     for expected in OK_STEPS:
         step = steps[expected.name]
@@ -86,13 +87,12 @@ def test_step_annotated_to_fail_fails_the_workflow_with_its_exit_code(
 
 @pytest.mark.timeout(120)
 def test_prometheus_has_the_emulated_cpu_and_memory_of_each_step(
-    stack: Stack, endpoints: dict[str, str], succeeded_run: dict[str, Any]
+    stack: Stack, endpoints: dict[str, str], succeeded_run: FinishedRun
 ) -> None:
-    name = succeeded_run["metadata"]["name"]
-    pods = pods_by_node_id(str(stack.layout.kubeconfig), name)
+    pods = succeeded_run.pods
     prometheus = PrometheusApi(endpoints["prometheus"])
     time.sleep(2)  # the last 1 s scrape of the final step
-    for step in pod_steps(succeeded_run):
+    for step in pod_steps(succeeded_run.workflow):
         expected = next(s for s in OK_STEPS if s.name == step.name)
         selector = f'namespace="simpipe",pod="{pods[step.node_id]}",container="main"'
         memory = prometheus.query(
@@ -120,17 +120,17 @@ def test_prometheus_has_the_emulated_cpu_and_memory_of_each_step(
 
 @pytest.mark.timeout(90)
 def test_finished_workflow_is_in_argos_archive(
-    endpoints: dict[str, str], succeeded_run: dict[str, Any]
+    endpoints: dict[str, str], succeeded_run: FinishedRun
 ) -> None:
     argo = ArgoApi(endpoints["argo_server"])
-    uid = succeeded_run["metadata"]["uid"]
+    uid = succeeded_run.workflow["metadata"]["uid"]
     deadline = time.monotonic() + 60
     archived = argo.archived(uid)
     while archived is None and time.monotonic() < deadline:
         time.sleep(1)
         archived = argo.archived(uid)
     assert archived is not None, "workflow never reached the archive"
-    assert archived["metadata"]["name"] == succeeded_run["metadata"]["name"]
+    assert archived["metadata"]["name"] == succeeded_run.workflow["metadata"]["name"]
     assert archived["status"]["phase"] == "Succeeded"
 
 
@@ -192,18 +192,20 @@ def test_acknowledged_jetstream_message_survives_a_server_restart(
 
 @pytest.mark.timeout(240)
 def test_a_finished_runs_pods_are_deleted_after_the_gc_delay(
-    stack: Stack, succeeded_run: dict[str, Any]
+    stack: Stack, endpoints: dict[str, str]
 ) -> None:
     """Argo's default podGC: kept pods would keep kwok-controller emulating
     (and Prometheus scraping) every finished step for ever."""
-    name = succeeded_run["metadata"]["name"]
-    finished = datetime.fromisoformat(succeeded_run["status"]["finishedAt"])
-    delay = int(POD_GC_DELAY.removesuffix("s"))
-    deadline = finished + timedelta(seconds=delay + 90)
-    pods = pods_by_node_id(str(stack.layout.kubeconfig), name)
+    steps = (SimulatedStep("brief", seconds=1, cpu_millicores=10, memory_mib=8),)
+    run = FinishedRun.of(str(stack.layout.kubeconfig), run_pipeline(endpoints, steps, "smoke-gc-"))
+    assert run.pods, "a run that just ended still has its pods"
+    finished = datetime.fromisoformat(run.workflow["status"]["finishedAt"])
+    deadline = finished + timedelta(seconds=POD_GC_DELAY_SECONDS + 90)
+    name = run.workflow["metadata"]["name"]
+    pods = run.pods
     while pods and datetime.now(UTC) < deadline:
         time.sleep(2)
         pods = pods_by_node_id(str(stack.layout.kubeconfig), name)
-    assert not pods, f"pods of {name} still there {delay + 90} s after it finished"
+    assert not pods, f"pods of {name} still there {POD_GC_DELAY_SECONDS + 90} s after it ended"
     # Not before the delay: a client can still look at a run that just ended.
-    assert datetime.now(UTC) >= finished + timedelta(seconds=delay)
+    assert datetime.now(UTC) >= finished + timedelta(seconds=POD_GC_DELAY_SECONDS)

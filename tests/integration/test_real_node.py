@@ -29,7 +29,14 @@ from simpipe_devstack.example_pipeline import (
 )
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.node_images import STEP_IMAGE
-from simpipe_devstack.runs import ArgoApi, PrometheusApi, StepStatus, pod_steps, pods_by_node_id
+from simpipe_devstack.runs import (
+    ArgoApi,
+    FinishedRun,
+    PrometheusApi,
+    StepStatus,
+    pod_steps,
+    pods_by_node_id,
+)
 from simpipe_devstack.stack import Stack
 
 # What the example's steps print (deploy/local/.../example_pipeline.py).
@@ -69,18 +76,19 @@ def steps_by_name(workflow: dict[str, Any]) -> dict[str, StepStatus]:
 
 
 @pytest.fixture(scope="module")
-def example_run(real_node: Stack, endpoints: dict[str, str]) -> dict[str, Any]:
-    return run_real(endpoints, EXAMPLE_REAL_STEPS, "real-example-")
+def example_run(real_node: Stack, endpoints: dict[str, str]) -> FinishedRun:
+    final = run_real(endpoints, EXAMPLE_REAL_STEPS, "real-example-")
+    return FinishedRun.of(str(real_node.layout.kubeconfig), final)
 
 
 @pytest.mark.timeout(300)
 def test_each_step_runs_its_command_and_logs_its_output(
-    real_node: Stack, endpoints: dict[str, str], example_run: dict[str, Any]
+    real_node: Stack, endpoints: dict[str, str], example_run: FinishedRun
 ) -> None:
-    assert example_run["status"]["phase"] == "Succeeded", example_run["status"].get("message")
-    name = example_run["metadata"]["name"]
-    pods = pods_by_node_id(str(real_node.layout.kubeconfig), name)
-    steps = steps_by_name(example_run)
+    workflow, pods = example_run.workflow, example_run.pods
+    assert workflow["status"]["phase"] == "Succeeded", workflow["status"].get("message")
+    name = workflow["metadata"]["name"]
+    steps = steps_by_name(workflow)
     assert sorted(steps) == sorted(EXPECTED_LOGS)
     for step_name, expected in EXPECTED_LOGS.items():
         step = steps[step_name]
@@ -92,10 +100,10 @@ def test_each_step_runs_its_command_and_logs_its_output(
 
 @pytest.mark.timeout(120)
 def test_output_files_travel_through_s3(
-    real_node: Stack, endpoints: dict[str, str], example_run: dict[str, Any]
+    real_node: Stack, endpoints: dict[str, str], example_run: FinishedRun
 ) -> None:
     s3 = s3_client(real_node)
-    nodes = example_run["status"]["nodes"].values()
+    nodes = example_run.workflow["status"]["nodes"].values()
     saved = {
         (node["displayName"], artifact["name"]): artifact["s3"]["key"]
         for node in nodes
@@ -113,11 +121,10 @@ def test_output_files_travel_through_s3(
 
 @pytest.mark.timeout(120)
 def test_prometheus_sees_the_real_cpu_and_memory_under_kwoks_names(
-    real_node: Stack, endpoints: dict[str, str], example_run: dict[str, Any]
+    real_node: Stack, endpoints: dict[str, str], example_run: FinishedRun
 ) -> None:
-    name = example_run["metadata"]["name"]
-    pods = pods_by_node_id(str(real_node.layout.kubeconfig), name)
-    steps = steps_by_name(example_run)
+    pods = example_run.pods
+    steps = steps_by_name(example_run.workflow)
     prometheus = PrometheusApi(endpoints["prometheus"])
     time.sleep(2)  # the last 1 s scrape
 

@@ -70,6 +70,19 @@ def pods_by_node_id(kubeconfig: str, workflow_name: str) -> dict[str, str]:
     return found
 
 
+@dataclass(frozen=True)
+class FinishedRun:
+    """A Workflow as it ended, with its pods by node id looked up right then:
+    Argo deletes a finished run's pods after a delay (its podGC default)."""
+
+    workflow: dict[str, Any]
+    pods: dict[str, str]
+
+    @classmethod
+    def of(cls, kubeconfig: str, workflow: dict[str, Any]) -> FinishedRun:
+        return cls(workflow, pods_by_node_id(kubeconfig, str(workflow["metadata"]["name"])))
+
+
 class ArgoApi:
     def __init__(self, base_url: str, namespace: str = WORKFLOW_NAMESPACE) -> None:
         self.base_url = base_url.rstrip("/")

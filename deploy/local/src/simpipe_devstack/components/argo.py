@@ -35,7 +35,7 @@ CONTROLLER_HEALTH_PORT = 6060
 # short enough that kwok-controller does not keep emulating (and Prometheus
 # keep scraping) every pod ever run: with ~450 finished pods kept, the idle
 # stack spent a fifth of a core in kwok-controller alone.
-POD_GC_DELAY = "60s"
+POD_GC_DELAY_SECONDS = 60
 
 
 def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
@@ -64,7 +64,10 @@ def controller_config(stack: Stack) -> dict[str, Any]:
         # pods in the S3 log archive, their measurements in Prometheus.
         "workflowDefaults": {
             "spec": {
-                "podGC": {"strategy": "OnWorkflowCompletion", "deleteDelayDuration": POD_GC_DELAY}
+                "podGC": {
+                    "strategy": "OnWorkflowCompletion",
+                    "deleteDelayDuration": f"{POD_GC_DELAY_SECONDS}s",
+                }
             }
         },
         # Off Prometheus's default :9090 (Argo's default too); plain HTTP,

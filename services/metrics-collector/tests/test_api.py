@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 import pyarrow.parquet as pq
 import pytest
+from botocore.exceptions import ClientError
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.api import AckPolicy, DeliverPolicy
 
@@ -22,6 +23,7 @@ from simpipe_common import events
 from simpipe_common.errors import REASON_KEY, NotFoundError, UnavailableError
 from simpipe_common.memory import DeferredTrim
 from simpipe_common.testing import UNREACHABLE_URL
+from simpipe_metrics_collector.aggregation import aggregated_nodes
 from simpipe_metrics_collector.api import MetricsCollectorApi
 from simpipe_metrics_collector.artifacts import ArtifactSizes
 from simpipe_metrics_collector.collector import MetricsCollector
@@ -29,6 +31,7 @@ from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.prometheus import Prometheus, Samples, Series
 from simpipe_metrics_collector.report_consumer import RunReports
 from simpipe_metrics_collector.report_store import ReportKeys, ReportStore, StoredReport
+from simpipe_metrics_collector.scaling import Aggregate
 from simpipe_metrics_collector.watcher import Watcher
 
 ALICE = "alice"
@@ -49,7 +52,8 @@ def ts(seconds: float) -> Timestamp:
     return found
 
 
-def dry_run() -> dry_runs_pb2.DryRun:
+def dry_run(artifacts: dict[str, list[tuple[str, str]]] | None = None) -> dry_runs_pb2.DryRun:
+    """The run; `artifacts`: node id -> (bucket, key) of its S3 input artifacts."""
     run = dry_runs_pb2.DryRun(id=RUN, uid=UID, owner=ALICE, project_id="p")
     run.status.phase = dry_runs_pb2.DRY_RUN_PHASE_SUCCEEDED
     run.status.started_at.CopyFrom(ts(T0))
@@ -59,17 +63,36 @@ def dry_run() -> dry_runs_pb2.DryRun:
         node = run.nodes.add(id=node_id, type="Pod", display_name=name, pod_name=pod)
         node.started_at.CopyFrom(ts(T0 + offset))
         node.finished_at.CopyFrom(ts(T0 + offset + seconds))
+        for bucket, key in (artifacts or {}).get(node_id, []):
+            node.input_artifacts.add(name=key.rpartition("/")[2], bucket=bucket, key=key)
     return run
 
 
 class FakeWatcher(Watcher):
-    def __init__(self) -> None:
+    def __init__(self, artifacts: dict[str, list[tuple[str, str]]] | None = None) -> None:
         super().__init__(UNREACHABLE_URL, 1)
+        self.artifacts = artifacts
+        self.asked: list[str] = []
 
     async def dry_run(self, caller: str, dry_run_id: str) -> dry_runs_pb2.DryRun:
+        self.asked.append(dry_run_id)
         if caller != ALICE or dry_run_id != RUN:
             raise NotFoundError(f"dry run {dry_run_id} not found")
-        return dry_run()
+        return dry_run(self.artifacts)
+
+
+class FakeS3:
+    """head_object of an S3 client over (bucket, key) -> size; others are 404."""
+
+    def __init__(self, sizes: dict[tuple[str, str], int]) -> None:
+        self.sizes = sizes
+        self.heads: list[tuple[str, str]] = []
+
+    async def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
+        self.heads.append((Bucket, Key))
+        if (Bucket, Key) not in self.sizes:
+            raise ClientError({"Error": {"Code": "404"}}, "HeadObject")
+        return {"ContentLength": self.sizes[(Bucket, Key)]}
 
 
 class FakePrometheus(Prometheus):
@@ -185,7 +208,7 @@ class Harness:
         self.collector = MetricsCollector(FakeWatcher(), self.prometheus, "simpipe", 1.0, MODEL)
         self.store = MemoryStore()
         self.jetstream = FakeJetStream()
-        sizes = ArtifactSizes(None, "argo-artifacts")  # type: ignore[arg-type]
+        sizes = ArtifactSizes(None)  # type: ignore[arg-type]
         self.trim = CountedTrim()
         self.api = MetricsCollectorApi(self.collector, self.store, sizes, MODEL, self.trim)
         self.reports = RunReports(
@@ -375,6 +398,22 @@ async def test_aggregated_metrics_of_dry_runs(harness: tuple[Harness, Any]) -> N
     assert list(by_name["prepare"].mem) == [64 * 2**20] * 2
     assert list(by_name["prepare"].duration) == [4, 4]
     assert list(by_name["prepare"].file_size) == [0, 0]
+
+
+async def test_input_sizes_are_read_at_the_artifacts_the_watcher_reports() -> None:
+    h = Harness()
+    artifacts = {
+        "run-a-1": [("argo-artifacts", "run-a/in/a.csv"), ("other-bucket", "in/b.csv")],
+        "run-a-2": [("argo-artifacts", "run-a/gone.csv")],
+    }
+    s3 = FakeS3({("argo-artifacts", "run-a/in/a.csv"): 1000, ("other-bucket", "in/b.csv"): 234})
+    h.collector.watcher = FakeWatcher(artifacts)
+    h.api.sizes = ArtifactSizes(s3)  # type: ignore[arg-type]
+    nodes = await aggregated_nodes(h.collector, h.api.sizes, ALICE, [RUN, RUN], Aggregate.MAX)
+    by_name = dict(nodes)
+    assert by_name["prepare"].file_size == [1234, 1234]
+    assert by_name["crunch"].file_size == [0, 0]  # an artifact that is gone counts 0
+    assert by_name["prepare"].node_id == ["run-a-1", "run-a-1"]
 
 
 def test_a_new_report_consumer_starts_a_bounded_time_back_in_the_stream() -> None:

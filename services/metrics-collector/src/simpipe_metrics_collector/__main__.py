@@ -55,9 +55,7 @@ def main() -> None:
             s3_client(settings, s3_timeout, settings.presign_endpoint) as signer,
         ):
             reports = ReportStore(s3, signer, settings.reports_bucket, settings.report_url_seconds)
-            api = MetricsCollectorApi(
-                collector, reports, ArtifactSizes(s3, settings.artifact_bucket), energy, trim
-            )
+            api = MetricsCollectorApi(collector, reports, ArtifactSizes(s3), energy, trim)
             consumer = asyncio.create_task(
                 RunReports(
                     collector, reports, jetstream, settings.report_consumer,

@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Sequence
 
 from simpipe_common.errors import InvalidInputError
-from simpipe_metrics_collector.artifacts import ArtifactSizes, input_artifacts
+from simpipe_metrics_collector.artifacts import ArtifactSizes
 from simpipe_metrics_collector.collector import MetricsCollector
 from simpipe_metrics_collector.scaling import Aggregate, NodeData
 from simpipe_metrics_collector.summaries import StepMeasures
@@ -44,7 +44,9 @@ async def aggregated_nodes(
     measures = await asyncio.gather(*(collector.measure(run) for run in runs))
     nodes: dict[str, NodeData] = {}
     for run in measures:
-        artifacts = input_artifacts(run.dry_run)
+        artifacts = {
+            node.id: [(a.bucket, a.key) for a in node.input_artifacts] for node in run.dry_run.nodes
+        }
         for step, measured in run.steps:
             data = nodes.setdefault(step.display_name, NodeData([], [], [], [], []))
             data.cpu.append(_cpu(measured, method))

@@ -414,6 +414,9 @@ async def test_input_sizes_are_read_at_the_artifacts_the_watcher_reports() -> No
     assert by_name["prepare"].file_size == [1234, 1234]
     assert by_name["crunch"].file_size == [0, 0]  # an artifact that is gone counts 0
     assert by_name["prepare"].node_id == ["run-a-1", "run-a-1"]
+    # The run named twice is fetched once; each artifact is sized once.
+    assert h.collector.watcher.asked == [RUN]
+    assert sorted(s3.heads) == sorted(artifacts["run-a-1"] + artifacts["run-a-2"])
 
 
 def test_a_new_report_consumer_starts_a_bounded_time_back_in_the_stream() -> None:

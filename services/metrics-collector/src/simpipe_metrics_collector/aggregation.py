@@ -40,18 +40,26 @@ async def aggregated_nodes(
     occurrence in each dry run, in the order of `dry_run_ids`."""
     if not dry_run_ids or len(dry_run_ids) > MAX_DRY_RUNS:
         raise InvalidInputError(f"give between 1 and {MAX_DRY_RUNS} dryRunIds")
-    runs = await asyncio.gather(*(collector.dry_run(caller, d) for d in dry_run_ids))
-    measures = await asyncio.gather(*(collector.measure(run) for run in runs))
+    # A run named twice is fetched and measured once, and an artifact read
+    # by several steps or runs is sized once; results follow `dry_run_ids`.
+    unique = list(dict.fromkeys(dry_run_ids))
+    runs = await asyncio.gather(*(collector.dry_run(caller, d) for d in unique))
+    measured = await asyncio.gather(*(collector.measure(run) for run in runs))
+    by_id = dict(zip(unique, measured, strict=True))
+    artifacts = {
+        (dry_run_id, node.id): [(a.bucket, a.key) for a in node.input_artifacts]
+        for dry_run_id, run in zip(unique, runs, strict=True)
+        for node in run.nodes
+    }
+    sized = await sizes.sizes(pair for found in artifacts.values() for pair in found)
     nodes: dict[str, NodeData] = {}
-    for run in measures:
-        artifacts = {
-            node.id: [(a.bucket, a.key) for a in node.input_artifacts] for node in run.dry_run.nodes
-        }
-        for step, measured in run.steps:
+    for dry_run_id in dry_run_ids:
+        for step, measures in by_id[dry_run_id].steps:
             data = nodes.setdefault(step.display_name, NodeData([], [], [], [], []))
-            data.cpu.append(_cpu(measured, method))
-            data.mem.append(_memory(measured, method))
-            data.file_size.append(await sizes.total(artifacts.get(step.node_id, [])))
-            data.duration.append(measured.summary.duration_seconds)
+            data.cpu.append(_cpu(measures, method))
+            data.mem.append(_memory(measures, method))
+            inputs = artifacts.get((dry_run_id, step.node_id), [])
+            data.file_size.append(float(sum(sized[pair] for pair in inputs)))
+            data.duration.append(measures.summary.duration_seconds)
             data.node_id.append(step.node_id)
     return list(nodes.items())

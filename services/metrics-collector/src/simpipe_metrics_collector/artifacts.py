@@ -2,6 +2,8 @@
 artifact repository in S3 at the (bucket, key) the argo-watcher reports on
 each node (DryRunNode.input_artifacts, buckets already resolved)."""
 
+import asyncio
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,9 +20,12 @@ class ArtifactSizes:
     def __init__(self, s3: "S3Client") -> None:
         self._s3 = s3
 
-    async def total(self, artifacts: list[tuple[str, str]]) -> float:
-        """Bytes of all the artifacts; one that is gone counts 0."""
-        return float(sum([await self._size(bucket, key) for bucket, key in artifacts]))
+    async def sizes(self, artifacts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """(bucket, key) -> bytes of each distinct artifact, all asked at once;
+        one that is gone counts 0."""
+        unique = list(dict.fromkeys(artifacts))
+        found = await asyncio.gather(*(self._size(bucket, key) for bucket, key in unique))
+        return dict(zip(unique, found, strict=True))
 
     async def _size(self, bucket: str, key: str) -> int:
         try:

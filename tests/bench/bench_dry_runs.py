@@ -25,6 +25,7 @@ from kubernetes import client, config, watch
 
 from simpipe.v1 import service_info_pb2, service_info_pb2_grpc
 from simpipe_common.ownership import ANNOTATION_OWNER, ownership_labels
+from simpipe_devstack.bench_stats import report
 from simpipe_devstack.components.services import SERVICE_NAMES
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
@@ -33,20 +34,6 @@ from simpipe_devstack.stack import Stack
 USER = "local-dev"
 TOGGLES = 15
 CREATES = 20
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def report(name: str, ours: list[float], raw: list[float], raw_name: str) -> None:
-    p50, p99 = percentile(ours, 0.5) * 1000, percentile(ours, 0.99) * 1000
-    r50, r99 = percentile(raw, 0.5) * 1000, percentile(raw, 0.99) * 1000
-    print(
-        f"\n[bench] {name}: n={len(ours)} p50={p50:.1f} ms p99={p99:.1f} ms | {raw_name}: "
-        f"p50={r50:.1f} ms p99={r99:.1f} ms | ratio p50={p50 / r50:.2f} p99={p99 / r99:.2f}"
-    )
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config, watch
 
+from simpipe_devstack.bench_stats import percentile
 from simpipe_devstack.components.cluster import KWOK_NODE_KIND, KWOK_NODE_LABEL
 from simpipe_devstack.components.kubelet import REAL_NODE_KIND, REAL_NODE_TAINT
 from simpipe_devstack.example_pipeline import EXAMPLE_REAL_STEPS, argo_service, real_pipeline
@@ -65,11 +66,6 @@ def _start_latency(core: client.CoreV1Api, kind: str) -> float:
         core.delete_namespaced_pod(name, WORKFLOW_NAMESPACE, grace_period_seconds=0)
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 @pytest.fixture(scope="module")
 def core(real_node: Stack) -> client.CoreV1Api:
     return client.CoreV1Api(
@@ -84,8 +80,8 @@ def test_pod_start_latency_real_node_vs_kwok(core: client.CoreV1Api) -> None:
     for kind in (REAL_NODE_KIND, KWOK_NODE_KIND):
         samples = [_start_latency(core, kind) for _ in range(PODS_PER_KIND)]
         print(
-            f"  {kind:<10} {_percentile(samples, 0.5) * 1000:>6.0f}ms "
-            f"{_percentile(samples, 0.99) * 1000:>6.0f}ms {statistics.mean(samples) * 1000:>6.0f}ms"
+            f"  {kind:<10} {percentile(samples, 0.5) * 1000:>6.0f}ms "
+            f"{percentile(samples, 0.99) * 1000:>6.0f}ms {statistics.mean(samples) * 1000:>6.0f}ms"
         )
 
 

@@ -27,6 +27,7 @@ from simpipe.v1 import storage_broker_pb2 as pb
 from simpipe.v1 import storage_broker_pb2_grpc
 from simpipe_common.s3 import s3_client
 from simpipe_common.settings import S3Settings
+from simpipe_devstack.bench_stats import report
 from simpipe_devstack.stack import Stack
 
 if TYPE_CHECKING:
@@ -89,20 +90,6 @@ async def timed(action: Awaitable[object]) -> float:
     return time.perf_counter() - start
 
 
-def quantiles_ms(samples: list[float]) -> tuple[float, float]:
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return cuts[49] * 1000, cuts[98] * 1000
-
-
-def report(name: str, ours: list[float], raw: list[float], raw_name: str) -> None:
-    p50, p99 = quantiles_ms(ours)
-    r50, r99 = quantiles_ms(raw)
-    print(
-        f"\n[bench] {name}: n={len(ours)} p50={p50:.2f} ms p99={p99:.2f} ms | {raw_name}: "
-        f"p50={r50:.2f} ms p99={r99:.2f} ms | ratio p50={p50 / r50:.2f} p99={p99 / r99:.2f}"
-    )
-
-
 @pytest.mark.timeout(300)
 async def test_presigned_upload_vs_direct_aioboto3(
     broker: StorageBrokerAsyncStub, s3: S3Client, bucket: str, large_file: Path
@@ -158,12 +145,18 @@ async def test_broker_rpc_latency_vs_raw_s3(
 
     stat_rpc = [await timed(broker.StatObject(stat)) for _ in range(RPC_CALLS)]
     stat_raw = [await timed(s3.head_object(Bucket=bucket, Key="stat-me")) for _ in range(RPC_CALLS)]
-    report("StatObject over gRPC", stat_rpc, stat_raw, "aioboto3 head_object")
+    report("StatObject over gRPC", stat_rpc, stat_raw, "aioboto3 head_object", decimals=2)
 
     presign_rpc = [await timed(broker.PresignPut(presign)) for _ in range(RPC_CALLS)]
     # What PresignPut does besides the RPC: a HEAD of the bucket, then local signing.
     presign_raw = [await timed(head_and_sign(s3, bucket, "upload-me")) for _ in range(RPC_CALLS)]
-    report("PresignPut over gRPC", presign_rpc, presign_raw, "aioboto3 head_bucket + presign")
+    report(
+        "PresignPut over gRPC",
+        presign_rpc,
+        presign_raw,
+        "aioboto3 head_bucket + presign",
+        decimals=2,
+    )
 
 
 async def head_and_sign(s3: S3Client, bucket: str, key: str) -> str:

@@ -15,7 +15,6 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +35,6 @@ TOGGLES = 15
 CREATES = 20
 
 
-@pytest.fixture
-async def gql(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    client_ = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[USER])
-    yield client_
-    await client_.close()
-
-
 def long_running_workflow(name: str) -> dict[str, Any]:
     steps = (SimulatedStep("hold", seconds=600, cpu_millicores=10, memory_mib=8),)
     document: dict[str, Any] = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
@@ -56,7 +48,7 @@ def long_running_workflow(name: str) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(300)
-async def test_status_propagation_vs_raw_watch(stack: Stack, gql: GraphQLClient) -> None:
+async def test_status_propagation_vs_raw_watch(stack: Stack, dev: GraphQLClient) -> None:
     api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
     name = f"bench-prop-{uuid.uuid4().hex[:6]}"
     api.create_namespaced_custom_object(
@@ -79,7 +71,7 @@ async def test_status_propagation_vs_raw_watch(stack: Stack, gql: GraphQLClient)
 
     try:
         # Wait until the run is Running as seen through the subscription.
-        updates = gql.subscribe(
+        updates = dev.subscribe(
             "subscription($id: String!) { dryRunUpdates(dryRunId: $id) { kind phase } }", id=name
         )
 
@@ -121,7 +113,7 @@ async def test_status_propagation_vs_raw_watch(stack: Stack, gql: GraphQLClient)
 
 @pytest.mark.timeout(300)
 async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
-    stack: Stack, endpoints: dict[str, str], gql: GraphQLClient
+    stack: Stack, endpoints: dict[str, str], dev: GraphQLClient
 ) -> None:
     steps = (SimulatedStep("tiny", seconds=1, cpu_millicores=10, memory_mib=8),)
     ours: list[float] = []
@@ -130,7 +122,7 @@ async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
     for _ in range(CREATES):
         document = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
         start = time.perf_counter()
-        result = await gql.execute(
+        result = await dev.execute(
             "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
             i={"argoWorkflow": document},
         )
@@ -194,9 +186,9 @@ async def warm_up(gql: GraphQLClient, endpoints: dict[str, str]) -> None:
 
 @pytest.mark.timeout(300)
 async def test_idle_memory_of_each_service(
-    stack: Stack, endpoints: dict[str, str], gql: GraphQLClient
+    stack: Stack, endpoints: dict[str, str], dev: GraphQLClient
 ) -> None:
-    await warm_up(gql, endpoints)
+    await warm_up(dev, endpoints)
     print()
     # The target is 100 MB (decimal): 95.4 MiB.
     target_mib = 100e6 / 2**20

@@ -13,12 +13,12 @@ import json
 import re
 from collections.abc import Sequence
 
+from simpipe_common import validation
 from simpipe_common.errors import InvalidInputError
 from simpipe_metrics_collector.catalog import Metric
 
-# Namespaces and container names are DNS-1123 labels; pod names are DNS-1123
+# Namespaces are DNS-1123 labels (validation.dns_label); pod names are DNS-1123
 # subdomains (Argo's pod names are labels too, but Kubernetes allows dots).
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 # RE2's metacharacters (Prometheus matches regexes with Go's RE2, anchored).
 _REGEX_META = re.compile(r"([\\.+*?()|\[\]{}^$])")
@@ -61,7 +61,7 @@ def selector(metrics: Sequence[Metric], namespace: str, pods: Sequence[str]) -> 
     names = "|".join(regex_literal(m.series) for m in dict.fromkeys(metrics))
     matchers = [
         f"__name__=~{string_literal(names)}",
-        f"namespace={string_literal(_checked('namespace', _DNS_LABEL, namespace))}",
+        f"namespace={string_literal(validation.dns_label('namespace', namespace))}",
         f"pod=~{string_literal(pod_alternation(pods))}",
     ]
     if not metrics[0].pod_level:

@@ -6,6 +6,7 @@ a repeat inside the duplicate window, and consumers skip ids they have seen,
 so redelivery and republishing (e.g. after a watcher restart) are harmless.
 """
 
+import asyncio
 import re
 from datetime import UTC, datetime
 
@@ -104,35 +105,40 @@ class LazyJetStream:
         self._timeout = connect_timeout
         self._connection: Client | None = None
         self._js: JetStreamContext | None = None
-        # How often the connection dropped: core-NATS subscribers missed what
-        # was published meanwhile (JetStream consumers catch up by themselves).
-        self.interruptions = 0
+        # Concurrent first users share one connection instead of each opening
+        # one (only the last would be kept; the others would reconnect for ever).
+        self._connecting = asyncio.Lock()
+
+    @property
+    def interruptions(self) -> int:
+        """How often the connection came back after dropping: core-NATS
+        subscribers missed what was published meanwhile (JetStream consumers
+        can catch up). nats-py counts a reconnect once the server accepted it,
+        before it subscribes again."""
+        return int(self._connection.stats["reconnects"]) if self._connection else 0
 
     async def get(self) -> JetStreamContext:
-        if self._js is None:
-            connection = await nats.connect(
-                self._url,
-                connect_timeout=self._timeout,
-                max_reconnect_attempts=-1,
-                disconnected_cb=self._interrupted,
-            )
-            js = connection.jetstream()
-            try:
-                await ensure_stream(js)
-            except Exception:
-                await connection.close()
-                raise
-            self._connection, self._js = connection, js
-        return self._js
+        if self._js is not None:  # every publish asks: no lock once connected
+            return self._js
+        async with self._connecting:
+            if self._js is None:
+                connection = await nats.connect(
+                    self._url, connect_timeout=self._timeout, max_reconnect_attempts=-1
+                )
+                js = connection.jetstream()
+                try:
+                    await ensure_stream(js)
+                except Exception:
+                    await connection.close()
+                    raise
+                self._connection, self._js = connection, js
+            return self._js
 
     async def connection(self) -> Client:
         """The connection under the JetStream context, for core-NATS subscriptions."""
         await self.get()
         assert self._connection is not None
         return self._connection
-
-    async def _interrupted(self) -> None:
-        self.interruptions += 1
 
     async def close(self) -> None:
         if self._connection is not None:

@@ -128,7 +128,8 @@ class RunEvents:
     def __init__(self, jetstream: events.LazyJetStream) -> None:
         self.jetstream = jetstream
 
-    async def _stream(self, subjects: list[str], deliver: DeliverPolicy) -> AsyncIterator[RunEvent]:
+    async def _stream(self, subjects: list[str], replay: bool) -> AsyncIterator[RunEvent]:
+        """`replay`: from the first event on the subjects; else from now on."""
         js = await self.jetstream.get()
         connection = await self.jetstream.connection()
         queue: asyncio.Queue[_Delivery] = asyncio.Queue()
@@ -140,7 +141,7 @@ class RunEvents:
             return put
 
         interruptions = self.jetstream.interruptions
-        merge = _Merge(len(subjects), replay=deliver != DeliverPolicy.NEW)
+        merge = _Merge(len(subjects), replay)
         # The stream sequence each consumer delivered last: where a new one resumes.
         delivered: dict[int, int] = {}
 
@@ -148,7 +149,7 @@ class RunEvents:
             if index in delivered:
                 policy, start = DeliverPolicy.BY_START_SEQUENCE, delivered[index] + 1
             else:
-                policy, start = deliver, None
+                policy, start = DeliverPolicy.ALL, None
             return await js.subscribe(
                 subjects[index], stream=events.STREAM, ordered_consumer=True,
                 deliver_policy=policy, config=ConsumerConfig(opt_start_seq=start),
@@ -159,6 +160,12 @@ class RunEvents:
         core = [await connection.subscribe(s, cb=to_queue(None)) for s in subjects]
         consumers: list[Subscription] = []
         try:
+            if not replay:
+                # "From now on" is a stream sequence, not DeliverPolicy.NEW: a
+                # consumer made anew after an interruption, before it delivered
+                # anything, must still start here rather than at its own "now".
+                now = (await js.stream_info(events.STREAM)).state.last_seq
+                delivered = dict.fromkeys(range(len(subjects)), now)
             consumers = [await consume(index) for index in range(len(subjects))]
             while True:
                 delivery = await queue.get()
@@ -182,7 +189,7 @@ class RunEvents:
         run = events.token(dry_run_id)
         root = events.SUBJECT_ROOT
         subjects = [f"{root}.run.*.{run}.phase", f"{root}.step.{run}.*.phase"]
-        async for event in self._stream(subjects, DeliverPolicy.ALL):
+        async for event in self._stream(subjects, replay=True):
             yield event
             if event.ends_run:
                 return
@@ -190,7 +197,7 @@ class RunEvents:
     async def of_project(self, project_id: str) -> AsyncIterator[RunEvent]:
         """Phase changes of the project's runs from now on."""
         subject = f"{events.SUBJECT_ROOT}.run.{events.token(project_id)}.*.phase"
-        async for event in self._stream([subject], DeliverPolicy.NEW):
+        async for event in self._stream([subject], replay=False):
             yield event
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -17,14 +18,9 @@ NODES = """query($id: String!) { dryRun(dryRunId: $id) { status { phase }
 
 
 async def run_to_end(gql: GraphQLClient, dry_run_id: str) -> dict[str, Any]:
-    async for data in gql.subscribe(
-        "subscription($id: String!) { dryRunUpdates(dryRunId: $id) { kind phase } }", id=dry_run_id
-    ):
-        update = data["dryRunUpdates"]
-        if update["kind"] == "run" and update["phase"] in ("Succeeded", "Failed", "Error"):
-            break
-    run: dict[str, Any] = (await gql.execute(NODES, id=dry_run_id))["dryRun"]
-    return run
+    # The tests' own budget, pytest.mark.timeout(120), as the bound.
+    async with asyncio.timeout(120):
+        return await gql.finished_dry_run(NODES, dry_run_id)
 
 
 @pytest.mark.timeout(120)

@@ -61,14 +61,8 @@ async def _run_to_the_end(gql: GraphQLClient, run_id: str) -> None:
     )
     query = "query($id: String!) { dryRun(dryRunId: $id) { status { phase } } }"
     async with asyncio.timeout(120):
-        async for update in gql.subscribe(
-            "subscription($id: String!) { dryRunUpdates(dryRunId: $id) { kind phase } }", id=run_id
-        ):
-            if update["dryRunUpdates"]["kind"] == "run" and update["dryRunUpdates"]["phase"] in (
-                "Succeeded", "Failed", "Error",
-            ):  # fmt: skip
-                break
-    assert (await gql.execute(query, id=run_id))["dryRun"]["status"]["phase"] == "Succeeded"
+        run = await gql.finished_dry_run(query, run_id)
+    assert run["status"]["phase"] == "Succeeded"
     # The last 1 s scrapes of the last step.
     await asyncio.sleep(3)
 

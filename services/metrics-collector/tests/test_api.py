@@ -210,9 +210,9 @@ class Harness:
         self.jetstream = FakeJetStream()
         sizes = ArtifactSizes(None)  # type: ignore[arg-type]
         self.trim = CountedTrim()
-        self.api = MetricsCollectorApi(self.collector, self.store, sizes, MODEL, self.trim)
+        self.api = MetricsCollectorApi(self.collector, self.store, sizes, self.trim)
         self.reports = RunReports(
-            self.collector, self.store, self.jetstream, "d", 0.0, MODEL, BACKFILL_SECONDS,
+            self.collector, self.store, self.jetstream, "d", 0.0, BACKFILL_SECONDS,
             self.trim,
         )  # fmt: skip
 

@@ -55,11 +55,11 @@ def main() -> None:
             s3_client(settings, s3_timeout, settings.presign_endpoint) as signer,
         ):
             reports = ReportStore(s3, signer, settings.reports_bucket, settings.report_url_seconds)
-            api = MetricsCollectorApi(collector, reports, ArtifactSizes(s3), energy, trim)
+            api = MetricsCollectorApi(collector, reports, ArtifactSizes(s3), trim)
             consumer = asyncio.create_task(
                 RunReports(
                     collector, reports, jetstream, settings.report_consumer,
-                    settings.report_settle_seconds, energy, settings.report_backfill_seconds,
+                    settings.report_settle_seconds, settings.report_backfill_seconds,
                     trim,
                 ).run()
             )  # fmt: skip

@@ -15,7 +15,6 @@ from simpipe_metrics_collector import scaling
 from simpipe_metrics_collector.aggregation import aggregated_nodes
 from simpipe_metrics_collector.artifacts import ArtifactSizes
 from simpipe_metrics_collector.collector import MetricsCollector, unix_seconds
-from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.messages import (
     laws_message,
     node_data,
@@ -33,7 +32,6 @@ class MetricsCollectorApi(metrics_collector_pb2_grpc.MetricsCollectorServicer):
     collector: MetricsCollector
     reports: ReportStore
     sizes: ArtifactSizes
-    energy: EnergyModel
     # Every request decodes Prometheus or S3 answers and frees them: the heap
     # is trimmed after each burst of requests (see DeferredTrim). Asked when a
     # request starts; the trim's delay outlasts the request.
@@ -68,7 +66,7 @@ class MetricsCollectorApi(metrics_collector_pb2_grpc.MetricsCollectorServicer):
     async def GetRunSummary(self, request: pb.DryRunMetricsRef, context: Context) -> pb.RunSummary:
         self.trim.request()
         dry_run = await self.collector.dry_run(request.caller, request.dry_run_id)
-        return run_summary_message(await self.collector.measure(dry_run), self.energy)
+        return run_summary_message(await self.collector.measure(dry_run), self.collector.energy)
 
     @typed_errors
     async def GetRunReport(self, request: pb.DryRunMetricsRef, context: Context) -> pb.RunReport:

@@ -25,7 +25,6 @@ from simpipe_common.errors import NotFoundError
 from simpipe_common.memory import DeferredTrim
 from simpipe_metrics_collector import catalog
 from simpipe_metrics_collector.collector import MetricsCollector, StepSeries, padded
-from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.messages import run_summary_message
 from simpipe_metrics_collector.metrics import REPORT_FAILURES, REPORT_SECONDS, REPORTS_WRITTEN
 from simpipe_metrics_collector.report import report_json, report_parquet
@@ -54,7 +53,6 @@ class RunReports:
         jetstream: events.LazyJetStream,
         durable: str,
         settle_seconds: float,
-        energy: EnergyModel,
         backfill_seconds: float,
         trim: DeferredTrim | None = None,
     ) -> None:
@@ -63,7 +61,6 @@ class RunReports:
         self.jetstream = jetstream
         self.durable = durable
         self.settle_seconds = settle_seconds
-        self.energy = energy
         self.backfill_seconds = backfill_seconds
         self.trim = trim
 
@@ -144,7 +141,7 @@ class RunReports:
         windows = {s.node_id: padded(s) for s in steps}
         found = await self.collector.series(list(catalog.METRICS.values()), steps, windows, 0)
         series = [StepSeries(node, metric, samples) for (node, metric), samples in found.items()]
-        summary = run_summary_message(measures, self.energy)
+        summary = run_summary_message(measures, self.collector.energy)
         await self.store.put(
             keys,
             report_json(dry_run, event.phase, summary, steps, series, datetime.now(UTC)),

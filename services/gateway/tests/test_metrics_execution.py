@@ -291,3 +291,32 @@ def test_a_field_with_a_resolver_takes_the_normal_path(normal_lists: list[str]) 
     assert errors == []
     assert data["samples"] == [{"value": "a", "doubled": 3.0}, None, {"value": "b", "doubled": None}]  # fmt: skip
     assert normal_lists == ["SampleQuery.samples"]
+
+
+async def test_operations_sharing_a_context_each_load_afresh() -> None:
+    """Over graphql-transport-ws one context serves every operation of the
+    connection: a later query sees the collector's answer now, not the first
+    query's, and a failure of one query is not the next one's."""
+
+    class Changing(Collector):
+        async def GetRunSummary(self, request: pb.DryRunMetricsRef) -> pb.RunSummary:  # noqa: N802
+            self.summaries.append(request)
+            if len(self.summaries) == 2:
+                raise graphql_error("the collector is down", "UNAVAILABLE")
+            return pb.RunSummary(run=pb.MetricsSummary(cpu_seconds=float(len(self.summaries))))
+
+    collector = Changing()
+    shared = context(collector)
+    query = '{ dryRun(dryRunId: "r") { metricsSummary { run { cpuSeconds } } } }'
+    found = []
+    for _ in range(3):
+        result = await fast.execute(query, context_value=shared)
+        found.append(
+            (result.data and result.data["dryRun"], [e.message for e in result.errors or []])
+        )
+    assert found == [
+        ({"metricsSummary": {"run": {"cpuSeconds": 1.0}}}, []),
+        (None, ["the collector is down"]),
+        ({"metricsSummary": {"run": {"cpuSeconds": 3.0}}}, []),
+    ]
+    assert len(collector.summaries) == 3

@@ -5,14 +5,15 @@ computeScalingLawsFromNodesMetrics, predictScaling).
 
 A query asking for the series of many steps makes one GetStepSeries call
 per dry run and range: the gateway's executor hands each step the series the
-query asks of it (DryRunNodeMetrics.prepare_fields), a per-request DataLoader
+query asks of it (DryRunNodeMetrics.prepare_fields), a per-operation DataLoader
 gathers the steps, and the collector makes one Prometheus query per metric for
 all of them. The series fields then resolve synchronously from what was loaded.
 """
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Annotated, Any, NewType, cast
 
@@ -20,6 +21,7 @@ import strawberry
 from google.protobuf.timestamp_pb2 import Timestamp
 from graphql import GraphQLError, GraphQLResolveInfo
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
 from strawberry.types.scalar import ScalarDefinition
 
 from simpipe.v1 import metrics_collector_pb2 as pb
@@ -124,10 +126,32 @@ def _timestamp(seconds: float) -> Timestamp:
     return found
 
 
+# The DataLoaders of the operation being executed (MetricsLoaders sets them).
+_OPERATION_LOADERS: ContextVar[dict[str, Any] | None] = ContextVar("metrics_loaders", default=None)
+
+
+class MetricsLoaders(SchemaExtension):
+    """Fresh DataLoaders for each operation. The context is not per operation:
+    over graphql-transport-ws it is built once per connection and shared by all
+    of its operations, so loaders kept there would answer every later query on
+    the socket from the first one's cache (failures included) and hold its
+    series until the connection closes. (Subscriptions reach no metrics.)"""
+
+    def on_operation(self) -> Iterator[None]:
+        token = _OPERATION_LOADERS.set({})
+        try:
+            yield
+        finally:
+            _OPERATION_LOADERS.reset(token)
+
+
 def _loader(info: GatewayInfo, name: str, load: Any) -> Any:
-    """A DataLoader for this request only: what one query asks is batched,
-    nothing is cached across requests (or callers)."""
-    loaders: dict[str, Any] = info.context.setdefault("metrics_loaders", {})
+    """A DataLoader for this operation only: what one query asks is batched,
+    nothing is cached across operations (or callers). A schema without
+    MetricsLoaders keeps them in the context (per request over HTTP only)."""
+    loaders = _OPERATION_LOADERS.get()
+    if loaders is None:
+        loaders = info.context.setdefault("metrics_loaders", {})
     if name not in loaders:
 
         async def batch(keys: list[Any]) -> list[Any]:

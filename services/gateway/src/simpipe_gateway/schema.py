@@ -11,7 +11,7 @@ from strawberry.tools import merge_types
 
 from simpipe_gateway.dry_run_api import DryRunMutation, DryRunQuery, Subscription
 from simpipe_gateway.executor import GatewayExecutor
-from simpipe_gateway.metrics_api import METRICS_SCALARS, MetricsQuery
+from simpipe_gateway.metrics_api import METRICS_SCALARS, MetricsLoaders, MetricsQuery
 from simpipe_gateway.operation_cache import OperationCache
 from simpipe_gateway.storage_api import StorageMutation, StorageQuery
 from simpipe_gateway.types import DOCUMENT_SCALARS, DryRunNodeMisc, DryRunNodePod
@@ -38,6 +38,7 @@ schema = strawberry.Schema(
     subscription=Subscription,
     extensions=[
         OperationCache,
+        MetricsLoaders,
         lambda: MaskErrors(should_mask_error=_unexpected, error_message="internal error"),
     ],
     # The kinds of DryRunNode, reached only through the interface.

@@ -2,7 +2,8 @@
 input passed by S3 reference (never copied into the Workflow), and every
 step's inputs and outputs listed on it with sizes and download URLs.
 
-Skipped (with the reason) only where this machine cannot run containers.
+The tests that run a step are skipped (with the reason) only where this
+machine cannot run containers.
 """
 
 from __future__ import annotations
@@ -32,9 +33,6 @@ DRY_RUN = f"""query($id: String!) {{ dryRun(dryRunId: $id) {{ id status {{ phase
     inputArtifacts {{ {FILE_FIELDS} }} outputArtifacts {{ {FILE_FIELDS} }} }} }} }} }}"""
 RUN_TIMEOUT_SECONDS = 240
 CREATE = """mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"""
-
-# Every test here runs steps on the real node (or is skipped with the reason).
-pytestmark = pytest.mark.usefixtures("real_node")
 
 
 def upper_from_input() -> dict[str, Any]:
@@ -79,6 +77,7 @@ async def wait_until_done(gql: GraphQLClient, dry_run_id: str) -> dict[str, Any]
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.usefixtures("real_node")
 async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
     dev: GraphQLClient, uploaded: str
 ) -> None:
@@ -116,42 +115,35 @@ async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.usefixtures("real_node")
 async def test_a_dry_run_from_a_template_reads_an_input_by_reference(
-    dev: GraphQLClient, uploaded: str
+    dev: GraphQLClient, uploaded: str, project: str
 ) -> None:
-    project = (
-        await dev.execute(
-            'mutation { createProject(project: {name: "files from template"}) { id } }'
-        )
-    )["createProject"]["id"]
+    # Deleting the project (the fixture does) deletes its runs and templates.
     template = upper_from_input()
     template["kind"] = "WorkflowTemplate"
     template["metadata"] = {"name": f"upper-{uuid.uuid4().hex[:8]}"}
-    try:
-        await dev.execute(
-            "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name } }",
-            i={"projectId": project, "argoWorkflowTemplate": template},
-        )
-        created = await dev.execute(
-            "mutation($i: CreateDryRunFromTemplateInput!) { createDryRunFromTemplate(input: $i) { id } }",
-            i={
-                "projectId": project,
-                "workflowTemplateName": template["metadata"]["name"],
-                "inputArtifacts": [{"name": "input", "bucketName": UPLOAD_BUCKET, "key": uploaded}],
-            },
-        )
-        dry_run = await wait_until_done(dev, created["createDryRunFromTemplate"]["id"])
-        assert dry_run["status"]["phase"] == "Succeeded", dry_run["status"]["message"]
-        step = next(n for n in dry_run["nodes"] if n["displayName"] == "upper")
-        assert [(a["bucketName"], a["key"]) for a in step["inputArtifacts"]] == [
-            (UPLOAD_BUCKET, uploaded)
-        ]
-        upper = next(a for a in step["outputArtifacts"] if a["name"] == "upper")
-        async with httpx.AsyncClient(timeout=30) as http:
-            assert (await http.get(upper["url"])).content == INPUT_TEXT.upper()
-    finally:
-        # Deleting the project deletes its runs and templates.
-        await dev.execute("mutation($p: String!) { deleteProject(projectId: $p) }", p=project)
+    await dev.execute(
+        "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name } }",
+        i={"projectId": project, "argoWorkflowTemplate": template},
+    )
+    created = await dev.execute(
+        "mutation($i: CreateDryRunFromTemplateInput!) { createDryRunFromTemplate(input: $i) { id } }",
+        i={
+            "projectId": project,
+            "workflowTemplateName": template["metadata"]["name"],
+            "inputArtifacts": [{"name": "input", "bucketName": UPLOAD_BUCKET, "key": uploaded}],
+        },
+    )
+    dry_run = await wait_until_done(dev, created["createDryRunFromTemplate"]["id"])
+    assert dry_run["status"]["phase"] == "Succeeded", dry_run["status"]["message"]
+    step = next(n for n in dry_run["nodes"] if n["displayName"] == "upper")
+    assert [(a["bucketName"], a["key"]) for a in step["inputArtifacts"]] == [
+        (UPLOAD_BUCKET, uploaded)
+    ]
+    upper = next(a for a in step["outputArtifacts"] if a["name"] == "upper")
+    async with httpx.AsyncClient(timeout=30) as http:
+        assert (await http.get(upper["url"])).content == INPUT_TEXT.upper()
 
 
 @pytest.mark.parametrize(

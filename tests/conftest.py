@@ -8,7 +8,10 @@ stack can never pass as green.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
@@ -52,6 +55,24 @@ def restartable(stack: Stack) -> Iterator[list[Component]]:
     for component in touched:
         if not component.is_running(stack):
             component.start(stack)
+
+
+@pytest.fixture
+def crash(stack: Stack, restartable: list[Component]) -> Callable[[Component], None]:
+    """Kills a component with SIGKILL (nothing gets a chance to flush or say
+    goodbye) and waits until it is gone; it runs again after the test."""
+
+    def kill(component: Component) -> None:
+        restartable.append(component)
+        pid = component.pid(stack)
+        assert pid is not None, f"{component.name} is not running"
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while component.is_running(stack) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not component.is_running(stack), f"{component.name} outlived SIGKILL"
+
+    return kill
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ to JetStream, without losing a terminal phase across a crash of the watcher.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -23,7 +21,7 @@ from nats.js.api import DeliverPolicy
 
 from simpipe.v1 import argo_watcher_pb2 as pb
 from simpipe.v1 import argo_watcher_pb2_grpc, dry_runs_pb2, events_pb2
-from simpipe_common.ownership import ANNOTATION_OWNER, ownership_labels
+from simpipe_common.ownership import stamp
 from simpipe_devstack.components import Component
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
@@ -54,8 +52,7 @@ def workflows(stack: Stack) -> client.CustomObjectsApi:
 def create_workflow(stack: Stack, endpoints: dict[str, str], owner: str, prefix: str) -> str:
     """Directly through the Kubernetes API, labelled as the submitter labels its runs."""
     workflow = simulated_pipeline(STEPS, argo_service(endpoints["argo_server"]), prefix).to_dict()
-    workflow["metadata"].setdefault("labels", {}).update(ownership_labels(owner, PROJECT))
-    workflow["metadata"].setdefault("annotations", {})[ANNOTATION_OWNER] = owner
+    stamp(workflow["metadata"], owner, PROJECT)
     created: Any = workflows(stack).create_namespaced_custom_object(
         "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, "workflows", workflow
     )
@@ -243,7 +240,7 @@ async def test_a_killed_watcher_loses_no_terminal_phase(
     stack: Stack,
     endpoints: dict[str, str],
     jetstream: Nats,
-    restartable: list[Component],
+    crash: Callable[[Component], None],
 ) -> None:
     alice = owner()
     name = create_workflow(stack, endpoints, alice, "watcher-kill-")
@@ -254,15 +251,7 @@ async def test_a_killed_watcher_loses_no_terminal_phase(
     assert before[-1][1].phase not in TERMINAL
 
     component = stack.component("argo-watcher")
-    restartable.append(component)
-    pid = component.pid(stack)
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    for _ in range(100):
-        if not component.is_running(stack):
-            break
-        await asyncio.sleep(0.1)
-    assert not component.is_running(stack)
+    await asyncio.to_thread(crash, component)
 
     # The run ends while no watcher runs.
     deadline = time.monotonic() + 90

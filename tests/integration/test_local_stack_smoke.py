@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import signal
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import nats
 import pytest
 
+from simpipe_devstack.components import Component
 from simpipe_devstack.components.argo import POD_GC_DELAY_SECONDS
 from simpipe_devstack.components.minio import s3_client
 from simpipe_devstack.components.nats import Nats
@@ -151,7 +152,7 @@ def test_s3_object_reads_back_byte_exact(stack: Stack, endpoints: dict[str, str]
 
 @pytest.mark.timeout(90)
 def test_acknowledged_jetstream_message_survives_a_server_restart(
-    stack: Stack, endpoints: dict[str, str], restartable: list[Any]
+    stack: Stack, endpoints: dict[str, str], crash: Callable[[Component], None]
 ) -> None:
     suffix = uuid.uuid4().hex[:10]
     stream, subject = f"SMOKE_{suffix}", f"smoke.{suffix}"
@@ -177,15 +178,7 @@ def test_acknowledged_jetstream_message_survives_a_server_restart(
 
     seq = asyncio.run(publish())
     server = stack.component(Nats.name)
-    restartable.append(server)
-    pid = server.pid(stack)
-    assert pid is not None
-    # A crash, not a graceful stop: nothing gets a chance to flush.
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while server.is_running(stack) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not server.is_running(stack)
+    crash(server)  # not a graceful stop: nothing gets a chance to flush
     server.start(stack)
     assert asyncio.run(read_back(seq)) == payload
 

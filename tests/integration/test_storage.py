@@ -31,6 +31,7 @@ import pytest
 from simpipe.v1 import events_pb2, storage_broker_pb2, storage_broker_pb2_grpc
 from simpipe_common.errors import REASON_KEY
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_devstack.readiness import http_ok, wait_until
 from simpipe_devstack.stack import Stack
 
 if TYPE_CHECKING:
@@ -83,16 +84,15 @@ def free_port() -> int:
         return port
 
 
-def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+def wait_ready(what: str, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until `url` answers 200; fails at once, with the log, if `process` exits."""
+    wait_until(
+        what,
+        http_ok(url),
+        timeout=30,
+        alive=lambda: process.poll() is None,
+        on_failure=lambda: log.read_text(errors="replace"),
+    )
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -119,7 +119,7 @@ def moto_target(
         )
         try:
             s3_endpoint = f"http://127.0.0.1:{s3_port}"
-            wait_http(s3_endpoint)
+            wait_ready("moto", s3_endpoint, moto, logs / "moto.log")
             broker = subprocess.Popen(
                 [sys.executable, "-m", "simpipe_storage_broker"],
                 env={
@@ -136,7 +136,12 @@ def moto_target(
                 stderr=subprocess.STDOUT,
             )
             try:
-                wait_http(f"http://127.0.0.1:{http_port}/health")
+                wait_ready(
+                    "storage-broker on moto",
+                    f"http://127.0.0.1:{http_port}/health",
+                    broker,
+                    logs / "broker.log",
+                )
                 yield S3Target(
                     "moto", f"127.0.0.1:{grpc_port}", s3_endpoint, "moto-key", "moto-secret", None
                 )

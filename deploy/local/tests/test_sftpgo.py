@@ -3,7 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from simpipe_devstack.components.sftpgo import UPLOADS_BUCKET, server_config, user_document
+from simpipe_devstack.components.minio import UPLOADS_BUCKET
+from simpipe_devstack.components.sftpgo import server_config, user_document
 from simpipe_devstack.layout import DEFAULT_PORTS
 from simpipe_devstack.secrets import Secrets
 

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 # Buckets the system itself uses; the storage-broker reserves them.
 SYSTEM_BUCKETS = ("argo-artifacts", "simpipe-reports")
+# The storage-broker's default bucket (its SIMPIPE_DEFAULT_BUCKET), where
+# uploads through the GraphQL API land; SFTPGo serves it too.
+UPLOADS_BUCKET = "simpipe-uploads"
 REGION = "us-east-1"
 
 
@@ -71,7 +74,7 @@ class Minio(ProcessComponent):
     def after_start(self, stack: Stack) -> None:
         s3 = s3_client(stack)
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-        for bucket in SYSTEM_BUCKETS:
+        for bucket in (*SYSTEM_BUCKETS, UPLOADS_BUCKET):
             if bucket not in existing:
                 s3.create_bucket(Bucket=bucket)
 

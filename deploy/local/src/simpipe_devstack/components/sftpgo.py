@@ -17,16 +17,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from simpipe_devstack.components.base import ProcessComponent
-from simpipe_devstack.components.minio import REGION, Minio, s3_client
+from simpipe_devstack.components.minio import REGION, UPLOADS_BUCKET, Minio
 from simpipe_devstack.processes import ProcessSpec, StackError
 from simpipe_devstack.readiness import http_ok
 
 if TYPE_CHECKING:
     from simpipe_devstack.stack import Stack
-
-# The storage-broker's default bucket (its SIMPIPE_DEFAULT_BUCKET), where
-# uploads through the GraphQL API land.
-UPLOADS_BUCKET = "simpipe-uploads"
 
 
 def server_config(ports: dict[str, int], templates: Path) -> dict[str, Any]:
@@ -153,11 +149,8 @@ class Sftpgo(ProcessComponent):
         return http_ok(f"{self._api(stack)}/healthz")
 
     def after_start(self, stack: Stack) -> None:
+        # Minio.after_start created UPLOADS_BUCKET.
         s3_endpoint = Minio().url(stack)
-        s3 = s3_client(stack)
-        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-        if UPLOADS_BUCKET not in existing:
-            s3.create_bucket(Bucket=UPLOADS_BUCKET)
         creds = stack.secrets.sftpgo
         user = user_document(
             username=creds["user"],

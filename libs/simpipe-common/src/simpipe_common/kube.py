@@ -1,6 +1,8 @@
 """Kubernetes API access (install simpipe-common[kubernetes])."""
 
 import asyncio
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -17,6 +19,13 @@ def kubernetes_api_client(kubeconfig: Path | None) -> client.ApiClient:
         return client.ApiClient(configuration)
     api: client.ApiClient = config.new_client_from_config(config_file=str(kubeconfig))
     return api
+
+
+def lazy_api_client(kubeconfig: Path | None) -> Callable[[], client.ApiClient]:
+    """The client, built on first call and kept: an unreadable kubeconfig or
+    an absent cluster fails that call (and is tried again on the next), it
+    does not stop the service."""
+    return functools.cache(lambda: kubernetes_api_client(kubeconfig))
 
 
 def kubernetes_check(kubeconfig: Path | None, timeout: float) -> Check:

@@ -1,6 +1,5 @@
 import asyncio
 import contextlib
-import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -15,7 +14,7 @@ from simpipe_argo_watcher.read_model import ReadModel
 from simpipe_argo_watcher.sync import Item, ModelSync
 from simpipe_argo_watcher.watch import WorkflowWatch
 from simpipe_common.grpc_server import GrpcRegistration
-from simpipe_common.kube import argo_cluster_checks, kubernetes_api_client
+from simpipe_common.kube import argo_cluster_checks, lazy_api_client
 from simpipe_common.runner import Service, run_service
 
 SERVICE_NAME = argo_watcher_pb2.DESCRIPTOR.services_by_name["ArgoWatcher"].full_name
@@ -23,9 +22,7 @@ SERVICE_NAME = argo_watcher_pb2.DESCRIPTOR.services_by_name["ArgoWatcher"].full_
 
 def main() -> None:
     settings = ArgoWatcherSettings()
-    # Built on first use and retried until it can be: an unreadable kubeconfig or
-    # an absent cluster delays the watch, it does not stop the service.
-    kube = functools.cache(lambda: kubernetes_api_client(settings.kubeconfig))
+    kube = lazy_api_client(settings.kubeconfig)
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:

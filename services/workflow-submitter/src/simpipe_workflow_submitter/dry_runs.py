@@ -83,7 +83,7 @@ class DryRuns:
             validation.dns_label("dry run id", str(metadata["name"]))
         elif not metadata.get("generateName"):
             metadata["generateName"] = f"{project_id or 'dry-run'}-"
-        stamp(document["metadata"], caller, project_id)
+        stamp(metadata, caller, project_id)
         try:
             created = await self.argo.create_workflow(document)
         except ConflictError:

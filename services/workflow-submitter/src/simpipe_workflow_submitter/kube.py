@@ -11,7 +11,7 @@ from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
 from simpipe_common.errors import ConflictError, NotFoundError, ServiceError, UnavailableError
-from simpipe_common.kube import kubernetes_api_client
+from simpipe_common.kube import lazy_api_client
 
 
 class CustomObjects:
@@ -19,16 +19,13 @@ class CustomObjects:
     kubeconfig makes calls fail with a clear UNAVAILABLE, not the service."""
 
     def __init__(self, kubeconfig: Path | None) -> None:
-        self._kubeconfig = kubeconfig
-        self._api: client.CustomObjectsApi | None = None
+        self._api_client = lazy_api_client(kubeconfig)
 
     def __call__(self) -> client.CustomObjectsApi:
-        if self._api is None:
-            try:
-                self._api = client.CustomObjectsApi(kubernetes_api_client(self._kubeconfig))
-            except ConfigException as error:
-                raise UnavailableError(f"no usable Kubernetes configuration: {error}") from None
-        return self._api
+        try:
+            return client.CustomObjectsApi(self._api_client())
+        except ConfigException as error:
+            raise UnavailableError(f"no usable Kubernetes configuration: {error}") from None
 
 
 async def call(what: str, fn: Callable[..., object], *args: Any, **kwargs: Any) -> Any:

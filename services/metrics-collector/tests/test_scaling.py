@@ -11,7 +11,6 @@ from simpipe_metrics_collector.scaling import (
     NodeData,
     Regression,
     aggregate,
-    aggregated,
     fit,
     predict,
     regression,
@@ -87,9 +86,6 @@ def test_methods_by_name() -> None:
         regression("cubic")
     with pytest.raises(InvalidInputError):
         aggregate("mode")
-    assert aggregated([1.0, 5.0, 3.0], Aggregate.MEDIAN) == 3.0
-    assert aggregated([1.0, 5.0, 3.0], Aggregate.MAX) == 5.0
-    assert aggregated([], Aggregate.AVERAGE) == 0.0
 
 
 def test_predictions_per_step_and_in_total() -> None:

@@ -22,70 +22,62 @@ class Metric:
     pod_level: bool = False
 
 
-def _counter(name: str, series: str, pod_level: bool = False) -> Metric:
-    # Counters (cAdvisor's *_total) are raw here; summaries turn them into
-    # rates and increases.
-    return Metric(name, series, pod_level)
-
-
-def _gauge(name: str, series: str) -> Metric:
-    return Metric(name, series)
-
-
+# Counters (cAdvisor's *_total) are raw series here, like the gauges;
+# summaries turn them into rates and increases.
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        _counter("cpuSystemSecondsTotal", "container_cpu_system_seconds_total"),
-        _counter("cpuUsageSecondsTotal", "container_cpu_usage_seconds_total"),
-        _counter("cpuUserSecondsTotal", "container_cpu_user_seconds_total"),
-        _gauge("fileDescriptors", "container_file_descriptors"),
-        _gauge("fsInodesFree", "container_fs_inodes_free"),
-        _gauge("fsInodesTotal", "container_fs_inodes_total"),
-        _gauge("fsIoCurrent", "container_fs_io_current"),
-        _counter("fsIoTimeSecondsTotal", "container_fs_io_time_seconds_total"),
-        _counter("fsIoTimeWeightedSecondsTotal", "container_fs_io_time_weighted_seconds_total"),
-        _gauge("fsLimitBytes", "container_fs_limit_bytes"),
-        _counter("fsReadSecondsTotal", "container_fs_read_seconds_total"),
-        _counter("fsReadsBytesTotal", "container_fs_reads_bytes_total"),
-        _counter("fsReadsMergedTotal", "container_fs_reads_merged_total"),
-        _counter("fsReadsTotal", "container_fs_reads_total"),
-        _counter("fsSectorReadsTotal", "container_fs_sector_reads_total"),
-        _counter("fsSectorWritesTotal", "container_fs_sector_writes_total"),
-        _gauge("fsUsageBytes", "container_fs_usage_bytes"),
-        _counter("fsWriteSecondsTotal", "container_fs_write_seconds_total"),
-        _counter("fsWritesBytesTotal", "container_fs_writes_bytes_total"),
-        _counter("fsWritesMergedTotal", "container_fs_writes_merged_total"),
-        _counter("fsWritesTotal", "container_fs_writes_total"),
-        _gauge("memoryCache", "container_memory_cache"),
-        _gauge("memoryFailcnt", "container_memory_failcnt"),
-        _counter("memoryFailuresTotal", "container_memory_failures_total"),
-        _gauge("memoryMappedFile", "container_memory_mapped_file"),
-        _gauge("memoryMaxUsageBytes", "container_memory_max_usage_bytes"),
-        _gauge("memoryRss", "container_memory_rss"),
-        _gauge("memorySwap", "container_memory_swap"),
-        _gauge("memoryUsageBytes", "container_memory_usage_bytes"),
-        _gauge("memoryWorkingSetBytes", "container_memory_working_set_bytes"),
-        _counter("networkReceiveBytesTotal", "container_network_receive_bytes_total", True),
-        _counter("networkReceiveErrorsTotal", "container_network_receive_errors_total", True),
-        _counter(
+        Metric("cpuSystemSecondsTotal", "container_cpu_system_seconds_total"),
+        Metric("cpuUsageSecondsTotal", "container_cpu_usage_seconds_total"),
+        Metric("cpuUserSecondsTotal", "container_cpu_user_seconds_total"),
+        Metric("fileDescriptors", "container_file_descriptors"),
+        Metric("fsInodesFree", "container_fs_inodes_free"),
+        Metric("fsInodesTotal", "container_fs_inodes_total"),
+        Metric("fsIoCurrent", "container_fs_io_current"),
+        Metric("fsIoTimeSecondsTotal", "container_fs_io_time_seconds_total"),
+        Metric("fsIoTimeWeightedSecondsTotal", "container_fs_io_time_weighted_seconds_total"),
+        Metric("fsLimitBytes", "container_fs_limit_bytes"),
+        Metric("fsReadSecondsTotal", "container_fs_read_seconds_total"),
+        Metric("fsReadsBytesTotal", "container_fs_reads_bytes_total"),
+        Metric("fsReadsMergedTotal", "container_fs_reads_merged_total"),
+        Metric("fsReadsTotal", "container_fs_reads_total"),
+        Metric("fsSectorReadsTotal", "container_fs_sector_reads_total"),
+        Metric("fsSectorWritesTotal", "container_fs_sector_writes_total"),
+        Metric("fsUsageBytes", "container_fs_usage_bytes"),
+        Metric("fsWriteSecondsTotal", "container_fs_write_seconds_total"),
+        Metric("fsWritesBytesTotal", "container_fs_writes_bytes_total"),
+        Metric("fsWritesMergedTotal", "container_fs_writes_merged_total"),
+        Metric("fsWritesTotal", "container_fs_writes_total"),
+        Metric("memoryCache", "container_memory_cache"),
+        Metric("memoryFailcnt", "container_memory_failcnt"),
+        Metric("memoryFailuresTotal", "container_memory_failures_total"),
+        Metric("memoryMappedFile", "container_memory_mapped_file"),
+        Metric("memoryMaxUsageBytes", "container_memory_max_usage_bytes"),
+        Metric("memoryRss", "container_memory_rss"),
+        Metric("memorySwap", "container_memory_swap"),
+        Metric("memoryUsageBytes", "container_memory_usage_bytes"),
+        Metric("memoryWorkingSetBytes", "container_memory_working_set_bytes"),
+        Metric("networkReceiveBytesTotal", "container_network_receive_bytes_total", True),
+        Metric("networkReceiveErrorsTotal", "container_network_receive_errors_total", True),
+        Metric(
             "networkReceivePacketsDroppedTotal",
             "container_network_receive_packets_dropped_total",
             True,
         ),
-        _counter("networkReceivePacketsTotal", "container_network_receive_packets_total", True),
-        _counter("networkTransmitBytesTotal", "container_network_transmit_bytes_total", True),
-        _counter("networkTransmitErrorsTotal", "container_network_transmit_errors_total", True),
-        _counter(
+        Metric("networkReceivePacketsTotal", "container_network_receive_packets_total", True),
+        Metric("networkTransmitBytesTotal", "container_network_transmit_bytes_total", True),
+        Metric("networkTransmitErrorsTotal", "container_network_transmit_errors_total", True),
+        Metric(
             "networkTransmitPacketsDroppedTotal",
             "container_network_transmit_packets_dropped_total",
             True,
         ),
-        _counter("networkTransmitPacketsTotal", "container_network_transmit_packets_total", True),
-        _gauge("processes", "container_processes"),
-        _gauge("sockets", "container_sockets"),
-        _gauge("threads", "container_threads"),
-        _gauge("threadsMax", "container_threads_max"),
-        _gauge("ulimitsSoft", "container_ulimits_soft"),
+        Metric("networkTransmitPacketsTotal", "container_network_transmit_packets_total", True),
+        Metric("processes", "container_processes"),
+        Metric("sockets", "container_sockets"),
+        Metric("threads", "container_threads"),
+        Metric("threadsMax", "container_threads_max"),
+        Metric("ulimitsSoft", "container_ulimits_soft"),
     )
 }
 

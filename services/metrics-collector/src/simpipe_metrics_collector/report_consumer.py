@@ -54,7 +54,7 @@ class RunReports:
         durable: str,
         settle_seconds: float,
         backfill_seconds: float,
-        trim: DeferredTrim | None = None,
+        trim: DeferredTrim,
     ) -> None:
         self.collector = collector
         self.store = store
@@ -119,8 +119,7 @@ class RunReports:
         finally:
             # A report holds a run's series twice over (JSON, MessagePack for
             # the Parquet child), freed once written.
-            if self.trim is not None:
-                self.trim.request()
+            self.trim.request()
         await message.ack()
 
     async def report(self, event: events_pb2.DryRunPhaseChanged) -> bool:

@@ -8,8 +8,7 @@ through the first two), with R² on the measured scale so models compare.
 """
 
 import math
-import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -46,17 +45,6 @@ def aggregate(name: str) -> Aggregate:
         raise InvalidInputError(
             f"aggregateMethod {name[:40]!r} is not one of average, median, max"
         ) from None
-
-
-def aggregated(values: Sequence[float], method: Aggregate) -> float:
-    if not values:
-        return 0.0
-    reducers: dict[Aggregate, Callable[[Sequence[float]], float]] = {
-        Aggregate.AVERAGE: statistics.fmean,
-        Aggregate.MEDIAN: statistics.median,
-        Aggregate.MAX: max,
-    }
-    return float(reducers[method](values))
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
+from simpipe_devstack.components.argo import ARTIFACT_BUCKET
+from simpipe_devstack.components.minio import UPLOADS_BUCKET
 from simpipe_devstack.example_pipeline import OUTPUT_DIR, RealStep, argo_service, real_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 
-UPLOAD_BUCKET = "simpipe-uploads"
 INPUT_PATH = "/tmp/input"
 INPUT_TEXT = b"hello, sim-pipe\nsecond line\n"
 STEP = RealStep(
@@ -58,7 +59,7 @@ async def uploaded(dev: GraphQLClient) -> AsyncIterator[str]:
         await dev.execute(
             "mutation($k: String!, $b: String!) { computeUploadPresignedUrl(key: $k, bucketName: $b) }",
             k=key,
-            b=UPLOAD_BUCKET,
+            b=UPLOADS_BUCKET,
         )
     )["computeUploadPresignedUrl"]
     async with httpx.AsyncClient(timeout=30) as http:
@@ -66,7 +67,7 @@ async def uploaded(dev: GraphQLClient) -> AsyncIterator[str]:
     yield key
     await dev.execute(
         "mutation($b: String!, $k: [String!]!) { deleteArtifacts(bucketName: $b, keys: $k) }",
-        b=UPLOAD_BUCKET,
+        b=UPLOADS_BUCKET,
         k=[key],
     )
 
@@ -87,7 +88,7 @@ async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
         i={
             "argoWorkflow": upper_from_input(),
             "dryRunId": dry_run_id,
-            "inputArtifacts": [{"name": "input", "bucketName": UPLOAD_BUCKET, "key": uploaded}],
+            "inputArtifacts": [{"name": "input", "bucketName": UPLOADS_BUCKET, "key": uploaded}],
         },
     )
     try:
@@ -96,12 +97,16 @@ async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
         step = next(n for n in dry_run["nodes"] if n["displayName"] == "upper")
 
         (read,) = step["inputArtifacts"]
-        assert (read["name"], read["bucketName"], read["key"]) == ("input", UPLOAD_BUCKET, uploaded)
+        assert (read["name"], read["bucketName"], read["key"]) == (
+            "input",
+            UPLOADS_BUCKET,
+            uploaded,
+        )
         assert read["size"] == len(INPUT_TEXT)
 
         written = {a["name"]: a for a in step["outputArtifacts"]}
         assert set(written) == {"upper", "main-logs"}
-        assert all(a["bucketName"] == "argo-artifacts" and a["size"] for a in written.values())
+        assert all(a["bucketName"] == ARTIFACT_BUCKET and a["size"] for a in written.values())
         async with httpx.AsyncClient(timeout=30) as http:
             output = await http.get(written["upper"]["url"])
             log = await http.get(written["main-logs"]["url"])
@@ -132,14 +137,14 @@ async def test_a_dry_run_from_a_template_reads_an_input_by_reference(
         i={
             "projectId": project,
             "workflowTemplateName": template["metadata"]["name"],
-            "inputArtifacts": [{"name": "input", "bucketName": UPLOAD_BUCKET, "key": uploaded}],
+            "inputArtifacts": [{"name": "input", "bucketName": UPLOADS_BUCKET, "key": uploaded}],
         },
     )
     dry_run = await wait_until_done(dev, created["createDryRunFromTemplate"]["id"])
     assert dry_run["status"]["phase"] == "Succeeded", dry_run["status"]["message"]
     step = next(n for n in dry_run["nodes"] if n["displayName"] == "upper")
     assert [(a["bucketName"], a["key"]) for a in step["inputArtifacts"]] == [
-        (UPLOAD_BUCKET, uploaded)
+        (UPLOADS_BUCKET, uploaded)
     ]
     upper = next(a for a in step["outputArtifacts"] if a["name"] == "upper")
     async with httpx.AsyncClient(timeout=30) as http:
@@ -149,8 +154,8 @@ async def test_a_dry_run_from_a_template_reads_an_input_by_reference(
 @pytest.mark.parametrize(
     ("bucket", "key", "words"),
     [
-        (UPLOAD_BUCKET, "../escape.txt", "'..' path segments"),
-        (UPLOAD_BUCKET, "/absolute.txt", "relative"),
+        (UPLOADS_BUCKET, "../escape.txt", "'..' path segments"),
+        (UPLOADS_BUCKET, "/absolute.txt", "relative"),
         ("Not_A_Bucket", "input.txt", "bucket name"),
     ],
 )

@@ -18,10 +18,10 @@ import httpx
 import paramiko
 import pytest
 
+from simpipe_devstack.components.minio import UPLOADS_BUCKET
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 
-BUCKET = "simpipe-uploads"
 UPLOAD_URL = (
     "mutation($k: String, $b: String) { computeUploadPresignedUrl(key: $k, bucketName: $b) }"
 )
@@ -79,7 +79,7 @@ async def key(dev: GraphQLClient) -> AsyncIterator[str]:
     """A fresh key at the bucket's top level, deleted after the test."""
     name = f"sftp-test-{uuid.uuid4().hex[:12]}.bin"
     yield name
-    await dev.execute(DELETE, b=BUCKET, k=[name])
+    await dev.execute(DELETE, b=UPLOADS_BUCKET, k=[name])
 
 
 def payload(seed: int) -> bytes:
@@ -88,7 +88,9 @@ def payload(seed: int) -> bytes:
 
 
 async def listed(dev: GraphQLClient, key: str) -> dict[str, object]:
-    (artifact,) = [a for a in (await dev.execute(LIST, b=BUCKET))["artifacts"] if a["key"] == key]
+    (artifact,) = [
+        a for a in (await dev.execute(LIST, b=UPLOADS_BUCKET))["artifacts"] if a["key"] == key
+    ]
     found: dict[str, object] = artifact
     return found
 
@@ -107,7 +109,7 @@ async def test_graphql_upload_reads_back_over_sftp(
     stack: Stack, dev: GraphQLClient, http: httpx.AsyncClient, key: str
 ) -> None:
     data = payload(2)
-    url = (await dev.execute(UPLOAD_URL, k=key, b=BUCKET))["computeUploadPresignedUrl"]
+    url = (await dev.execute(UPLOAD_URL, k=key, b=UPLOADS_BUCKET))["computeUploadPresignedUrl"]
     assert (await http.put(url, content=data)).status_code == 200
     assert await asyncio.to_thread(sftp_get, stack, key) == data
 
@@ -129,7 +131,7 @@ async def test_webdav_both_ways(
     assert (await http.get(str(artifact["url"]))).content == data
 
     other = payload(4)
-    url = (await dev.execute(UPLOAD_URL, k=key, b=BUCKET))["computeUploadPresignedUrl"]
+    url = (await dev.execute(UPLOAD_URL, k=key, b=UPLOADS_BUCKET))["computeUploadPresignedUrl"]
     assert (await http.put(url, content=other)).status_code == 200
     got = await http.get(f"{endpoints['webdav']}/{key}", auth=auth)
     assert got.status_code == 200

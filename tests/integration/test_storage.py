@@ -30,6 +30,8 @@ import pytest
 
 from simpipe.v1 import events_pb2, storage_broker_pb2, storage_broker_pb2_grpc
 from simpipe_common.errors import REASON_KEY
+from simpipe_devstack.components.argo import ARTIFACT_BUCKET
+from simpipe_devstack.components.minio import SYSTEM_BUCKETS, UPLOADS_BUCKET
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.readiness import http_ok, wait_until
 from simpipe_devstack.stack import Stack
@@ -166,7 +168,7 @@ def minio(stack: Stack, endpoints: dict[str, str]) -> S3Target:
         endpoints["s3"],
         stack.secrets.s3_access_key,
         stack.secrets.s3_secret_key,
-        "argo-artifacts",
+        ARTIFACT_BUCKET,
     )
 
 
@@ -476,7 +478,7 @@ async def test_bad_bucket_names_are_refused(broker: StorageBrokerAsyncStub, name
     )
 
 
-@pytest.mark.parametrize("reserved", ["argo-artifacts", "simpipe-reports"])
+@pytest.mark.parametrize("reserved", SYSTEM_BUCKETS)
 async def test_reserved_buckets_are_never_created_deleted_or_written(
     broker: StorageBrokerAsyncStub, reserved: str
 ) -> None:
@@ -576,9 +578,9 @@ async def test_expired_url_is_refused(
 async def test_reserved_buckets_stay_readable(minio_broker: StorageBrokerAsyncStub) -> None:
     listed = await minio_broker.ListBuckets(pb.ListBucketsRequest(caller=CALLER))
     reserved = {b.name for b in listed.buckets if b.reserved}
-    assert {"argo-artifacts", "simpipe-reports"} <= reserved
+    assert set(SYSTEM_BUCKETS) <= reserved
     await minio_broker.ListObjects(
-        pb.ListObjectsRequest(caller=CALLER, bucket="argo-artifacts", delimiter="/")
+        pb.ListObjectsRequest(caller=CALLER, bucket=ARTIFACT_BUCKET, delimiter="/")
     )
 
 
@@ -731,8 +733,9 @@ async def test_graphql_default_upload_bucket(dev: GraphQLClient, http: httpx.Asy
     assert (await http.put(url, content=b"x")).status_code == 200
     key = httpx.URL(url).path.split("/", 2)[2]
     listed = (await dev.execute("{ artifacts { key bucketName } }"))["artifacts"]
-    assert {"key": key, "bucketName": "simpipe-uploads"} in listed
+    assert {"key": key, "bucketName": UPLOADS_BUCKET} in listed
     await dev.execute(
-        'mutation($k: [String!]!) { deleteArtifacts(bucketName: "simpipe-uploads", keys: $k) }',
+        "mutation($b: String!, $k: [String!]!) { deleteArtifacts(bucketName: $b, keys: $k) }",
+        b=UPLOADS_BUCKET,
         k=[key],
     )

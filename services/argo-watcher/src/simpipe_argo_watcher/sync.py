@@ -32,14 +32,21 @@ Item = WatchItem | CatchUp
 
 
 class ModelSync:
-    def __init__(self, model: ReadModel, publisher: Publisher, items: asyncio.Queue[Item]) -> None:
+    def __init__(
+        self,
+        model: ReadModel,
+        publisher: Publisher,
+        items: asyncio.Queue[Item],
+        first_retry_seconds: float = 1.0,
+    ) -> None:
         self._model = model
         self._publisher = publisher
         self._items = items
         self._publishing = False
         self._behind = True
         self._retry_at = 0.0
-        self._retry_delay = 1.0
+        self._first_retry = first_retry_seconds
+        self._retry_delay = first_retry_seconds
 
     def set_leader(self, leader: bool) -> None:
         """Only the leader publishes; a new one first catches up on what its
@@ -86,7 +93,7 @@ class ModelSync:
         except Exception as error:
             self._failed(error)
             return
-        self._behind, self._retry_delay = False, 1.0
+        self._behind, self._retry_delay = False, self._first_retry
         log.info(
             "published the current state", runs=len(self._model.snapshots()), published=published
         )

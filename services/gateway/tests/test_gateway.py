@@ -147,3 +147,33 @@ def test_responses_are_json_text_as_the_stdlib_would_read_them() -> None:
     assert json.loads(encoded) == data
     # No bare NaN (which is not JSON): a not-a-number becomes null.
     assert json.loads(app.encode_json({"v": float("nan")})) == {"v": None}
+
+
+async def test_a_post_without_content_length_is_refused_in_json() -> None:
+    from simpipe_gateway.app import GraphQLApp
+
+    app = GraphQLApp(GatewaySettings(api_tokens=f"{TOKEN}=alice"))
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        raise AssertionError("the body must not be read")
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/graphql", "headers": []}
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    start, body = sent
+    assert start["status"] == 411
+    headers = dict(start["headers"])  # type: ignore[call-overload]
+    assert headers[b"content-type"] == b"application/json"
+    assert int(headers[b"content-length"]) == len(body["body"])  # type: ignore[arg-type]
+    assert json.loads(body["body"]) == {  # type: ignore[arg-type]
+        "data": None,
+        "errors": [
+            {
+                "message": "send the request with a Content-Length",
+                "extensions": {"code": "INPUT_VALIDATION_ERROR"},
+            }
+        ],
+    }

@@ -45,9 +45,9 @@ class HealthApp:
         elif scope["path"] == "/health":
             await self._health(send)
         elif scope["path"] == "/metrics":
-            await _respond(send, 200, prometheus_client.CONTENT_TYPE_LATEST, _metrics())
+            await respond(send, 200, prometheus_client.CONTENT_TYPE_LATEST, _metrics())
         else:
-            await _respond(send, 404, "text/plain; charset=utf-8", b"not found\n")
+            await respond(send, 404, "text/plain; charset=utf-8", b"not found\n")
 
     async def _health(self, send: Send) -> None:
         results = await asyncio.gather(*(check() for check in self._readiness))
@@ -60,14 +60,15 @@ class HealthApp:
         if failing:
             body["failing"] = failing
         payload = json.dumps(body).encode()
-        await _respond(send, 503 if failing else 200, "application/json", payload)
+        await respond(send, 503 if failing else 200, "application/json", payload)
 
 
 def _metrics() -> bytes:
     return prometheus_client.generate_latest(prometheus_client.REGISTRY)
 
 
-async def _respond(send: Send, status: int, content_type: str, body: bytes) -> None:
+async def respond(send: Send, status: int, content_type: str, body: bytes) -> None:
+    """A whole response (status, Content-Type, Content-Length, body) on an ASGI send."""
     headers = [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -1,6 +1,5 @@
 """The GraphQL endpoint (HTTP and graphql-transport-ws) with its context."""
 
-import json
 from typing import Any
 
 import msgspec
@@ -11,6 +10,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from simpipe_common import events
+from simpipe_common.http import respond
 from simpipe_common.memory import DeferredTrim
 from simpipe_gateway.auth import Authenticator
 from simpipe_gateway.config import GatewaySettings
@@ -66,20 +66,9 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
             refusal = self._body_refusal(dict(scope["headers"]))
             if refusal is not None:
                 status, message = refusal
-                body = json.dumps(
-                    {
-                        "data": None,
-                        "errors": [
-                            {"message": message, "extensions": {"code": "INPUT_VALIDATION_ERROR"}}
-                        ],
-                    }
-                ).encode()
-                headers = [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", b"%d" % len(body)),
-                ]
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                error = {"message": message, "extensions": {"code": "INPUT_VALIDATION_ERROR"}}
+                body = self.encode_json({"data": None, "errors": [error]}).encode()
+                await respond(send, status, "application/json", body)
                 return
         try:
             await super().__call__(scope, receive, send)

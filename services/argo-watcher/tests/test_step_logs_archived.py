@@ -20,7 +20,7 @@ class ArchivedLog(ArgoArchive):
         super().__init__(UNREACHABLE_URL, "simpipe", 1)
         self.read: list[tuple[str, bool]] = []
 
-    async def step_log(self, workflow: Workflow, node_id: str, archived: bool) -> str:
+    async def step_log(self, name: str, uid: str, node_id: str, archived: bool) -> str:
         self.read.append((node_id, archived))
         return "loading\nexploding\nexit 3\n"
 

@@ -32,12 +32,10 @@ class ArgoArchive:
         found: Workflow | None = await self._get_json(f"/api/v1/archived-workflows/{uid}", {})
         return found
 
-    async def step_log(self, workflow: Workflow, node_id: str, archived: bool) -> str:
-        """The `main-logs` artifact Argo keeps in S3 when archiveLogs is on."""
-        metadata = workflow["metadata"]
-        where = (
-            f"archived-workflows/{metadata['uid']}" if archived else f"workflows/{metadata['name']}"
-        )
+    async def step_log(self, name: str, uid: str, node_id: str, archived: bool) -> str:
+        """The `main-logs` artifact Argo keeps in S3 when archiveLogs is on, of
+        node `node_id` of the Workflow `name` (`uid` once it is archived)."""
+        where = f"archived-workflows/{uid}" if archived else f"workflows/{name}"
         path = f"/artifact-files/{self._namespace}/{where}/{node_id}/outputs/main-logs"
         response = await self._request(path, {})
         if response.status_code >= 400:

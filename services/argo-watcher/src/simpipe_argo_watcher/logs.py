@@ -12,7 +12,7 @@ import asyncio
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import grpc
 from kubernetes import client
@@ -20,7 +20,6 @@ from kubernetes.client.exceptions import ApiException
 
 from simpipe.v1 import dry_runs_pb2
 from simpipe_argo_watcher.archive import ArgoArchive
-from simpipe_argo_watcher.convert import parse_time
 from simpipe_common.errors import NotFoundError, ServiceError, UnavailableError
 
 MAIN_LOGS_ARTIFACT = "main-logs"
@@ -85,19 +84,15 @@ class StepLogs:
             live = await self._live(node.pod_name, since, grep, max_lines)
             if live is not None:
                 return select(live, since, grep, max_lines)
-        # Only a step whose pod is gone needs the Workflow itself.
-        workflow = json.loads(dry_run.argo_workflow_json)
-        raw_node = ((workflow.get("status") or {}).get("nodes") or {}).get(node.id) or {}
-        artifacts = (raw_node.get("outputs") or {}).get("artifacts") or []
-        if not any(artifact.get("name") == MAIN_LOGS_ARTIFACT for artifact in artifacts):
+        if not any(artifact.name == MAIN_LOGS_ARTIFACT for artifact in node.output_artifacts):
             raise NotFoundError(
                 f"no log of step {node.id} is kept: its pod is gone and Argo archived "
                 f"no '{MAIN_LOGS_ARTIFACT}' artifact for it"
             )
-        finished = parse_time(raw_node.get("finishedAt"))
+        finished = node.finished_at.ToDatetime(tzinfo=UTC) if node.HasField("finished_at") else None
         if since is not None and finished is not None and finished < since:
             return []
-        text = await self._archive.step_log(workflow, node.id, dry_run.archived)
+        text = await self._archive.step_log(dry_run.id, dry_run.uid, node.id, dry_run.archived)
         return select((LogLine(None, line) for line in text.splitlines()), None, grep, max_lines)
 
     async def _live(

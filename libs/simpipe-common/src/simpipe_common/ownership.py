@@ -20,8 +20,11 @@ def owner_hash(owner: str) -> str:
     return hashlib.sha256(owner.encode()).hexdigest()[:32]
 
 
-def owner_selector(owner: str) -> str:
-    return f"{LABEL_MANAGED}=true,{LABEL_OWNER_HASH}={owner_hash(owner)}"
+def owner_selector(owner: str, project_id: str | None = None) -> str:
+    """A label selector of `owner`'s objects; with `project_id`, of those in
+    that project only ("" selects those outside any project)."""
+    selector = f"{LABEL_MANAGED}=true,{LABEL_OWNER_HASH}={owner_hash(owner)}"
+    return selector if project_id is None else f"{selector},{LABEL_PROJECT}={project_id}"
 
 
 def ownership_labels(owner: str, project_id: str) -> dict[str, str]:

@@ -25,7 +25,7 @@ from simpipe_common.errors import (
     abort,
     typed_errors,
 )
-from simpipe_common.ownership import LABEL_PROJECT, owner_of, owner_selector
+from simpipe_common.ownership import owner_of, owner_selector
 
 pb = argo_watcher_pb2
 
@@ -51,7 +51,7 @@ class ArgoWatcherApi(argo_watcher_pb2_grpc.ArgoWatcherServicer):
         ]
         if request.include_archived:
             live = {dry_run.uid for dry_run in found}
-            selector = owner_selector(caller) + (f",{LABEL_PROJECT}={project}" if project else "")
+            selector = owner_selector(caller, project or None)
             found += [
                 dry_run
                 for workflow in await self.archive.list(selector)

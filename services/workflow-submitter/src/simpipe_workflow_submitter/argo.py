@@ -32,7 +32,7 @@ from simpipe_common.errors import (
     ServiceError,
     UnavailableError,
 )
-from simpipe_common.ownership import LABEL_PROJECT, owner_selector
+from simpipe_common.ownership import owner_selector
 from simpipe_workflow_submitter.documents import REASONS, WORKFLOW, WORKFLOW_TEMPLATE
 
 T = TypeVar("T")
@@ -162,7 +162,7 @@ class Argo:
         return _plain(found)
 
     async def list_templates(self, caller: str, project_id: str) -> list[dict[str, Any]]:
-        selector = f"{owner_selector(caller)},{LABEL_PROJECT}={project_id}"
+        selector = owner_selector(caller, project_id)
         found = await self._call(
             "workflow templates", WORKFLOW_TEMPLATE, self.service.list_workflow_templates,
             None, None, selector,

@@ -9,7 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from simpipe.v1 import dry_runs_pb2
 from simpipe_common.errors import NotFoundError
-from simpipe_common.ownership import LABEL_PROJECT, owner_of, owner_selector, stamp
+from simpipe_common.ownership import owner_of, owner_selector, stamp
 from simpipe_workflow_submitter import validation
 from simpipe_workflow_submitter.kube import CustomObjects, call
 
@@ -92,7 +92,7 @@ class ProjectStore:
     async def delete(self, caller: str, project_id: str) -> None:
         await self._get_owned(caller, project_id)
         # The project's dry runs and pipelines go with it.
-        selector = f"{owner_selector(caller)},{LABEL_PROJECT}={project_id}"
+        selector = owner_selector(caller, project_id)
         for plural in ("workflows", "workflowtemplates"):
             await call(
                 f"{plural} of project {project_id}",

@@ -53,3 +53,15 @@ async def rpc(method: Callable[[Request], Awaitable[Response]], request: Request
         return await method(request)
     except grpc.aio.AioRpcError as error:
         raise from_rpc_error(error) from None
+
+
+async def rpc_or_none(
+    method: Callable[[Request], Awaitable[Response]], request: Request
+) -> Response | None:
+    """rpc for what may not exist (yet): NOT_FOUND is None, not an error."""
+    try:
+        return await method(request)
+    except grpc.aio.AioRpcError as error:
+        if error.code() == grpc.StatusCode.NOT_FOUND:
+            return None
+        raise from_rpc_error(error) from None

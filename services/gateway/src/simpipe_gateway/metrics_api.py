@@ -26,7 +26,7 @@ from strawberry.types.scalar import ScalarDefinition
 
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe_gateway.context import GatewayInfo, caller, gateway
-from simpipe_gateway.errors import graphql_error, rpc
+from simpipe_gateway.errors import graphql_error, rpc, rpc_or_none
 from simpipe_gateway.scalars import as_is, iso
 
 
@@ -395,15 +395,12 @@ class RunReport:
 
 async def run_report(info: GatewayInfo, dry_run_id: str) -> RunReport | None:
     """The report, or None while the run has none (not finished yet)."""
-    try:
-        found = await rpc(
-            gateway(info).metrics.GetRunReport,
-            pb.DryRunMetricsRef(caller=await caller(info), dry_run_id=dry_run_id),
-        )
-    except GraphQLError as error:
-        if (error.extensions or {}).get("code") == "NOT_FOUND_ERROR":
-            return None
-        raise
+    found = await rpc_or_none(
+        gateway(info).metrics.GetRunReport,
+        pb.DryRunMetricsRef(caller=await caller(info), dry_run_id=dry_run_id),
+    )
+    if found is None:
+        return None
     return RunReport(
         uid=found.uid,
         phase=found.phase,

@@ -6,14 +6,13 @@ import json
 from enum import Enum
 from typing import Any, NewType, Optional
 
-import grpc
 import strawberry
 from google.protobuf.timestamp_pb2 import Timestamp
 from strawberry.types.scalar import ScalarDefinition
 
 from simpipe.v1 import argo_watcher_pb2, dry_runs_pb2, storage_broker_pb2, workflow_submitter_pb2
 from simpipe_gateway.context import GatewayInfo, caller, gateway
-from simpipe_gateway.errors import from_rpc_error, rpc
+from simpipe_gateway.errors import rpc, rpc_or_none
 from simpipe_gateway.metrics_api import (
     DryRunNodeMetrics,
     RunMetricsSummary,
@@ -71,15 +70,11 @@ async def step_files(info: GatewayInfo, files: list[dry_runs_pb2.Artifact]) -> l
     storage = gateway(info).storage
 
     async def size(file: dry_runs_pb2.Artifact) -> Size | None:
-        try:
-            found = await storage.StatObject(
-                storage_broker_pb2.ObjectRef(caller=who, bucket=file.bucket, key=file.key)
-            )
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise from_rpc_error(error) from None
-        return found.size
+        found = await rpc_or_none(
+            storage.StatObject,
+            storage_broker_pb2.ObjectRef(caller=who, bucket=file.bucket, key=file.key),
+        )
+        return None if found is None else found.size
 
     async def one(file: dry_runs_pb2.Artifact) -> Artifact:
         presigned, found_size = await asyncio.gather(

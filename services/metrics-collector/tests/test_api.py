@@ -30,7 +30,12 @@ from simpipe_metrics_collector.collector import MetricsCollector
 from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.prometheus import Prometheus, Samples, Series
 from simpipe_metrics_collector.report_consumer import RunReports
-from simpipe_metrics_collector.report_store import ReportKeys, ReportStore, StoredReport
+from simpipe_metrics_collector.report_store import (
+    ReportKeys,
+    ReportStore,
+    StoredReport,
+    report_keys,
+)
 from simpipe_metrics_collector.scaling import Aggregate
 from simpipe_metrics_collector.watcher import Watcher
 
@@ -66,6 +71,17 @@ def dry_run(artifacts: dict[str, list[tuple[str, str]]] | None = None) -> dry_ru
         for bucket, key in (artifacts or {}).get(node_id, []):
             node.input_artifacts.add(name=key.rpartition("/")[2], bucket=bucket, key=key)
     return run
+
+
+def same_but_meta(ready: events_pb2.MetricsReady, payload: bytes) -> bool:
+    """`ready` says what `payload` says, under the same event id (its
+    occurred_at is when it was published)."""
+    other = events_pb2.MetricsReady.FromString(payload)
+    if ready.meta.event_id != other.meta.event_id:
+        return False
+    ready.ClearField("meta")
+    other.ClearField("meta")
+    return ready == other
 
 
 class FakeWatcher(Watcher):
@@ -147,7 +163,6 @@ class MemoryStore(ReportStore):
         self.objects[keys.parquet], self.objects[keys.json] = parquet, document
 
     async def latest(self, owner: str, dry_run_id: str) -> StoredReport | None:
-        from simpipe_metrics_collector.report_store import report_keys
 
         keys = report_keys(owner, dry_run_id, UID)
         return StoredReport(keys, datetime.now(UTC)) if keys.json in self.objects else None
@@ -335,11 +350,17 @@ async def test_the_report_is_written_once_and_announced(harness: tuple[Harness, 
     assert missing.code() == grpc.StatusCode.NOT_FOUND
     event = events_pb2.DryRunPhaseChanged(
         meta=events.event_meta(f"{UID}:123", "argo-watcher"),
-        dry_run_id=RUN, owner=ALICE, phase="Succeeded",
+        dry_run_id=RUN, project_id="p", owner=ALICE, phase="Succeeded",
     )  # fmt: skip
     assert await h.reports.report(event)
+    written = dict(h.store.objects)
     assert not await h.reports.report(event)  # idempotent by uid
-    [(subject, payload, headers)] = h.jetstream.published
+    assert h.store.objects == written  # not written again
+    # Announced again (in case the first publish was lost) under the same
+    # id, which JetStream's duplicate window drops.
+    (subject, payload, headers), again = h.jetstream.published
+    assert (again[0], again[2]) == (subject, headers)
+    assert same_but_meta(events_pb2.MetricsReady.FromString(again[1]), payload)
     ready = events_pb2.MetricsReady.FromString(payload)
     assert subject == f"simpipe.metrics.{RUN}.ready"
     assert headers["Nats-Msg-Id"] == ready.meta.event_id == f"metrics:{UID}"
@@ -433,7 +454,7 @@ async def test_a_run_that_finished_long_before_is_reported_from_its_event() -> N
     h = Harness()
     event = events_pb2.DryRunPhaseChanged(
         meta=events.event_meta(f"{UID}:9", "argo-watcher"),
-        dry_run_id=RUN, owner=ALICE, phase="Failed",
+        dry_run_id=RUN, project_id="p", owner=ALICE, phase="Failed",
     )  # fmt: skip
     event.meta.occurred_at.FromDatetime(datetime.now(UTC) - timedelta(hours=5))
     message = FakeMessage(event)
@@ -444,11 +465,56 @@ async def test_a_run_that_finished_long_before_is_reported_from_its_event() -> N
     ready = events_pb2.MetricsReady.FromString(payload)
     assert (ready.uid, ready.phase) == (UID, "Failed")
     assert ready.json_key in h.store.objects
-    # Delivered again (a replica died before acknowledging): nothing new.
+    written = dict(h.store.objects)
+    # Delivered again (a replica died before acknowledging): no new report,
+    # only the same announcement under the same id (dropped by JetStream).
     again = FakeMessage(event)
     await h.reports.handle(again)  # type: ignore[arg-type]
     assert again.outcome == "ack"
-    assert len(h.jetstream.published) == 1
+    assert h.store.objects == written
+    assert len(h.jetstream.published) == 2
+    [_, (_, repeated, headers)] = h.jetstream.published
+    assert headers["Nats-Msg-Id"] == ready.meta.event_id == f"metrics:{UID}"
+    assert same_but_meta(events_pb2.MetricsReady.FromString(repeated), payload)
+
+
+async def test_an_announcement_that_failed_after_the_report_was_written_is_sent_again() -> None:
+    h = Harness()
+    publish = h.jetstream.publish
+    calls = 0
+
+    async def lost_once(subject: str, payload: bytes, stream: str, headers: dict[str, str]) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise TimeoutError("NATS away")
+        return await publish(subject, payload, stream, headers)
+
+    h.jetstream.publish = lost_once  # type: ignore[method-assign]
+    event = events_pb2.DryRunPhaseChanged(
+        meta=events.event_meta(f"{UID}:9", "argo-watcher"),
+        dry_run_id=RUN, project_id="p", owner=ALICE, phase="Succeeded",
+    )  # fmt: skip
+    first = FakeMessage(event)
+    await h.reports.handle(first)  # type: ignore[arg-type]
+    assert first.outcome == "nak"  # the report is written, its announcement lost
+    assert h.jetstream.published == []
+    written = dict(h.store.objects)
+    assert written
+    again = FakeMessage(event)
+    await h.reports.handle(again)  # type: ignore[arg-type]
+    assert again.outcome == "ack"
+    assert h.store.objects == written  # not written again
+    [(subject, payload, headers)] = h.jetstream.published
+    ready = events_pb2.MetricsReady.FromString(payload)
+    assert subject == f"simpipe.metrics.{RUN}.ready"
+    assert headers["Nats-Msg-Id"] == ready.meta.event_id == f"metrics:{UID}"
+    assert (ready.dry_run_id, ready.project_id, ready.uid, ready.phase) == (
+        RUN, "p", UID, "Succeeded",
+    )  # fmt: skip
+    keys = report_keys(ALICE, RUN, UID)
+    assert (ready.json_key, ready.parquet_key) == (keys.json, keys.parquet)
+    assert set(written) == {keys.json, keys.parquet}
 
 
 async def test_a_report_that_cannot_be_written_is_delivered_again() -> None:

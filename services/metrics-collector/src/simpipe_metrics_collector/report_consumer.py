@@ -2,6 +2,10 @@
 consumer on the runs' phase events, shared by all replicas (each event goes
 to one of them), idempotent by the Workflow's uid (a report that exists is
 not written again, so redeliveries and the run's later events are harmless).
+A report that exists is announced again, under the same event id: a
+MetricsReady that failed to publish after its report was written goes out
+on the redelivery, and JetStream's duplicate window (or the consumers' own
+check of event ids) drops the repeats.
 
 The consumer lives in JetStream, not in the process: while every replica is
 down, events wait in it, and the next replica to start resumes where the
@@ -28,7 +32,7 @@ from simpipe_metrics_collector.collector import MetricsCollector, StepSeries, pa
 from simpipe_metrics_collector.messages import run_summary_message
 from simpipe_metrics_collector.metrics import REPORT_FAILURES, REPORT_SECONDS, REPORTS_WRITTEN
 from simpipe_metrics_collector.report import report_json, report_parquet
-from simpipe_metrics_collector.report_store import ReportStore, report_keys
+from simpipe_metrics_collector.report_store import ReportKeys, ReportStore, report_keys
 
 log = structlog.get_logger(__name__)
 
@@ -123,11 +127,15 @@ class RunReports:
         await message.ack()
 
     async def report(self, event: events_pb2.DryRunPhaseChanged) -> bool:
-        """Writes the run's report unless it exists; True when written."""
+        """Writes the run's report unless it exists, and announces it; True
+        when written."""
         # Phase event ids are "<uid>:<resourceVersion>".
         uid = event.meta.event_id.partition(":")[0]
         keys = report_keys(event.owner, event.dry_run_id, uid)
         if await self.store.exists(keys):
+            # Written before, but perhaps never announced (the publish failed
+            # and the event was nak'ed): announce it again, same id.
+            await self._announce(event.dry_run_id, event.project_id, uid, event.phase, keys)
             return False
         ended = event.meta.occurred_at.ToDatetime(tzinfo=UTC).timestamp()
         await asyncio.sleep(max(0.0, ended + self.settle_seconds - time.time()))
@@ -146,19 +154,26 @@ class RunReports:
             report_json(dry_run, event.phase, summary, steps, series, datetime.now(UTC)),
             await report_parquet(steps, series),
         )
+        REPORTS_WRITTEN.inc()
+        REPORT_SECONDS.observe(time.monotonic() - started)
+        log.info("report written", dry_run=dry_run.id, uid=uid, key=keys.json)
+        await self._announce(dry_run.id, dry_run.project_id, uid, event.phase, keys)
+        return True
+
+    async def _announce(
+        self, dry_run_id: str, project_id: str, uid: str, phase: str, keys: ReportKeys
+    ) -> None:
+        """Publishes MetricsReady; its id, `metrics:<uid>`, is the same every
+        time, so JetStream drops a repeat within its duplicate window."""
         ready = events_pb2.MetricsReady(
             meta=events.event_meta(f"metrics:{uid}", SOURCE),
-            dry_run_id=dry_run.id,
-            project_id=dry_run.project_id,
+            dry_run_id=dry_run_id,
+            project_id=project_id,
             uid=uid,
-            phase=event.phase,
+            phase=phase,
             bucket=self.store.bucket,
             json_key=keys.json,
             parquet_key=keys.parquet,
         )
         js = await self.jetstream.get()
-        await events.publish(js, events.metrics_subject(dry_run.id), ready, ready.meta.event_id)
-        REPORTS_WRITTEN.inc()
-        REPORT_SECONDS.observe(time.monotonic() - started)
-        log.info("report written", dry_run=dry_run.id, uid=uid, key=keys.json)
-        return True
+        await events.publish(js, events.metrics_subject(dry_run_id), ready, ready.meta.event_id)

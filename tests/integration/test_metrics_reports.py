@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import nats
 import pytest
+from pydantic import SecretStr
 
 from simpipe_common.events import STREAM, LazyJetStream
+from simpipe_common.memory import DeferredTrim
+from simpipe_common.s3 import s3_client
+from simpipe_common.settings import S3Settings
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
@@ -25,8 +29,11 @@ from simpipe_metrics_collector.collector import MetricsCollector
 from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.prometheus import Prometheus
 from simpipe_metrics_collector.report_consumer import RunReports
-from simpipe_metrics_collector.report_store import ReportKeys, ReportStore, StoredReport
+from simpipe_metrics_collector.report_store import ReportKeys, ReportStore
 from simpipe_metrics_collector.watcher import Watcher
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
 
 DEV = "local-dev"
 STEPS = (SimulatedStep("only", seconds=3, cpu_millicores=500, memory_mib=32),)
@@ -34,29 +41,42 @@ RUN = """query($id: String!) { dryRun(dryRunId: $id) {
   status { phase } nodes { ... on DryRunNodePod { displayName } } } }"""
 
 
-class MemoryStore(ReportStore):
-    def __init__(self, awaited_run: str) -> None:
-        self.bucket, self.url_seconds = "in-memory", 60
-        self.objects: dict[str, bytes] = {}
+class AwaitedStore(ReportStore):
+    """The collector's real store, on a bucket of this test's own (the
+    running collector reports the same run into the stack's bucket), telling
+    when the awaited run's report is in."""
+
+    def __init__(self, s3: S3Client, bucket: str, awaited_run: str) -> None:
+        super().__init__(s3, s3, bucket, url_seconds=60)
         self.awaited_run = awaited_run
+        self.awaited_keys: ReportKeys | None = None
         self.awaited_written = asyncio.Event()
 
-    async def exists(self, keys: ReportKeys) -> bool:
-        return keys.json in self.objects
-
     async def put(self, keys: ReportKeys, document: bytes, parquet: bytes) -> None:
-        self.objects[keys.parquet], self.objects[keys.json] = parquet, document
+        await super().put(keys, document, parquet)
         if f"/{self.awaited_run}/" in keys.json:
+            self.awaited_keys = keys
             self.awaited_written.set()
 
-    async def latest(self, owner: str, dry_run_id: str) -> StoredReport | None:
-        raise AssertionError("not read here")
 
-    async def read(self, key: str) -> dict[str, Any]:
-        raise AssertionError("not read here")
-
-    async def url(self, key: str) -> str:
-        raise AssertionError("not read here")
+@pytest.fixture
+async def report_bucket(
+    stack: Stack, endpoints: dict[str, str]
+) -> AsyncIterator[tuple[S3Client, str]]:
+    """A client of the stack's MinIO and a bucket of the test's own, removed after it."""
+    settings = S3Settings(
+        s3_endpoint=endpoints["s3"],
+        s3_access_key=stack.secrets.s3_access_key,
+        s3_secret_key=SecretStr(stack.secrets.s3_secret_key),
+    )
+    bucket = f"it-late-reports-{uuid.uuid4().hex[:8]}"
+    async with s3_client(settings, timeout=30) as s3:
+        await s3.create_bucket(Bucket=bucket)
+        yield s3, bucket
+        listed = await s3.list_objects_v2(Bucket=bucket)
+        for item in listed.get("Contents", []):
+            await s3.delete_object(Bucket=bucket, Key=item["Key"])
+        await s3.delete_bucket(Bucket=bucket)
 
 
 async def finished_run(gql: GraphQLClient, run_id: str) -> None:
@@ -71,7 +91,7 @@ async def finished_run(gql: GraphQLClient, run_id: str) -> None:
 
 @pytest.mark.timeout(240)
 async def test_a_run_that_finished_before_the_consumer_existed_is_reported(
-    stack: Stack, endpoints: dict[str, str]
+    stack: Stack, endpoints: dict[str, str], report_bucket: tuple[S3Client, str]
 ) -> None:
     run_id = f"metrics-late-{uuid.uuid4().hex[:8]}"
     durable = f"it-late-reports-{uuid.uuid4().hex[:8]}"
@@ -80,7 +100,8 @@ async def test_a_run_that_finished_before_the_consumer_existed_is_reported(
     watcher = Watcher(endpoints["argo-watcher_grpc"], 30)
     prometheus = Prometheus(endpoints["prometheus"], 30, 4)
     jetstream = LazyJetStream(endpoints["nats"])
-    store = MemoryStore(run_id)
+    s3, bucket = report_bucket
+    store = AwaitedStore(s3, bucket, run_id)
     consumer: asyncio.Task[None] | None = None
     try:
         await finished_run(gql, run_id)
@@ -89,10 +110,9 @@ async def test_a_run_that_finished_before_the_consumer_existed_is_reported(
         collector = MetricsCollector(watcher, prometheus, "simpipe", 1.0, EnergyModel(10, 0.4, 300))
         reports = RunReports(
             collector, store, jetstream, durable, settle_seconds=3.0,
-            energy=EnergyModel(10, 0.4, 300),
             # Back to just before this run: other runs of the shared stack
             # that finished earlier are not gathered by this test.
-            backfill_seconds=time.time() - started + 5,
+            backfill_seconds=time.time() - started + 5, trim=DeferredTrim(2.0),
         )  # fmt: skip
         consumer = asyncio.create_task(reports.run())
         async with asyncio.timeout(120):
@@ -115,8 +135,10 @@ async def test_a_run_that_finished_before_the_consumer_existed_is_reported(
         finally:
             await connection.close()
 
-    [json_key] = [k for k in store.objects if f"/{run_id}/" in k and k.endswith(".json")]
-    document = json.loads(store.objects[json_key])
+    keys = store.awaited_keys
+    assert keys is not None
+    await s3.head_object(Bucket=bucket, Key=keys.parquet)  # written beside it
+    document = await store.read(keys.json)
     assert document["dryRunId"] == run_id
     assert [s["displayName"] for s in document["steps"]] == ["only"]
     cpu = document["steps"][0]["series"]["cpuUsageSecondsTotal"]

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError as JetStreamNotFoundError
 
 from simpipe.v1 import events_pb2
 from simpipe_common import events
@@ -133,9 +134,11 @@ class RunReports:
         uid = event.meta.event_id.partition(":")[0]
         keys = report_keys(event.owner, event.dry_run_id, uid)
         if await self.store.exists(keys):
-            # Written before, but perhaps never announced (the publish failed
-            # and the event was nak'ed): announce it again, same id.
-            await self._announce(event.dry_run_id, event.project_id, uid, event.phase, keys)
+            # Written before, and announced unless that publish failed (the
+            # event was nak'ed): the stream tells, so a redelivery or the
+            # backfill does not announce a report twice.
+            if not await self._announced(event.dry_run_id, uid):
+                await self._announce(event.dry_run_id, event.project_id, uid, event.phase, keys)
             return False
         ended = event.meta.occurred_at.ToDatetime(tzinfo=UTC).timestamp()
         await asyncio.sleep(max(0.0, ended + self.settle_seconds - time.time()))
@@ -159,6 +162,16 @@ class RunReports:
         log.info("report written", dry_run=dry_run.id, uid=uid, key=keys.json)
         await self._announce(dry_run.id, dry_run.project_id, uid, event.phase, keys)
         return True
+
+    async def _announced(self, dry_run_id: str, uid: str) -> bool:
+        """Whether the run's last MetricsReady on the stream is this run's (a
+        run of the same name may have come before)."""
+        js = await self.jetstream.get()
+        try:
+            last = await js.get_last_msg(events.STREAM, events.metrics_subject(dry_run_id))
+        except JetStreamNotFoundError:
+            return False
+        return events_pb2.MetricsReady.FromString(last.data or b"").uid == uid
 
     async def _announce(
         self, dry_run_id: str, project_id: str, uid: str, phase: str, keys: ReportKeys

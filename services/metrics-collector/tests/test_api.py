@@ -507,11 +507,16 @@ async def test_an_announcement_that_failed_after_the_report_was_written_is_sent_
     assert set(written) == {keys.json, keys.parquet}
 
 
-async def test_a_report_that_cannot_be_written_is_delivered_again() -> None:
+@pytest.mark.parametrize(
+    "failure",
+    # NOT_FOUND from S3 (the reports bucket gone) is not "the run is gone".
+    [UnavailableError("S3 away"), NotFoundError("report bucket 'simpipe-reports' not found")],
+)
+async def test_a_report_that_cannot_be_written_is_delivered_again(failure: Exception) -> None:
     h = Harness()
 
     async def unavailable(keys: ReportKeys, document: bytes, parquet: bytes) -> None:
-        raise UnavailableError("S3 away")
+        raise failure
 
     h.store.put = unavailable  # type: ignore[method-assign]
     event = events_pb2.DryRunPhaseChanged(

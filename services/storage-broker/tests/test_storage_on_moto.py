@@ -4,9 +4,7 @@ loopback; events are recorded instead of published."""
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 
-import grpc
 import pytest
-from botocore.exceptions import ClientError
 from google.protobuf.message import Message
 from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
@@ -26,7 +24,6 @@ from simpipe_common.s3 import s3_client
 from simpipe_storage_broker.config import StorageBrokerSettings
 from simpipe_storage_broker.object_events import ObjectEvents
 from simpipe_storage_broker.presigner import Presigner
-from simpipe_storage_broker.s3_errors import client_error
 from simpipe_storage_broker.storage import Storage
 
 PUBLIC = "https://files.example.org"
@@ -212,22 +209,3 @@ async def test_delete_refuses_bad_keys_before_deleting_any(storage: Storage) -> 
     with pytest.raises(InvalidInputError, match=r"keys\[1\]"):
         await storage.delete_objects(CALLER, "unit-bad", ["ok", "../escape"])
     assert (await storage.stat_object("unit-bad", "ok")).size == 1
-
-
-@pytest.mark.parametrize(
-    ("code", "status", "reason"),
-    [
-        ("NoSuchBucket", grpc.StatusCode.NOT_FOUND, "not-found"),
-        ("404", grpc.StatusCode.NOT_FOUND, "not-found"),
-        ("BucketAlreadyOwnedByYou", grpc.StatusCode.ALREADY_EXISTS, "conflict"),
-        ("BucketNotEmpty", grpc.StatusCode.FAILED_PRECONDITION, "bucket-not-empty"),
-        ("InvalidPart", grpc.StatusCode.INVALID_ARGUMENT, "input-validation"),
-        ("SlowDown", grpc.StatusCode.UNAVAILABLE, "unavailable"),
-        ("AccessDenied", grpc.StatusCode.INTERNAL, "internal"),
-    ],
-)
-def test_s3_error_codes_become_typed_errors(
-    code: str, status: grpc.StatusCode, reason: str
-) -> None:
-    error = client_error(ClientError({"Error": {"Code": code, "Message": "m"}}, "Op"), "bucket 'b'")
-    assert (error.code, error.reason) == (status, reason)

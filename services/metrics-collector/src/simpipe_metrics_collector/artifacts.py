@@ -6,14 +6,11 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from simpipe_common.errors import UnavailableError
+from simpipe_common.errors import NotFoundError
+from simpipe_common.s3_errors import s3_errors
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
-
-HTTP_NOT_FOUND = "404"
 
 
 class ArtifactSizes:
@@ -29,11 +26,8 @@ class ArtifactSizes:
 
     async def _size(self, bucket: str, key: str) -> int:
         try:
-            head = await self._s3.head_object(Bucket=bucket, Key=key)
-        except ClientError as error:
-            if str(error.response.get("Error", {}).get("Code")) == HTTP_NOT_FOUND:
-                return 0
-            raise UnavailableError(f"S3 did not answer for an input artifact: {error}") from error
-        except BotoCoreError as error:
-            raise UnavailableError(f"S3 does not answer: {error}") from error
+            with s3_errors(f"input artifact {key!r} in bucket {bucket!r}"):
+                head = await self._s3.head_object(Bucket=bucket, Key=key)
+        except NotFoundError:
+            return 0
         return int(head.get("ContentLength", 0))

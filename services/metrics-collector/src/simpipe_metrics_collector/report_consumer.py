@@ -114,8 +114,6 @@ class RunReports:
             return
         try:
             await self.report(event)
-        except NotFoundError:
-            log.info("run gone before its report", dry_run=event.dry_run_id)
         except Exception as error:  # S3, Prometheus or the watcher away: retried
             REPORT_FAILURES.inc()
             log.error("report not written", dry_run=event.dry_run_id, error=repr(error))
@@ -143,7 +141,13 @@ class RunReports:
         ended = event.meta.occurred_at.ToDatetime(tzinfo=UTC).timestamp()
         await asyncio.sleep(max(0.0, ended + self.settle_seconds - time.time()))
         started = time.monotonic()
-        dry_run = await self.collector.dry_run(event.owner, event.dry_run_id)
+        try:
+            dry_run = await self.collector.dry_run(event.owner, event.dry_run_id)
+        except NotFoundError:
+            # Only here does "not found" mean there is nothing to report; from
+            # S3 (the reports bucket gone) it is a failure to retry.
+            log.info("run gone before its report", dry_run=event.dry_run_id)
+            return False
         if dry_run.uid != uid:
             return False  # the name was reused: the newer run reports itself
         measures = await self.collector.measure(dry_run)

@@ -10,17 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from simpipe_common.errors import UnavailableError
+from simpipe_common.errors import NotFoundError
 from simpipe_common.ownership import owner_hash
+from simpipe_common.s3_errors import s3_errors
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
 JSON_NAME = "report.json"
 PARQUET_NAME = "series.parquet"
-_MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
 @dataclass(frozen=True)
@@ -55,25 +53,21 @@ class ReportStore:
         self._signer = signer
 
     @contextmanager
-    def _s3(self) -> Iterator["S3Client"]:
-        try:
+    def _s3(self, what: str) -> Iterator["S3Client"]:
+        with s3_errors(f"{what} in report bucket {self.bucket!r}"):
             yield self._client
-        except (BotoCoreError, ClientError) as error:
-            raise UnavailableError(f"S3 ({self.bucket}): {error}") from error
 
     async def exists(self, keys: ReportKeys) -> bool:
-        with self._s3() as s3:
-            try:
+        try:
+            with self._s3(f"report {keys.json!r}") as s3:
                 await s3.head_object(Bucket=self.bucket, Key=keys.json)
-            except ClientError as error:
-                if str(error.response.get("Error", {}).get("Code")) in _MISSING:
-                    return False
-                raise
+        except NotFoundError:
+            return False
         return True
 
     async def put(self, keys: ReportKeys, document: bytes, parquet: bytes) -> None:
         """The Parquet file first: a report whose JSON exists is complete."""
-        with self._s3() as s3:
+        with self._s3(f"report {keys.json!r}") as s3:
             await s3.put_object(
                 Bucket=self.bucket, Key=keys.parquet, Body=parquet,
                 ContentType="application/vnd.apache.parquet",
@@ -86,7 +80,7 @@ class ReportStore:
         """The newest report of the owner's runs of that name."""
         prefix = _prefix(owner, dry_run_id)
         newest: StoredReport | None = None
-        with self._s3() as s3:
+        with self._s3("reports") as s3:
             paginator = s3.get_paginator("list_objects_v2")
             async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
@@ -100,14 +94,14 @@ class ReportStore:
         return newest
 
     async def read(self, key: str) -> dict[str, Any]:
-        with self._s3() as s3:
+        with self._s3(f"report {key!r}") as s3:
             response = await s3.get_object(Bucket=self.bucket, Key=key)
             async with response["Body"] as body:
                 document: dict[str, Any] = json.loads(await body.read())
         return document
 
     async def url(self, key: str) -> str:
-        with self._s3():
+        with self._s3(f"report {key!r}"):
             return await self._signer.generate_presigned_url(
                 "get_object",
                 Params={"Bucket": self.bucket, "Key": key},

@@ -16,10 +16,10 @@ from simpipe_common.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from simpipe_common.s3_errors import s3_errors
 from simpipe_storage_broker import validation
 from simpipe_storage_broker.object_events import ObjectEvents
 from simpipe_storage_broker.presigner import Presigner
-from simpipe_storage_broker.s3_errors import s3_errors
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client

@@ -1,5 +1,7 @@
 """S3's failures as the mesh's typed errors, so callers see NOT_FOUND or
-ALREADY_EXISTS rather than an internal error, whichever S3 answered."""
+ALREADY_EXISTS rather than an internal error, whichever S3 answered
+(install simpipe-common[s3]). Used by every service that talks to S3: the
+storage-broker, and the metrics-collector's report store and input sizes."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager

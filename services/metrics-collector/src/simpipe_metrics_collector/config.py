@@ -18,10 +18,6 @@ class MetricsCollectorSettings(GrpcServiceSettings, S3Settings):
     # Range queries in flight at once (one run sends one per metric).
     query_concurrency: int = 8
     reports_bucket: str = "simpipe-reports"
-    # Unused by the collector since the argo-watcher resolves each input
-    # artifact's bucket (DryRunNode.input_artifacts); kept because the
-    # devstack's shared service environment still sets SIMPIPE_ARTIFACT_BUCKET.
-    artifact_bucket: str = "argo-artifacts"
     # How long after a run's terminal phase its report is gathered: the last
     # samples of its steps are scraped by then.
     report_settle_seconds: float = 3.0

@@ -115,6 +115,16 @@ async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
         assert "upper: wrote 2 lines" in log.text
         # Grouping nodes list no files of their own.
         assert all("inputArtifacts" not in n for n in dry_run["nodes"] if n["type"] != "Pod")
+        # The original's fileSize: the bytes of the step's input files, read in S3.
+        aggregated = (
+            await dev.execute(
+                """query($id: String!) { getAggregatedNodesMetrics(dryRunIds: [$id]) {
+                  nodeName data { fileSize } } }""",
+                id=dry_run_id,
+            )
+        )["getAggregatedNodesMetrics"]
+        sizes = {n["nodeName"]: n["data"]["fileSize"] for n in aggregated}
+        assert sizes["upper"] == [float(len(INPUT_TEXT))]
     finally:
         await dev.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=dry_run_id)
 

@@ -4,9 +4,11 @@ kube-controller-manager, kube-scheduler, kwok-controller)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,9 @@ KWOK_NODE_LABEL = "simpipe.io/node-kind"
 KWOK_NODE_KIND = "kwok"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 KWOK_NODE_ANNOTATION_VALUE = "fake"
+# How long a KWOK node's Lease lasts; kwok-controller renews it every quarter.
+NODE_LEASE_SECONDS = 20
+HEARTBEAT_FACTOR = 5  # kwokctl's default
 
 
 def kwok_nodes(count: int) -> list[dict[str, Any]]:
@@ -156,6 +161,13 @@ class Cluster(Component):
             # start): passed in this file they would be dropped without
             # kwokctl's metrics-server, which it would have to download.
             "enableCRDs": ["Metric", "ClusterResourceUsage"],
+            # kwok-controller manages a node only while it holds the node's
+            # Lease. At kwokctl's default (200 s, renewed every 50 s) a
+            # restarted controller waited up to ~4 min for its predecessor's
+            # Leases to expire, and pods on KWOK nodes stayed Pending.
+            # kwokctl multiplies it by heartbeatFactor (5, kept for the
+            # node status updates, which scale with the node count).
+            "nodeLeaseDurationSeconds": NODE_LEASE_SECONDS // HEARTBEAT_FACTOR,
             "quietPull": True,
             # Pods on the real node reach the apiserver through the
             # `kubernetes` Service (its first address) and the pod gateway
@@ -232,6 +244,7 @@ class Cluster(Component):
             self._kwokctl(stack, "delete", "cluster", timeout=120)
             exists = False
         config.write_text(wanted)
+        since = datetime.now(UTC) - timedelta(seconds=1)  # a second's leeway for the clock
         if exists:
             self._kwokctl(stack, "start", "cluster", "--wait", "2m")
         else:
@@ -247,10 +260,11 @@ class Cluster(Component):
                 "2m",
             )
         wait_until("kube-apiserver", lambda: self.is_running(stack), 60)
-        self.configure(stack)
+        self.configure(stack, since)
 
-    def configure(self, stack: Stack) -> None:
-        """Objects the rest of the stack needs (idempotent)."""
+    def configure(self, stack: Stack, since: datetime) -> None:
+        """Objects the rest of the stack needs (idempotent); `since`: when
+        this kwok-controller was started."""
         self.apply(
             stack,
             [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": WORKFLOW_NAMESPACE}}],
@@ -261,7 +275,31 @@ class Cluster(Component):
             PROJECT_CRD,
         ):
             self.kubectl(stack, "apply", "-f", str(manifest))
-        self.apply(stack, kwok_nodes(stack.kwok_node_count))
+        nodes = kwok_nodes(stack.kwok_node_count)
+        self.apply(stack, nodes)
+        # Ready conditions and Leases outlive a stop in etcd: only a Lease
+        # renewed since this start says the kwok-controller now running
+        # manages the node (it renews every NODE_LEASE_SECONDS / 4).
+        names = {node["metadata"]["name"] for node in nodes}
+        # A predecessor's Lease would hold this controller off until it
+        # expires; deleted, the controller makes its own at its next try.
+        stale = [
+            n
+            for n, renewed in self._lease_renewals(stack).items()
+            if n in names and renewed < since
+        ]
+        if stale:
+            self.kubectl(
+                stack, "delete", "lease", "-n", "kube-node-lease", "--ignore-not-found", *stale
+            )
+        wait_until(
+            "KWOK nodes managed by this kwok-controller",
+            lambda: (
+                names
+                <= {n for n, renewed in self._lease_renewals(stack).items() if renewed >= since}
+            ),
+            NODE_LEASE_SECONDS * 3,
+        )
         wait_until(
             "KWOK nodes Ready",
             lambda: self.kubectl(
@@ -270,6 +308,17 @@ class Cluster(Component):
             ).split() == ["True"] * stack.kwok_node_count,
             60,
         )  # fmt: skip
+
+    def _lease_renewals(self, stack: Stack) -> dict[str, datetime]:
+        """When each node Lease was last renewed."""
+        leases = json.loads(
+            self.kubectl(stack, "get", "leases", "-n", "kube-node-lease", "-o", "json")
+        )
+        return {
+            lease["metadata"]["name"]: datetime.fromisoformat(renew)
+            for lease in leases.get("items", [])
+            if (renew := (lease.get("spec") or {}).get("renewTime"))
+        }
 
     def stop(self, stack: Stack) -> bool:
         if not self._cluster_dir(stack).exists():

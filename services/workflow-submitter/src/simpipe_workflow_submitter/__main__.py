@@ -56,6 +56,7 @@ def main() -> None:
         finally:
             await publisher.drain()
             await jetstream.close()
+            await argo.close()
 
     run_service(
         Service(

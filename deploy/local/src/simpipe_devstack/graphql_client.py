@@ -30,13 +30,14 @@ class GraphQLClient:
         self.token = token
         self.http = httpx.AsyncClient(timeout=30.0)
 
-    def _headers(self) -> dict[str, str]:
+    def headers(self) -> dict[str, str]:
+        """The Authorization header of this client's token, if it has one."""
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     async def execute(self, query: str, **variables: Any) -> dict[str, Any]:
         """The response's data; raises GraphQLError when it has errors."""
         response = await self.http.post(
-            self.url, json={"query": query, "variables": variables}, headers=self._headers()
+            self.url, json={"query": query, "variables": variables}, headers=self.headers()
         )
         body: dict[str, Any] = response.json()
         if body.get("errors"):
@@ -62,7 +63,7 @@ class GraphQLClient:
         async with websockets.connect(
             ws_url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
         ) as ws:
-            await ws.send(json.dumps({"type": "connection_init", "payload": self._headers()}))
+            await ws.send(json.dumps({"type": "connection_init", "payload": self.headers()}))
             ack = json.loads(await ws.recv())
             if ack.get("type") != "connection_ack":
                 raise GraphQLError([{"message": f"connection refused: {ack}"}])

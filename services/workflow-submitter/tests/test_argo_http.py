@@ -5,6 +5,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import date
 
 import pytest
 
@@ -240,13 +241,29 @@ async def test_a_failed_create_is_a_typed_error(
         await create(answer(status, body))
 
 
-async def test_a_malformed_document_is_refused_before_argo_sees_it() -> None:
-    server = Server(answer(200, b"{}"))
-    listener = await asyncio.start_server(server.serve, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    argo = Argo(f"http://127.0.0.1:{port}", "simpipe")
-    bad = {**WORKFLOW, "spec": {"templates": "not a list"}}
-    with pytest.raises(InvalidArgoDocumentError, match="not a valid Argo Workflow"):
-        await argo.create_workflow(bad)
-    listener.close()
-    assert server.requests == []
+async def test_a_document_argo_refuses_is_explained_by_heras_model() -> None:
+    refusal = answer(400, b'{"message":"json: cannot unmarshal string into templates"}')
+    async with serving(refusal) as (server, url):
+        argo = Argo(url, "simpipe")
+        bad = {**WORKFLOW, "spec": {"templates": "not a list"}}
+        with pytest.raises(InvalidArgoDocumentError, match=r"not a valid Argo Workflow.*templates"):
+            await argo.create_workflow(bad)
+        await argo.close()
+    assert len(server.requests) == 1
+
+
+async def test_yaml_timestamps_go_as_text_and_other_non_json_values_go_nowhere() -> None:
+    stored = b'{"metadata": {"name": "t-1", "uid": "u"}}'
+    async with serving(answer(200, stored)) as (server, url):
+        argo = Argo(url, "simpipe")
+        dated = json.loads(json.dumps(WORKFLOW))
+        dated["spec"]["arguments"] = {"parameters": [{"name": "day", "value": date(2026, 1, 31)}]}
+        await argo.create_workflow(dated)
+        sent = json.loads(server.requests[0][1])["workflow"]["spec"]["arguments"]
+        assert sent == {"parameters": [{"name": "day", "value": "2026-01-31"}]}
+        binary = json.loads(json.dumps(WORKFLOW))
+        binary["metadata"]["annotations"] = {"blob": b"\x00\x01"}
+        with pytest.raises(InvalidArgoDocumentError, match="not"):
+            await argo.create_workflow(binary)
+        await argo.close()
+    assert len(server.requests) == 1

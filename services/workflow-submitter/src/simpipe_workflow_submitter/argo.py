@@ -1,9 +1,9 @@
 """The Argo server, through hera: Argo checks every document before it is
 stored, and runs the lifecycle commands on Workflows.
 
-Creates, the hot path (a parameter sweep makes hundreds), are checked by
-hera's Workflow model and sent by an asyncio client (argo_http); everything
-else goes through hera's WorkflowsService in a worker thread.
+Creates, the hot path (a parameter sweep makes hundreds), are sent by an
+asyncio client (argo_http), with hera's Workflow model explaining a refusal;
+everything else goes through hera's WorkflowsService in a worker thread.
 """
 
 import asyncio
@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, time
 from typing import Any, TypeVar
 
 import requests
@@ -59,6 +60,13 @@ def _message(error: Exception) -> str:
     # hera wraps the server's message in its own sentence; keep Argo's words.
     text = str(error)
     return text.split("with message: ", 1)[-1].strip("`")
+
+
+def _json_value(value: object) -> str:
+    """YAML's timestamps (an unquoted 2026-01-31), written as hera wrote them."""
+    if isinstance(value, date | time):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _server_message(answer: Answer) -> str:
@@ -119,14 +127,22 @@ class Argo:
 
     # Workflows (dry runs)
     async def create_workflow(self, document: dict[str, Any]) -> CreatedWorkflow:
-        # hera's model refuses a malformed document with the path of each
-        # problem; the text sent is the document itself, as hera would send
-        # it (Argo, like hera's model, ignores fields it does not know).
-        self._model(Workflow, document, WORKFLOW)
+        """Argo checks the document as written, as `argo submit` would have it;
+        hera's model is asked only when Argo refuses it, for the path of each
+        problem (and it would coerce values Argo reads otherwise, such as a
+        YAML `true` in a string field)."""
         name = document["metadata"].get("name", "new workflow")
-        body = json.dumps({"workflow": document}).encode()
+        try:
+            body = json.dumps({"workflow": document}, default=_json_value).encode()
+        except (TypeError, ValueError):
+            self._model(Workflow, document, WORKFLOW)  # names the field, when it can
+            raise InvalidArgoDocumentError(
+                "the Workflow holds values that are not JSON", REASONS[WORKFLOW]
+            ) from None
         with _typed(name, WORKFLOW):
             answer = await self.http.post_json(f"/api/v1/workflows/{self.namespace}", body)
+            if answer.status == 400:
+                self._model(Workflow, document, WORKFLOW)
             if answer.status != 200:
                 raise exception_from_status_code(answer.status, _server_message(answer))
             try:

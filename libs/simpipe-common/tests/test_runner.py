@@ -12,7 +12,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 
 from simpipe.v1 import service_info_pb2, service_info_pb2_grpc
 from simpipe_common.checks import CheckResult
-from simpipe_common.runner import Service, ServiceRunner
+from simpipe_common.runner import Service, ServiceRunner, run_service
 from simpipe_common.settings import GrpcServiceSettings, ServiceSettings
 
 # The runner reads the version of the package simpipe-<name>; this one is installed.
@@ -112,3 +112,17 @@ async def test_http_only_service_serves_no_grpc() -> None:
     assert running.runner.grpc_port is None
     running.terminate()
     await asyncio.wait_for(running.task, 10)
+
+
+@pytest.mark.parametrize(("uvloop", "loop_module"), [(True, "uvloop"), (False, "asyncio")])
+def test_a_service_runs_on_uvloop_unless_it_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch, uvloop: bool, loop_module: str
+) -> None:
+    seen: list[str] = []
+
+    async def record_the_loop(self: ServiceRunner) -> None:
+        seen.append(type(asyncio.get_running_loop()).__module__)
+
+    monkeypatch.setattr(ServiceRunner, "run", record_the_loop)
+    run_service(Service(name="loop-test", settings=ServiceSettings(), uvloop=uvloop))
+    assert [module.split(".")[0] for module in seen] == [loop_module]

@@ -38,7 +38,7 @@ from simpipe_devstack.stack import Stack
 
 USER = "local-dev"
 TOGGLES = 15
-CREATES = 60
+CREATES = 200
 # Untimed rounds first: the first creates after a quiet spell (or the
 # previous benchmark's clean-up) are slow on both paths.
 CREATE_WARM_UP = 5

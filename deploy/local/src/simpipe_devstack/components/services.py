@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -86,6 +87,13 @@ class Service(ProcessComponent):
         env = service_env(stack) | PYTHON_ENV | {"SIMPIPE_HTTP_PORT": str(ports[self.http_key])}
         if self.grpc_key:
             env["SIMPIPE_GRPC_PORT"] = str(ports[self.grpc_key])
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) > 1:
+            # Each service on one CPU, taken in turn: on the 2-core machine
+            # the submitter and the gateway on different ones. createDryRun's
+            # p50 ratio went from 1.28-1.34 (mean 1.31) to 1.23-1.28 (mean
+            # 1.26) in runs of 200 rounds.
+            env["SIMPIPE_CPU"] = str(cpus[SERVICE_NAMES.index(self.name) % len(cpus)])
         return ProcessSpec(self.name, [sys.executable, "-m", self.module], env=env)
 
     def ready(self, stack: Stack) -> Callable[[], bool]:

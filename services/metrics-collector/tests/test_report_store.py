@@ -6,9 +6,9 @@ from contextlib import AsyncExitStack
 from urllib.parse import urlsplit
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from simpipe_common.s3 import s3_client
+from simpipe_common.testing import moto_s3
 from simpipe_metrics_collector.config import MetricsCollectorSettings
 from simpipe_metrics_collector.report_store import ReportStore, report_keys
 
@@ -58,11 +58,8 @@ async def test_report_urls_use_the_public_endpoint_when_set(
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_s3() as endpoint:
+        yield endpoint
 
 
 async def test_reports_are_stored_found_and_read_on_s3(

@@ -6,7 +6,6 @@ from contextlib import AsyncExitStack
 
 import pytest
 from google.protobuf.message import Message
-from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 
 from simpipe.v1 import events_pb2
@@ -21,6 +20,7 @@ from simpipe_common.errors import (
 )
 from simpipe_common.publisher import Publisher
 from simpipe_common.s3 import s3_client
+from simpipe_common.testing import moto_s3
 from simpipe_storage_broker.config import StorageBrokerSettings
 from simpipe_storage_broker.object_events import ObjectEvents
 from simpipe_storage_broker.presigner import Presigner
@@ -41,11 +41,8 @@ class RecordingPublisher(Publisher):
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_s3() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import signal
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,3 +141,18 @@ async def check_serves_and_stops(module: str, service: str, dependencies: list[s
     assert [(d.name, d.ok) for d in info.dependencies] == [(d, False) for d in dependencies]
     assert exit_code == 0
     assert process.logs[-1]["event"] == "service stopped"
+
+
+@contextmanager
+def moto_s3() -> Iterator[str]:
+    """An S3 on a free loopback port (moto's server), for code that talks to
+    S3 over HTTP like the services do; its endpoint URL."""
+    from moto.server import ThreadedMotoServer  # a test dependency only
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

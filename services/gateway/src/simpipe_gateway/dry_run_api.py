@@ -36,14 +36,11 @@ pb = workflow_submitter_pb2
 NEW_DRY_RUN_WAIT_SECONDS = 5.0
 
 
-async def _dry_run(
-    info: GatewayInfo, dry_run_id: str, just_created: bool = False, project_id: str = ""
-) -> DryRun:
-    """project_id: the new dry run's, when known (only for a bare-id answer)."""
+async def _dry_run(info: GatewayInfo, dry_run_id: str, just_created: bool = False) -> DryRun:
     if just_created and _only_id_selected(info):
         # Scripts often ask for nothing but the new id: no need to wait for
         # the watcher to see the run.
-        return only_id(dry_run_id, project_id)
+        return only_id(dry_run_id)
     request = argo_watcher_pb2.GetDryRunRequest(caller=await caller(info), dry_run_id=dry_run_id)
     deadline = asyncio.get_running_loop().time() + NEW_DRY_RUN_WAIT_SECONDS
     while True:
@@ -166,7 +163,7 @@ async def _create_dry_run(
         **source,
     )
     ref = await rpc(gateway(info).submitter.CreateDryRun, request)
-    return await _dry_run(info, ref.dry_run_id, just_created=True, project_id=project_id or "")
+    return await _dry_run(info, ref.dry_run_id, just_created=True)
 
 
 def _input_artifacts(given: list[InputArtifactInput] | None) -> list[pb.InputArtifact]:

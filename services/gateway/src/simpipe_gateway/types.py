@@ -315,7 +315,7 @@ class DryRun:
         return await run_report(info, self.id)
 
 
-def only_id(dry_run_id: str, project_id: str) -> DryRun:
+def only_id(dry_run_id: str) -> DryRun:
     """A DryRun carrying its id alone, for a selection that asks for nothing else."""
     status = DryRunStatus(
         phase=DryRunPhase.Pending, started_at=None, finished_at=None, progress=None,
@@ -323,7 +323,7 @@ def only_id(dry_run_id: str, project_id: str) -> DryRun:
     )  # fmt: skip
     return DryRun(
         id=dry_run_id, created_at="", argo_workflow=ArgoWorkflow({}), status=status, nodes=None,
-        project_id=project_id, archived=False,
+        project_id="", archived=False,
     )  # fmt: skip
 
 

@@ -67,7 +67,7 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
             if refusal is not None:
                 status, message = refusal
                 error = {"message": message, "extensions": {"code": "INPUT_VALIDATION_ERROR"}}
-                body = self.encode_json({"data": None, "errors": [error]}).encode()
+                body = _ENCODER.encode({"data": None, "errors": [error]})
                 await respond(send, status, "application/json", body)
                 return
         try:

@@ -7,12 +7,13 @@ machine: requests' per-call machinery, two thread hops, and pydantic writing
 the request and reading the whole stored Workflow back, of which only the
 name and uid are used. httpx took as long; aiohttp was fast but adds ~28 MiB
 to a service that must idle under 100 MB. This client writes one request in
-one segment and reads one response (Content-Length, chunked, or to EOF) on a
-pooled connection, nothing more.
+one segment on a pooled connection and reads one answer with httptools (the
+HTTP parser uvicorn uses), nothing more.
 
-It sends no request twice, with one exception: a pooled connection that gives
-no byte of an answer was closed by the server while idle (the request never
-reached it), so that one request goes again on a new connection.
+It never sends a request twice: a POST the server may have read is not
+repeated blindly. A pooled connection the server has closed is seen before
+reuse; one closed in the moment between fails that request (the caller's
+dry-run id makes its retry safe).
 """
 
 import asyncio
@@ -21,15 +22,17 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import httptools
+
 # Idle connections older than this are closed, not reused: most servers drop
 # theirs after 60-120 s, and a reused connection the server is closing loses
 # the race.
 IDLE_SECONDS = 30.0
 MAX_IDLE_CONNECTIONS = 4
-MAX_HEADER_LINES = 100
+READ_BYTES = 64 * 1024
 # Argo's objects are capped by etcd at ~1.5 MB; a created Workflow comes back
 # as about its own size.
-MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 class ArgoHttpError(Exception):
@@ -56,68 +59,48 @@ class _Connection:
         self.writer.close()
 
 
-class _NoAnswerError(Exception):
-    """The connection ended, or was reset, before the first byte of an answer."""
+class _Answer:
+    """One answer as httptools' parser reports it."""
 
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.body = bytearray()
+        self.keep_alive = False
+        self.complete = False
 
-async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> tuple[bytes, bool]:
-    """The body, and whether the connection is at its end (read to EOF)."""
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            line = await reader.readline()
-            length = int(line.split(b";", 1)[0].strip(), 16)
-            if length == 0:
-                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers: none that matter here
-                return b"".join(chunks), False
-            size += length
-            if size > MAX_BODY_BYTES:
-                raise ArgoHttpError(f"the answer is over {MAX_BODY_BYTES} bytes")
-            chunks.append(await reader.readexactly(length))
-            await reader.readexactly(2)  # the chunk's CRLF
-    if "content-length" in headers:
-        length = int(headers["content-length"])
-        if not 0 <= length <= MAX_BODY_BYTES:
-            raise ArgoHttpError(f"the answer has a Content-Length of {length}")
-        return await reader.readexactly(length), False
-    body = await reader.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        raise ArgoHttpError(f"the answer is over {MAX_BODY_BYTES} bytes")
-    return body, True
+    def on_headers_complete(self) -> None:
+        # Known only here: once the message is complete the parser has moved on.
+        self.keep_alive = self.parser.should_keep_alive()
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+
+    def on_message_complete(self) -> None:
+        self.complete = True
 
 
 async def _exchange(connection: _Connection, request: bytes) -> tuple[Answer, bool]:
     """One request and its answer; whether the connection can be kept."""
-    reader = connection.reader
-    try:
-        connection.writer.write(request)
-        await connection.writer.drain()
-        status_line = await reader.readline()
-    except (ConnectionResetError, BrokenPipeError):
-        raise _NoAnswerError from None
-    if not status_line:
-        raise _NoAnswerError
-    version, _, rest = status_line.partition(b" ")
-    if not version.startswith(b"HTTP/1."):
-        raise ArgoHttpError(f"not an HTTP answer: {status_line[:80]!r}")
-    status = int(rest[:3])
-    headers: dict[str, str] = {}
-    for _ in range(MAX_HEADER_LINES):
-        line = await reader.readline()
-        if line in (b"\r\n", b"\n"):
-            break
-        if not line:
-            raise ArgoHttpError("the connection ended inside the headers")
-        name, _, value = line.decode("latin-1").partition(":")
-        headers[name.strip().lower()] = value.strip()
-    else:
-        raise ArgoHttpError(f"more than {MAX_HEADER_LINES} header lines")
-    no_body = status in (204, 304) or 100 <= status < 200
-    body, at_eof = (b"", False) if no_body else await _read_body(reader, headers)
-    closing = headers.get("connection", "").lower() == "close" or version == b"HTTP/1.0"
-    return Answer(status, body), not (at_eof or closing)
+    connection.writer.write(request)
+    await connection.writer.drain()
+    answer = _Answer()
+    received = 0
+    while not answer.complete:
+        data = await connection.reader.read(READ_BYTES)
+        if not data:
+            # Argo frames every answer (Content-Length or chunked): an answer
+            # that ends with the connection is cut short, or none at all.
+            what = "inside the answer" if received else "without answering"
+            raise ArgoHttpError(f"the server closed the connection {what}")
+        received += len(data)
+        if received > MAX_ANSWER_BYTES:
+            raise ArgoHttpError(f"the answer is over {MAX_ANSWER_BYTES} bytes")
+        try:
+            answer.parser.feed_data(data)
+        except httptools.HttpParserError as error:
+            raise ArgoHttpError(f"not an HTTP answer: {error}") from None
+    status = answer.parser.get_status_code()
+    return Answer(status, bytes(answer.body)), answer.keep_alive
 
 
 class ArgoHttp:
@@ -172,21 +155,9 @@ class ArgoHttp:
             raise ArgoHttpError(f"{type(error).__name__}: {error}") from None
 
     async def _send(self, request: bytes) -> Answer:
-        pooled = self._pooled()
-        connection = pooled or await self._open()
+        connection = self._pooled() or await self._open()
         try:
-            try:
-                answer, keep = await _exchange(connection, request)
-            except _NoAnswerError:
-                if pooled is None:
-                    raise
-                # Closed by the server while idle: the request never reached it.
-                connection.close()
-                connection = await self._open()
-                answer, keep = await _exchange(connection, request)
-        except _NoAnswerError:
-            connection.close()
-            raise ArgoHttpError("the server closed the connection without answering") from None
+            answer, keep = await _exchange(connection, request)
         except BaseException:
             connection.close()
             raise

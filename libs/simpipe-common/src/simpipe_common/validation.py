@@ -16,6 +16,9 @@ from simpipe_common.errors import InvalidInputError
 # subject tokens: DNS-1123 labels fit all three.
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 DNS_LABEL_MAX_LENGTH = 63
+# Argo node ids are "<workflow name>-<number>": a DNS label's alphabet, but
+# as long as a Kubernetes name (253).
+MAX_NODE_ID_LENGTH = 253
 # Callers are user names or OIDC subjects, set by the gateway.
 MAX_CALLER_LENGTH = 256
 
@@ -29,6 +32,10 @@ def dns_label(field: str, value: str, max_length: int = DNS_LABEL_MAX_LENGTH) ->
             " digits and '-', starting and ending with a letter or digit"
         )
     return value
+
+
+def node_id(value: str) -> str:
+    return dns_label("node id", value, MAX_NODE_ID_LENGTH)
 
 
 def caller(value: str) -> str:

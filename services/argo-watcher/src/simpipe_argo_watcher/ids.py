@@ -6,9 +6,6 @@ import re
 from simpipe_common import validation
 from simpipe_common.errors import InvalidInputError
 
-# Argo node ids are "<workflow name>-<number>": the label's alphabet, but may
-# be as long as a Kubernetes name.
-MAX_NODE_ID_LENGTH = 253
 # A label value (projects are selected by label).
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 
@@ -17,14 +14,11 @@ def dry_run_id(value: str) -> str:
     return validation.dns_label("dry run id", value)
 
 
-def node_id(value: str) -> str:
-    return validation.dns_label("node id", value, MAX_NODE_ID_LENGTH)
-
-
 def project_id(value: str) -> str:
     if not _LABEL_VALUE.fullmatch(value):
         raise InvalidInputError(f"invalid project id {value!r}: not a Kubernetes label value")
     return value
 
 
+node_id = validation.node_id
 caller = validation.caller

@@ -44,9 +44,6 @@ _SUMMARISED = {
     "fs_read": catalog.FS_READ,
     "fs_write": catalog.FS_WRITE,
 }
-# Argo node ids are "<workflow name>-<number>": a DNS label's alphabet, but
-# as long as a Kubernetes name (as the argo-watcher's ids.node_id).
-MAX_NODE_ID_LENGTH = 253
 
 
 def unix_seconds(ts: Timestamp) -> float | None:
@@ -147,9 +144,7 @@ class MetricsCollector:
         """Each requested step's series of each requested metric, between
         `start` and `end` (default: the step's own life, padded)."""
         metrics = catalog.metrics_named(list(metric_names))
-        wanted = [
-            validation.dns_label("node id", n, MAX_NODE_ID_LENGTH) for n in dict.fromkeys(node_ids)
-        ]
+        wanted = [validation.node_id(n) for n in dict.fromkeys(node_ids)]
         if step < 0:
             raise InvalidInputError(f"step must be 0 (automatic) or more seconds, not {step}")
         if start is not None and end is not None and end <= start:

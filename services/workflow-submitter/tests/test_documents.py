@@ -98,3 +98,12 @@ def test_bad_input_files_are_refused(artifact: InputArtifact, words: str) -> Non
     with pytest.raises(InvalidInputError, match=words):
         set_input_artifacts(document, [artifact], REPOSITORY)
     assert "arguments" not in document["spec"]
+
+
+def test_unquoted_timestamps_stay_as_written() -> None:
+    text = (
+        WORKFLOW_YAML
+        + "  arguments: {parameters: [{name: day, value: 2026-01-31}, {name: at, value: 2026-01-31 10:00:00}]}\n"
+    )
+    parameters = parse(text, WORKFLOW, 10_000)["spec"]["arguments"]["parameters"]
+    assert [p["value"] for p in parameters] == ["2026-01-31", "2026-01-31 10:00:00"]

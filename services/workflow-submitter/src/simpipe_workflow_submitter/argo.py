@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, time
 from typing import Any, TypeVar
 
 import requests
@@ -60,13 +59,6 @@ def _message(error: Exception) -> str:
     # hera wraps the server's message in its own sentence; keep Argo's words.
     text = str(error)
     return text.split("with message: ", 1)[-1].strip("`")
-
-
-def _json_value(value: object) -> str:
-    """YAML's timestamps (an unquoted 2026-01-31), written as hera wrote them."""
-    if isinstance(value, date | time):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _server_message(answer: Answer) -> str:
@@ -133,7 +125,7 @@ class Argo:
         YAML `true` in a string field)."""
         name = document["metadata"].get("name", "new workflow")
         try:
-            body = json.dumps({"workflow": document}, default=_json_value).encode()
+            body = json.dumps({"workflow": document}).encode()
         except (TypeError, ValueError):
             self._model(Workflow, document, WORKFLOW)  # names the field, when it can
             raise InvalidArgoDocumentError(

@@ -24,6 +24,13 @@ REASONS = {WORKFLOW: "invalid-argo-workflow", WORKFLOW_TEMPLATE: "invalid-argo-w
 
 
 class _NoAliasLoader(yaml.SafeLoader):
+    # Values stay as written: an unquoted 2026-01-31 stays text, as Argo and
+    # Kubernetes read it, rather than becoming a date, which is not JSON.
+    yaml_implicit_resolvers = {  # noqa: RUF012 (PyYAML keeps its rules per class)
+        first: [(tag, rule) for tag, rule in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             raise yaml.composer.ComposerError("YAML aliases (*name) are not accepted")

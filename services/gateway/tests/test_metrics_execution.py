@@ -201,6 +201,24 @@ async def test_the_run_summary_is_fetched_once_for_the_run_and_all_its_steps() -
     assert [(r.caller, r.dry_run_id) for r in collector.summaries] == [("someone", "r")]
 
 
+async def test_a_step_missing_from_the_run_summary_has_none() -> None:
+    class Partial(Collector):
+        async def GetRunSummary(self, request: pb.DryRunMetricsRef) -> pb.RunSummary:  # noqa: N802
+            steps = [
+                pb.StepSummary(node_id=f"r-{i}", summary=pb.MetricsSummary(cpu_seconds=float(i)))
+                for i in (2, 0)
+            ]
+            return pb.RunSummary(steps=steps)
+
+    query = pods("summary { cpuSeconds }")
+    for schema in (fast, plain):
+        result = await schema.execute(query, context_value=context(Partial()))
+        assert result.errors is None
+        assert result.data is not None
+        steps = [n["metrics"]["summary"] for n in result.data["dryRun"]["nodes"] if n]
+        assert steps == [{"cpuSeconds": 0.0}, None, {"cpuSeconds": 2.0}]
+
+
 # A schema of its own for what the metrics API never returns: nulls, other
 # types, fields with resolvers.
 @strawberry.type(name="PrometheusSample")

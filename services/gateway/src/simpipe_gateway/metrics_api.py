@@ -257,26 +257,33 @@ class RunMetricsSummary:
     run: MetricsSummary
     steps: list[StepMetricsSummary]
     energy_model: EnergyModel
+    # The steps' summaries by node id (the first of a node's, as a scan finds).
+    by_node: strawberry.Private[dict[str, MetricsSummary]]
 
 
 def to_run_summary(message: pb.RunSummary) -> RunMetricsSummary:
     model = message.energy_model
+    steps = [
+        StepMetricsSummary(
+            node_id=s.node_id,
+            display_name=s.display_name,
+            pod_name=s.pod_name,
+            summary=to_summary(s.summary),
+        )
+        for s in message.steps
+    ]
+    by_node: dict[str, MetricsSummary] = {}
+    for step in steps:
+        by_node.setdefault(step.node_id, step.summary)
     return RunMetricsSummary(
         run=to_summary(message.run),
-        steps=[
-            StepMetricsSummary(
-                node_id=s.node_id,
-                display_name=s.display_name,
-                pod_name=s.pod_name,
-                summary=to_summary(s.summary),
-            )
-            for s in message.steps
-        ],
+        steps=steps,
         energy_model=EnergyModel(
             watts_per_core=model.watts_per_core,
             watts_per_gb_memory=model.watts_per_gb_memory,
             grid_g_co2_per_kwh=model.grid_g_co2_per_kwh,
         ),
+        by_node=by_node,
     )
 
 
@@ -284,7 +291,7 @@ async def _load_summaries(
     keys: Sequence[tuple[str, str]], info: GatewayInfo
 ) -> list[RunMetricsSummary]:
     """The runs' summaries, asked for together and converted once each (every
-    step's `summary` reads its own from the run's)."""
+    step's `summary` looks its own up in the run's by_node)."""
     metrics = gateway(info).metrics
 
     async def one(who: str, dry_run_id: str) -> RunMetricsSummary:
@@ -378,7 +385,7 @@ class DryRunNodeMetrics:
     @strawberry.field(description="The step's totals and extremes, with energy and carbon.")  # type: ignore[untyped-decorator]
     async def summary(self, info: GatewayInfo) -> MetricsSummary | None:
         run = await run_metrics_summary(info, self.dry_run_id)
-        return next((s.summary for s in run.steps if s.node_id == self.node_id), None)
+        return run.by_node.get(self.node_id)
 
 
 @strawberry.type(description="The durable report of a finished run (JSON and Parquet in S3).")

@@ -40,3 +40,14 @@ def test_garbage_pid_file_is_treated_as_not_running(tmp_path: Path) -> None:
     (tmp_path / "pids").mkdir()
     (tmp_path / "pids" / "junk.pid").write_text("not json")
     assert sup.pid("junk") is None
+
+
+def test_a_process_given_a_cpu_runs_there(tmp_path: Path) -> None:
+    cpu = max(os.sched_getaffinity(0))
+    sup = Supervisor(tmp_path / "pids", tmp_path / "logs")
+    spec = sleeper("pinned")
+    pid = sup.start(ProcessSpec(spec.name, spec.argv, cpu=cpu))
+    try:
+        assert os.sched_getaffinity(pid) == {cpu}
+    finally:
+        sup.stop("pinned")

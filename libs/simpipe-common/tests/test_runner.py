@@ -1,8 +1,6 @@
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -128,43 +126,3 @@ def test_a_service_runs_on_uvloop_unless_it_says_otherwise(
     monkeypatch.setattr(ServiceRunner, "run", record_the_loop)
     run_service(Service(name="loop-test", settings=ServiceSettings(), uvloop=uvloop))
     assert [module.split(".")[0] for module in seen] == [loop_module]
-
-
-PINNED_PROBE = """
-import os, threading
-from simpipe_common.runner import Service, ServiceRunner, run_service
-from simpipe_common.settings import ServiceSettings
-seen = []
-async def record(self):
-    seen.append(os.sched_getaffinity(0))
-    thread = threading.Thread(target=lambda: seen.append(os.sched_getaffinity(0)))
-    thread.start()
-    thread.join()
-ServiceRunner.run = record
-run_service(Service(name="cpu-test", settings=ServiceSettings(cpu={cpu})))
-print(sorted(set.union(*seen)))
-"""
-
-
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to choose from")
-def test_a_service_given_a_cpu_runs_all_its_threads_there() -> None:
-    cpu = max(os.sched_getaffinity(0))
-    probe = subprocess.run(
-        [sys.executable, "-c", PINNED_PROBE.format(cpu=cpu)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    assert probe.stdout.strip() == f"[{cpu}]"
-
-
-def test_a_cpu_the_process_may_not_use_is_refused_with_the_choices() -> None:
-    probe = subprocess.run(
-        [sys.executable, "-c", PINNED_PROBE.format(cpu=4096)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert probe.returncode != 0
-    assert "SIMPIPE_CPU=4096: this process may only run on CPUs" in probe.stderr
-
-
-def test_a_negative_cpu_is_not_a_setting() -> None:
-    with pytest.raises(ValueError, match="greater than or equal to 0"):
-        ServiceSettings(cpu=-1)

@@ -29,6 +29,8 @@ class ProcessSpec:
     cwd: Path | None = None
     # Run as this (unprivileged) user: PostgreSQL refuses to run as root.
     user: str | None = None
+    # The one CPU all its threads run on (None: any).
+    cpu: int | None = None
 
 
 def _cmdline(pid: int) -> list[str]:
@@ -97,6 +99,10 @@ class Supervisor:
                 )
             except OSError as exc:
                 raise StackError(f"{spec.name}: cannot start {spec.argv[0]}: {exc}") from exc
+        if spec.cpu is not None:
+            # Set while the program is still starting, before it has started
+            # threads: every thread it starts inherits it.
+            os.sched_setaffinity(proc.pid, {spec.cpu})
         # Until the child has exec'd, /proc shows the forked Python; wait for
         # the real program so the pid file check below cannot misfire.
         deadline = time.monotonic() + 5

@@ -3,7 +3,6 @@ then shuts down in order (unready, drain gRPC, stop HTTP) and returns, so the pr
 exits 0."""
 
 import asyncio
-import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -133,20 +132,9 @@ def _release_startup_memory() -> None:
         )
 
 
-def pin_to_cpu(cpu: int) -> None:
-    """Every thread of this process, and every thread it starts, on `cpu`."""
-    allowed = os.sched_getaffinity(0)
-    if cpu not in allowed:
-        raise SystemExit(f"SIMPIPE_CPU={cpu}: this process may only run on CPUs {sorted(allowed)}")
-    for task in os.listdir("/proc/self/task"):
-        os.sched_setaffinity(int(task), {cpu})
-
-
 def run_service(service: Service) -> None:
     """The body of every service's `python -m simpipe_<name>`."""
     configure_logging(service.name, service.settings.log_level)
-    if service.settings.cpu is not None:
-        pin_to_cpu(service.settings.cpu)
     if service.uvloop:
         import uvloop  # only the services that run on it load it
 

@@ -6,7 +6,7 @@ plus the mixins of the systems it talks to, and sets its own default ports.
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "SIMPIPE_"
@@ -24,11 +24,6 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = 5.0
     # Upper bound of one dependency check, so a dead dependency answers fast.
     check_timeout_seconds: float = 2.0
-    # The one CPU all of the service's threads run on (None: any). Its
-    # Python runs one thread at a time anyway; on one CPU, gRPC's poller,
-    # the event loop and worker threads hand work to each other without
-    # waking a second, idle CPU (simpipe_common.runner).
-    cpu: int | None = Field(default=None, ge=0)
 
     @field_validator("nats_url")
     @classmethod

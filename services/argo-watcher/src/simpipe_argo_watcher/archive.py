@@ -37,11 +37,11 @@ class ArgoArchive:
         node `node_id` of the Workflow `name` (`uid` once it is archived)."""
         where = f"archived-workflows/{uid}" if archived else f"workflows/{name}"
         path = f"/artifact-files/{self._namespace}/{where}/{node_id}/outputs/main-logs"
-        response = await self._request(path, {})
-        if response.status_code >= 400:
+        response = await self._found(path, {})
+        if response is None:
             raise NotFoundError(
                 f"the archived log of step {node_id} could not be read "
-                f"(Argo server: HTTP {response.status_code})"
+                f"(Argo server: HTTP {HTTP_NOT_FOUND})"
             )
         return response.text
 
@@ -49,6 +49,12 @@ class ArgoArchive:
         await self._http.aclose()
 
     async def _get_json(self, path: str, params: dict[str, str]) -> Any:
+        response = await self._found(path, params)
+        return None if response is None else response.json()
+
+    async def _found(self, path: str, params: dict[str, str]) -> httpx.Response | None:
+        """The answer; None when the Argo server has no such thing (404), any
+        other failure is UnavailableError."""
         response = await self._request(path, params)
         if response.status_code == HTTP_NOT_FOUND:
             return None
@@ -57,7 +63,7 @@ class ArgoArchive:
                 f"Argo server at {self._url} answered HTTP {response.status_code} "
                 f"for {path}: {response.text[:200]}"
             )
-        return response.json()
+        return response
 
     async def _request(self, path: str, params: dict[str, str]) -> httpx.Response:
         try:

@@ -1,0 +1,74 @@
+"""How the Argo server's answers map to errors: only 404 is "not found"."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from simpipe_argo_watcher.archive import ArgoArchive
+from simpipe_common.errors import NotFoundError, UnavailableError
+
+ARGO = "http://argo-server:2746"
+
+
+def answering(status: int, text: str) -> httpx.MockTransport:
+    return httpx.MockTransport(lambda request: httpx.Response(status, text=text))
+
+
+@pytest.fixture
+async def archive() -> AsyncIterator[ArgoArchive]:
+    archive = ArgoArchive(ARGO, "simpipe", 1)
+    yield archive
+    await archive.close()
+
+
+async def serve(archive: ArgoArchive, transport: httpx.MockTransport) -> None:
+    await archive._http.aclose()
+    archive._http = httpx.AsyncClient(base_url=ARGO, transport=transport)
+
+
+async def test_a_step_log_is_read(archive: ArgoArchive) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(200, text="loading\nexit 3\n")
+
+    await serve(archive, httpx.MockTransport(handler))
+    assert await archive.step_log("run-1", "uid-1", "run-1-42", archived=True) == (
+        "loading\nexit 3\n"
+    )
+    assert await archive.step_log("run-1", "uid-1", "run-1-42", archived=False) == (
+        "loading\nexit 3\n"
+    )
+    assert seen == [
+        "/artifact-files/simpipe/archived-workflows/uid-1/run-1-42/outputs/main-logs",
+        "/artifact-files/simpipe/workflows/run-1/run-1-42/outputs/main-logs",
+    ]
+
+
+async def test_a_step_log_the_argo_server_does_not_have_is_not_found(
+    archive: ArgoArchive,
+) -> None:
+    await serve(archive, answering(404, "not found"))
+    with pytest.raises(NotFoundError, match="run-1-42"):
+        await archive.step_log("run-1", "uid-1", "run-1-42", archived=True)
+
+
+@pytest.mark.parametrize("status", [500, 502, 403])
+async def test_a_step_log_the_argo_server_fails_to_serve_is_unavailable(
+    archive: ArgoArchive, status: int
+) -> None:
+    await serve(archive, answering(status, "it broke"))
+    with pytest.raises(UnavailableError, match=f"HTTP {status}"):
+        await archive.step_log("run-1", "uid-1", "run-1-42", archived=True)
+
+
+async def test_an_archived_workflow_that_is_gone_is_none_and_a_failure_unavailable(
+    archive: ArgoArchive,
+) -> None:
+    await serve(archive, answering(404, "not found"))
+    assert await archive.get("uid-1") is None
+    await serve(archive, answering(500, "it broke"))
+    with pytest.raises(UnavailableError, match="HTTP 500"):
+        await archive.get("uid-1")

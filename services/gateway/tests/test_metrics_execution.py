@@ -17,7 +17,7 @@ from simpipe_gateway import schema as gateway_schema
 from simpipe_gateway.dry_run_api import Subscription
 from simpipe_gateway.errors import graphql_error
 from simpipe_gateway.executor import GatewayExecutor
-from simpipe_gateway.metrics_api import METRICS_SCALARS, SERIES_METRICS
+from simpipe_gateway.metrics_api import METRICS_SCALARS, SERIES_METRICS, MetricsLoaders
 from simpipe_gateway.types import DOCUMENT_SCALARS, DryRunNodeMisc, DryRunNodePod
 
 fast = gateway_schema.schema
@@ -26,6 +26,7 @@ plain = strawberry.Schema(
     query=gateway_schema.Query,
     mutation=gateway_schema.Mutation,
     subscription=Subscription,
+    extensions=[MetricsLoaders],
     types=[DryRunNodePod, DryRunNodeMisc],
     config=StrawberryConfig(scalar_map={**DOCUMENT_SCALARS, **METRICS_SCALARS}),
 )
@@ -338,3 +339,19 @@ async def test_operations_sharing_a_context_each_load_afresh() -> None:
         ({"metricsSummary": {"run": {"cpuSeconds": 3.0}}}, []),
     ]
     assert len(collector.summaries) == 3
+
+
+async def test_a_schema_without_metrics_loaders_fails_loudly() -> None:
+    """Loaders kept in the context would serve a whole websocket connection."""
+    bare = strawberry.Schema(
+        query=gateway_schema.Query,
+        types=[DryRunNodePod, DryRunNodeMisc],
+        config=StrawberryConfig(scalar_map={**DOCUMENT_SCALARS, **METRICS_SCALARS}),
+    )
+    shared = context(Collector())
+    query = '{ dryRun(dryRunId: "r") { metricsSummary { run { cpuSeconds } } } }'
+    result = await bare.execute(query, context_value=shared)
+    assert [e.message for e in result.errors or []] == [
+        "metrics loaders need the MetricsLoaders extension in the schema"
+    ]
+    assert set(shared) == {"gateway", "user"}

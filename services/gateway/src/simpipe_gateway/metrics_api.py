@@ -147,11 +147,11 @@ class MetricsLoaders(SchemaExtension):
 
 def _loader(info: GatewayInfo, name: str, load: Any) -> Any:
     """A DataLoader for this operation only: what one query asks is batched,
-    nothing is cached across operations (or callers). A schema without
-    MetricsLoaders keeps them in the context (per request over HTTP only)."""
+    nothing is cached across operations (or callers). The schema must have the
+    MetricsLoaders extension: loaders kept anywhere else would outlive it."""
     loaders = _OPERATION_LOADERS.get()
     if loaders is None:
-        loaders = info.context.setdefault("metrics_loaders", {})
+        raise RuntimeError("metrics loaders need the MetricsLoaders extension in the schema")
     if name not in loaders:
 
         async def batch(keys: list[Any]) -> list[Any]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
+from simpipe_devstack.components.argo import ARTIFACT_BUCKET
 from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.processes import ProcessSpec
 from simpipe_devstack.readiness import http_ok
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from simpipe_devstack.stack import Stack
 
 # Buckets the system itself uses; the storage-broker reserves them.
-SYSTEM_BUCKETS = ("argo-artifacts", "simpipe-reports")
+SYSTEM_BUCKETS = (ARTIFACT_BUCKET, "simpipe-reports")
 # The storage-broker's default bucket (its SIMPIPE_DEFAULT_BUCKET), where
 # uploads through the GraphQL API land; SFTPGo serves it too.
 UPLOADS_BUCKET = "simpipe-uploads"

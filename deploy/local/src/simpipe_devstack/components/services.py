@@ -13,6 +13,7 @@ from simpipe_devstack.components.argo import (
     s3_endpoint_for_pods,
 )
 from simpipe_devstack.components.base import ProcessComponent
+from simpipe_devstack.components.minio import REGION, Minio
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.processes import ProcessSpec
 from simpipe_devstack.readiness import http_ok
@@ -52,8 +53,8 @@ def service_env(stack: Stack) -> dict[str, str]:
         "SIMPIPE_NAMESPACE": WORKFLOW_NAMESPACE,
         "SIMPIPE_ARGO_SERVER_URL": f"http://127.0.0.1:{ports['argo_server']}",
         "SIMPIPE_PROMETHEUS_URL": f"http://127.0.0.1:{ports['prometheus']}",
-        "SIMPIPE_S3_ENDPOINT": f"http://127.0.0.1:{ports['minio']}",
-        "SIMPIPE_S3_REGION": "us-east-1",
+        "SIMPIPE_S3_ENDPOINT": Minio().url(stack),
+        "SIMPIPE_S3_REGION": REGION,
         "SIMPIPE_S3_ACCESS_KEY": secrets.s3_access_key,
         "SIMPIPE_S3_SECRET_KEY": secrets.s3_secret_key,
         "SIMPIPE_S3_PATH_STYLE": "true",

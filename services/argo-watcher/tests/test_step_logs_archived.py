@@ -18,10 +18,10 @@ EXPLODE = "capture-vkfvt-2349931391"
 class ArchivedLog(ArgoArchive):
     def __init__(self) -> None:
         super().__init__(UNREACHABLE_URL, "simpipe", 1)
-        self.read: list[tuple[str, bool]] = []
+        self.read: list[tuple[str, str, str, bool]] = []
 
     async def step_log(self, name: str, uid: str, node_id: str, archived: bool) -> str:
-        self.read.append((node_id, archived))
+        self.read.append((name, uid, node_id, archived))
         return "loading\nexploding\nexit 3\n"
 
 
@@ -52,7 +52,11 @@ async def test_an_archived_run_reads_the_log_artifact(
     assert await logs.lines(dry_run, node, None, "", 0) == ["loading", "exploding", "exit 3"]
     assert await logs.lines(dry_run, node, None, "xpl", 0) == ["exploding"]
     assert await logs.lines(dry_run, node, None, "", 1) == ["exit 3"]
-    assert archive.read[-1] == (EXPLODE, True)
+    # The Workflow's name and uid, each in its own place (archive.step_log reads
+    # by uid once archived, by name before).
+    name, uid = failed["metadata"]["name"], failed["metadata"]["uid"]
+    assert name != uid
+    assert archive.read[-1] == (name, uid, EXPLODE, True)
     # No per-line times in an archived log: `since` keeps or drops the step whole.
     later = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
     assert await logs.lines(dry_run, node, later, "", 0) == []

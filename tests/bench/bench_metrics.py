@@ -61,8 +61,7 @@ async def finished_run(url: str, token: str, run_id: str) -> dict[str, Any]:
             "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
             i={"dryRunId": run_id, "argoWorkflow": fan_out(STEPS)},
         )
-        async with asyncio.timeout(480):
-            run = await gql.finished_dry_run(NODES, run_id)
+        run = await gql.finished_dry_run(NODES, run_id, seconds=480)
     finally:
         await gql.close()
     await asyncio.sleep(3)  # the last scrapes

@@ -8,7 +8,6 @@ machine cannot run containers.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -72,11 +71,6 @@ async def uploaded(dev: GraphQLClient) -> AsyncIterator[str]:
     )
 
 
-async def wait_until_done(gql: GraphQLClient, dry_run_id: str) -> dict[str, Any]:
-    async with asyncio.timeout(RUN_TIMEOUT_SECONDS):
-        return await gql.finished_dry_run(DRY_RUN, dry_run_id)
-
-
 @pytest.mark.timeout(300)
 @pytest.mark.usefixtures("real_node")
 async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
@@ -92,7 +86,7 @@ async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
         },
     )
     try:
-        dry_run = await wait_until_done(dev, dry_run_id)
+        dry_run = await dev.finished_dry_run(DRY_RUN, dry_run_id, RUN_TIMEOUT_SECONDS)
         assert dry_run["status"]["phase"] == "Succeeded", dry_run["status"]["message"]
         step = next(n for n in dry_run["nodes"] if n["displayName"] == "upper")
 
@@ -150,7 +144,8 @@ async def test_a_dry_run_from_a_template_reads_an_input_by_reference(
             "inputArtifacts": [{"name": "input", "bucketName": UPLOADS_BUCKET, "key": uploaded}],
         },
     )
-    dry_run = await wait_until_done(dev, created["createDryRunFromTemplate"]["id"])
+    run_id = created["createDryRunFromTemplate"]["id"]
+    dry_run = await dev.finished_dry_run(DRY_RUN, run_id, RUN_TIMEOUT_SECONDS)
     assert dry_run["status"]["phase"] == "Succeeded", dry_run["status"]["message"]
     step = next(n for n in dry_run["nodes"] if n["displayName"] == "upper")
     assert [(a["bucketName"], a["key"]) for a in step["inputArtifacts"]] == [

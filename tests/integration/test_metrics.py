@@ -60,8 +60,7 @@ async def _run_to_the_end(gql: GraphQLClient, run_id: str) -> None:
         i={"dryRunId": run_id, "argoWorkflow": document},
     )
     query = "query($id: String!) { dryRun(dryRunId: $id) { status { phase } } }"
-    async with asyncio.timeout(120):
-        run = await gql.finished_dry_run(query, run_id)
+    run = await gql.finished_dry_run(query, run_id, seconds=120)
     assert run["status"]["phase"] == "Succeeded"
     # The last 1 s scrapes of the last step.
     await asyncio.sleep(3)

@@ -85,8 +85,7 @@ async def finished_run(gql: GraphQLClient, run_id: str) -> None:
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
         i={"dryRunId": run_id, "argoWorkflow": document},
     )
-    async with asyncio.timeout(120):
-        await gql.finished_dry_run(RUN, run_id, interval=1)
+    await gql.finished_dry_run(RUN, run_id, seconds=120, interval=1)
 
 
 @pytest.mark.timeout(240)

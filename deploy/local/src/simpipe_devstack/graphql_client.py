@@ -46,16 +46,17 @@ class GraphQLClient:
         return data
 
     async def finished_dry_run(
-        self, query: str, dry_run_id: str, interval: float = 2.0
+        self, query: str, dry_run_id: str, seconds: float, interval: float = 2.0
     ) -> dict[str, Any]:
         """Polls `query` (taking `$id`, selecting `dryRun { status { phase } }`)
         every `interval` seconds until the dry run has ended; its `dryRun`.
-        Bound it with asyncio.timeout."""
-        while True:
-            run: dict[str, Any] = (await self.execute(query, id=dry_run_id))["dryRun"]
-            if run["status"]["phase"] in TERMINAL_PHASES:
-                return run
-            await asyncio.sleep(interval)
+        TimeoutError after `seconds`."""
+        async with asyncio.timeout(seconds):
+            while True:
+                run: dict[str, Any] = (await self.execute(query, id=dry_run_id))["dryRun"]
+                if run["status"]["phase"] in TERMINAL_PHASES:
+                    return run
+                await asyncio.sleep(interval)
 
     async def subscribe(self, query: str, **variables: Any) -> AsyncIterator[dict[str, Any]]:
         """Each `next` payload's data, until the server completes the subscription."""

@@ -153,7 +153,6 @@ class MemoryStore(ReportStore):
         self.objects[keys.parquet], self.objects[keys.json] = parquet, document
 
     async def latest(self, owner: str, dry_run_id: str) -> StoredReport | None:
-
         keys = report_keys(owner, dry_run_id, UID)
         return StoredReport(keys, datetime.now(UTC)) if keys.json in self.objects else None
 
@@ -422,8 +421,8 @@ async def test_input_sizes_are_read_at_the_artifacts_the_watcher_reports() -> No
     }
     s3 = FakeS3({("argo-artifacts", "run-a/in/a.csv"): 1000, ("other-bucket", "in/b.csv"): 234})
     h.collector.watcher = FakeWatcher(artifacts)
-    h.api.sizes = ArtifactSizes(s3)  # type: ignore[arg-type]
-    nodes = await aggregated_nodes(h.collector, h.api.sizes, ALICE, [RUN, RUN], Aggregate.MAX)
+    sizes = ArtifactSizes(s3)  # type: ignore[arg-type]
+    nodes = await aggregated_nodes(h.collector, sizes, ALICE, [RUN, RUN], Aggregate.MAX)
     by_name = dict(nodes)
     assert by_name["prepare"].file_size == [1234, 1234]
     assert by_name["crunch"].file_size == [0, 0]  # an artifact that is gone counts 0

@@ -2,9 +2,13 @@
 each event once, in publish order, core copies held back until every
 consumer has caught up."""
 
+import pytest
+from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 
 from simpipe.v1 import events_pb2
+from simpipe_common.events import MSG_ID_HEADER
+from simpipe_gateway import run_events
 from simpipe_gateway.run_events import RunEvent, _Delivery, _Merge
 
 RUN_SUBJECT = "simpipe.run.p.r.phase"
@@ -24,14 +28,23 @@ def step_event(phase: str) -> bytes:
     return event.SerializeToString()
 
 
+def msg_id(data: bytes) -> dict[str, str]:
+    # As events.publish sends them: the event id in JetStream's header too.
+    try:
+        event = events_pb2.DryRunPhaseChanged.FromString(data)
+    except DecodeError:
+        return {}  # junk: published by nobody we know
+    return {MSG_ID_HEADER: event.meta.event_id} if event.meta.event_id else {}
+
+
 def core(subject: str, data: bytes) -> Msg:
-    return Msg(_client=None, subject=subject, data=data)  # type: ignore[arg-type]
+    return Msg(_client=None, subject=subject, data=data, headers=msg_id(data))  # type: ignore[arg-type]
 
 
 def stored(subject: str, data: bytes, sequence: int, pending: int) -> Msg:
     # What a JetStream consumer's delivery carries in its reply subject.
     reply = f"$JS.ACK.SIMPIPE.consumer.1.{sequence}.{sequence}.1700000000000000000.{pending}"
-    return Msg(_client=None, subject=subject, data=data, reply=reply)  # type: ignore[arg-type]
+    return Msg(_client=None, subject=subject, data=data, reply=reply, headers=msg_id(data))  # type: ignore[arg-type]
 
 
 def ids(events: list[RunEvent]) -> list[str]:
@@ -91,3 +104,19 @@ def test_junk_on_either_path_is_skipped_without_ending_the_subscription() -> Non
     assert merge.take(_Delivery(core("simpipe.run.p.r.other", b""), CORE)) == []
     taken = merge.take(_Delivery(core(RUN_SUBJECT, run_event("Running", 6)), CORE))
     assert ids(taken) == ["uid:6"]
+
+
+def test_a_copy_already_passed_on_is_not_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: list[str] = []
+    real_decode = run_events.decode
+
+    def counting_decode(msg: Msg) -> RunEvent | None:
+        decoded.append(msg.subject)
+        return real_decode(msg)
+
+    monkeypatch.setattr(run_events, "decode", counting_decode)
+    merge = _Merge(consumers=1, replay=True)
+    taken = merge.take(_Delivery(stored(RUN_SUBJECT, run_event("Running", 2), 1, 0), 0))
+    taken += merge.take(_Delivery(core(RUN_SUBJECT, run_event("Running", 2)), CORE))
+    assert ids(taken) == ["uid:2"]
+    assert decoded == [RUN_SUBJECT]

@@ -85,11 +85,15 @@ async def ensure_stream(js: JetStreamContext) -> None:
         await js.update_stream(config)
 
 
+# JetStream's de-duplication header; events carry their event id in it.
+MSG_ID_HEADER = "Nats-Msg-Id"
+
+
 async def publish(
     js: JetStreamContext, subject: str, payload: Message, event_id: str, trace_parent: str = ""
 ) -> int:
     """Publish and wait for JetStream's ack; returns the stream sequence."""
-    headers = {"Nats-Msg-Id": event_id}
+    headers = {MSG_ID_HEADER: event_id}
     if trace_parent:
         headers["traceparent"] = trace_parent
     ack = await js.publish(subject, payload.SerializeToString(), stream=STREAM, headers=headers)

@@ -114,9 +114,12 @@ class _Merge:
     def _new(self, messages: list[Msg]) -> list[RunEvent]:
         taken = []
         for msg in messages:
-            event = decode(msg)
             # Each event comes twice (core and JetStream), and a republished
-            # one (a watcher restart) more often: passed on once.
+            # one (a watcher restart) more often: passed on once. Its id is
+            # in a header too, so a copy is dropped before it is decoded.
+            if (msg.headers or {}).get(events.MSG_ID_HEADER) in self._seen:
+                continue
+            event = decode(msg)
             if event is None or event.event_id in self._seen:
                 continue
             self._seen.add(event.event_id)

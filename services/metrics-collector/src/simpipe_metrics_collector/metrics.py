@@ -7,7 +7,7 @@ REPORTS_WRITTEN = prometheus_client.Counter(
 )
 REPORT_FAILURES = prometheus_client.Counter(
     "simpipe_metrics_collector_report_failures",
-    "Attempts to write a run report that failed (the event is delivered again)",
+    "Attempts to write or announce a run report that failed (the event is delivered again)",
 )
 REPORT_SECONDS = prometheus_client.Histogram(
     "simpipe_metrics_collector_report_seconds",

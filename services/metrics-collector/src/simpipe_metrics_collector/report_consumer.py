@@ -116,7 +116,9 @@ class RunReports:
             await self.report(event)
         except Exception as error:  # S3, Prometheus or the watcher away: retried
             REPORT_FAILURES.inc()
-            log.error("report not written", dry_run=event.dry_run_id, error=repr(error))
+            log.error(
+                "report not written or announced", dry_run=event.dry_run_id, error=repr(error)
+            )
             await message.nak(delay=RETRY_DELAY_SECONDS)
             return
         finally:

@@ -44,3 +44,10 @@ async def test_a_new_dry_run_asked_for_more_comes_from_the_watcher() -> None:
     data, watched = await ask(resubmit)
     assert data["resubmitDryRun"]["id"] == "new"
     assert watched == ["new"]
+
+
+async def test_a_fragment_named_id_is_not_taken_for_the_field() -> None:
+    resubmit = 'mutation { resubmitDryRun(dryRunId: "old") { ...id } } fragment id on DryRun { id status { phase } }'
+    data, watched = await ask(resubmit)
+    assert data["resubmitDryRun"]["id"] == "new"
+    assert watched == ["new"]

@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from simpipe.v1 import argo_watcher_pb2, events_pb2, workflow_submitter_pb2
 from simpipe_gateway.context import GatewayInfo, caller, gateway
@@ -172,8 +173,12 @@ def _input_artifacts(given: list[InputArtifactInput] | None) -> list[pb.InputArt
 
 def _only_id_selected(info: GatewayInfo) -> bool:
     selections = info.selected_fields[0].selections
-    # Fragments are resolved the long way: they may ask for anything.
-    return all(getattr(field, "name", None) in ("id", "__typename") for field in selections)
+    # Fragments are resolved the long way: they may ask for anything (and a
+    # spread has a name too: `...id` is a fragment, not the field).
+    return all(
+        isinstance(field, SelectedField) and field.name in ("id", "__typename")
+        for field in selections
+    )
 
 
 async def _command(info: GatewayInfo, method_name: str, dry_run_id: str) -> DryRun:

@@ -1,9 +1,20 @@
 """Input artifact sizes read from S3 as the collector reads them, on moto's
 S3 server: what HEAD answers for an object, a missing key and a missing bucket."""
 
+from collections.abc import Iterator
+
+import pytest
+
 from simpipe_common.s3 import s3_client
+from simpipe_common.testing import moto_s3
 from simpipe_metrics_collector.artifacts import ArtifactSizes
 from simpipe_metrics_collector.config import MetricsCollectorSettings
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    with moto_s3() as endpoint:
+        yield endpoint
 
 
 async def test_sizes_of_objects_and_zero_for_what_is_gone(moto_endpoint: str) -> None:

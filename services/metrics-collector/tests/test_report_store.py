@@ -1,13 +1,14 @@
 """Run reports' presigned URLs point at the S3 endpoint their readers reach."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from urllib.parse import urlsplit
 
 import pytest
 
 from simpipe_common.s3 import s3_client
+from simpipe_common.testing import moto_s3
 from simpipe_metrics_collector.config import MetricsCollectorSettings
 from simpipe_metrics_collector.report_store import ReportStore, report_keys
 
@@ -53,6 +54,12 @@ async def test_report_urls_use_the_public_endpoint_when_set(
     assert f"{url.scheme}://{url.netloc}" == expected
     assert url.path == f"/simpipe-reports/{keys.json}"
     assert "X-Amz-Signature=" in url.query
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    with moto_s3() as endpoint:
+        yield endpoint
 
 
 async def test_reports_are_stored_found_and_read_on_s3(

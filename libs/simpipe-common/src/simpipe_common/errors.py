@@ -95,3 +95,8 @@ def typed_errors(
             await abort(context, error)
 
     return wrapper
+
+
+class StartupError(Exception):
+    """A service cannot start, for a reason its message explains in full: the
+    runner logs it without a traceback and the process exits 2."""

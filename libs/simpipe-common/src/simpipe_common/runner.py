@@ -14,6 +14,7 @@ import prometheus_client
 import structlog
 
 from simpipe_common.checks import Check, CheckResult
+from simpipe_common.errors import StartupError
 from simpipe_common.grpc_server import GrpcRegistration, GrpcServer
 from simpipe_common.http import ASGIApp, HealthApp, HttpServer
 from simpipe_common.logs import configure_logging
@@ -133,11 +134,16 @@ def _release_startup_memory() -> None:
 
 
 def run_service(service: Service) -> None:
-    """The body of every service's `python -m simpipe_<name>`."""
+    """The body of every service's `python -m simpipe_<name>`. A StartupError
+    ends it with its message and exit code 2."""
     configure_logging(service.name, service.settings.log_level)
-    if service.uvloop:
-        import uvloop  # only the services that run on it load it
+    try:
+        if service.uvloop:
+            import uvloop  # only the services that run on it load it
 
-        uvloop.run(ServiceRunner(service).run())
-    else:
-        asyncio.run(ServiceRunner(service).run())
+            uvloop.run(ServiceRunner(service).run())
+        else:
+            asyncio.run(ServiceRunner(service).run())
+    except StartupError as error:
+        log.error("service cannot start", reason=str(error))
+        raise SystemExit(2) from None

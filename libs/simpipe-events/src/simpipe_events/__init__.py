@@ -1,0 +1,1 @@
+"""SIM-PIPE's event contract: see contract.py."""

@@ -1,0 +1,108 @@
+"""Publishing the contract's events through a FastStream NatsBroker.
+
+Every event goes to the subject its fields name (contract.subject_of), with
+its event id as `Nats-Msg-Id`, and waits for the stream's acknowledgement.
+`publish_soon` is for events that follow a command which already took
+effect (a run created, an object uploaded): the command does not wait for
+JetStream's fsync, and the event is retried in the background until the
+stream has it, so an outage of NATS delays it rather than losing it.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Final
+
+from faststream.nats import NatsBroker
+from google.protobuf.message import Message
+
+from simpipe_events import contract
+from simpipe_events.stream import STREAM
+
+# Between tries of an event that was not acknowledged; the last repeats.
+RETRY_DELAYS_SECONDS: Final = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+def headers(event: Message) -> dict[str, str]:
+    found = {contract.MSG_ID_HEADER: contract.event_id(event)}
+    trace_parent = event.meta.trace_parent  # type: ignore[attr-defined]
+    if trace_parent:
+        found[contract.TRACEPARENT_HEADER] = trace_parent
+    return found
+
+
+class PublishQueueFullError(RuntimeError):
+    """More events wait for NATS than the publisher keeps."""
+
+
+class EventPublisher:
+    def __init__(
+        self,
+        broker: NatsBroker,
+        *,
+        timeout_seconds: float = 5.0,
+        retry_delays: Sequence[float] = RETRY_DELAYS_SECONDS,
+        max_pending: int = 10_000,
+        on_retry: Callable[[Message, Exception], None] | None = None,
+    ) -> None:
+        self.broker = broker
+        self.timeout_seconds = timeout_seconds
+        self.retry_delays = tuple(retry_delays)
+        self.max_pending = max_pending
+        self.on_retry = on_retry
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def publish(self, event: Message) -> int:
+        """Publishes and waits for the stream's acknowledgement; the stream
+        sequence. Raises what NATS raised."""
+        ack = await self.broker.publish(
+            event,
+            contract.subject_of(event),
+            headers=headers(event),
+            stream=STREAM,
+            timeout=self.timeout_seconds,
+        )
+        return int(ack.seq)
+
+    def publish_soon(self, event: Message) -> None:
+        """Publishes in the background, retrying until acknowledged (or until
+        `close`). The subject is checked now: a bad one raises here."""
+        contract.subject_of(event)
+        if len(self._pending) >= self.max_pending:
+            raise PublishQueueFullError(
+                f"{len(self._pending)} events are waiting for NATS; refusing more"
+            )
+        task = asyncio.create_task(self._publish_until_acknowledged(event))
+        # The loop holds tasks weakly: keep each until done.
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def _publish_until_acknowledged(self, event: Message) -> None:
+        tries = 0
+        while True:
+            try:
+                await self.publish(event)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # NATS away or slow: tried again
+                if self.on_retry is not None:
+                    self.on_retry(event, error)
+                await asyncio.sleep(self.retry_delays[min(tries, len(self.retry_delays) - 1)])
+                tries += 1
+
+    async def drain(self, timeout_seconds: float) -> int:
+        """Waits up to `timeout_seconds` for the events in flight, then gives
+        up on the rest; how many were given up."""
+        if not self._pending:
+            return 0
+        _, left = await asyncio.wait(set(self._pending), timeout=timeout_seconds)
+        for task in left:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*left, return_exceptions=True)
+        return len(left)

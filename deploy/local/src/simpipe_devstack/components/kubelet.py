@@ -138,10 +138,12 @@ class Kubelet(ProcessComponent):
 
     def after_start(self, stack: Stack) -> None:
         cluster = Cluster()
+        # On a new cluster the node registers a moment after the kubelet is
+        # healthy: not found yet is not ready yet.
         wait_until(
             f"node {REAL_NODE_NAME} Ready",
             lambda: cluster.kubectl(
-                stack, "get", "node", REAL_NODE_NAME,
+                stack, "get", "node", REAL_NODE_NAME, "--ignore-not-found",
                 "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
             ).strip() == "True",
             self.ready_timeout,

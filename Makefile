@@ -7,8 +7,9 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 PY := $(CURDIR)/.venv/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 STACK := $(PY) -m simpipe_devstack
+ASYNCAPI := proto/simpipe/v1/events.asyncapi.json
 
-.PHONY: help install protos lint typecheck unit build up down status logs test demo load-image bench
+.PHONY: help install protos asyncapi events-lock lint typecheck unit build up down status logs test demo load-image bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,13 +22,25 @@ install: $(UV) ## create .venv with every service, lib and dev tool; generate gR
 	$(MAKE) protos
 
 protos: ## generate Python code from proto/ (never edit the output)
-	find libs/simpipe-proto/src/simpipe -name '*_pb2*.py*' -delete
+	find libs/simpipe-proto/src/simpipe \( -name '*_pb2*.py*' -o -name '*.binpb' \) -delete
 	$(PY) -m grpc_tools.protoc -I proto \
 		--plugin=protoc-gen-mypy=.venv/bin/protoc-gen-mypy \
 		--plugin=protoc-gen-mypy_grpc=.venv/bin/protoc-gen-mypy_grpc \
 		--python_out=libs/simpipe-proto/src --grpc_python_out=libs/simpipe-proto/src \
 		--mypy_out=libs/simpipe-proto/src --mypy_grpc_out=libs/simpipe-proto/src \
 		$(sort $(wildcard proto/simpipe/*/*.proto))
+	@# The generated modules carry no comments: the event contract's JSON Schema
+	@# and AsyncAPI descriptions are read from this descriptor set.
+	$(PY) -m grpc_tools.protoc -I proto --include_source_info --include_imports \
+		--descriptor_set_out=libs/simpipe-proto/src/simpipe/v1/events.binpb \
+		proto/simpipe/v1/events.proto
+
+asyncapi: protos ## write proto/simpipe/v1/events.asyncapi.json, the event contract for other tools
+	$(PY) -m simpipe_events asyncapi > $(ASYNCAPI).tmp || { rm -f $(ASYNCAPI).tmp; exit 1; }
+	mv $(ASYNCAPI).tmp $(ASYNCAPI)
+
+events-lock: protos ## record additions to events.proto in events.lock.json (refuses breaking changes)
+	$(PY) -m simpipe_events lock --update proto/simpipe/v1/events.lock.json
 
 lint: ## ruff
 	$(PY) -m ruff check .

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -20,13 +20,14 @@ from nats.aio.client import Client as Nats
 from nats.js.api import DeliverPolicy
 
 from simpipe.v1 import argo_watcher_pb2 as pb
-from simpipe.v1 import argo_watcher_pb2_grpc, dry_runs_pb2, events_pb2
+from simpipe.v1 import argo_watcher_pb2_grpc, events_pb2
 from simpipe_common.ownership import stamp
 from simpipe_devstack.components import Component
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.runs import pods_by_node_id
 from simpipe_devstack.stack import Stack
+from simpipe_events import contract
 
 STEPS = (
     SimulatedStep("fetch", seconds=2, cpu_millicores=100, memory_mib=32),
@@ -34,9 +35,18 @@ STEPS = (
     SimulatedStep("report", seconds=2, cpu_millicores=100, memory_mib=32),
 )
 PROJECT = "watcher-it"
-TERMINAL = {"Succeeded", "Failed", "Error"}
-RUN_ORDER = ["Pending", "Running", "Succeeded"]
-STEP_ORDER = ["Pending", "Running", "Succeeded"]
+RUN_ORDER = [
+    events_pb2.DRY_RUN_PHASE_PENDING,
+    events_pb2.DRY_RUN_PHASE_RUNNING,
+    events_pb2.DRY_RUN_PHASE_SUCCEEDED,
+]
+STEP_ORDER = [
+    events_pb2.NODE_PHASE_PENDING,
+    events_pb2.NODE_PHASE_RUNNING,
+    events_pb2.NODE_PHASE_SUCCEEDED,
+]
+RUN_PHASES = contract.event_type(events_pb2.DryRunPhaseChanged)
+STEP_PHASES = contract.event_type(events_pb2.StepPhaseChanged)
 
 
 def owner() -> str:
@@ -59,11 +69,11 @@ def create_workflow(stack: Stack, endpoints: dict[str, str], owner: str, prefix:
     return str(created["metadata"]["name"])
 
 
-def workflow_phase(stack: Stack, name: str) -> str:
+def workflow_phase(stack: Stack, name: str) -> int:
     found: Any = workflows(stack).get_namespaced_custom_object(
         "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, "workflows", name
     )
-    return str((found.get("status") or {}).get("phase") or "")
+    return contract.run_phase_of_name(str((found.get("status") or {}).get("phase") or "Pending"))
 
 
 @pytest.fixture
@@ -82,13 +92,13 @@ async def jetstream(endpoints: dict[str, str]) -> AsyncIterator[Nats]:
 
 
 async def published(
-    connection: Nats, subject: str, until: Any = None, wait_seconds: float = 60
+    connection: Nats, subjects: str, until: Any = None, wait_seconds: float = 60
 ) -> list[tuple[str, Any]]:
-    """Every event on `subject` in stream order, as (event id, payload); reads
-    until `until(events)` holds, or what there is when it is None."""
+    """Every event `subjects` (a filter) matches in stream order, as (event id,
+    payload); reads until `until(events)` holds, or what there is when it is None."""
     js = connection.jetstream()
     subscription = await js.subscribe(
-        subject, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+        subjects, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
     )
     events: list[tuple[str, Any]] = []
     deadline = time.monotonic() + wait_seconds
@@ -100,14 +110,10 @@ async def published(
                 if until is None:
                     break
                 continue
-            payload_type = (
-                events_pb2.DryRunPhaseChanged
-                if message.subject.startswith("simpipe.run.")
-                else events_pb2.StepPhaseChanged
-            )
-            events.append(
-                ((message.headers or {})["Nats-Msg-Id"], payload_type.FromString(message.data))
-            )
+            payload: Any = contract.decode(message.subject, message.data)
+            event_id = (message.headers or {})[contract.MSG_ID_HEADER]
+            assert event_id == payload.meta.event_id
+            events.append((event_id, payload))
             if until is not None and until(events):
                 break
     finally:
@@ -131,10 +137,10 @@ async def until_known(
 
 
 def ends(events: list[tuple[str, Any]]) -> bool:
-    return bool(events) and events[-1][1].phase in TERMINAL
+    return bool(events) and events[-1][1].phase in contract.TERMINAL_RUN_PHASES
 
 
-def in_order(phases: list[str], order: list[str]) -> bool:
+def in_order(phases: Sequence[int], order: Sequence[int]) -> bool:
     ranks = [order.index(phase) for phase in phases]
     return ranks == sorted(ranks)
 
@@ -153,9 +159,10 @@ async def test_a_run_is_served_to_its_owner_streamed_and_published(
     request = pb.GetDryRunRequest(caller=alice, dry_run_id=name)
     await until_known(watcher, request)
     streamed = [dry_run async for dry_run in watcher.WatchDryRun(request, timeout=120)]
-    phases = [dry_runs_pb2.DryRunPhase.Name(d.status.phase) for d in streamed]
-    assert phases[-1] == "DRY_RUN_PHASE_SUCCEEDED", phases
-    assert in_order([p.removeprefix("DRY_RUN_PHASE_").capitalize() for p in phases], RUN_ORDER)
+    phases = [d.status.phase for d in streamed]
+    names = [contract.run_phase_name(phase) for phase in phases]
+    assert phases[-1] == events_pb2.DRY_RUN_PHASE_SUCCEEDED, names
+    assert in_order(phases, RUN_ORDER), names
     assert [d.status.progress for d in streamed][-1] == "3/3"
 
     # List and get: the owner sees the run and its steps, another caller does not.
@@ -168,7 +175,7 @@ async def test_a_run_is_served_to_its_owner_streamed_and_published(
     pods = pods_by_node_id(str(stack.layout.kubeconfig), name)
     for step in STEPS:
         node = steps[step.name]
-        assert node.phase == dry_runs_pb2.NODE_PHASE_SUCCEEDED
+        assert node.phase == events_pb2.NODE_PHASE_SUCCEEDED
         assert node.exit_code == "0"
         assert abs(node.duration_seconds - step.seconds) <= 1
         assert node.pod_name == pods[node.id]  # computed like Argo names the pods
@@ -181,18 +188,26 @@ async def test_a_run_is_served_to_its_owner_streamed_and_published(
     assert [d.id for d in archived.dry_runs] == [name]  # the archived copy is not listed twice
 
     # JetStream: each run phase change once and in order, each step's phases in order.
-    runs = await published(jetstream, f"simpipe.run.{PROJECT}.{name}.phase", until=ends)
+    runs = await published(
+        jetstream, RUN_PHASES.filter(owner=alice, project=PROJECT, run=name), until=ends
+    )
     states = [(event.phase, event.progress) for _, event in runs]
-    assert states[-1] == ("Succeeded", "3/3")
+    assert states[-1] == (events_pb2.DRY_RUN_PHASE_SUCCEEDED, "3/3")
     assert len(set(states)) == len(states)
     assert in_order([phase for phase, _ in states], RUN_ORDER)
-    assert [progress for phase, progress in states if phase == "Running"][-1] == "2/3"
-    step_events = await published(jetstream, f"simpipe.step.{name}.>")
+    running = [progress for phase, progress in states if phase == events_pb2.DRY_RUN_PHASE_RUNNING]
+    assert running[-1] == "2/3"
+    assert {(e.owner, e.uid, e.dry_run_id) for _, e in runs} == {(alice, got.uid, name)}
+    step_events = await published(
+        jetstream, STEP_PHASES.filter(owner=alice, project=PROJECT, run=name)
+    )
+    assert {(e.owner, e.uid) for _, e in step_events} == {(alice, got.uid)}
     for step in STEPS:
         seen = [e.phase for _, e in step_events if e.node_id == steps[step.name].id]
-        assert seen[-1] == "Succeeded", (step.name, seen)
-        assert in_order(seen, STEP_ORDER), (step.name, seen)
-        assert len(set(seen)) == len(seen), (step.name, seen)
+        names = [contract.node_phase_name(phase) for phase in seen]
+        assert seen[-1] == events_pb2.NODE_PHASE_SUCCEEDED, (step.name, names)
+        assert in_order(seen, STEP_ORDER), (step.name, names)
+        assert len(set(seen)) == len(seen), (step.name, names)
 
     # KWOK's simulated pods have no logs: a typed error naming the pod and the
     # apiserver's reason (which depends on how KWOK is set up: "no logs found
@@ -216,7 +231,7 @@ async def test_a_run_is_served_to_its_owner_streamed_and_published(
             break
         await asyncio.sleep(0.1)
     assert got.archived
-    assert got.status.phase == dry_runs_pb2.DRY_RUN_PHASE_SUCCEEDED
+    assert got.status.phase == events_pb2.DRY_RUN_PHASE_SUCCEEDED
     assert sorted(n.display_name for n in got.nodes if n.type == "Pod") == sorted(steps)
     with pytest.raises(grpc.aio.AioRpcError) as still_hidden:
         await watcher.GetDryRun(pb.GetDryRunRequest(caller=bob, dry_run_id=name))
@@ -244,29 +259,29 @@ async def test_a_killed_watcher_loses_no_terminal_phase(
 ) -> None:
     alice = owner()
     name = create_workflow(stack, endpoints, alice, "watcher-kill-")
-    subject = f"simpipe.run.{PROJECT}.{name}.phase"
+    subjects = RUN_PHASES.filter(owner=alice, project=PROJECT, run=name)
     # Mid-run: the first phase event is out, the run is still going.
-    before = await published(jetstream, subject, until=lambda events: len(events) >= 1)
+    before = await published(jetstream, subjects, until=lambda events: len(events) >= 1)
     assert before
-    assert before[-1][1].phase not in TERMINAL
+    assert before[-1][1].phase not in contract.TERMINAL_RUN_PHASES
 
     component = stack.component("argo-watcher")
     await asyncio.to_thread(crash, component)
 
     # The run ends while no watcher runs.
     deadline = time.monotonic() + 90
-    while workflow_phase(stack, name) not in TERMINAL:
+    while workflow_phase(stack, name) not in contract.TERMINAL_RUN_PHASES:
         assert time.monotonic() < deadline, "the run did not end"
         await asyncio.sleep(0.5)
     component.start(stack)
 
     # The new watcher takes the Lease once the killed one's expires, then
     # publishes what it missed: the terminal phase, once.
-    runs = await published(jetstream, subject, until=ends, wait_seconds=90)
-    assert [e.phase for _, e in runs].count("Succeeded") == 1
-    assert runs[-1][1].phase == "Succeeded"
+    runs = await published(jetstream, subjects, until=ends, wait_seconds=90)
+    assert [e.phase for _, e in runs].count(events_pb2.DRY_RUN_PHASE_SUCCEEDED) == 1
+    assert runs[-1][1].phase == events_pb2.DRY_RUN_PHASE_SUCCEEDED
     ids = [event_id for event_id, _ in runs]
     assert len(set(ids)) == len(ids)
-    steps = await published(jetstream, f"simpipe.step.{name}.>")
-    finished = [e for _, e in steps if e.phase == "Succeeded"]
+    steps = await published(jetstream, STEP_PHASES.filter(owner=alice, project=PROJECT, run=name))
+    finished = [e for _, e in steps if e.phase == events_pb2.NODE_PHASE_SUCCEEDED]
     assert sorted(e.display_name for e in finished) == sorted(s.name for s in STEPS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
@@ -19,10 +20,11 @@ import pytest
 
 from simpipe.v1 import events_pb2, metrics_collector_pb2_grpc
 from simpipe.v1 import metrics_collector_pb2 as pb
-from simpipe_common.events import STREAM, metrics_subject
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.stack import Stack
+from simpipe_events import contract
+from simpipe_events.last_event import last_event
 
 DEV, GUEST = "local-dev", "local-guest"
 MIB = 2**20
@@ -336,6 +338,9 @@ async def test_report_is_complete_and_outlives_the_workflow(
 
     ready = await _metrics_ready(endpoints["nats"], run_id)
     assert ready.meta.event_id == f"metrics:{report['uid']}"
+    assert (ready.uid, ready.owner, contract.run_phase_name(ready.phase)) == (
+        report["uid"], DEV, report["phase"],
+    )  # fmt: skip
     assert ready.json_key.endswith(f"/{run_id}/{report['uid']}/report.json")
 
     assert (await dev.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id))[
@@ -351,9 +356,14 @@ async def test_report_is_complete_and_outlives_the_workflow(
 
 
 async def _metrics_ready(nats_url: str, run_id: str) -> events_pb2.MetricsReady:
+    """The run's announcement; the report is readable a moment before it is announced."""
+    of_the_run = events_pb2.MetricsReady(owner=DEV, dry_run_id=run_id)
     connection = await nats.connect(nats_url)
     try:
-        message = await connection.jetstream().get_last_msg(STREAM, metrics_subject(run_id))
+        deadline = time.monotonic() + 30
+        while (ready := await last_event(connection.jetstream(), of_the_run)) is None:
+            assert time.monotonic() < deadline, f"no MetricsReady of {run_id}"
+            await asyncio.sleep(0.2)
     finally:
         await connection.close()
-    return events_pb2.MetricsReady.FromString(message.data or b"")
+    return ready

@@ -1,13 +1,15 @@
 """Run reports on the real stack when no collector was there to see the run
 finish: a report consumer made after the run ended (as on a new cluster, or
 the first start of the collector) still reports it, from the real JetStream
-stream, argo-watcher and Prometheus. Only the store is in memory, so the
-shared S3 bucket is left alone."""
+stream, argo-watcher and Prometheus. The consumer is the declared one under
+a name of the test's own, made as provisioning makes it; its reports go to
+a bucket of the test's own, so the shared one is left alone."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,17 +20,18 @@ import nats
 import pytest
 from pydantic import SecretStr
 
-from simpipe_common.events import STREAM, LazyJetStream
+from simpipe_common.event_broker import EventBroker
 from simpipe_common.memory import DeferredTrim
 from simpipe_common.s3 import s3_client
-from simpipe_common.settings import S3Settings
+from simpipe_common.settings import S3Settings, ServiceSettings
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
+from simpipe_events import stream
 from simpipe_metrics_collector.collector import MetricsCollector
 from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.prometheus import Prometheus
-from simpipe_metrics_collector.report_consumer import RunReports
+from simpipe_metrics_collector.report_consumer import RunReports, subscribe
 from simpipe_metrics_collector.report_store import ReportKeys, ReportStore
 from simpipe_metrics_collector.watcher import Watcher
 
@@ -93,44 +96,46 @@ async def test_a_run_that_finished_before_the_consumer_existed_is_reported(
     stack: Stack, endpoints: dict[str, str], report_bucket: tuple[S3Client, str]
 ) -> None:
     run_id = f"metrics-late-{uuid.uuid4().hex[:8]}"
-    durable = f"it-late-reports-{uuid.uuid4().hex[:8]}"
     started = time.time()
     gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[DEV])
     watcher = Watcher(endpoints["argo-watcher_grpc"], 30)
     prometheus = Prometheus(endpoints["prometheus"], 30, 4)
-    jetstream = LazyJetStream(endpoints["nats"])
+    connection = await nats.connect(endpoints["nats"])
     s3, bucket = report_bucket
     store = AwaitedStore(s3, bucket, run_id)
-    consumer: asyncio.Task[None] | None = None
+    consumer: stream.DurableConsumer | None = None
     try:
         await finished_run(gql, run_id)
-        # Only now does this consumer exist: with DeliverPolicy.NEW it would
-        # never see the run's terminal event.
+        # Only now is the consumer made: with DeliverPolicy.NEW it would never
+        # see the run's terminal event. Back to just before this run: other
+        # runs of the shared stack that finished earlier are not gathered.
+        consumer = dataclasses.replace(
+            stream.REPORTS,
+            name=f"it-late-reports-{uuid.uuid4().hex[:8]}",
+            backfill_seconds=time.time() - started + 5,
+        )
+        await connection.jetstream().add_consumer(stream.STREAM, consumer.config())
+        events = EventBroker(
+            ServiceSettings(nats_url=endpoints["nats"]), consumer.name, consumers=(consumer,)
+        )
         collector = MetricsCollector(watcher, prometheus, "simpipe", 1.0, EnergyModel(10, 0.4, 300))
         reports = RunReports(
-            collector, store, jetstream, durable, settle_seconds=3.0,
-            # Back to just before this run: other runs of the shared stack
-            # that finished earlier are not gathered by this test.
-            backfill_seconds=time.time() - started + 5, trim=DeferredTrim(2.0),
+            collector, store, events.publisher, lambda: events.broker.connection.jetstream(),
+            settle_seconds=3.0, trim=DeferredTrim(2.0),
         )  # fmt: skip
-        consumer = asyncio.create_task(reports.run())
-        async with asyncio.timeout(120):
+        subscribe(events.broker, reports, consumer)
+        async with events.running(), asyncio.timeout(120):
             await store.awaited_written.wait()
     finally:
-        if consumer is not None:
-            consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await consumer
-        await jetstream.close()
         await watcher.close()
         await prometheus.close()
         with contextlib.suppress(Exception):
             await gql.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id)
         await gql.close()
-        connection = await nats.connect(endpoints["nats"])
         try:
-            with contextlib.suppress(Exception):
-                await connection.jetstream().delete_consumer(STREAM, durable)
+            if consumer is not None:
+                with contextlib.suppress(Exception):
+                    await connection.jetstream().delete_consumer(stream.STREAM, consumer.name)
         finally:
             await connection.close()
 

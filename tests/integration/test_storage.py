@@ -35,6 +35,7 @@ from simpipe_devstack.components.minio import SYSTEM_BUCKETS, UPLOADS_BUCKET
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.readiness import http_ok, wait_until
 from simpipe_devstack.stack import Stack
+from simpipe_events import contract
 
 if TYPE_CHECKING:
     from nats.aio.subscription import Subscription
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from simpipe.v1.storage_broker_pb2_grpc import StorageBrokerAsyncStub
 
 pb = storage_broker_pb2
+ObjectEvent = events_pb2.ObjectCreated | events_pb2.ObjectDeleted
 CALLER = "storage-tester"
 MIB = 1024 * 1024
 # S3's smallest part (all but the last).
@@ -255,29 +257,30 @@ async def refused(call: object, request: object) -> tuple[grpc.StatusCode, str]:
 @pytest.fixture
 async def object_events(endpoints: dict[str, str]) -> AsyncIterator[Subscription]:
     connection = await nats.connect(endpoints["nats"])
-    subscription = await connection.subscribe("simpipe.object.>")
+    # Buckets are shared for now: the events go to the caller who caused them.
+    subscription = await connection.subscribe(contract.owner_filter(CALLER))
     yield subscription
     await connection.drain()
 
 
 async def events_of(
     subscription: Subscription, bucket: str, count: int
-) -> list[tuple[str, events_pb2.ObjectCreated | events_pb2.ObjectDeleted]]:
+) -> list[tuple[str, ObjectEvent]]:
     """The next `count` object events of `bucket`: (subject, payload)."""
-    found: list[tuple[str, events_pb2.ObjectCreated | events_pb2.ObjectDeleted]] = []
+    found: list[tuple[str, ObjectEvent]] = []
     async with asyncio.timeout(10):
         while len(found) < count:
             message = await subscription.next_msg(timeout=10)
-            kind = message.subject.rsplit(".", 1)[-1]
-            payload = (
-                events_pb2.ObjectCreated if kind == "created" else events_pb2.ObjectDeleted
-            )()
-            payload.ParseFromString(message.data)
-            if payload.bucket == bucket:
+            payload = contract.decode(message.subject, message.data)
+            if isinstance(payload, ObjectEvent) and payload.bucket == bucket:
                 assert message.headers is not None
-                assert message.headers["Nats-Msg-Id"] == payload.meta.event_id
+                assert message.headers[contract.MSG_ID_HEADER] == payload.meta.event_id
                 found.append((message.subject, payload))
     return found
+
+
+def object_subject(kind: type[ObjectEvent], bucket: str) -> str:
+    return contract.event_type(kind).subject(owner=CALLER, bucket=bucket)
 
 
 # Broker-level: on MinIO and on moto
@@ -380,9 +383,13 @@ async def test_delete_many_publishes_object_deleted_events(
     assert list(listed.objects) == []
 
     received = await events_of(object_events, bucket, 3)
-    assert {subject for subject, _ in received} == {f"simpipe.object.{bucket}.deleted"}
+    assert {subject for subject, _ in received} == {
+        object_subject(events_pb2.ObjectDeleted, bucket)
+    }
     assert sorted(e.key for _, e in received) == keys
-    assert {(e.caller, e.meta.source) for _, e in received} == {(CALLER, "storage-broker")}
+    assert {(e.caller, e.owner, e.meta.source) for _, e in received} == {
+        (CALLER, CALLER, "storage-broker")
+    }
 
 
 async def test_multipart_upload_through_presigned_parts(
@@ -416,9 +423,10 @@ async def test_multipart_upload_through_presigned_parts(
     assert await download(broker, http, bucket, key) == b"".join(parts)
 
     ((subject, event),) = await events_of(object_events, bucket, 1)
-    assert subject == f"simpipe.object.{bucket}.created"
+    assert subject == object_subject(events_pb2.ObjectCreated, bucket)
     assert isinstance(event, events_pb2.ObjectCreated)
     assert (event.key, event.size, event.etag) == (key, info.size, info.etag)
+    assert (event.caller, event.owner) == (CALLER, CALLER)
 
 
 async def test_aborted_multipart_upload_takes_no_more_parts(

@@ -18,7 +18,7 @@ def test_nats_is_imported_without_aiohttp_which_stays_importable() -> None:
     out = run(
         """
         import sys
-        import simpipe_common.events
+        import simpipe_common.event_broker
         print("nats" in sys.modules, "aiohttp" in sys.modules)
         import aiohttp
         print(aiohttp.ClientSession.__name__)
@@ -31,7 +31,7 @@ def test_an_aiohttp_imported_before_is_left_to_nats() -> None:
     out = run(
         """
         import aiohttp
-        import simpipe_common.events
+        import simpipe_common.event_broker
         import nats.aio.transport
         print(nats.aio.transport.aiohttp is aiohttp)
         """

@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from simpipe.v1 import argo_watcher_pb2 as pb
-from simpipe.v1 import argo_watcher_pb2_grpc, dry_runs_pb2
+from simpipe.v1 import argo_watcher_pb2_grpc, dry_runs_pb2, events_pb2
 from simpipe_argo_watcher.api import ArgoWatcherApi
 from simpipe_argo_watcher.archive import ArgoArchive
 from simpipe_argo_watcher.convert import Workflow
@@ -209,9 +209,9 @@ async def test_watch_streams_each_change_until_the_run_ends(
             h.model.upsert(running)
             h.model.upsert(failed)
     assert seen == [
-        (dry_runs_pb2.DRY_RUN_PHASE_RUNNING, "0/1"),
-        (dry_runs_pb2.DRY_RUN_PHASE_RUNNING, "1/2"),
-        (dry_runs_pb2.DRY_RUN_PHASE_FAILED, "1/2"),
+        (events_pb2.DRY_RUN_PHASE_RUNNING, "0/1"),
+        (events_pb2.DRY_RUN_PHASE_RUNNING, "1/2"),
+        (events_pb2.DRY_RUN_PHASE_FAILED, "1/2"),
     ]
     assert await call.code() == grpc.StatusCode.OK
 

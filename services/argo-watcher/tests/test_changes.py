@@ -4,15 +4,31 @@ import copy
 from typing import Any
 
 from simpipe.v1 import events_pb2
-from simpipe_argo_watcher.changes import Event, change_events, current_state_events
+from simpipe_argo_watcher.changes import PhaseEvent, change_events, current_state_events
 from simpipe_argo_watcher.read_model import ReadModel
+from simpipe_events import contract
 
 UID = "8d7707fb-cd3b-4049-b456-c91bbfa24e52"
+OWNER, PROJECT, RUN = "alice@example.org", "demo", "capture-vkfvt"
 PREPARE, EXPLODE = "capture-vkfvt-1556016048", "capture-vkfvt-2349931391"
+RUN_PHASE = contract.event_type(events_pb2.DryRunPhaseChanged).subject(
+    owner=OWNER, project=PROJECT, run=RUN
+)
 
 
-def summary(events: list[Event]) -> list[tuple[str, str]]:
-    return [(event.subject, event.event_id) for event in events]
+def step_phase(node: str) -> str:
+    return contract.event_type(events_pb2.StepPhaseChanged).subject(
+        owner=OWNER, project=PROJECT, run=RUN, node=node
+    )
+
+
+def summary(events: list[PhaseEvent]) -> list[tuple[str, str]]:
+    return [(contract.subject_of(event), contract.event_id(event)) for event in events]
+
+
+def owned_by_the_run(event: PhaseEvent) -> bool:
+    found = (event.owner, event.uid, event.dry_run_id, event.project_id)
+    return found == (OWNER, UID, RUN, PROJECT)
 
 
 def test_a_new_run_publishes_its_steps_then_its_phase(pending: dict[str, Any]) -> None:
@@ -20,19 +36,21 @@ def test_a_new_run_publishes_its_steps_then_its_phase(pending: dict[str, Any]) -
     (change,) = model.replace_all([pending])
     events = change_events(change)
     assert summary(events) == [
-        (f"simpipe.step.capture-vkfvt.{PREPARE}.phase", f"{UID}:{PREPARE}:Pending"),
-        ("simpipe.run.demo.capture-vkfvt.phase", f"{UID}:1409"),
+        (step_phase(PREPARE), f"{UID}:{PREPARE}:Pending"),
+        (RUN_PHASE, f"{UID}:1409"),
     ]
-    run = events[-1].payload
+    step, run = events
+    assert isinstance(step, events_pb2.StepPhaseChanged)
+    assert (step.node_id, step.display_name, step.phase) == (
+        PREPARE, "prepare", events_pb2.NODE_PHASE_PENDING,
+    )  # fmt: skip
     assert isinstance(run, events_pb2.DryRunPhaseChanged)
-    assert (run.phase, run.progress, run.owner, run.resource_version) == (
-        "Running",
-        "0/1",
-        "alice@example.org",
-        "1409",
-    )
-    assert run.meta.source == "argo-watcher"
-    assert run.meta.event_id == f"{UID}:1409"
+    assert (run.phase, run.progress, run.resource_version) == (
+        events_pb2.DRY_RUN_PHASE_RUNNING, "0/1", "1409",
+    )  # fmt: skip
+    assert all(owned_by_the_run(event) for event in events)
+    assert {event.meta.source for event in events} == {"argo-watcher"}
+    assert all(event.meta.occurred_at.seconds > 0 for event in events)
 
 
 def test_each_change_publishes_only_what_changed(
@@ -42,18 +60,23 @@ def test_each_change_publishes_only_what_changed(
     model.replace_all([pending])
     # Running: prepare finished (progress 1/2), explode started.
     assert summary(change_events(model.upsert(running))) == [  # type: ignore[arg-type]
-        (f"simpipe.step.capture-vkfvt.{PREPARE}.phase", f"{UID}:{PREPARE}:Succeeded"),
-        (f"simpipe.step.capture-vkfvt.{EXPLODE}.phase", f"{UID}:{EXPLODE}:Running"),
-        ("simpipe.run.demo.capture-vkfvt.phase", f"{UID}:1432"),
+        (step_phase(PREPARE), f"{UID}:{PREPARE}:Succeeded"),
+        (step_phase(EXPLODE), f"{UID}:{EXPLODE}:Running"),
+        (RUN_PHASE, f"{UID}:1432"),
     ]
     events = change_events(model.upsert(failed))  # type: ignore[arg-type]
     assert summary(events) == [
-        (f"simpipe.step.capture-vkfvt.{EXPLODE}.phase", f"{UID}:{EXPLODE}:Failed"),
-        ("simpipe.run.demo.capture-vkfvt.phase", f"{UID}:1443"),
+        (step_phase(EXPLODE), f"{UID}:{EXPLODE}:Failed"),
+        (RUN_PHASE, f"{UID}:1443"),
     ]
-    step = events[0].payload
+    step, run = events
     assert isinstance(step, events_pb2.StepPhaseChanged)
-    assert (step.display_name, step.phase, step.exit_code) == ("explode", "Failed", "3")
+    assert (step.display_name, step.phase, step.exit_code) == (
+        "explode", events_pb2.NODE_PHASE_FAILED, "3",
+    )  # fmt: skip
+    assert isinstance(run, events_pb2.DryRunPhaseChanged)
+    assert (run.phase, run.progress) == (events_pb2.DRY_RUN_PHASE_FAILED, "1/2")
+    assert all(owned_by_the_run(event) for event in events)
 
 
 def test_a_change_that_moves_no_phase_publishes_nothing(running: dict[str, Any]) -> None:

@@ -5,14 +5,9 @@ from typing import Any
 import pytest
 
 from simpipe.v1 import dry_runs_pb2 as pb
-from simpipe_argo_watcher.convert import (
-    dry_run_phase_name,
-    fnv32a,
-    node_phase_name,
-    pod_name,
-    to_dry_run,
-    workflow_phase,
-)
+from simpipe.v1 import events_pb2 as phases
+from simpipe_argo_watcher.convert import fnv32a, node_phase, pod_name, to_dry_run, workflow_phase
+from simpipe_events import contract
 
 
 def by_name(dry_run: pb.DryRun) -> dict[str, pb.DryRunNode]:
@@ -24,7 +19,7 @@ def test_a_failed_run_with_its_steps(failed: dict[str, Any]) -> None:
     assert (dry_run.id, dry_run.uid) == ("capture-vkfvt", "8d7707fb-cd3b-4049-b456-c91bbfa24e52")
     assert (dry_run.project_id, dry_run.owner) == ("demo", "alice@example.org")
     assert dry_run.created_at.ToJsonString() == "2026-11-25T14:16:28Z"
-    assert dry_run.status.phase == pb.DRY_RUN_PHASE_FAILED
+    assert dry_run.status.phase == phases.DRY_RUN_PHASE_FAILED
     assert dry_run.status.progress == "1/2"
     assert dry_run.status.message == "child 'capture-vkfvt-2349931391' failed"
     assert dry_run.status.finished_at.ToJsonString() == "2026-11-25T14:16:35Z"
@@ -33,8 +28,12 @@ def test_a_failed_run_with_its_steps(failed: dict[str, Any]) -> None:
     nodes = by_name(dry_run)
     assert sorted(nodes) == ["[0]", "[1]", "capture-vkfvt", "explode", "prepare"]
     prepare, explode = nodes["prepare"], nodes["explode"]
-    assert (prepare.type, prepare.phase, prepare.exit_code) == ("Pod", pb.NODE_PHASE_SUCCEEDED, "0")
-    assert (explode.phase, explode.exit_code) == (pb.NODE_PHASE_FAILED, "3")
+    assert (prepare.type, prepare.phase, prepare.exit_code) == (
+        "Pod",
+        phases.NODE_PHASE_SUCCEEDED,
+        "0",
+    )
+    assert (explode.phase, explode.exit_code) == (phases.NODE_PHASE_FAILED, "3")
     assert explode.message == "Error (exit code 3)"
     assert explode.template_name == "explode"
     assert explode.duration_seconds == 3  # 14:16:31 -> 14:16:34
@@ -73,10 +72,10 @@ def test_a_running_run_and_its_pending_first_step(
     pending: dict[str, Any], running: dict[str, Any]
 ) -> None:
     first = to_dry_run(pending)
-    assert first.status.phase == pb.DRY_RUN_PHASE_RUNNING
-    assert by_name(first)["prepare"].phase == pb.NODE_PHASE_PENDING
+    assert first.status.phase == phases.DRY_RUN_PHASE_RUNNING
+    assert by_name(first)["prepare"].phase == phases.NODE_PHASE_PENDING
     now = to_dry_run(running)
-    assert by_name(now)["explode"].phase == pb.NODE_PHASE_RUNNING
+    assert by_name(now)["explode"].phase == phases.NODE_PHASE_RUNNING
     assert by_name(now)["explode"].duration_seconds == 0  # not finished
     assert not now.status.HasField("finished_at")
 
@@ -84,15 +83,15 @@ def test_a_running_run_and_its_pending_first_step(
 @pytest.mark.parametrize(
     ("phase", "suspend", "expected"),
     [
-        (None, False, pb.DRY_RUN_PHASE_PENDING),
-        ("Pending", False, pb.DRY_RUN_PHASE_PENDING),
-        ("Running", False, pb.DRY_RUN_PHASE_RUNNING),
-        ("Running", True, pb.DRY_RUN_PHASE_SUSPENDED),
-        ("Succeeded", False, pb.DRY_RUN_PHASE_SUCCEEDED),
-        ("Succeeded", True, pb.DRY_RUN_PHASE_SUCCEEDED),
-        ("Failed", False, pb.DRY_RUN_PHASE_FAILED),
-        ("Error", False, pb.DRY_RUN_PHASE_ERROR),
-        ("Exploded", False, pb.DRY_RUN_PHASE_UNKNOWN),
+        (None, False, phases.DRY_RUN_PHASE_PENDING),
+        ("Pending", False, phases.DRY_RUN_PHASE_PENDING),
+        ("Running", False, phases.DRY_RUN_PHASE_RUNNING),
+        ("Running", True, phases.DRY_RUN_PHASE_SUSPENDED),
+        ("Succeeded", False, phases.DRY_RUN_PHASE_SUCCEEDED),
+        ("Succeeded", True, phases.DRY_RUN_PHASE_SUCCEEDED),
+        ("Failed", False, phases.DRY_RUN_PHASE_FAILED),
+        ("Error", False, phases.DRY_RUN_PHASE_ERROR),
+        ("Exploded", False, phases.DRY_RUN_PHASE_UNKNOWN),
     ],
 )
 def test_workflow_phase(phase: str | None, suspend: bool, expected: int) -> None:
@@ -100,10 +99,36 @@ def test_workflow_phase(phase: str | None, suspend: bool, expected: int) -> None
     assert workflow_phase(workflow) == expected
 
 
-def test_phase_names_are_argos_spelling() -> None:
-    assert dry_run_phase_name(pb.DRY_RUN_PHASE_SUCCEEDED) == "Succeeded"
-    assert dry_run_phase_name(pb.DRY_RUN_PHASE_SUSPENDED) == "Suspended"
-    assert node_phase_name(pb.NODE_PHASE_OMITTED) == "Omitted"
+@pytest.mark.parametrize(
+    ("phase", "expected"),
+    [
+        (None, phases.NODE_PHASE_PENDING),
+        ("Pending", phases.NODE_PHASE_PENDING),
+        ("Running", phases.NODE_PHASE_RUNNING),
+        ("Succeeded", phases.NODE_PHASE_SUCCEEDED),
+        ("Skipped", phases.NODE_PHASE_SKIPPED),
+        ("Failed", phases.NODE_PHASE_FAILED),
+        ("Error", phases.NODE_PHASE_ERROR),
+        ("Omitted", phases.NODE_PHASE_OMITTED),
+        ("Exploded", phases.NODE_PHASE_UNKNOWN),
+    ],
+)
+def test_node_phase(phase: str | None, expected: int) -> None:
+    assert node_phase(phase or "") == expected
+
+
+def test_argos_phase_names_are_the_contracts() -> None:
+    # Event ids and GraphQL carry the contract's names: Argo's spelling.
+    for name in ("Pending", "Running", "Succeeded", "Failed", "Error"):
+        assert contract.run_phase_name(workflow_phase({"status": {"phase": name}})) == name
+    for name in ("Pending", "Running", "Succeeded", "Skipped", "Failed", "Error", "Omitted"):
+        assert contract.node_phase_name(node_phase(name)) == name
+    assert (
+        contract.run_phase_name(
+            workflow_phase({"spec": {"suspend": True}, "status": {"phase": "Running"}})
+        )
+        == "Suspended"
+    )
 
 
 def test_the_workflow_json_is_kept_without_managed_fields(failed: dict[str, Any]) -> None:
@@ -120,7 +145,7 @@ def test_an_archived_summary_without_nodes(failed: dict[str, Any]) -> None:
     dry_run = to_dry_run(summary, archived=True)
     assert dry_run.archived
     assert list(dry_run.nodes) == []
-    assert dry_run.status.phase == pb.DRY_RUN_PHASE_FAILED
+    assert dry_run.status.phase == phases.DRY_RUN_PHASE_FAILED
 
 
 def test_a_steps_files_with_their_buckets(failed: dict[str, Any]) -> None:

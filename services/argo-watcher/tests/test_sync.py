@@ -1,30 +1,32 @@
 """The loop from watch to read model to JetStream, with a stand-in publisher."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
 
-from simpipe_argo_watcher.changes import Event
+from simpipe_argo_watcher.changes import PhaseEvent
 from simpipe_argo_watcher.publisher import Publisher
 from simpipe_argo_watcher.read_model import ReadModel, Snapshot
 from simpipe_argo_watcher.sync import Item, ModelSync
 from simpipe_argo_watcher.watch import Listed, Watched
-from simpipe_common.testing import UNREACHABLE_ENV
+from simpipe_common.testing import RecordedStream
+from simpipe_events import contract
 
 
 class FakePublisher(Publisher):
     def __init__(self) -> None:
-        super().__init__(UNREACHABLE_ENV["SIMPIPE_NATS_URL"])
+        stream = RecordedStream()
+        super().__init__(stream, lambda: stream)
         self.published: list[str] = []
         self.caught_up: list[str] = []
         self.failing = False
 
-    async def publish(self, events: list[Event]) -> None:
+    async def publish(self, events: Sequence[PhaseEvent]) -> None:
         if self.failing:
             raise ConnectionError("nats is away")
-        self.published += [event.event_id for event in events]
+        self.published += [contract.event_id(event) for event in events]
 
     async def publish_if_unpublished(self, snapshot: Snapshot) -> bool:
         if self.failing:

@@ -1,16 +1,20 @@
 import json
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from nats.aio.msg import Msg
 
 from simpipe.v1 import dry_runs_pb2, events_pb2
-from simpipe_gateway.run_events import decode
+from simpipe_events import contract
+from simpipe_gateway.dry_run_api import to_update
+from simpipe_gateway.run_feed import RunEvent
 from simpipe_gateway.types import (
     DryRunNodeMisc,
+    DryRunNodePhase,
     DryRunNodePod,
     DryRunNodeType,
     DryRunPhase,
+    node_phase,
     node_type,
+    run_phase,
     to_dry_run,
 )
 
@@ -24,12 +28,12 @@ def test_dry_run_message_becomes_the_original_api_shape() -> None:
         id="run-1",
         project_id="p",
         created_at=ts(1_700_000_000),
-        status=dry_runs_pb2.DryRunStatus(phase=dry_runs_pb2.DRY_RUN_PHASE_SUSPENDED, progress="1/2"),
+        status=dry_runs_pb2.DryRunStatus(phase=events_pb2.DRY_RUN_PHASE_SUSPENDED, progress="1/2"),
         argo_workflow_json=json.dumps({"spec": {"entrypoint": "main"}}),
         nodes=[
             dry_runs_pb2.DryRunNode(id="run-1", type="Steps", children=["run-1-a"]),
             dry_runs_pb2.DryRunNode(
-                id="run-1-a", type="Pod", display_name="a", phase=dry_runs_pb2.NODE_PHASE_FAILED,
+                id="run-1-a", type="Pod", display_name="a", phase=events_pb2.NODE_PHASE_FAILED,
                 started_at=ts(1_700_000_010), finished_at=ts(1_700_000_013), duration_seconds=3,
                 exit_code="3", pod_name="run-1-a-123", resources_duration={"cpu": 2},
             ),
@@ -58,21 +62,30 @@ def test_node_types_pass_through_and_an_unknown_one_shows_as_steps() -> None:
     assert node_type("SomethingNew") is DryRunNodeType.Steps
 
 
-def msg(subject: str, data: bytes) -> Msg:
-    return Msg(_client=None, subject=subject, data=data)  # type: ignore[arg-type]
+def test_the_graphql_phases_are_the_contracts() -> None:
+    assert [p.value for p in DryRunPhase] == list(contract.RUN_PHASE_NAMES)
+    assert [p.value for p in DryRunNodePhase] == list(contract.NODE_PHASE_NAMES)
+    assert run_phase(events_pb2.DRY_RUN_PHASE_SUCCEEDED) is DryRunPhase.Succeeded
+    # A run the watcher has no phase for yet is not "Unspecified".
+    assert run_phase(events_pb2.DRY_RUN_PHASE_UNSPECIFIED) is DryRunPhase.Unknown
+    assert node_phase(events_pb2.NODE_PHASE_OMITTED) is DryRunNodePhase.Omitted
 
 
-def test_events_are_decoded_by_subject_and_junk_is_skipped() -> None:
-    run = events_pb2.DryRunPhaseChanged(dry_run_id="r", phase="Succeeded")
-    run.meta.event_id = "uid:7"
-    decoded = decode(msg("simpipe.run.p.r.phase", run.SerializeToString()))
-    assert decoded is not None
-    assert decoded.ends_run
-    assert decoded.event_id == "uid:7"
-    step = events_pb2.StepPhaseChanged(dry_run_id="r", node_id="n", phase="Running")
-    decoded_step = decode(msg("simpipe.step.r.n.phase", step.SerializeToString()))
-    assert decoded_step is not None
-    assert decoded_step.step == step
-    assert not decoded_step.ends_run
-    assert decode(msg("simpipe.run.p.r.phase", b"\xff\xff not protobuf")) is None
-    assert decode(msg("simpipe.run.p.r.submitted", b"")) is None
+def test_events_become_subscription_updates_with_argo_phase_names() -> None:
+    run = events_pb2.DryRunPhaseChanged(
+        dry_run_id="r", project_id="p", phase=events_pb2.DRY_RUN_PHASE_SUCCEEDED
+    )
+    update = to_update(RunEvent(run))
+    assert (update.kind, update.phase, update.project_id) == ("run", "Succeeded", "p")
+    assert RunEvent(run).ends_run
+    step = events_pb2.StepPhaseChanged(
+        dry_run_id="r", node_id="n", phase=events_pb2.NODE_PHASE_RUNNING, exit_code=""
+    )
+    update = to_update(RunEvent(step))
+    assert (update.kind, update.phase, update.node_id, update.exit_code) == (
+        "step",
+        "Running",
+        "n",
+        None,
+    )
+    assert not RunEvent(step).ends_run

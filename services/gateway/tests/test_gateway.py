@@ -1,7 +1,9 @@
 import json
 
+from simpipe_common.event_broker import EventBroker
 from simpipe_common.testing import UNREACHABLE_ENV, service_process
 from simpipe_gateway.config import GatewaySettings
+from simpipe_gateway.run_feed import RunFeed
 from simpipe_gateway.schema import schema
 
 TOKEN = "test-token-0123456789abcdef"
@@ -122,7 +124,8 @@ async def test_each_http_query_asks_for_a_heap_trim_after_it() -> None:
 
     from simpipe_gateway.app import GraphQLApp
 
-    app = GraphQLApp(GatewaySettings(api_tokens=f"{TOKEN}=alice"))
+    settings = GatewaySettings(api_tokens=f"{TOKEN}=alice")
+    app = GraphQLApp(settings, RunFeed(EventBroker(settings, "gateway")))
     trim = CountingTrim()
     app.trim = trim  # type: ignore[assignment]
     transport = httpx.ASGITransport(app=app)
@@ -136,7 +139,8 @@ async def test_each_http_query_asks_for_a_heap_trim_after_it() -> None:
 def test_responses_are_json_text_as_the_stdlib_would_read_them() -> None:
     from simpipe_gateway.app import GraphQLApp
 
-    app = GraphQLApp(GatewaySettings(api_tokens=f"{TOKEN}=alice"))
+    settings = GatewaySettings(api_tokens=f"{TOKEN}=alice")
+    app = GraphQLApp(settings, RunFeed(EventBroker(settings, "gateway")))
     data = {
         "data": {"dryRun": {"id": "ünï-1", "nodes": [{"duration": 3, "ratio": 0.25}], "x": None}},
         "errors": [{"message": "bad", "path": ["dryRun", 0], "extensions": {"code": "E"}}],
@@ -152,7 +156,8 @@ def test_responses_are_json_text_as_the_stdlib_would_read_them() -> None:
 async def test_a_post_without_content_length_is_refused_in_json() -> None:
     from simpipe_gateway.app import GraphQLApp
 
-    app = GraphQLApp(GatewaySettings(api_tokens=f"{TOKEN}=alice"))
+    settings = GatewaySettings(api_tokens=f"{TOKEN}=alice")
+    app = GraphQLApp(settings, RunFeed(EventBroker(settings, "gateway")))
     sent: list[dict[str, object]] = []
 
     async def receive() -> dict[str, object]:

@@ -1,12 +1,15 @@
-"""The MetricsCollector servicer on an in-process gRPC server, over a stand-in
-watcher, Prometheus, S3 store and JetStream (the real ones are exercised by
+"""The MetricsCollector servicer on an in-process gRPC server, and the report
+consumer on FastStream's test broker, over a stand-in watcher, Prometheus, S3
+store and event stream (the real ones are exercised by
 tests/integration/test_metrics.py)."""
 
 from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,23 +17,35 @@ import grpc
 import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
+from faststream import NoCast
+from faststream.message import StreamMessage
+from faststream.nats import NatsMessage, TestNatsBroker
+from faststream.nats.testing import PatchedMessage
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
-from nats.js.api import AckPolicy, DeliverPolicy
-from nats.js.errors import NotFoundError as JetStreamNotFoundError
+from prometheus_client import REGISTRY
 
 from simpipe.v1 import dry_runs_pb2, events_pb2, metrics_collector_pb2_grpc
 from simpipe.v1 import metrics_collector_pb2 as pb
-from simpipe_common import events
 from simpipe_common.errors import REASON_KEY, NotFoundError, UnavailableError
+from simpipe_common.event_broker import EVENTS_STREAM, EventBroker
 from simpipe_common.memory import DeferredTrim
-from simpipe_common.testing import UNREACHABLE_URL
+from simpipe_common.settings import ServiceSettings
+from simpipe_common.testing import UNREACHABLE_URL, RecordedStream
+from simpipe_events import contract, stream
+from simpipe_events.dead_letters import (
+    ORIGINAL_SUBJECT_HEADER,
+    REASON_HEADER,
+    dead_letter_subject,
+)
 from simpipe_metrics_collector.aggregation import aggregated_nodes
 from simpipe_metrics_collector.api import MetricsCollectorApi
 from simpipe_metrics_collector.artifacts import ArtifactSizes
 from simpipe_metrics_collector.collector import MetricsCollector
 from simpipe_metrics_collector.energy import EnergyModel
+from simpipe_metrics_collector.metrics import ALERT_AFTER_DELIVERIES
 from simpipe_metrics_collector.prometheus import Prometheus, Samples, Series
-from simpipe_metrics_collector.report_consumer import RunReports
+from simpipe_metrics_collector.report_consumer import RunReports, subscribe
 from simpipe_metrics_collector.report_store import (
     ReportKeys,
     ReportStore,
@@ -49,7 +64,6 @@ STEPS = [
     ("run-a-2", "crunch", "run-a-crunch-2", 5, 6, 1.5, 256.0 * 2**20),
 ]
 MODEL = EnergyModel(10.0, 0.5, 300.0)
-BACKFILL_SECONDS = 6 * 3600.0
 
 
 def ts(seconds: float) -> Timestamp:
@@ -61,7 +75,7 @@ def ts(seconds: float) -> Timestamp:
 def dry_run(artifacts: dict[str, list[tuple[str, str]]] | None = None) -> dry_runs_pb2.DryRun:
     """The run; `artifacts`: node id -> (bucket, key) of its S3 input artifacts."""
     run = dry_runs_pb2.DryRun(id=RUN, uid=UID, owner=ALICE, project_id="p")
-    run.status.phase = dry_runs_pb2.DRY_RUN_PHASE_SUCCEEDED
+    run.status.phase = events_pb2.DRY_RUN_PHASE_SUCCEEDED
     run.status.started_at.CopyFrom(ts(T0))
     run.status.finished_at.CopyFrom(ts(T0 + 12))
     run.nodes.add(id=RUN, type="Steps", name=RUN)
@@ -166,41 +180,6 @@ class MemoryStore(ReportStore):
         return f"https://s3.example/{key}?signed"
 
 
-class FakeJetStream(events.LazyJetStream):
-    def __init__(self) -> None:
-        super().__init__(UNREACHABLE_URL)
-        self.published: list[tuple[str, bytes, dict[str, str]]] = []
-
-    async def get(self) -> Any:
-        return self
-
-    async def publish(
-        self, subject: str, payload: bytes, stream: str, headers: dict[str, str]
-    ) -> Any:
-        self.published.append((subject, payload, headers))
-        return type("Ack", (), {"seq": len(self.published)})()
-
-    async def get_last_msg(self, stream: str, subject: str) -> Any:
-        for published, payload, _ in reversed(self.published):
-            if published == subject:
-                return type("Stored", (), {"data": payload})()
-        raise JetStreamNotFoundError
-
-
-class FakeMessage:
-    """A JetStream message as the report consumer handles it."""
-
-    def __init__(self, event: events_pb2.DryRunPhaseChanged) -> None:
-        self.data = event.SerializeToString()
-        self.outcome = ""
-
-    async def ack(self) -> None:
-        self.outcome = "ack"
-
-    async def nak(self, delay: float | None = None) -> None:
-        self.outcome = "nak"
-
-
 class CountedTrim(DeferredTrim):
     """Counts the trims asked for; trims nothing."""
 
@@ -217,14 +196,28 @@ class Harness:
         self.prometheus = FakePrometheus()
         self.collector = MetricsCollector(FakeWatcher(), self.prometheus, "simpipe", 1.0, MODEL)
         self.store = MemoryStore()
-        self.jetstream = FakeJetStream()
+        self.stream = RecordedStream()
         sizes = ArtifactSizes(None)  # type: ignore[arg-type]
         self.trim = CountedTrim()
         self.api = MetricsCollectorApi(self.collector, self.store, sizes, self.trim)
         self.reports = RunReports(
-            self.collector, self.store, self.jetstream, "d", 0.0, BACKFILL_SECONDS,
-            self.trim,
-        )  # fmt: skip
+            self.collector, self.store, self.stream, lambda: self.stream, 0.0, self.trim
+        )
+
+
+def run_phase(
+    phase: int, uid: str = UID, resource_version: str = "9"
+) -> events_pb2.DryRunPhaseChanged:
+    return events_pb2.DryRunPhaseChanged(
+        meta=contract.meta(f"{uid}:{resource_version}", "argo-watcher"),
+        dry_run_id=RUN, project_id="p", owner=ALICE, uid=uid,
+        phase=events_pb2.DryRunPhase.ValueType(phase), resource_version=resource_version,
+    )  # fmt: skip
+
+
+READY_SUBJECT = contract.event_type(events_pb2.MetricsReady).subject(
+    owner=ALICE, project="p", run=RUN
+)
 
 
 Stub = "metrics_collector_pb2_grpc.MetricsCollectorAsyncStub"
@@ -343,19 +336,19 @@ async def test_the_report_is_written_once_and_announced(harness: tuple[Harness, 
     h, stub = harness
     missing = await error_of(stub.GetRunReport(pb.DryRunMetricsRef(caller=ALICE, dry_run_id=RUN)))
     assert missing.code() == grpc.StatusCode.NOT_FOUND
-    event = events_pb2.DryRunPhaseChanged(
-        meta=events.event_meta(f"{UID}:123", "argo-watcher"),
-        dry_run_id=RUN, project_id="p", owner=ALICE, phase="Succeeded",
-    )  # fmt: skip
+    event = run_phase(events_pb2.DRY_RUN_PHASE_SUCCEEDED, resource_version="123")
     assert await h.reports.report(event)
     written = dict(h.store.objects)
     assert not await h.reports.report(event)  # idempotent by uid
     assert h.store.objects == written  # not written again
     # Nor announced again: the stream has the announcement.
-    [(subject, payload, headers)] = h.jetstream.published
-    ready = events_pb2.MetricsReady.FromString(payload)
-    assert subject == f"simpipe.metrics.{RUN}.ready"
-    assert headers["Nats-Msg-Id"] == ready.meta.event_id == f"metrics:{UID}"
+    [ready] = h.stream.events
+    assert isinstance(ready, events_pb2.MetricsReady)
+    assert h.stream.subjects == [READY_SUBJECT]
+    assert (ready.meta.event_id, ready.meta.source) == (f"metrics:{UID}", "metrics-collector")
+    assert (ready.owner, ready.uid, ready.phase) == (
+        ALICE, UID, events_pb2.DRY_RUN_PHASE_SUCCEEDED,
+    )  # fmt: skip
     table = pq.read_table(io.BytesIO(h.store.objects[ready.parquet_key])).to_pylist()
     assert {r["display_name"] for r in table} == {"prepare", "crunch"}
     assert {r["metric"] for r in table} == {"cpuUsageSecondsTotal", "memoryWorkingSetBytes"}
@@ -372,12 +365,10 @@ async def test_a_report_of_a_reused_name_is_not_written_for_the_new_run(
     harness: tuple[Harness, Any],
 ) -> None:
     h, _ = harness
-    event = events_pb2.DryRunPhaseChanged(
-        meta=events.event_meta("an-older-uid:7", "argo-watcher"),
-        dry_run_id=RUN, owner=ALICE, phase="Failed",
-    )  # fmt: skip
+    event = run_phase(events_pb2.DRY_RUN_PHASE_FAILED, uid="an-older-uid", resource_version="7")
     assert not await h.reports.report(event)
     assert h.store.objects == {}
+    assert h.stream.events == []
 
 
 async def test_scaling_laws_from_given_metrics(harness: tuple[Harness, Any]) -> None:
@@ -432,78 +423,114 @@ async def test_input_sizes_are_read_at_the_artifacts_the_watcher_reports() -> No
     assert sorted(s3.heads) == sorted(artifacts["run-a-1"] + artifacts["run-a-2"])
 
 
-def test_a_new_report_consumer_starts_a_bounded_time_back_in_the_stream() -> None:
-    now = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
-    config = Harness().reports.consumer_config(now)
-    # Not DeliverPolicy.NEW: runs that finished before the first collector
-    # ran are in the stream and get their report.
-    assert config.deliver_policy == DeliverPolicy.BY_START_TIME
-    assert config.opt_start_time == datetime(2026, 1, 2, 6, 0, tzinfo=UTC)
-    assert config.ack_policy == AckPolicy.EXPLICIT
+# The report consumer as the service runs it: its handler on the event
+# broker's NATS broker, here FastStream's test broker.
 
 
-async def test_a_run_that_finished_long_before_is_reported_from_its_event() -> None:
-    h = Harness()
-    event = events_pb2.DryRunPhaseChanged(
-        meta=events.event_meta(f"{UID}:9", "argo-watcher"),
-        dry_run_id=RUN, project_id="p", owner=ALICE, phase="Failed",
-    )  # fmt: skip
+@dataclass
+class Consumer:
+    """What the consumer did with each message it was handed."""
+
+    harness: Harness
+    broker: Any  # the test broker of the service's NatsBroker
+    # (subject, "ack" | "nak" | "term", nak delay) of each delivery, in order.
+    answers: list[tuple[str, str, float | None]] = field(default_factory=list)
+    # Bodies parked on the consumer's dead-letter subject, with their headers.
+    dead_letters: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
+    deliveries: int = 0
+
+    async def deliver(self, event: Message | bytes, subject: str, delivery: int = 1) -> None:
+        """As JetStream hands a message of the consumer over: its reply
+        subject tells the delivery count."""
+        self.deliveries += 1
+        reply = (
+            f"$JS.ACK.{stream.STREAM}.{stream.REPORTS.name}.{delivery}.{self.deliveries}."
+            f"{self.deliveries}.{time.time_ns()}.0"
+        )
+        await self.broker.publish(event, subject, stream=stream.STREAM, reply_to=reply)
+
+
+class RawBodies:
+    """A FastStream codec that leaves bodies as they are (dead letters are not events)."""
+
+    async def decode(self, msg: StreamMessage[Any]) -> bytes:
+        return msg.body
+
+    async def encode(self, msg: Any, serializer: Any = None) -> tuple[bytes, str | None]:
+        return bytes(msg), None
+
+
+@pytest.fixture
+async def consumer(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Consumer]:
+    found = Consumer(Harness(), None)
+
+    def answer(kind: str) -> Any:
+        async def record(message: PatchedMessage, delay: float | None = None) -> None:
+            if message.reply:  # a delivery of the consumer's, not a dead letter
+                found.answers.append((message.subject, kind, delay))
+
+        return record
+
+    for kind in ("ack", "nak", "term"):
+        monkeypatch.setattr(PatchedMessage, kind, answer(kind))
+    events = EventBroker(ServiceSettings(), "metrics-collector", consumers=(stream.REPORTS,))
+    subscribe(events.broker, found.harness.reports)
+
+    @events.broker.subscriber(
+        dead_letter_subject("metrics-collector"), stream=EVENTS_STREAM, codec=RawBodies()
+    )
+    async def parked(body: NoCast[bytes], message: NatsMessage) -> None:
+        found.dead_letters.append((body, dict(message.headers)))
+
+    async with TestNatsBroker(events.broker) as broker:
+        found.broker = broker
+        yield found
+
+
+def counted(name: str) -> float:
+    return REGISTRY.get_sample_value(f"simpipe_metrics_collector_{name}_total") or 0.0
+
+
+async def test_a_finished_run_is_reported_once_and_announced_once(consumer: Consumer) -> None:
+    h = consumer.harness
+    event = run_phase(events_pb2.DRY_RUN_PHASE_FAILED)
+    # Long over: a run that ended before any collector ran, from the backfill.
     event.meta.occurred_at.FromDatetime(datetime.now(UTC) - timedelta(hours=5))
-    message = FakeMessage(event)
-    await h.reports.handle(message)  # type: ignore[arg-type]
-    assert message.outcome == "ack"
+    subject = contract.subject_of(event)
+    await consumer.deliver(event, subject)
+    assert consumer.answers == [(subject, "ack", None)]
+    keys = report_keys(ALICE, RUN, UID)
+    assert set(h.store.objects) == {keys.json, keys.parquet}
     assert h.trim.requests == 1
-    [(_, payload, _)] = h.jetstream.published
-    ready = events_pb2.MetricsReady.FromString(payload)
-    assert (ready.uid, ready.phase) == (UID, "Failed")
-    assert ready.json_key in h.store.objects
+    [ready] = h.stream.events
+    assert isinstance(ready, events_pb2.MetricsReady)
+    assert h.stream.subjects == [READY_SUBJECT]
+    assert (ready.dry_run_id, ready.project_id, ready.owner, ready.uid, ready.phase) == (
+        RUN, "p", ALICE, UID, events_pb2.DRY_RUN_PHASE_FAILED,
+    )  # fmt: skip
+    assert (ready.bucket, ready.json_key, ready.parquet_key) == (
+        "simpipe-reports", keys.json, keys.parquet,
+    )  # fmt: skip
     written = dict(h.store.objects)
     # Delivered again (a replica died before acknowledging): no new report,
     # no second announcement.
-    again = FakeMessage(event)
-    await h.reports.handle(again)  # type: ignore[arg-type]
-    assert again.outcome == "ack"
+    await consumer.deliver(event, subject, delivery=2)
+    assert consumer.answers[1:] == [(subject, "ack", None)]
     assert h.store.objects == written
-    assert len(h.jetstream.published) == 1
+    assert h.stream.events == [ready]
 
 
-async def test_an_announcement_that_failed_after_the_report_was_written_is_sent_again() -> None:
-    h = Harness()
-    publish = h.jetstream.publish
-    calls = 0
-
-    async def lost_once(subject: str, payload: bytes, stream: str, headers: dict[str, str]) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise TimeoutError("NATS away")
-        return await publish(subject, payload, stream, headers)
-
-    h.jetstream.publish = lost_once  # type: ignore[method-assign]
-    event = events_pb2.DryRunPhaseChanged(
-        meta=events.event_meta(f"{UID}:9", "argo-watcher"),
-        dry_run_id=RUN, project_id="p", owner=ALICE, phase="Succeeded",
-    )  # fmt: skip
-    first = FakeMessage(event)
-    await h.reports.handle(first)  # type: ignore[arg-type]
-    assert first.outcome == "nak"  # the report is written, its announcement lost
-    assert h.jetstream.published == []
-    written = dict(h.store.objects)
-    assert written
-    again = FakeMessage(event)
-    await h.reports.handle(again)  # type: ignore[arg-type]
-    assert again.outcome == "ack"
-    assert h.store.objects == written  # not written again
-    [(subject, payload, headers)] = h.jetstream.published
-    ready = events_pb2.MetricsReady.FromString(payload)
-    assert subject == f"simpipe.metrics.{RUN}.ready"
-    assert headers["Nats-Msg-Id"] == ready.meta.event_id == f"metrics:{UID}"
-    assert (ready.dry_run_id, ready.project_id, ready.uid, ready.phase) == (
-        RUN, "p", UID, "Succeeded",
-    )  # fmt: skip
-    keys = report_keys(ALICE, RUN, UID)
-    assert (ready.json_key, ready.parquet_key) == (keys.json, keys.parquet)
-    assert set(written) == {keys.json, keys.parquet}
+async def test_a_phase_that_is_not_terminal_is_acknowledged_without_work(
+    consumer: Consumer,
+) -> None:
+    h = consumer.harness
+    for phase in (events_pb2.DRY_RUN_PHASE_PENDING, events_pb2.DRY_RUN_PHASE_RUNNING):
+        event = run_phase(phase)
+        await consumer.deliver(event, contract.subject_of(event))
+    subject = contract.subject_of(run_phase(events_pb2.DRY_RUN_PHASE_RUNNING))
+    assert consumer.answers == [(subject, "ack", None)] * 2
+    assert (h.collector.watcher.asked, h.prometheus.queries) == ([], [])  # type: ignore[attr-defined]
+    assert (h.store.objects, h.stream.events, h.trim.requests) == ({}, [], 0)
 
 
 @pytest.mark.parametrize(
@@ -511,19 +538,90 @@ async def test_an_announcement_that_failed_after_the_report_was_written_is_sent_
     # NOT_FOUND from S3 (the reports bucket gone) is not "the run is gone".
     [UnavailableError("S3 away"), NotFoundError("report bucket 'simpipe-reports' not found")],
 )
-async def test_a_report_that_cannot_be_written_is_delivered_again(failure: Exception) -> None:
-    h = Harness()
+async def test_a_report_that_cannot_be_written_comes_back_after_a_backoff(
+    consumer: Consumer, failure: Exception
+) -> None:
+    h = consumer.harness
 
     async def unavailable(keys: ReportKeys, document: bytes, parquet: bytes) -> None:
         raise failure
 
     h.store.put = unavailable  # type: ignore[method-assign]
-    event = events_pb2.DryRunPhaseChanged(
-        meta=events.event_meta(f"{UID}:9", "argo-watcher"),
-        dry_run_id=RUN, owner=ALICE, phase="Succeeded",
+    event = run_phase(events_pb2.DRY_RUN_PHASE_SUCCEEDED)
+    subject = contract.subject_of(event)
+    failures, overdue = counted("report_failures"), counted("report_failures_overdue")
+    await consumer.deliver(event, subject)
+    backoff = stream.REPORTS.backoff_seconds
+    assert consumer.answers == [(subject, "nak", backoff[1])]
+    assert (counted("report_failures"), counted("report_failures_overdue")) == (
+        failures + 1, overdue,
     )  # fmt: skip
-    message = FakeMessage(event)
-    await h.reports.handle(message)  # type: ignore[arg-type]
-    assert message.outcome == "nak"
     assert h.trim.requests == 1  # what the failed report built is freed too
-    assert h.jetstream.published == []
+    # Still failing after many tries: later, and counted for an alert.
+    await consumer.deliver(event, subject, delivery=ALERT_AFTER_DELIVERIES)
+    assert consumer.answers[1:] == [
+        (subject, "nak", backoff[min(ALERT_AFTER_DELIVERIES, len(backoff) - 1)])
+    ]
+    assert (counted("report_failures"), counted("report_failures_overdue")) == (
+        failures + 2, overdue + 1,
+    )  # fmt: skip
+    assert (h.store.objects, h.stream.events) == ({}, [])
+
+
+async def test_an_announcement_that_failed_after_the_report_was_written_is_sent_again(
+    consumer: Consumer,
+) -> None:
+    h = consumer.harness
+    h.stream.answers = [TimeoutError("NATS away")]
+    event = run_phase(events_pb2.DRY_RUN_PHASE_SUCCEEDED)
+    subject = contract.subject_of(event)
+    await consumer.deliver(event, subject)
+    # The report is written, its announcement lost: the event comes back.
+    assert consumer.answers == [(subject, "nak", stream.REPORTS.backoff_seconds[1])]
+    assert h.stream.events == []
+    written = dict(h.store.objects)
+    keys = report_keys(ALICE, RUN, UID)
+    assert set(written) == {keys.json, keys.parquet}
+    await consumer.deliver(event, subject, delivery=2)
+    assert consumer.answers[1:] == [(subject, "ack", None)]
+    assert h.store.objects == written  # not written again
+    [ready] = h.stream.events
+    assert isinstance(ready, events_pb2.MetricsReady)
+    assert h.stream.subjects == [READY_SUBJECT]
+    assert (ready.uid, ready.json_key, ready.parquet_key) == (UID, keys.json, keys.parquet)
+    # Once announced, a later delivery announces nothing more.
+    await consumer.deliver(event, subject, delivery=3)
+    assert consumer.answers[2:] == [(subject, "ack", None)]
+    assert h.stream.events == [ready]
+
+
+async def test_a_report_announced_for_an_earlier_run_of_that_name_is_announced_again(
+    consumer: Consumer,
+) -> None:
+    h = consumer.harness
+    event = run_phase(events_pb2.DRY_RUN_PHASE_SUCCEEDED)
+    keys = report_keys(ALICE, RUN, UID)
+    await h.store.put(keys, b"{}", b"")
+    earlier = events_pb2.MetricsReady(
+        meta=contract.meta("metrics:an-older-uid", "metrics-collector"),
+        dry_run_id=RUN, project_id="p", owner=ALICE, uid="an-older-uid",
+    )  # fmt: skip
+    h.stream.publish_soon(earlier)
+    await consumer.deliver(event, contract.subject_of(event))
+    assert consumer.answers == [(contract.subject_of(event), "ack", None)]
+    assert [ready.uid for ready in h.stream.events] == ["an-older-uid", UID]  # type: ignore[attr-defined]
+    assert h.store.objects == {keys.json: b"{}", keys.parquet: b""}  # not written again
+
+
+async def test_an_event_that_cannot_be_decoded_is_parked_not_redelivered(
+    consumer: Consumer,
+) -> None:
+    subject = contract.subject_of(run_phase(events_pb2.DRY_RUN_PHASE_SUCCEEDED))
+    await consumer.deliver(b"\xff\xff not protobuf", subject)
+    [(body, headers)] = consumer.dead_letters
+    assert body == b"\xff\xff not protobuf"
+    assert headers[ORIGINAL_SUBJECT_HEADER] == subject
+    assert "DryRunPhaseChanged" in headers[REASON_HEADER]
+    assert consumer.answers == [(subject, "term", None)]
+    h = consumer.harness
+    assert (h.store.objects, h.stream.events, h.trim.requests) == ({}, [], 0)

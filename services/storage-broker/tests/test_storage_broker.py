@@ -41,4 +41,6 @@ def test_reserved_buckets_and_ttls_are_configurable(monkeypatch: pytest.MonkeyPa
 
 
 async def test_reports_dependencies_and_stops_cleanly_on_sigterm() -> None:
-    await check_serves_and_stops("simpipe_storage_broker", "storage-broker", ["nats", "s3"])
+    await check_serves_and_stops(
+        "simpipe_storage_broker", "storage-broker", ["nats", "s3", "events"]
+    )

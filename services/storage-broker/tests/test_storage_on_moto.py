@@ -5,12 +5,10 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 
 import pytest
-from google.protobuf.message import Message
 from pydantic import SecretStr
 
 from simpipe.v1 import events_pb2
 from simpipe.v1 import storage_broker_pb2 as pb
-from simpipe_common import events
 from simpipe_common.errors import (
     ConflictError,
     FailedPreconditionError,
@@ -18,9 +16,9 @@ from simpipe_common.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from simpipe_common.publisher import Publisher
 from simpipe_common.s3 import s3_client
-from simpipe_common.testing import moto_s3
+from simpipe_common.testing import RecordedStream, moto_s3
+from simpipe_events import contract
 from simpipe_storage_broker.config import StorageBrokerSettings
 from simpipe_storage_broker.object_events import ObjectEvents
 from simpipe_storage_broker.presigner import Presigner
@@ -28,15 +26,6 @@ from simpipe_storage_broker.storage import Storage
 
 PUBLIC = "https://files.example.org"
 CALLER = "alice"
-
-
-class RecordingPublisher(Publisher):
-    def __init__(self) -> None:
-        super().__init__(events.LazyJetStream("nats://127.0.0.1:9"))
-        self.published: list[tuple[str, Message]] = []
-
-    def publish_soon(self, subject: str, payload: Message) -> None:
-        self.published.append((subject, payload))
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +46,13 @@ def settings(moto_endpoint: str) -> StorageBrokerSettings:
 
 
 @pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
+def publisher() -> RecordedStream:
+    return RecordedStream()
 
 
 @pytest.fixture
 async def storage(
-    settings: StorageBrokerSettings, publisher: RecordingPublisher
+    settings: StorageBrokerSettings, publisher: RecordedStream
 ) -> AsyncIterator[Storage]:
     async with AsyncExitStack() as stack:
         s3 = await stack.enter_async_context(s3_client(settings, 5))
@@ -104,7 +93,7 @@ async def test_reserved_buckets_are_refused_for_every_write(storage: Storage, bu
 
 
 async def test_a_non_empty_bucket_needs_force_and_its_objects_are_announced(
-    storage: Storage, publisher: RecordingPublisher
+    storage: Storage, publisher: RecordedStream
 ) -> None:
     await storage.create_bucket("unit-full")
     for key in ("a", "b/c"):
@@ -113,7 +102,8 @@ async def test_a_non_empty_bucket_needs_force_and_its_objects_are_announced(
         await storage.delete_bucket(CALLER, "unit-full", force=False)
     assert caught.value.reason == "bucket-not-empty"
     await storage.delete_bucket(CALLER, "unit-full", force=True)
-    assert sorted(p.key for _, p in publisher.published) == ["a", "b/c"]  # type: ignore[attr-defined]
+    assert all(isinstance(e, events_pb2.ObjectDeleted) for e in publisher.events)
+    assert sorted(e.key for e in publisher.events) == ["a", "b/c"]  # type: ignore[attr-defined]
 
 
 async def test_presigned_urls_point_at_the_public_endpoint(storage: Storage) -> None:
@@ -163,7 +153,7 @@ async def test_listing_pages_and_folders(storage: Storage) -> None:
 
 
 async def test_deletes_and_completed_uploads_are_announced(
-    storage: Storage, publisher: RecordingPublisher
+    storage: Storage, publisher: RecordedStream
 ) -> None:
     await storage.create_bucket("unit.events")
     upload = await storage.create_multipart_upload(
@@ -182,22 +172,23 @@ async def test_deletes_and_completed_uploads_are_announced(
     deleted = await storage.delete_objects(CALLER, "unit.events", ["big", "never-there"])
     assert sorted(deleted.deleted) == ["big", "never-there"]
 
-    subjects = [subject for subject, _ in publisher.published]
-    assert subjects == [
-        "simpipe.object.unit_events.created",
-        "simpipe.object.unit_events.deleted",
-        "simpipe.object.unit_events.deleted",
-    ]
-    created = publisher.published[0][1]
-    assert isinstance(created, events_pb2.ObjectCreated)
-    assert (created.key, created.size, created.etag, created.caller) == (
-        "big",
-        4,
-        info.etag,
-        CALLER,
+    created_at, deleted_at = (
+        contract.event_type(kind).subject(owner=CALLER, bucket="unit.events")
+        for kind in (events_pb2.ObjectCreated, events_pb2.ObjectDeleted)
     )
+    assert publisher.subjects == [created_at, deleted_at, deleted_at]
+    created, *gone = publisher.events
+    assert isinstance(created, events_pb2.ObjectCreated)
+    assert (created.key, created.size, created.etag, created.caller, created.owner) == (
+        "big", 4, info.etag, CALLER, CALLER,
+    )  # fmt: skip
     assert created.meta.event_id.startswith("created:unit.events:")
     assert created.meta.event_id.endswith(f":{info.etag}")
+    assert created.meta.source == "storage-broker"
+    assert all(isinstance(e, events_pb2.ObjectDeleted) for e in gone)
+    assert sorted((e.key, e.caller, e.owner) for e in gone) == [  # type: ignore[attr-defined]
+        ("big", CALLER, CALLER), ("never-there", CALLER, CALLER),
+    ]  # fmt: skip
 
 
 async def test_delete_refuses_bad_keys_before_deleting_any(storage: Storage) -> None:

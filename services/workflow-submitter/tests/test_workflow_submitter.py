@@ -13,5 +13,5 @@ def test_default_ports_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_reports_dependencies_and_stops_cleanly_on_sigterm() -> None:
     await check_serves_and_stops(
-        "simpipe_workflow_submitter", "workflow-submitter", ["nats", "kubernetes", "argo"]
+        "simpipe_workflow_submitter", "workflow-submitter", ["nats", "kubernetes", "argo", "events"]
     )

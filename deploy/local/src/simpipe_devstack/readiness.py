@@ -74,6 +74,17 @@ def http_ok(url: str, **kwargs: object) -> Callable[[], bool]:
     return check
 
 
+def service_started(url: str) -> Callable[[], bool]:
+    """A service's /health answers 200 and lists nothing as still starting
+    (e.g. its event subscribers: a test right after `make up` relies on them)."""
+
+    def check() -> bool:
+        response = httpx.get(url, timeout=2.0)
+        return response.status_code == 200 and "starting" not in response.json()
+
+    return check
+
+
 def _socket_inodes(fd_dir: Path) -> set[str]:
     """Socket inodes a process holds. File descriptors come and go while we
     look (a process, even this one, opens and closes files): one vanishing

@@ -13,8 +13,10 @@ import httpx
 from kubernetes import client, config
 
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_events import contract
 
-TERMINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
+# Argo's names for them, as its API and the GraphQL API spell them.
+TERMINAL_PHASES = frozenset(contract.run_phase_name(p) for p in contract.TERMINAL_RUN_PHASES)
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:

@@ -1,23 +1,32 @@
 """A service's connection to the event mesh: a FastStream NatsBroker with the
 contract's protobuf codec, the publisher of its events, and the start-up
-order every service follows (connect, check the stream and the durable
-consumers it relies on, start its subscribers; on shutdown stop them and
-give its unacknowledged events a moment)."""
+order every service follows: connect (in the background: a service serves
+while NATS is away), check the stream and the durable consumers it relies
+on (the deployment owns them: one that is missing or not as declared stops
+the service with a message saying so), start its subscribers; on shutdown
+stop them and give its unacknowledged events a moment."""
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+import math
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import nats.errors
 import structlog
 from faststream.nats import JStream, NatsBroker
 from google.protobuf.message import Message
 from prometheus_client import Counter
 
+from simpipe_common.checks import CheckResult
 from simpipe_common.errors import StartupError
 from simpipe_common.settings import ServiceSettings
 from simpipe_events import stream
 from simpipe_events.codec import ProtobufCodec
+from simpipe_events.dead_letters import dead_letters
 from simpipe_events.publisher import EventPublisher
 
 log = structlog.get_logger(__name__)
@@ -26,6 +35,13 @@ PUBLISH_RETRIES = Counter(
     "simpipe_events_publish_retries_total",
     "Events NATS did not acknowledge at a try (each is tried again until it does)",
 )
+
+PUBLISH_DROPPED = Counter(
+    "simpipe_events_publish_dropped_total",
+    "Events dropped because too many waited for NATS (alert on any)",
+)
+
+WARN_EVERY_SECONDS = 30.0
 
 # Subscribers name the stream without declaring it: the deployment owns it.
 EVENTS_STREAM = JStream(stream.STREAM, declare=False)
@@ -37,13 +53,30 @@ class EventBroker:
         settings: ServiceSettings,
         name: str,
         consumers: tuple[stream.DurableConsumer, ...] = (),
+        on_fatal: Callable[[], None] = lambda: signal.raise_signal(signal.SIGTERM),
     ) -> None:
         self.settings = settings
+        # What stops the service when the stream is not usable: SIGTERM, so
+        # the runner shuts down in order (a test passes its own).
+        self.on_fatal = on_fatal
         self.consumers = consumers
+        # Times the connection may have lost core-NATS messages (a disconnect,
+        # a slow-consumer drop): JetStream consumers catch up, core
+        # subscribers cannot, so those compare it before trusting core.
+        self.interruptions = 0
+        # Set once connected, checked and consuming.
+        self.started = asyncio.Event()
+        # Why the service must stop (the stream is not as declared).
+        self.fatal = ""
+        self._last_warned = -math.inf
         self.broker = NatsBroker(
             settings.nats_url,
             name=name,
             codec=ProtobufCodec(),
+            # Handlers take the contract's proto types, which are their own
+            # schema: no pydantic casting of handler arguments (it also ran
+            # every NoCast argument through a worker thread, per message).
+            serializer=None,
             # Its per-message "Received"/"Processed" lines at debug; failures
             # still at error, through the service's JSON logs.
             logger=logging.getLogger("faststream"),
@@ -52,48 +85,91 @@ class EventBroker:
             connect_timeout=max(1, round(settings.check_timeout_seconds)),
             graceful_timeout=settings.shutdown_grace_seconds,
             error_cb=self._nats_error,
+            disconnected_cb=self._disconnected,
+            # Every subscriber of the service parks what it cannot decode on
+            # simpipe.v1.deadletter.<service> instead of failing on it.
+            middlewares=[dead_letters(name)],
         )
-        self.publisher = EventPublisher(self.broker, on_retry=self._retrying)
+        self.publisher = EventPublisher(
+            self.broker, on_retry=self._retrying, on_dropped=self._dropped
+        )
 
     async def _nats_error(self, error: Exception) -> None:
-        # nats-py's own callback prints a traceback for every failed reconnect.
-        log.warning("NATS connection problem", url=self.settings.nats_url, error=repr(error))
+        # nats-py's own callback prints a traceback for every failed try; a
+        # line every half minute says as much.
+        if isinstance(error, nats.errors.SlowConsumerError):
+            self.interruptions += 1
+        if time.monotonic() - self._last_warned >= WARN_EVERY_SECONDS:
+            self._last_warned = time.monotonic()
+            log.warning("NATS connection problem", url=self.settings.nats_url, error=repr(error))
+
+    async def _disconnected(self) -> None:
+        self.interruptions += 1
 
     @staticmethod
     def _retrying(event: Message, error: Exception) -> None:
         PUBLISH_RETRIES.inc()
         log.warning(
             "event not acknowledged yet; trying again",
-            event=type(event).__name__,
+            event_type=type(event).__name__,
             event_id=event.meta.event_id,  # type: ignore[attr-defined]
             error=repr(error),
         )
 
+    @staticmethod
+    def _dropped(event: Message) -> None:
+        PUBLISH_DROPPED.inc()
+        log.error(
+            "event dropped: too many wait for NATS",
+            event_type=type(event).__name__,
+            event_id=event.meta.event_id,  # type: ignore[attr-defined]
+        )
+
     @asynccontextmanager
     async def running(self) -> AsyncIterator[NatsBroker]:
-        """Connected, checked and consuming; StartupError with what to do when
-        NATS cannot be reached or the stream is not as declared."""
-        await self._connect()
+        """Connects, checks and starts the subscribers in the background: the
+        service serves while NATS is away (its events wait and are retried).
+        Once NATS answers, a stream or consumer that is missing or not as
+        declared stops the service: StartupError when this context ends."""
+        task = asyncio.create_task(self._connect_and_start())
         try:
-            try:
-                await stream.check(self.broker.connection.jetstream(), self.consumers)
-            except stream.StreamProblemError as error:
-                raise StartupError(f"NATS at {self.settings.nats_url}: {error}") from None
-            await self.broker.start()
             yield self.broker
         finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
             left = await self.publisher.drain(self.settings.shutdown_grace_seconds)
             if left:
                 log.error("events not published before shutdown", count=left)
             await self.broker.stop()
+        if self.fatal:
+            raise StartupError(self.fatal)
 
-    async def _connect(self) -> None:
-        """NATS may start after the service (a cluster starts pods in any
-        order): the client keeps trying for `nats_startup_seconds`."""
+    async def _connect_and_start(self) -> None:
+        # nats-py keeps trying until it connects (max_reconnect_attempts -1).
+        await self.broker.connect()
         try:
-            await asyncio.wait_for(self.broker.connect(), self.settings.nats_startup_seconds)
-        except Exception as error:  # unreachable, refused, TLS: said once, plainly
-            raise StartupError(
-                f"NATS at {self.settings.nats_url} did not answer within"
-                f" {self.settings.nats_startup_seconds:g} s ({type(error).__name__})"
-            ) from None
+            await stream.check(self.broker.connection.jetstream(), self.consumers)
+        except stream.StreamProblemError as error:
+            self.fatal = f"NATS at {self.settings.nats_url}: {error}"
+            log.error("the event stream is not usable; stopping", reason=self.fatal)
+            self.on_fatal()
+            return
+        await self.broker.start()
+        self.started.set()
+        log.info("events connected", url=self.settings.nats_url)
+
+    async def ready(self) -> CheckResult:
+        """For /health: started once (a later NATS outage does not unready it:
+        events wait and are retried)."""
+        if self.started.is_set():
+            return CheckResult("events", ok=True, detail="started")
+        return CheckResult("events", ok=False, detail=self.fatal or "connecting to NATS")
+
+    async def check(self) -> CheckResult:
+        """For ServiceInfo: whether the service consumes and publishes events."""
+        if self.started.is_set():
+            return CheckResult("events", ok=True, detail=f"{self.settings.nats_url}: started")
+        return CheckResult(
+            "events", ok=False, detail=self.fatal or f"{self.settings.nats_url}: connecting"
+        )

@@ -21,8 +21,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class HealthApp:
-    """Serves /health (503 while a readiness check fails) and /metrics; `routes` maps
-    other exact paths to their ASGI apps."""
+    """Serves /health (503 while a readiness check fails; what is still
+    starting listed under "starting", without failing it) and /metrics;
+    `routes` maps other exact paths to their ASGI apps."""
 
     def __init__(
         self,
@@ -30,10 +31,12 @@ class HealthApp:
         version: str,
         readiness: Sequence[Check],
         routes: Mapping[str, ASGIApp],
+        starting: Sequence[Check] = (),
     ) -> None:
         self._service = service
         self._version = version
         self._readiness = readiness
+        self._starting = starting
         self._routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -59,6 +62,10 @@ class HealthApp:
         }
         if failing:
             body["failing"] = failing
+        started = await asyncio.gather(*(check() for check in self._starting))
+        starting = {result.name: result.detail for result in started if not result.ok}
+        if starting:
+            body["starting"] = starting
         payload = json.dumps(body).encode()
         await respond(send, 503 if failing else 200, "application/json", payload)
 

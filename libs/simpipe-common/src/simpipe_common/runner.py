@@ -35,6 +35,10 @@ class Service:
     name: str
     settings: ServiceSettings
     dependencies: Sequence[Check] = ()
+    # What /health lists as still starting (e.g. the event broker's first
+    # connection) without failing: a service serves meanwhile, and a shared
+    # dependency's outage must not pull every replica out at once.
+    starting: Sequence[Check] = ()
     http_routes: Mapping[str, ASGIApp] = field(default_factory=dict)
     # Opens what the service's APIs need (connections, watches) before the
     # servers start and closes it after they stopped; yields the service's
@@ -75,7 +79,11 @@ class ServiceRunner:
                 registrations = await resources.enter_async_context(service.lifespan())
             http = HttpServer(
                 HealthApp(
-                    service.name, service.version, [self._accepting_check], service.http_routes
+                    service.name,
+                    service.version,
+                    [self._accepting_check],
+                    service.http_routes,
+                    service.starting,
                 ),
                 settings.bind_host,
                 settings.http_port,

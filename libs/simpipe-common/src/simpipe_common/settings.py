@@ -20,8 +20,6 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8080
     log_level: str = "INFO"
     nats_url: str = "nats://127.0.0.1:4222"
-    # How long a starting service waits for NATS before it gives up.
-    nats_startup_seconds: float = 30.0
     # How long in-flight requests may finish after SIGTERM before they are cancelled.
     shutdown_grace_seconds: float = 5.0
     # Upper bound of one dependency check, so a dead dependency answers fast.

@@ -1,5 +1,6 @@
 """Helpers for the services' unit tests: run `python -m <module>` on ephemeral loopback
-ports, talk to it over HTTP and gRPC, and stop it with SIGTERM."""
+ports, talk to it over HTTP and gRPC, and stop it with SIGTERM; the event
+stream in memory."""
 
 import asyncio
 import json
@@ -14,9 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from faststream.nats import NatsBroker
+from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
+from nats.js.api import RawStreamMsg
+from nats.js.errors import NotFoundError
 
 from simpipe.v1 import service_info_pb2, service_info_pb2_grpc
+from simpipe_events import contract
+from simpipe_events.publisher import EventPublisher, headers
+from simpipe_events.stream import STREAM
 
 # Dependencies at a closed loopback port: checks fail at once, without any network.
 UNREACHABLE_URL = "http://127.0.0.1:9"
@@ -132,15 +140,56 @@ async def check_serves_and_stops(module: str, service: str, dependencies: list[s
         info = await process.get_info()
         exit_code = await process.terminate()
 
-    assert (status, json.loads(body)) == (
-        200,
-        {"status": "ok", "service": service, "version": "0.1.0"},
-    )
+    health = json.loads(body)
+    assert (status, health["status"], health["service"]) == (200, "ok", service)
+    assert health["version"] == "0.1.0"
     assert grpc_health == health_pb2.HealthCheckResponse.SERVING
     assert info.service == service
     assert [(d.name, d.ok) for d in info.dependencies] == [(d, False) for d in dependencies]
     assert exit_code == 0
     assert process.logs[-1]["event"] == "service stopped"
+
+
+class RecordedStream(EventPublisher):
+    """The event stream in memory: an EventPublisher that keeps what it is
+    given, in order, and reads the last event of a subject back as JetStream
+    does (a simpipe_events.last_event.LastMessages). `answers` decide the next
+    publishes in turn: None acknowledges, an exception is raised (NATS did
+    not acknowledge); once they are used up, every publish is acknowledged."""
+
+    def __init__(self) -> None:
+        super().__init__(NatsBroker())
+        self.events: list[Message] = []
+        self.answers: list[Exception | None] = []
+
+    async def publish(self, event: Message) -> int:
+        contract.subject_of(event)  # an event without a subject raises, as it does for real
+        refusal = self.answers.pop(0) if self.answers else None
+        if refusal is not None:
+            raise refusal
+        self.events.append(event)
+        return len(self.events)
+
+    def publish_soon(self, event: Message) -> None:
+        contract.subject_of(event)
+        self.events.append(event)
+
+    @property
+    def subjects(self) -> list[str]:
+        return [contract.subject_of(event) for event in self.events]
+
+    async def get_last_msg(self, stream_name: str, subject: str) -> RawStreamMsg:
+        if stream_name == STREAM:
+            for sequence, event in reversed(list(enumerate(self.events, start=1))):
+                if contract.subject_of(event) == subject:
+                    return RawStreamMsg(
+                        subject=subject,
+                        seq=sequence,
+                        data=event.SerializeToString(),
+                        headers=headers(event),
+                        stream=STREAM,
+                    )
+        raise NotFoundError
 
 
 @contextmanager

@@ -1,49 +1,65 @@
-"""`python -m simpipe_events provision | check` : the deployment's side of the
-event contract (the stream and the durable consumers).
+"""`python -m simpipe_events provision | check | asyncapi | lock` : the
+deployment's side of the event contract (the stream and the durable
+consumers), and the contract's documents.
 
   provision  create the stream and consumers, or bring them to their declaration
   check      exit 1, saying what is wrong, unless they are as declared
+  asyncapi   print the AsyncAPI document of the events (`make asyncapi`)
+  lock       print events.proto's compatibility lock; with --update PATH, record
+             additions in that lock and refuse any other change (`make events-lock`)
 """
 
 import argparse
 import asyncio
+import json
 import os
 import sys
+from pathlib import Path
 
 import nats
 
-from simpipe_events import stream
+from simpipe_events import asyncapi, compatibility, stream
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m simpipe_events", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument(
-        "command", choices=["provision", "check"], help="what to do (see above)"
-    )
-    parser.add_argument(
+    commands = parser.add_subparsers(dest="command", required=True)
+    deployment = argparse.ArgumentParser(add_help=False)
+    deployment.add_argument(
         "--nats-url",
         default=os.environ.get("SIMPIPE_NATS_URL", "nats://127.0.0.1:4222"),
         help="NATS server (default: $SIMPIPE_NATS_URL or nats://127.0.0.1:4222)",
     )
     defaults = stream.StreamLimits()
-    parser.add_argument(
+    deployment.add_argument(
         "--replicas",
         type=int,
         default=int(os.environ.get("SIMPIPE_EVENTS_REPLICAS", defaults.replicas)),
         help=f"stream replicas (default: $SIMPIPE_EVENTS_REPLICAS or {defaults.replicas})",
     )
-    parser.add_argument(
+    deployment.add_argument(
         "--max-bytes",
         type=int,
         default=int(os.environ.get("SIMPIPE_EVENTS_MAX_BYTES", defaults.max_bytes)),
         help=f"stream size limit (default: $SIMPIPE_EVENTS_MAX_BYTES or {defaults.max_bytes})",
     )
-    parser.add_argument(
+    deployment.add_argument(
         "--max-age-seconds",
         type=float,
         default=float(os.environ.get("SIMPIPE_EVENTS_MAX_AGE_SECONDS", defaults.max_age_seconds)),
         help="how long events are kept (default: $SIMPIPE_EVENTS_MAX_AGE_SECONDS or 7 days)",
+    )
+    # Each is described in the module's docstring, shown above.
+    commands.add_parser("provision", parents=[deployment])
+    commands.add_parser("check", parents=[deployment])
+    document = commands.add_parser("asyncapi")
+    document.add_argument(
+        "--server", help="the NATS URL subscribers connect to, for `servers` (none by default)"
+    )
+    lock = commands.add_parser("lock")
+    lock.add_argument(
+        "--update", type=Path, metavar="PATH", help="record additions in this lock file"
     )
     return parser
 
@@ -73,8 +89,38 @@ async def _run(args: argparse.Namespace) -> int:
         await connection.close()
 
 
+def _lock(update: Path | None) -> int:
+    current = compatibility.snapshot()
+    if update is None:
+        print(compatibility.render(current), end="")
+        return 0
+    if update.exists():
+        locked = compatibility.read(update)
+        problems = compatibility.problems(locked, current)
+        if problems:
+            print(f"{update}: events.proto changed more than by additions:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            print(compatibility.RULE, file=sys.stderr)
+            return 1
+        if locked == current:
+            print(f"{update}: up to date")
+            return 0
+    update.write_text(compatibility.render(current))
+    print(f"{update}: recorded")
+    return 0
+
+
 def main() -> None:
     args = _parser().parse_args()
+    if args.command == "asyncapi":
+        try:
+            print(json.dumps(asyncapi.document(args.server), indent=2, ensure_ascii=False))
+        except ValueError as error:
+            sys.exit(str(error))
+        return
+    if args.command == "lock":
+        sys.exit(_lock(args.update))
     if args.replicas < 1 or args.max_bytes < 1 or args.max_age_seconds <= 0:
         sys.exit("replicas, max bytes and max age must be positive")
     try:

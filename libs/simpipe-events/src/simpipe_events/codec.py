@@ -12,10 +12,12 @@ from simpipe_events import contract
 
 class ProtobufCodec:
     """A FastStream codec (the broker's and subscribers' `codec=`). Handlers
-    take the event as `NoCast[events_pb2.X]`: the proto type is the schema,
-    so FastStream does not validate it again."""
+    take the event typed as its proto message, on a broker made with
+    `serializer=None`: the proto type is the schema, nothing validates it
+    again."""
 
-    async def decode(self, msg: StreamMessage[Any]) -> Message:
+    # Any: FastStream types decoded bodies as JSON values; ours are protobuf.
+    async def decode(self, msg: StreamMessage[Any]) -> Any:
         subject: str = msg.raw_message.subject
         return contract.decode(subject, msg.body)
 

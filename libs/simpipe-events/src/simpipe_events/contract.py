@@ -40,6 +40,7 @@ NodePhase = events_pb2.NodePhase
 # '.', '*', '>' or whitespace, which would change what the subject says.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,253}")
 _PLACEHOLDER = re.compile(r"\{([a-z]+)\}")
+_OWNER_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
 class InvalidSubjectTokenError(ValueError):
@@ -57,7 +58,8 @@ def owner_token(owner: str) -> str:
     digest is the owner-hash label of SIM-PIPE's Kubernetes objects."""
     if not owner:
         raise InvalidSubjectTokenError("an event subject needs an owner")
-    return hashlib.sha256(owner.encode()).hexdigest()[:32]
+    # surrogatepass: a lone surrogate (JSON can carry one) is still a name.
+    return hashlib.sha256(owner.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def bucket_token(bucket: str) -> str:
@@ -137,12 +139,30 @@ class EventType:
             out.append("*" if value is None and wildcard else _fill(found.group(1), value or ""))
         return ".".join(out)
 
+    def parse(self, subject: str) -> dict[str, str] | None:
+        """The tokens of a subject of this type, by placeholder (the owner as
+        its token); None for another subject."""
+        if not self.matches(subject):
+            return None
+        return {
+            found.group(1): part
+            for t, part in zip(self.tokens, subject.split("."), strict=True)
+            if (found := _PLACEHOLDER.fullmatch(t))
+        }
+
     def matches(self, subject: str) -> bool:
         parts = subject.split(".")
         return len(parts) == len(self.tokens) and all(
-            t == p or (_PLACEHOLDER.fullmatch(t) is not None and _TOKEN.fullmatch(p) is not None)
+            t == p
+            or ((found := _PLACEHOLDER.fullmatch(t)) is not None and _fits(found.group(1), p))
             for t, p in zip(self.tokens, parts, strict=True)
         )
+
+
+def _fits(placeholder: str, token: str) -> bool:
+    # The owner token is a digest: `deadletter` and the like are never one.
+    pattern = _OWNER_TOKEN if placeholder == "owner" else _TOKEN
+    return pattern.fullmatch(token) is not None
 
 
 def _event_types() -> tuple[EventType, ...]:
@@ -223,14 +243,26 @@ class UndecodableEventError(ValueError):
 
 
 def decode(subject: str, data: bytes) -> Message:
-    """The event on `subject`; UndecodableEventError for anything else."""
+    """The event on `subject`; UndecodableEventError for anything else,
+    including an event without an id or one whose fields name another
+    subject (subscribers route by subject: it must say what the event says)."""
     kind = event_type_of_subject(subject)
     if kind is None:
         raise UndecodableEventError(f"{subject[:200]!r} is no subject of the event contract")
+    where = f"{kind.name} on {subject[:200]!r}"
     try:
-        return kind.message.FromString(data)
+        event = kind.message.FromString(data)
     except DecodeError as error:
-        raise UndecodableEventError(f"{kind.name} on {subject[:200]!r}: {error}") from None
+        raise UndecodableEventError(f"{where}: {error}") from None
+    if not event.meta.event_id:  # type: ignore[attr-defined]
+        raise UndecodableEventError(f"{where}: no event id")
+    try:
+        belongs = subject_of(event) == subject
+    except InvalidSubjectTokenError as error:
+        raise UndecodableEventError(f"{where}: {error}") from None
+    if not belongs:
+        raise UndecodableEventError(f"{where}: its fields name another subject")
+    return event
 
 
 def meta(event_id: str, source: str, trace_parent: str = "") -> events_pb2.EventMeta:
@@ -246,12 +278,17 @@ def owner_filter(owner: str) -> str:
     return f"{ROOT}.{owner_token(owner)}.>"
 
 
-def _run_events_below(placeholder: str, **values: str | None) -> str:
-    """Every run event under the run template's tokens up to `placeholder`:
-    the run-phase filter cut there, with `>` after it."""
-    tokens = event_type(events_pb2.DryRunPhaseChanged).filter(**values).split(".")
-    cut = event_type(events_pb2.DryRunPhaseChanged).tokens.index(f"{{{placeholder}}}") + 1
-    return ".".join([*tokens[:cut], ">"])
+def _run_events_below(placeholder: str | None, **values: str | None) -> str:
+    """Every run event below the run template's `{placeholder}` (below its
+    `run` token for None): the run-phase filter cut there, then `>`."""
+    kind = event_type(events_pb2.DryRunPhaseChanged)
+    cut = kind.tokens.index("run" if placeholder is None else f"{{{placeholder}}}") + 1
+    return ".".join([*kind.filter(**values).split(".")[:cut], ">"])
+
+
+def all_runs_filter() -> str:
+    """Every run event of every owner: for services that serve them all."""
+    return _run_events_below(None)
 
 
 def run_filter(owner: str, run: str, project: str | None = None) -> str:
@@ -267,9 +304,7 @@ def project_runs_filter(owner: str, project: str) -> str:
 # Phases. Names as Argo spells them ("Succeeded"): GraphQL and logs use them.
 def _terminal(enum: EnumDescriptor) -> frozenset[int]:
     return frozenset(
-        value.number
-        for value in enum.values
-        if value.GetOptions().Extensions[events_pb2.terminal]
+        value.number for value in enum.values if value.GetOptions().Extensions[events_pb2.terminal]
     )
 
 
@@ -295,5 +330,7 @@ def node_phase_of_name(name: str) -> int:
     return int(_NODE_PHASES_BY_NAME.get(name, events_pb2.NODE_PHASE_UNKNOWN))
 
 
+RUN_PHASE_NAMES: Final = tuple(run_phase_name(v) for v in DryRunPhase.values() if v)
+NODE_PHASE_NAMES: Final = tuple(node_phase_name(v) for v in NodePhase.values() if v)
 _RUN_PHASES_BY_NAME: Final = {run_phase_name(v): v for v in DryRunPhase.values() if v}
 _NODE_PHASES_BY_NAME: Final = {node_phase_name(v): v for v in NodePhase.values() if v}

@@ -17,8 +17,11 @@ ORIGINAL_SUBJECT_HEADER: Final = "Simpipe-Original-Subject"
 REASON_HEADER: Final = "Simpipe-Dead-Letter-Reason"
 
 
+DEAD_LETTER_ROOT: Final = f"{contract.ROOT}.deadletter"
+
+
 def dead_letter_subject(consumer: str) -> str:
-    return f"{contract.ROOT}.deadletter.{contract.token(consumer)}"
+    return f"{DEAD_LETTER_ROOT}.{contract.token(consumer)}"
 
 
 def dead_letters(consumer: str) -> ExceptionMiddleware:

@@ -11,7 +11,7 @@ stream has it, so an outage of NATS delays it rather than losing it.
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Any, Final, cast
 
 from faststream.nats import NatsBroker
 from google.protobuf.message import Message
@@ -31,10 +31,6 @@ def headers(event: Message) -> dict[str, str]:
     return found
 
 
-class PublishQueueFullError(RuntimeError):
-    """More events wait for NATS than the publisher keeps."""
-
-
 class EventPublisher:
     def __init__(
         self,
@@ -44,19 +40,23 @@ class EventPublisher:
         retry_delays: Sequence[float] = RETRY_DELAYS_SECONDS,
         max_pending: int = 10_000,
         on_retry: Callable[[Message, Exception], None] | None = None,
+        on_dropped: Callable[[Message], None] | None = None,
     ) -> None:
         self.broker = broker
         self.timeout_seconds = timeout_seconds
         self.retry_delays = tuple(retry_delays)
         self.max_pending = max_pending
         self.on_retry = on_retry
+        self.on_dropped = on_dropped
         self._pending: set[asyncio.Task[None]] = set()
 
     async def publish(self, event: Message) -> int:
         """Publishes and waits for the stream's acknowledgement; the stream
         sequence. Raises what NATS raised."""
         ack = await self.broker.publish(
-            event,
+            # FastStream's annotation names the bodies its own codec takes;
+            # the contract's codec (the broker's) takes protobuf messages.
+            cast("Any", event),
             contract.subject_of(event),
             headers=headers(event),
             stream=STREAM,
@@ -66,12 +66,15 @@ class EventPublisher:
 
     def publish_soon(self, event: Message) -> None:
         """Publishes in the background, retrying until acknowledged (or until
-        `close`). The subject is checked now: a bad one raises here."""
+        `drain` gives up). The subject is checked now: a bad one raises here.
+        Beyond `max_pending` events waiting for NATS the event is dropped and
+        `on_dropped` told: the command it follows has happened, and memory
+        stays bounded through a long outage."""
         contract.subject_of(event)
         if len(self._pending) >= self.max_pending:
-            raise PublishQueueFullError(
-                f"{len(self._pending)} events are waiting for NATS; refusing more"
-            )
+            if self.on_dropped is not None:
+                self.on_dropped(event)
+            return
         task = asyncio.create_task(self._publish_until_acknowledged(event))
         # The loop holds tasks weakly: keep each until done.
         self._pending.add(task)

@@ -110,7 +110,7 @@ REPORTS: Final = DurableConsumer(
     # after 2 minutes. Then 30 s, 1, 2, 5 and every 10 minutes.
     backoff_seconds=(120.0, 30.0, 60.0, 120.0, 300.0, 600.0),
     max_ack_pending=64,
-    backfill_seconds=3600.0,
+    backfill_seconds=24 * 3600.0,
 )
 
 DURABLE_CONSUMERS: Final = (REPORTS,)
@@ -151,6 +151,11 @@ def consumer_problems(consumer: DurableConsumer, found: ConsumerConfig | None) -
         )
     if found.ack_policy != AckPolicy.EXPLICIT:
         problems.append(f"{consumer.name} acknowledges {found.ack_policy}, not explicitly")
+    if found.max_deliver not in (None, -1):
+        problems.append(
+            f"{consumer.name} gives an event up after {found.max_deliver} deliveries"
+            " (its events must be retried until handled)"
+        )
     return problems
 
 
@@ -163,9 +168,11 @@ async def _stream(js: JetStreamContext) -> StreamConfig | None:
 
 async def _consumer(js: JetStreamContext, name: str) -> ConsumerConfig | None:
     try:
-        return (await js.consumer_info(STREAM, name)).config
+        info = await js.consumer_info(STREAM, name)
     except NotFoundError:
         return None
+    found: ConsumerConfig = info.config
+    return found
 
 
 async def check(js: JetStreamContext, consumers: tuple[DurableConsumer, ...] = ()) -> None:
@@ -206,7 +213,9 @@ async def provision(
         elif consumer_problems(consumer, existing) or _consumer_differs(existing, config):
             # Its position is kept: the start time only matters at creation.
             kept = replace(
-                config, deliver_policy=existing.deliver_policy, opt_start_time=existing.opt_start_time
+                config,
+                deliver_policy=existing.deliver_policy,
+                opt_start_time=existing.opt_start_time,
             )
             await js.add_consumer(STREAM, kept)  # an update of a durable with this name
             done.append(f"updated consumer {consumer.name}")

@@ -13,6 +13,7 @@ from simpipe_argo_watcher.publisher import Publisher
 from simpipe_argo_watcher.read_model import ReadModel
 from simpipe_argo_watcher.sync import Item, ModelSync
 from simpipe_argo_watcher.watch import WorkflowWatch
+from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
 from simpipe_common.kube import argo_cluster_checks, lazy_api_client
 from simpipe_common.runner import Service, run_service
@@ -23,55 +24,59 @@ SERVICE_NAME = argo_watcher_pb2.DESCRIPTOR.services_by_name["ArgoWatcher"].full_
 def main() -> None:
     settings = ArgoWatcherSettings()
     kube = lazy_api_client(settings.kubeconfig)
+    event_broker = EventBroker(settings, "argo-watcher")
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
-        model = ReadModel(settings.artifact_bucket)
-        items: asyncio.Queue[Item] = asyncio.Queue()
-        publisher = Publisher(settings.nats_url)
-        sync = ModelSync(model, publisher, items)
-        watch = WorkflowWatch(
-            kube, settings.namespace, settings.watch_timeout_seconds,
-            asyncio.get_running_loop(), items.put_nowait,
-        )  # fmt: skip
-        election = LeaseElection(
-            kube, settings.namespace, settings.leader_lease_name,
-            settings.leader_lease_seconds, sync.set_leader,
-        )  # fmt: skip
-        archive = ArgoArchive(
-            settings.argo_server_url, settings.namespace, settings.argo_timeout_seconds
-        )
-        api = ArgoWatcherApi(
-            model, archive, StepLogs(kube, settings.namespace, archive),
-            settings.initial_sync_timeout_seconds,
-        )  # fmt: skip
-        watch.start()
-        tasks = [asyncio.create_task(sync.run()), asyncio.create_task(election.run())]
-        try:
-            yield [
-                GrpcRegistration(
-                    SERVICE_NAME,
-                    lambda server: argo_watcher_pb2_grpc.add_ArgoWatcherServicer_to_server(
-                        api, server
-                    ),
-                )
-            ]
-        finally:
-            watch.stop()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await election.release()
-            await publisher.close()
-            await archive.close()
+        async with event_broker.running():
+            model = ReadModel(settings.artifact_bucket)
+            items: asyncio.Queue[Item] = asyncio.Queue()
+            publisher = Publisher(
+                event_broker.publisher, lambda: event_broker.broker.connection.jetstream()
+            )
+            sync = ModelSync(model, publisher, items)
+            watch = WorkflowWatch(
+                kube, settings.namespace, settings.watch_timeout_seconds,
+                asyncio.get_running_loop(), items.put_nowait,
+            )  # fmt: skip
+            election = LeaseElection(
+                kube, settings.namespace, settings.leader_lease_name,
+                settings.leader_lease_seconds, sync.set_leader,
+            )  # fmt: skip
+            archive = ArgoArchive(
+                settings.argo_server_url, settings.namespace, settings.argo_timeout_seconds
+            )
+            api = ArgoWatcherApi(
+                model, archive, StepLogs(kube, settings.namespace, archive),
+                settings.initial_sync_timeout_seconds,
+            )  # fmt: skip
+            watch.start()
+            tasks = [asyncio.create_task(sync.run()), asyncio.create_task(election.run())]
+            try:
+                yield [
+                    GrpcRegistration(
+                        SERVICE_NAME,
+                        lambda server: argo_watcher_pb2_grpc.add_ArgoWatcherServicer_to_server(
+                            api, server
+                        ),
+                    )
+                ]
+            finally:
+                watch.stop()
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                await election.release()
+                await archive.close()
 
     run_service(
         Service(
             name="argo-watcher",
             settings=settings,
-            dependencies=argo_cluster_checks(settings),
+            dependencies=[*argo_cluster_checks(settings), event_broker.check],
+            starting=[event_broker.ready],
             lifespan=lifespan,
         )
     )

@@ -13,7 +13,7 @@ from datetime import UTC
 from simpipe.v1 import argo_watcher_pb2, argo_watcher_pb2_grpc, dry_runs_pb2
 from simpipe_argo_watcher import ids
 from simpipe_argo_watcher.archive import ArgoArchive
-from simpipe_argo_watcher.convert import TERMINAL_PHASES, Workflow, to_dry_run
+from simpipe_argo_watcher.convert import Workflow, to_dry_run
 from simpipe_argo_watcher.logs import StepLogs
 from simpipe_argo_watcher.read_model import ReadModel
 from simpipe_common.errors import (
@@ -26,6 +26,7 @@ from simpipe_common.errors import (
     typed_errors,
 )
 from simpipe_common.ownership import owner_of, owner_selector
+from simpipe_events import contract
 
 pb = argo_watcher_pb2
 
@@ -103,7 +104,7 @@ class ArgoWatcherApi(argo_watcher_pb2_grpc.ArgoWatcherServicer):
             current = self.model.get(first.id) or first
             while True:
                 yield current
-                if current.status.phase in TERMINAL_PHASES:
+                if current.status.phase in contract.TERMINAL_RUN_PHASES:
                     return
                 update = await updates.get()
                 if update is None:  # the Workflow was deleted

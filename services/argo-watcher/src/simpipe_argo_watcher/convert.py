@@ -7,40 +7,14 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from simpipe.v1 import dry_runs_pb2
+from simpipe.v1 import dry_runs_pb2, events_pb2
 from simpipe_common.ownership import owner_of, project_of
+from simpipe_events import contract
 
 Workflow = dict[str, Any]
 
-DryRunPhase = dry_runs_pb2.DryRunPhase
-NodePhase = dry_runs_pb2.NodePhase
-
-_WORKFLOW_PHASES = {
-    # A Workflow the controller has not picked up yet has no phase.
-    "": dry_runs_pb2.DRY_RUN_PHASE_PENDING,
-    "Pending": dry_runs_pb2.DRY_RUN_PHASE_PENDING,
-    "Running": dry_runs_pb2.DRY_RUN_PHASE_RUNNING,
-    "Succeeded": dry_runs_pb2.DRY_RUN_PHASE_SUCCEEDED,
-    "Failed": dry_runs_pb2.DRY_RUN_PHASE_FAILED,
-    "Error": dry_runs_pb2.DRY_RUN_PHASE_ERROR,
-}
-_NODE_PHASES = {
-    "": dry_runs_pb2.NODE_PHASE_PENDING,
-    "Pending": dry_runs_pb2.NODE_PHASE_PENDING,
-    "Running": dry_runs_pb2.NODE_PHASE_RUNNING,
-    "Succeeded": dry_runs_pb2.NODE_PHASE_SUCCEEDED,
-    "Skipped": dry_runs_pb2.NODE_PHASE_SKIPPED,
-    "Failed": dry_runs_pb2.NODE_PHASE_FAILED,
-    "Error": dry_runs_pb2.NODE_PHASE_ERROR,
-    "Omitted": dry_runs_pb2.NODE_PHASE_OMITTED,
-}
-TERMINAL_PHASES = frozenset(
-    {
-        dry_runs_pb2.DRY_RUN_PHASE_SUCCEEDED,
-        dry_runs_pb2.DRY_RUN_PHASE_FAILED,
-        dry_runs_pb2.DRY_RUN_PHASE_ERROR,
-    }
-)
+DryRunPhase = events_pb2.DryRunPhase
+NodePhase = events_pb2.NodePhase
 
 # Argo 3.6's pod naming (workflow/util/pod_name.go): the annotation on the
 # Workflow wins over the controller's POD_NAMES, whose default is v2.
@@ -52,25 +26,17 @@ DEFAULT_ARTIFACT_BUCKET = "argo-artifacts"
 
 
 def workflow_phase(workflow: Workflow) -> DryRunPhase.ValueType:
-    phase = str(_status(workflow).get("phase") or "")
-    found = _WORKFLOW_PHASES.get(phase, dry_runs_pb2.DRY_RUN_PHASE_UNKNOWN)
+    # A Workflow the controller has not picked up yet has no phase: it is pending.
+    name = str(_status(workflow).get("phase") or "Pending")
+    found = DryRunPhase.ValueType(contract.run_phase_of_name(name))
     # Argo reports a suspended workflow as Running; `argo suspend` sets spec.suspend.
-    if found == dry_runs_pb2.DRY_RUN_PHASE_RUNNING and (workflow.get("spec") or {}).get("suspend"):
-        return dry_runs_pb2.DRY_RUN_PHASE_SUSPENDED
+    if found == events_pb2.DRY_RUN_PHASE_RUNNING and (workflow.get("spec") or {}).get("suspend"):
+        return events_pb2.DRY_RUN_PHASE_SUSPENDED
     return found
 
 
 def node_phase(phase: str) -> NodePhase.ValueType:
-    return _NODE_PHASES.get(phase, dry_runs_pb2.NODE_PHASE_UNKNOWN)
-
-
-def dry_run_phase_name(phase: DryRunPhase.ValueType) -> str:
-    """ "Succeeded" for DRY_RUN_PHASE_SUCCEEDED: Argo's spelling, as events carry it."""
-    return DryRunPhase.Name(phase).removeprefix("DRY_RUN_PHASE_").capitalize()
-
-
-def node_phase_name(phase: NodePhase.ValueType) -> str:
-    return NodePhase.Name(phase).removeprefix("NODE_PHASE_").capitalize()
+    return NodePhase.ValueType(contract.node_phase_of_name(phase or "Pending"))
 
 
 def fnv32a(data: bytes) -> int:

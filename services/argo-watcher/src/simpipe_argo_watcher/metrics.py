@@ -17,12 +17,16 @@ WATCH_ERRORS = prometheus_client.Counter(
 )
 EVENTS_PUBLISHED = prometheus_client.Counter(
     "simpipe_argo_watcher_events_published",
-    "Events acknowledged by JetStream, by kind (run, step)",
-    ["kind"],
+    "Events acknowledged by JetStream, by event (DryRunPhaseChanged, StepPhaseChanged)",
+    ["event"],
 )
 PUBLISH_FAILURES = prometheus_client.Counter(
     "simpipe_argo_watcher_publish_failures",
     "Events JetStream did not acknowledge (the state is published again later)",
+)
+EVENTS_UNPUBLISHABLE = prometheus_client.Counter(
+    "simpipe_argo_watcher_events_unpublishable",
+    "Events left out because no subject can name them (a run without an owner)",
 )
 IS_LEADER = prometheus_client.Gauge(
     "simpipe_argo_watcher_leader", "1 while this replica holds the Lease and publishes"

@@ -9,13 +9,12 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from simpipe_common import events
 from simpipe_common.http import respond
 from simpipe_common.memory import DeferredTrim
 from simpipe_gateway.auth import Authenticator
 from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.context import Gateway
-from simpipe_gateway.run_events import RunEvents
+from simpipe_gateway.run_feed import RunFeed
 from simpipe_gateway.schema import schema
 
 _ENCODER = msgspec.json.Encoder()
@@ -25,9 +24,10 @@ TRIM_DELAY_SECONDS = 2.0
 
 
 class GraphQLApp(GraphQL[dict[str, Any], None]):
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, run_feed: RunFeed) -> None:
         super().__init__(schema, graphql_ide="graphiql")
         self.settings = settings
+        self.run_feed = run_feed
         # A query's result (a run's metrics: ~10^4 samples) leaves the heap
         # fragmented; a trim after each burst of queries hands the free pages
         # back between requests, never within one.
@@ -52,7 +52,7 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
                 self.settings.argo_watcher_addr,
                 self.settings.storage_broker_addr,
                 self.settings.metrics_collector_addr,
-                RunEvents(events.LazyJetStream(self.settings.nats_url)),
+                self.run_feed,
             )
         return self._gateway
 

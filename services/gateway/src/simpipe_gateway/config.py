@@ -26,3 +26,6 @@ class GatewaySettings(ServiceSettings):
     # Request bodies (a query with its variables, e.g. an Argo document) larger
     # than this are refused with 413 before they are read.
     max_query_bytes: int = 2 * 1024 * 1024
+    # The NATS address other tools subscribe at, as the AsyncAPI document
+    # names it; empty: nats_url.
+    events_url: str = ""

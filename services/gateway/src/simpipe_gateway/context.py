@@ -15,7 +15,7 @@ from simpipe.v1 import (
 from simpipe_common.errors import ServiceError, UnauthenticatedError
 from simpipe_gateway.auth import Authenticator
 from simpipe_gateway.errors import from_service_error
-from simpipe_gateway.run_events import RunEvents
+from simpipe_gateway.run_feed import RunFeed
 
 if TYPE_CHECKING:
     # Only in the generated stubs: what a stub on an aio channel is.
@@ -34,7 +34,7 @@ class Gateway:
     watcher: "ArgoWatcherAsyncStub"
     storage: "StorageBrokerAsyncStub"
     metrics: "MetricsCollectorAsyncStub"
-    run_events: RunEvents
+    run_feed: RunFeed
 
     @classmethod
     def connect(
@@ -44,7 +44,7 @@ class Gateway:
         watcher_addr: str,
         storage_addr: str,
         metrics_addr: str,
-        run_events: RunEvents,
+        run_feed: RunFeed,
     ) -> "Gateway":
         return cls(
             authenticator=authenticator,
@@ -58,7 +58,7 @@ class Gateway:
             metrics=metrics_collector_pb2_grpc.MetricsCollectorStub(
                 grpc.aio.insecure_channel(metrics_addr)
             ),
-            run_events=run_events,
+            run_feed=run_feed,
         )
 
 

@@ -10,9 +10,10 @@ import strawberry
 from strawberry.types.nodes import SelectedField
 
 from simpipe.v1 import argo_watcher_pb2, events_pb2, workflow_submitter_pb2
+from simpipe_events import contract
 from simpipe_gateway.context import GatewayInfo, caller, gateway
 from simpipe_gateway.errors import from_rpc_error, rpc
-from simpipe_gateway.run_events import RunEvent
+from simpipe_gateway.run_feed import RunEvent
 from simpipe_gateway.scalars import iso
 from simpipe_gateway.types import (
     ArgoWorkflow,
@@ -319,14 +320,15 @@ def to_update(event: RunEvent) -> DryRunUpdate:
         run: events_pb2.DryRunPhaseChanged = event.run
         return DryRunUpdate(
             dry_run_id=run.dry_run_id, project_id=run.project_id or None, kind="run",
-            phase=run.phase, progress=run.progress or None, message=run.message or None,
+            phase=contract.run_phase_name(run.phase), progress=run.progress or None,
+            message=run.message or None,
             node_id=None, display_name=None, exit_code=None, occurred_at=iso(run.meta.occurred_at),
         )  # fmt: skip
     step = event.step
     assert step is not None
     return DryRunUpdate(
         dry_run_id=step.dry_run_id, project_id=step.project_id or None, kind="step",
-        phase=step.phase, progress=None, message=step.message or None, node_id=step.node_id,
+        phase=contract.node_phase_name(step.phase), progress=None, message=step.message or None, node_id=step.node_id,
         display_name=step.display_name or None, exit_code=step.exit_code or None,
         occurred_at=iso(step.meta.occurred_at),
     )  # fmt: skip
@@ -340,8 +342,9 @@ class Subscription:
     async def dry_run_updates(
         self, info: GatewayInfo, dry_run_id: str
     ) -> AsyncGenerator[DryRunUpdate, None]:
-        await _dry_run(info, dry_run_id)  # the caller must own it
-        async for event in gateway(info).run_events.of_dry_run(dry_run_id):
+        owner = await caller(info)
+        run = await _dry_run(info, dry_run_id)  # the caller must own it
+        async for event in gateway(info).run_feed.of_dry_run(owner, dry_run_id, run.uid):
             yield to_update(event)
 
     @strawberry.subscription(  # type: ignore[untyped-decorator]
@@ -351,5 +354,5 @@ class Subscription:
         self, info: GatewayInfo, project_id: str
     ) -> AsyncGenerator[DryRunUpdate, None]:
         await project_by_id(info, project_id)  # the caller must own it
-        async for event in gateway(info).run_events.of_project(project_id):
+        async for event in gateway(info).run_feed.of_project(await caller(info), project_id):
             yield to_update(event)

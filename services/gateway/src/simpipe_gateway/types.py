@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from strawberry.types.scalar import ScalarDefinition
 
 from simpipe.v1 import argo_watcher_pb2, dry_runs_pb2, storage_broker_pb2, workflow_submitter_pb2
+from simpipe_events import contract
 from simpipe_gateway.context import GatewayInfo, caller, gateway
 from simpipe_gateway.errors import rpc, rpc_or_none
 from simpipe_gateway.metrics_api import (
@@ -95,6 +96,8 @@ async def step_files(info: GatewayInfo, files: list[dry_runs_pb2.Artifact]) -> l
     return list(await asyncio.gather(*(one(file) for file in files)))
 
 
+# GraphQL's spelling of the contract's phases (simpipe_events.contract);
+# test_conversions keeps them equal.
 @strawberry.enum
 class DryRunPhase(Enum):
     Pending = "Pending"
@@ -133,17 +136,13 @@ class DryRunNodeType(Enum):
     Plugin = "Plugin"
 
 
-def _enum_name(enum_value: int, descriptor: Any, prefix: str) -> str:
-    name: str = descriptor.Name(enum_value).removeprefix(prefix)
-    return name.capitalize() if name != "UNSPECIFIED" else "Unknown"
-
-
 def run_phase(phase: int) -> DryRunPhase:
-    return DryRunPhase(_enum_name(phase, dry_runs_pb2.DryRunPhase, "DRY_RUN_PHASE_"))
+    """The contract's phase, by name (a test keeps the two enums equal)."""
+    return DryRunPhase(contract.run_phase_name(phase or contract.DryRunPhase.DRY_RUN_PHASE_UNKNOWN))
 
 
 def node_phase(phase: int) -> DryRunNodePhase:
-    return DryRunNodePhase(_enum_name(phase, dry_runs_pb2.NodePhase, "NODE_PHASE_"))
+    return DryRunNodePhase(contract.node_phase_name(phase or contract.NodePhase.NODE_PHASE_UNKNOWN))
 
 
 def node_type(value: str) -> DryRunNodeType:
@@ -297,6 +296,8 @@ class DryRun:
     nodes: list[DryRunNode] | None
     project_id: strawberry.Private[str]
     archived: bool
+    # The Workflow's uid: which run of this name (an id may be used again).
+    uid: strawberry.Private[str] = ""
 
     @strawberry.field
     def node(self, id: str) -> DryRunNode | None:
@@ -334,6 +335,7 @@ def to_dry_run(message: dry_runs_pb2.DryRun) -> DryRun:
         graph[node.id] = to_node(node, message.id, graph)
     return DryRun(
         id=message.id,
+        uid=message.uid,
         created_at=iso(message.created_at) or "",
         argo_workflow=json.loads(message.argo_workflow_json or "{}"),
         status=DryRunStatus(

@@ -1,23 +1,22 @@
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from simpipe.v1 import metrics_collector_pb2, metrics_collector_pb2_grpc
-from simpipe_common import events
 from simpipe_common.checks import http_check, nats_check
+from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
 from simpipe_common.memory import DeferredTrim
 from simpipe_common.runner import Service, run_service
 from simpipe_common.s3 import s3_check, s3_client
+from simpipe_events import stream
 from simpipe_metrics_collector.api import MetricsCollectorApi
 from simpipe_metrics_collector.artifacts import ArtifactSizes
 from simpipe_metrics_collector.collector import MetricsCollector
 from simpipe_metrics_collector.config import MetricsCollectorSettings
 from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.prometheus import Prometheus
-from simpipe_metrics_collector.report_consumer import RunReports
+from simpipe_metrics_collector.report_consumer import RunReports, subscribe
 from simpipe_metrics_collector.report_store import ReportStore
 from simpipe_metrics_collector.watcher import Watcher
 
@@ -32,6 +31,7 @@ def main() -> None:
     # httpx logs every request at INFO: a line per Prometheus query would
     # drown the service's own log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    event_broker = EventBroker(settings, "metrics-collector", consumers=(stream.REPORTS,))
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
@@ -45,7 +45,6 @@ def main() -> None:
         collector = MetricsCollector(
             watcher, prometheus, settings.namespace, settings.scrape_interval_seconds, energy
         )
-        jetstream = events.LazyJetStream(settings.nats_url)
         trim = DeferredTrim(TRIM_DELAY_SECONDS)
         # One S3 client for the process: making one costs more than a request;
         # and one that only signs the reports' URLs for their readers' endpoint.
@@ -56,30 +55,28 @@ def main() -> None:
         ):
             reports = ReportStore(s3, signer, settings.reports_bucket, settings.report_url_seconds)
             api = MetricsCollectorApi(collector, reports, ArtifactSizes(s3), trim)
-            consumer = asyncio.create_task(
+            subscribe(
+                event_broker.broker,
                 RunReports(
-                    collector, reports, jetstream, settings.report_consumer,
-                    settings.report_settle_seconds, settings.report_backfill_seconds,
-                    trim,
-                ).run()
+                    collector, reports, event_broker.publisher,
+                    lambda: event_broker.broker.connection.jetstream(),
+                    settings.report_settle_seconds, trim,
+                ),
             )  # fmt: skip
             try:
-                yield [
-                    GrpcRegistration(
-                        SERVICE_NAME,
-                        lambda server: (
-                            metrics_collector_pb2_grpc.add_MetricsCollectorServicer_to_server(
-                                api, server
-                            )
-                        ),
-                    )
-                ]
+                async with event_broker.running():
+                    yield [
+                        GrpcRegistration(
+                            SERVICE_NAME,
+                            lambda server: (
+                                metrics_collector_pb2_grpc.add_MetricsCollectorServicer_to_server(
+                                    api, server
+                                )
+                            ),
+                        )
+                    ]
             finally:
-                consumer.cancel()
                 trim.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await consumer
-                await jetstream.close()
                 await watcher.close()
                 await prometheus.close()
 
@@ -91,7 +88,9 @@ def main() -> None:
                 nats_check(settings.nats_url, timeout),
                 http_check("prometheus", f"{settings.prometheus_url}/-/ready", timeout),
                 s3_check(settings, timeout),
+                event_broker.check,
             ],
+            starting=[event_broker.ready],
             lifespan=lifespan,
             # Its answers are Prometheus queries and arithmetic, not hops; and
             # after serving 100-step runs it idles within a few MiB of the

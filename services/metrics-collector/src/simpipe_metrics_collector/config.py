@@ -1,5 +1,3 @@
-from pydantic import Field
-
 from simpipe_common.settings import GrpcServiceSettings, S3Settings
 
 
@@ -23,13 +21,6 @@ class MetricsCollectorSettings(GrpcServiceSettings, S3Settings):
     report_settle_seconds: float = 3.0
     # How long a report's presigned URLs stay valid.
     report_url_seconds: int = 3600
-    # Shared by every replica: each finished run is reported by one of them.
-    report_consumer: str = "metrics-collector-reports"
-    # How far back in the event stream a newly made report consumer starts:
-    # runs that finished that long before the first collector ran still get
-    # their report (the stream keeps 7 days; Prometheus's retention bounds
-    # what a late report can hold).
-    report_backfill_seconds: float = Field(default=24 * 3600.0, ge=0)
     # Power model of the energy estimate: watts per busy core and per GB of
     # memory held (Green Algorithms' 0.3725 W/GB), and the grid's intensity.
     watts_per_core: float = 10.0

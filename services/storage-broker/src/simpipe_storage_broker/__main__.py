@@ -2,10 +2,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from simpipe.v1 import storage_broker_pb2, storage_broker_pb2_grpc
-from simpipe_common import events
 from simpipe_common.checks import nats_check
+from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
-from simpipe_common.publisher import Publisher
 from simpipe_common.runner import Service, run_service
 from simpipe_common.s3 import s3_check, s3_client
 from simpipe_storage_broker.api import StorageBrokerApi
@@ -20,6 +19,7 @@ SERVICE_NAME = storage_broker_pb2.DESCRIPTOR.services_by_name["StorageBroker"].f
 def main() -> None:
     settings = StorageBrokerSettings()
     timeout = settings.check_timeout_seconds
+    event_broker = EventBroker(settings, "storage-broker")
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
@@ -30,16 +30,13 @@ def main() -> None:
             signer = await stack.enter_async_context(
                 s3_client(settings, settings.s3_timeout_seconds, settings.presign_endpoint)
             )
-            jetstream = events.LazyJetStream(settings.nats_url)
-            stack.push_async_callback(jetstream.close)
-            publisher = Publisher(jetstream)
-            stack.push_async_callback(publisher.drain)
+            await stack.enter_async_context(event_broker.running())
             storage = Storage(
                 s3=s3,
                 presigner=Presigner(
                     signer, settings.presign_default_ttl_seconds, settings.presign_max_ttl_seconds
                 ),
-                events=ObjectEvents(publisher),
+                events=ObjectEvents(event_broker.publisher),
                 reserved_buckets=settings.reserved_buckets,
                 default_bucket=settings.default_bucket,
                 region=settings.s3_region,
@@ -58,7 +55,12 @@ def main() -> None:
         Service(
             name="storage-broker",
             settings=settings,
-            dependencies=[nats_check(settings.nats_url, timeout), s3_check(settings, timeout)],
+            dependencies=[
+                nats_check(settings.nats_url, timeout),
+                s3_check(settings, timeout),
+                event_broker.check,
+            ],
+            starting=[event_broker.ready],
             lifespan=lifespan,
         )
     )

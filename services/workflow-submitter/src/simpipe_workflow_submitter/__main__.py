@@ -2,10 +2,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from simpipe.v1 import workflow_submitter_pb2, workflow_submitter_pb2_grpc
-from simpipe_common import events
+from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
 from simpipe_common.kube import argo_cluster_checks
-from simpipe_common.publisher import Publisher
 from simpipe_common.runner import Service, run_service
 from simpipe_workflow_submitter.api import WorkflowSubmitterApi
 from simpipe_workflow_submitter.argo import Argo
@@ -22,10 +21,10 @@ SERVICE_NAME = workflow_submitter_pb2.DESCRIPTOR.services_by_name["WorkflowSubmi
 def main() -> None:
     settings = WorkflowSubmitterSettings()
 
+    event_broker = EventBroker(settings, "workflow-submitter")
+
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
-        jetstream = events.LazyJetStream(settings.nats_url)
-        publisher = Publisher(jetstream)
         custom_objects = CustomObjects(settings.kubeconfig)
         argo = Argo(settings.argo_server_url, settings.namespace)
         projects = ProjectStore(custom_objects, settings.namespace)
@@ -34,8 +33,8 @@ def main() -> None:
             projects=projects,
             templates=templates,
             dry_runs=DryRuns(
-                argo, projects, templates, custom_objects, publisher, settings.namespace,
-                settings.max_document_bytes,
+                argo, projects, templates, custom_objects, event_broker.publisher,
+                settings.namespace, settings.max_document_bytes,
                 ArtifactRepository(
                     settings.artifact_s3_endpoint, settings.artifact_s3_insecure,
                     settings.artifact_s3_secret,
@@ -43,26 +42,26 @@ def main() -> None:
             ),
         )  # fmt: skip
         try:
-            yield [
-                GrpcRegistration(
-                    SERVICE_NAME,
-                    lambda server: (
-                        workflow_submitter_pb2_grpc.add_WorkflowSubmitterServicer_to_server(
-                            api, server
-                        )
-                    ),
-                )
-            ]
+            async with event_broker.running():
+                yield [
+                    GrpcRegistration(
+                        SERVICE_NAME,
+                        lambda server: (
+                            workflow_submitter_pb2_grpc.add_WorkflowSubmitterServicer_to_server(
+                                api, server
+                            )
+                        ),
+                    )
+                ]
         finally:
-            await publisher.drain()
-            await jetstream.close()
             await argo.close()
 
     run_service(
         Service(
             name="workflow-submitter",
             settings=settings,
-            dependencies=argo_cluster_checks(settings),
+            dependencies=[*argo_cluster_checks(settings), event_broker.check],
+            starting=[event_broker.ready],
             lifespan=lifespan,
         )
     )

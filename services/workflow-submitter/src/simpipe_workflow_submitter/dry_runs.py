@@ -7,10 +7,10 @@ import structlog
 from prometheus_client import Counter
 
 from simpipe.v1 import events_pb2, workflow_submitter_pb2
-from simpipe_common import events
 from simpipe_common.errors import ConflictError, InvalidInputError, NotFoundError
 from simpipe_common.ownership import owner_of, project_of, stamp
-from simpipe_common.publisher import Publisher
+from simpipe_events import contract
+from simpipe_events.publisher import EventPublisher
 from simpipe_workflow_submitter import documents, validation
 from simpipe_workflow_submitter.argo import Argo
 from simpipe_workflow_submitter.kube import CustomObjects, call
@@ -18,6 +18,7 @@ from simpipe_workflow_submitter.projects import ProjectStore
 from simpipe_workflow_submitter.templates import Templates
 
 log = structlog.get_logger(__name__)
+SOURCE = "workflow-submitter"
 CREATED = Counter("simpipe_dry_runs_created_total", "Dry runs created (retried creates excluded)")
 
 
@@ -27,7 +28,7 @@ class DryRuns:
     projects: ProjectStore
     templates: Templates
     custom_objects: CustomObjects
-    publisher: Publisher
+    publisher: EventPublisher
     namespace: str
     max_document_bytes: int
     artifact_repository: documents.ArtifactRepository
@@ -98,14 +99,16 @@ class DryRuns:
             raise
         CREATED.inc()
         name = created.name
+        # The answer does not wait for JetStream's fsync; the event is retried
+        # in the background until the stream has it.
         self.publisher.publish_soon(
-            events.run_subject(project_id, name, "submitted"),
             events_pb2.DryRunSubmitted(
-                meta=events.event_meta(f"submitted:{created.uid}", "workflow-submitter"),
+                meta=contract.meta(f"submitted:{created.uid}", SOURCE),
                 dry_run_id=name,
                 project_id=project_id,
                 owner=caller,
-            ),
+                uid=created.uid,
+            )
         )
         return name
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simpipe_devstack.components.base import ProcessComponent
-from simpipe_devstack.processes import ProcessSpec
+from simpipe_devstack.processes import ProcessSpec, StackError
 from simpipe_devstack.readiness import http_ok
 
 if TYPE_CHECKING:
@@ -48,6 +50,18 @@ jetstream {{
         return http_ok(
             f"http://127.0.0.1:{stack.layout.ports['nats_monitor']}/healthz?js-enabled-only=true"
         )
+
+    def after_start(self, stack: Stack) -> None:
+        """The stream and durable consumers of the event contract belong to
+        the deployment: made here as the cluster's provisioning Job makes them."""
+        url = self.endpoints(stack)["nats"]
+        done = subprocess.run(
+            [sys.executable, "-m", "simpipe_events", "provision", "--nats-url", url],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise StackError(f"provisioning the event stream failed: {done.stderr.strip()}")
+        stack.out(f"  events: {done.stdout.strip()}")
 
     def endpoints(self, stack: Stack) -> dict[str, str]:
         return {"nats": f"nats://127.0.0.1:{stack.layout.ports['nats']}"}

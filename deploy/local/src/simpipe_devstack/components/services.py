@@ -16,7 +16,7 @@ from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.minio import REGION, Minio
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.processes import ProcessSpec
-from simpipe_devstack.readiness import http_ok
+from simpipe_devstack.readiness import service_started
 
 if TYPE_CHECKING:
     from simpipe_devstack.stack import Stack
@@ -118,7 +118,7 @@ class Service(ProcessComponent):
         )
 
     def ready(self, stack: Stack) -> Callable[[], bool]:
-        return http_ok(f"http://127.0.0.1:{stack.layout.ports[self.http_key]}/health")
+        return service_started(f"http://127.0.0.1:{stack.layout.ports[self.http_key]}/health")
 
     def endpoints(self, stack: Stack) -> dict[str, str]:
         ports = stack.layout.ports

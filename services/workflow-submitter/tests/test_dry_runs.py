@@ -1,0 +1,92 @@
+"""A dry run's create announces it once, on its owner's run subject, over a
+stand-in Argo and the event stream in memory."""
+
+from typing import Any
+
+import pytest
+
+from simpipe.v1 import events_pb2, workflow_submitter_pb2
+from simpipe_common.errors import ConflictError
+from simpipe_common.ownership import owner_of, project_of
+from simpipe_common.testing import UNREACHABLE_URL, RecordedStream
+from simpipe_events import contract
+from simpipe_workflow_submitter.argo import Argo, CreatedWorkflow
+from simpipe_workflow_submitter.documents import ArtifactRepository
+from simpipe_workflow_submitter.dry_runs import DryRuns
+from simpipe_workflow_submitter.kube import CustomObjects
+from simpipe_workflow_submitter.projects import ProjectStore
+from simpipe_workflow_submitter.templates import Templates
+
+ALICE = "alice@example.org"
+DOCUMENT = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: demo-}
+spec:
+  entrypoint: main
+  templates: [{name: main, container: {image: busybox, command: [echo, hi]}}]
+"""
+
+
+class FakeArgo(Argo):
+    """Stores Workflows by name; a second create of a name is a conflict."""
+
+    def __init__(self) -> None:
+        super().__init__(UNREACHABLE_URL, "simpipe")
+        self.workflows: dict[str, dict[str, Any]] = {}
+
+    async def create_workflow(self, document: dict[str, Any]) -> CreatedWorkflow:
+        name = str(document["metadata"].get("name") or f"demo-{len(self.workflows)}")
+        if name in self.workflows:
+            raise ConflictError(f"workflow {name} already exists")
+        uid = f"uid-{len(self.workflows)}"
+        document["metadata"].update(name=name, uid=uid)
+        self.workflows[name] = document
+        return CreatedWorkflow(name, uid)
+
+    async def get_workflow(self, name: str) -> dict[str, Any]:
+        return self.workflows[name]
+
+
+@pytest.fixture
+def stream() -> RecordedStream:
+    return RecordedStream()
+
+
+@pytest.fixture
+def dry_runs(stream: RecordedStream) -> DryRuns:
+    argo = FakeArgo()
+    projects = ProjectStore(CustomObjects(None), "simpipe")
+    return DryRuns(
+        argo, projects, Templates(argo, projects, "simpipe", 100_000), CustomObjects(None),
+        stream, "simpipe", 100_000, ArtifactRepository("http://s3", True, "s3-secret"),
+    )  # fmt: skip
+
+
+async def test_a_created_run_is_announced_once_with_its_uid(
+    dry_runs: DryRuns, stream: RecordedStream
+) -> None:
+    request = workflow_submitter_pb2.CreateDryRunRequest(
+        caller=ALICE, document=DOCUMENT, dry_run_id="run-1"
+    )
+    assert await dry_runs.create(request) == "run-1"
+    stored = await dry_runs.argo.get_workflow("run-1")
+    assert (owner_of(stored), project_of(stored)) == (ALICE, "")
+
+    [submitted] = stream.events
+    assert isinstance(submitted, events_pb2.DryRunSubmitted)
+    assert (submitted.dry_run_id, submitted.project_id, submitted.owner, submitted.uid) == (
+        "run-1", "", ALICE, "uid-0",
+    )  # fmt: skip
+    assert (submitted.meta.event_id, submitted.meta.source) == (
+        "submitted:uid-0", "workflow-submitter",
+    )  # fmt: skip
+    assert stream.subjects == [
+        contract.event_type(events_pb2.DryRunSubmitted).subject(
+            owner=ALICE, project="", run="run-1"
+        )
+    ]
+
+    # A retried create of the same id is the same run: not announced again.
+    assert await dry_runs.create(request) == "run-1"
+    assert stream.events == [submitted]

@@ -23,6 +23,7 @@ from prometheus_client import Counter
 
 from simpipe_common.checks import CheckResult
 from simpipe_common.errors import StartupError
+from simpipe_common.memory import release_free_memory
 from simpipe_common.settings import ServiceSettings
 from simpipe_events import stream
 from simpipe_events.codec import ProtobufCodec
@@ -156,6 +157,9 @@ class EventBroker:
             self.on_fatal()
             return
         await self.broker.start()
+        # What connecting and starting freed goes back to the OS, as the
+        # runner does for what starting the servers freed.
+        release_free_memory()
         self.started.set()
         log.info("events connected", url=self.settings.nats_url)
 

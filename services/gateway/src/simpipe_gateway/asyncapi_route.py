@@ -3,9 +3,8 @@ subscribe to them (generated from events.proto by simpipe_events.asyncapi)."""
 
 import json
 
-from simpipe_events.asyncapi import document
-
 from simpipe_common.http import Receive, Scope, Send, respond
+from simpipe_events.asyncapi import document
 
 
 class AsyncApiDocument:

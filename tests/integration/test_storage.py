@@ -30,9 +30,15 @@ import pytest
 
 from simpipe.v1 import events_pb2, storage_broker_pb2, storage_broker_pb2_grpc
 from simpipe_common.errors import REASON_KEY
+from simpipe_common.grpc_channel import mesh_channel
+from simpipe_common.nats_auth import connect_options
+from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.components.argo import ARTIFACT_BUCKET
 from simpipe_devstack.components.minio import SYSTEM_BUCKETS, UPLOADS_BUCKET
+from simpipe_devstack.components.nats import nats_user_env
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_devstack.mesh_pki import stack_pki
+from simpipe_devstack.mesh_users import TESTS
 from simpipe_devstack.readiness import http_ok, wait_until
 from simpipe_devstack.stack import Stack
 from simpipe_events import contract
@@ -110,9 +116,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="module")
 def moto_target(
-    endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    stack: Stack, endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[S3Target]:
-    """moto's S3 server and a storage-broker on it, as local processes."""
+    """moto's S3 server and a storage-broker on it, as local processes (with
+    the stack's storage-broker's mesh identity: its certificate and NATS user)."""
     logs = tmp_path_factory.mktemp("moto")
     s3_port, http_port, grpc_port = free_port(), free_port(), free_port()
     with (logs / "moto.log").open("wb") as moto_log, (logs / "broker.log").open("wb") as broker_log:
@@ -135,6 +142,9 @@ def moto_target(
                     "SIMPIPE_S3_ENDPOINT": s3_endpoint,
                     "SIMPIPE_S3_ACCESS_KEY": "moto-key",
                     "SIMPIPE_S3_SECRET_KEY": "moto-secret",
+                    **stack_pki(stack).files("storage-broker").env(),
+                    **nats_user_env(stack, "storage-broker"),
+                    "SIMPIPE_GRPC_EXTRA_CALLERS": TESTS,
                 },
                 stdout=broker_log,
                 stderr=subprocess.STDOUT,
@@ -179,21 +189,25 @@ def minio_target(stack: Stack, endpoints: dict[str, str]) -> S3Target:
     return minio(stack, endpoints)
 
 
-def stub_of(target: S3Target) -> tuple[grpc.aio.Channel, StorageBrokerAsyncStub]:
-    channel = grpc.aio.insecure_channel(target.broker_addr)
+def stub_of(
+    target: S3Target, mesh: ServiceSettings
+) -> tuple[grpc.aio.Channel, StorageBrokerAsyncStub]:
+    channel = mesh_channel(target.broker_addr, mesh)
     return channel, storage_broker_pb2_grpc.StorageBrokerStub(channel)
 
 
 @pytest.fixture
-async def broker(target: S3Target) -> AsyncIterator[StorageBrokerAsyncStub]:
-    channel, stub = stub_of(target)
+async def broker(target: S3Target, mesh: ServiceSettings) -> AsyncIterator[StorageBrokerAsyncStub]:
+    channel, stub = stub_of(target, mesh)
     yield stub
     await channel.close()
 
 
 @pytest.fixture
-async def minio_broker(minio: S3Target) -> AsyncIterator[StorageBrokerAsyncStub]:
-    channel, stub = stub_of(minio)
+async def minio_broker(
+    minio: S3Target, mesh: ServiceSettings
+) -> AsyncIterator[StorageBrokerAsyncStub]:
+    channel, stub = stub_of(minio, mesh)
     yield stub
     await channel.close()
 
@@ -255,9 +269,11 @@ async def refused(call: object, request: object) -> tuple[grpc.StatusCode, str]:
 
 
 @pytest.fixture
-async def object_events(endpoints: dict[str, str]) -> AsyncIterator[Subscription]:
-    connection = await nats.connect(endpoints["nats"])
-    # Buckets are shared for now: the events go to the caller who caused them.
+async def object_events(
+    endpoints: dict[str, str], mesh: ServiceSettings
+) -> AsyncIterator[Subscription]:
+    connection = await nats.connect(endpoints["nats"], **connect_options(mesh))
+    # Callers change only their own storage: the events go to the caller.
     subscription = await connection.subscribe(contract.owner_filter(CALLER))
     yield subscription
     await connection.drain()
@@ -583,13 +599,21 @@ async def test_expired_url_is_refused(
     assert status == grpc.StatusCode.NOT_FOUND
 
 
-async def test_reserved_buckets_stay_readable(minio_broker: StorageBrokerAsyncStub) -> None:
+async def test_runs_files_are_readable_and_reports_not_there(
+    minio_broker: StorageBrokerAsyncStub,
+) -> None:
+    """Each caller reads their own part of Argo's artifact bucket; the
+    reports bucket does not exist for callers."""
     listed = await minio_broker.ListBuckets(pb.ListBucketsRequest(caller=CALLER))
-    reserved = {b.name for b in listed.buckets if b.reserved}
-    assert set(SYSTEM_BUCKETS) <= reserved
-    await minio_broker.ListObjects(
+    (reports,) = set(SYSTEM_BUCKETS) - {ARTIFACT_BUCKET}
+    assert {b.name for b in listed.buckets if b.reserved} == {ARTIFACT_BUCKET}
+    assert reports not in {b.name for b in listed.buckets}
+    own_runs = await minio_broker.ListObjects(
         pb.ListObjectsRequest(caller=CALLER, bucket=ARTIFACT_BUCKET, delimiter="/")
     )
+    assert list(own_runs.objects) == []  # this caller never ran anything
+    listing = pb.ListObjectsRequest(caller=CALLER, bucket=reports)
+    assert (await refused(minio_broker.ListObjects, listing))[0] == grpc.StatusCode.NOT_FOUND
 
 
 GIB_PART = 64 * MIB
@@ -739,7 +763,8 @@ async def test_graphql_default_upload_bucket(dev: GraphQLClient, http: httpx.Asy
     """No bucket and no key: the broker's default bucket and a generated key."""
     url = (await dev.execute(UPLOAD_URL))["computeUploadPresignedUrl"]
     assert (await http.put(url, content=b"x")).status_code == 200
-    key = httpx.URL(url).path.split("/", 2)[2]
+    # /<bucket>/<the caller's owner prefix>/<key>: the prefix is not theirs to see.
+    key = httpx.URL(url).path.split("/", 3)[3]
     listed = (await dev.execute("{ artifacts { key bucketName } }"))["artifacts"]
     assert {"key": key, "bucketName": UPLOADS_BUCKET} in listed
     await dev.execute(

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from simpipe_common.ownership import owner_hash
 from simpipe_devstack.components.minio import UPLOADS_BUCKET
 from simpipe_devstack.components.sftpgo import server_config, user_document
 from simpipe_devstack.layout import DEFAULT_PORTS
@@ -35,7 +36,7 @@ def test_config_holds_no_credentials() -> None:
     assert "password" not in text.lower()
 
 
-def test_user_sees_the_uploads_bucket_on_minio_path_style() -> None:
+def test_user_sees_their_owners_part_of_the_uploads_bucket_on_minio_path_style() -> None:
     user = user_document(
         username="sftp-1",
         password="pw",
@@ -43,6 +44,7 @@ def test_user_sees_the_uploads_bucket_on_minio_path_style() -> None:
         s3_endpoint="http://127.0.0.1:9000",
         s3_access_key="ak",
         s3_secret_key="sk",
+        owner="local-dev",
     )
     assert (user["username"], user["password"], user["status"]) == ("sftp-1", "pw", 1)
     assert user["filesystem"]["provider"] == 1
@@ -51,6 +53,7 @@ def test_user_sees_the_uploads_bucket_on_minio_path_style() -> None:
         "region": "us-east-1",
         "endpoint": "http://127.0.0.1:9000",
         "force_path_style": True,
+        "key_prefix": f"{owner_hash('local-dev')}/",
         "access_key": "ak",
         "access_secret": {"status": "Plain", "payload": "sk"},
     }

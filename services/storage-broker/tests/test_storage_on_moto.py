@@ -1,5 +1,6 @@
 """The broker's storage operations on moto's S3 server, in this process on
-loopback; events are recorded instead of published."""
+loopback; events are recorded instead of published. Who sees what is
+test_ownership_on_moto's."""
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -21,6 +22,7 @@ from simpipe_common.testing import RecordedStream, moto_s3
 from simpipe_events import contract
 from simpipe_storage_broker.config import StorageBrokerSettings
 from simpipe_storage_broker.object_events import ObjectEvents
+from simpipe_storage_broker.ownership import Ownership
 from simpipe_storage_broker.presigner import Presigner
 from simpipe_storage_broker.storage import Storage
 
@@ -61,17 +63,21 @@ async def storage(
             s3=s3,
             presigner=Presigner(signer, 600, 3600),
             events=ObjectEvents(publisher),
-            reserved_buckets=settings.reserved_buckets,
-            default_bucket=settings.default_bucket,
+            ownership=Ownership(
+                s3=s3,
+                upload_bucket=settings.default_bucket,
+                artifact_bucket=settings.artifact_bucket,
+                reserved_buckets=settings.reserved_buckets,
+            ),
             region=settings.s3_region,
         )
 
 
 async def test_buckets_are_created_listed_and_deleted(storage: Storage) -> None:
-    await storage.create_bucket("unit-a")
+    await storage.create_bucket(CALLER, "unit-a")
     with pytest.raises(ConflictError):
-        await storage.create_bucket("unit-a")
-    assert "unit-a" in [b.name for b in await storage.list_buckets()]
+        await storage.create_bucket(CALLER, "unit-a")
+    assert "unit-a" in [b.name for b in await storage.list_buckets(CALLER)]
     await storage.delete_bucket(CALLER, "unit-a", force=False)
     with pytest.raises(NotFoundError):
         await storage.delete_bucket(CALLER, "unit-a", force=False)
@@ -80,11 +86,13 @@ async def test_buckets_are_created_listed_and_deleted(storage: Storage) -> None:
 @pytest.mark.parametrize("bucket", ["argo-artifacts", "simpipe-reports"])
 async def test_reserved_buckets_are_refused_for_every_write(storage: Storage, bucket: str) -> None:
     writes = [
-        storage.create_bucket(bucket),
+        storage.create_bucket(CALLER, bucket),
         storage.delete_bucket(CALLER, bucket, force=True),
         storage.delete_objects(CALLER, bucket, ["k"]),
-        storage.presign_put(pb.PresignRequest(bucket=bucket, key="k")),
-        storage.create_multipart_upload(pb.CreateMultipartUploadRequest(bucket=bucket, key="k")),
+        storage.presign_put(pb.PresignRequest(caller=CALLER, bucket=bucket, key="k")),
+        storage.create_multipart_upload(
+            pb.CreateMultipartUploadRequest(caller=CALLER, bucket=bucket, key="k")
+        ),
     ]
     for write in writes:
         with pytest.raises(PermissionDeniedError) as caught:
@@ -95,7 +103,7 @@ async def test_reserved_buckets_are_refused_for_every_write(storage: Storage, bu
 async def test_a_non_empty_bucket_needs_force_and_its_objects_are_announced(
     storage: Storage, publisher: RecordedStream
 ) -> None:
-    await storage.create_bucket("unit-full")
+    await storage.create_bucket(CALLER, "unit-full")
     for key in ("a", "b/c"):
         await storage.s3.put_object(Bucket="unit-full", Key=key, Body=b"x")
     with pytest.raises(FailedPreconditionError) as caught:
@@ -107,57 +115,71 @@ async def test_a_non_empty_bucket_needs_force_and_its_objects_are_announced(
 
 
 async def test_presigned_urls_point_at_the_public_endpoint(storage: Storage) -> None:
-    await storage.create_bucket("unit-urls")
+    await storage.create_bucket(CALLER, "unit-urls")
     put = await storage.presign_put(
-        pb.PresignRequest(bucket="unit-urls", key="in/a b.csv", content_type="text/csv")
+        pb.PresignRequest(
+            caller=CALLER, bucket="unit-urls", key="in/a b.csv", content_type="text/csv"
+        )
     )
     assert put.url.startswith(f"{PUBLIC}/unit-urls/in/a%20b.csv?")
     assert "X-Amz-Expires=600" in put.url
     assert (put.method, dict(put.headers)) == ("PUT", {"Content-Type": "text/csv"})
-    get = await storage.presign_get(pb.PresignRequest(bucket="unit-urls", key="k", ttl_seconds=5))
+    get = await storage.presign_get(
+        pb.PresignRequest(caller=CALLER, bucket="unit-urls", key="k", ttl_seconds=5)
+    )
     assert "X-Amz-Expires=5" in get.url
     with pytest.raises(InvalidInputError):
-        await storage.presign_get(pb.PresignRequest(bucket="unit-urls", key="k", ttl_seconds=3601))
+        await storage.presign_get(
+            pb.PresignRequest(caller=CALLER, bucket="unit-urls", key="k", ttl_seconds=3601)
+        )
 
 
 async def test_presigned_put_to_a_missing_bucket_is_not_found(storage: Storage) -> None:
     with pytest.raises(NotFoundError):
-        await storage.presign_put(pb.PresignRequest(bucket="unit-missing", key="k"))
+        await storage.presign_put(pb.PresignRequest(caller=CALLER, bucket="unit-missing", key="k"))
 
 
 async def test_no_bucket_means_the_default_bucket_made_on_first_upload(storage: Storage) -> None:
-    assert (await storage.list_objects(pb.ListObjectsRequest())).objects == []
-    url = await storage.presign_put(pb.PresignRequest(key="k"))
-    assert url.bucket == "uploads-default"
-    assert "uploads-default" in [b.name for b in await storage.list_buckets()]
-    await storage.presign_put(pb.PresignRequest(key="again"))  # already there: fine
+    assert (await storage.list_objects(pb.ListObjectsRequest(caller=CALLER))).objects == []
+    url = await storage.presign_put(pb.PresignRequest(caller=CALLER, key="k"))
+    assert (url.bucket, url.key) == ("uploads-default", "k")
+    assert "uploads-default" in [b.name for b in await storage.list_buckets(CALLER)]
+    await storage.presign_put(pb.PresignRequest(caller=CALLER, key="again"))  # there: fine
 
 
 async def test_listing_pages_and_folders(storage: Storage) -> None:
-    await storage.create_bucket("unit-list")
+    await storage.create_bucket(CALLER, "unit-list")
     for key in ("a/1", "a/2", "b", "c/d/e"):
         await storage.s3.put_object(Bucket="unit-list", Key=key, Body=key.encode())
-    folders = await storage.list_objects(pb.ListObjectsRequest(bucket="unit-list", delimiter="/"))
+    folders = await storage.list_objects(
+        pb.ListObjectsRequest(caller=CALLER, bucket="unit-list", delimiter="/")
+    )
     assert ([o.key for o in folders.objects], list(folders.common_prefixes)) == (
         ["b"],
         ["a/", "c/"],
     )
-    first = await storage.list_objects(pb.ListObjectsRequest(bucket="unit-list", page_size=3))
+    first = await storage.list_objects(
+        pb.ListObjectsRequest(caller=CALLER, bucket="unit-list", page_size=3)
+    )
     assert [o.key for o in first.objects] == ["a/1", "a/2", "b"]
     rest = await storage.list_objects(
-        pb.ListObjectsRequest(bucket="unit-list", page_size=3, page_token=first.next_page_token)
+        pb.ListObjectsRequest(
+            caller=CALLER, bucket="unit-list", page_size=3, page_token=first.next_page_token
+        )
     )
     assert ([o.key for o in rest.objects], rest.next_page_token) == (["c/d/e"], "")
     with pytest.raises(InvalidInputError):
-        await storage.list_objects(pb.ListObjectsRequest(bucket="unit-list", delimiter="|"))
+        await storage.list_objects(
+            pb.ListObjectsRequest(caller=CALLER, bucket="unit-list", delimiter="|")
+        )
 
 
 async def test_deletes_and_completed_uploads_are_announced(
     storage: Storage, publisher: RecordedStream
 ) -> None:
-    await storage.create_bucket("unit.events")
+    await storage.create_bucket(CALLER, "unit.events")
     upload = await storage.create_multipart_upload(
-        pb.CreateMultipartUploadRequest(bucket="unit.events", key="big")
+        pb.CreateMultipartUploadRequest(caller=CALLER, bucket="unit.events", key="big")
     )
     part = await storage.s3.upload_part(
         Bucket="unit.events", Key="big", UploadId=upload.upload_id, PartNumber=1, Body=b"1234"
@@ -192,8 +214,9 @@ async def test_deletes_and_completed_uploads_are_announced(
 
 
 async def test_delete_refuses_bad_keys_before_deleting_any(storage: Storage) -> None:
-    await storage.create_bucket("unit-bad")
+    await storage.create_bucket(CALLER, "unit-bad")
     await storage.s3.put_object(Bucket="unit-bad", Key="ok", Body=b"x")
     with pytest.raises(InvalidInputError, match=r"keys\[1\]"):
         await storage.delete_objects(CALLER, "unit-bad", ["ok", "../escape"])
-    assert (await storage.stat_object("unit-bad", "ok")).size == 1
+    ok = pb.ObjectRef(caller=CALLER, bucket="unit-bad", key="ok")
+    assert (await storage.stat_object(ok)).size == 1

@@ -80,6 +80,21 @@ class EventPublisher:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    async def publish_or_retry(self, event: Message, wait_seconds: float) -> None:
+        """For an event that follows a command which took effect: waits up to
+        `wait_seconds` for the stream's acknowledgement, so a process killed
+        right after answering has not lost it; if NATS is slower or away,
+        the command is not failed for it: the event is retried in the
+        background (`publish_soon`)."""
+        try:
+            await asyncio.wait_for(self.publish(event), wait_seconds)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # NATS away or slow: retried behind the answer
+            if self.on_retry is not None:
+                self.on_retry(event, error)
+            self.publish_soon(event)
+
     @property
     def pending(self) -> int:
         return len(self._pending)

@@ -5,15 +5,34 @@ from simpipe.v1 import storage_broker_pb2, storage_broker_pb2_grpc
 from simpipe_common.checks import nats_check
 from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
+from simpipe_common.nats_auth import connect_options
 from simpipe_common.runner import Service, run_service
 from simpipe_common.s3 import s3_check, s3_client
 from simpipe_storage_broker.api import StorageBrokerApi
 from simpipe_storage_broker.config import StorageBrokerSettings
+from simpipe_storage_broker.minio_accounts import MinioServiceAccounts, minio_admin
 from simpipe_storage_broker.object_events import ObjectEvents
+from simpipe_storage_broker.ownership import Ownership
 from simpipe_storage_broker.presigner import Presigner
+from simpipe_storage_broker.project_credentials import (
+    CredentialIssuer,
+    NoCredentialIssuer,
+    ProjectCredentials,
+)
 from simpipe_storage_broker.storage import Storage
 
 SERVICE_NAME = storage_broker_pb2.DESCRIPTOR.services_by_name["StorageBroker"].full_name
+
+
+def credential_issuer(settings: StorageBrokerSettings) -> CredentialIssuer:
+    if settings.project_credentials == "none":
+        return NoCredentialIssuer()
+    secret = settings.s3_secret_key.get_secret_value()
+    return MinioServiceAccounts(
+        admin=minio_admin(settings, settings.s3_timeout_seconds),
+        parent=settings.s3_access_key,
+        secret_seed=secret.encode(),
+    )
 
 
 def main() -> None:
@@ -31,17 +50,24 @@ def main() -> None:
                 s3_client(settings, settings.s3_timeout_seconds, settings.presign_endpoint)
             )
             await stack.enter_async_context(event_broker.running())
+            ownership = Ownership(
+                s3=s3,
+                upload_bucket=settings.default_bucket,
+                artifact_bucket=settings.artifact_bucket,
+                reserved_buckets=settings.reserved_buckets,
+            )
             storage = Storage(
                 s3=s3,
                 presigner=Presigner(
                     signer, settings.presign_default_ttl_seconds, settings.presign_max_ttl_seconds
                 ),
                 events=ObjectEvents(event_broker.publisher),
-                reserved_buckets=settings.reserved_buckets,
-                default_bucket=settings.default_bucket,
+                ownership=ownership,
                 region=settings.s3_region,
             )
-            api = StorageBrokerApi(storage)
+            api = StorageBrokerApi(
+                storage, ProjectCredentials(ownership, credential_issuer(settings))
+            )
             yield [
                 GrpcRegistration(
                     SERVICE_NAME,
@@ -56,7 +82,7 @@ def main() -> None:
             name="storage-broker",
             settings=settings,
             dependencies=[
-                nats_check(settings.nats_url, timeout),
+                nats_check(settings.nats_url, timeout, connect_options(settings)),
                 s3_check(settings, timeout),
                 event_broker.check,
             ],

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from simpipe.v1 import storage_broker_pb2 as pb
 from simpipe.v1 import storage_broker_pb2_grpc
 from simpipe_common.errors import Context, typed_errors
+from simpipe_storage_broker.project_credentials import ProjectCredentials
 from simpipe_storage_broker.storage import Storage
 from simpipe_storage_broker.validation import caller
 
@@ -12,19 +13,20 @@ from simpipe_storage_broker.validation import caller
 @dataclass
 class StorageBrokerApi(storage_broker_pb2_grpc.StorageBrokerServicer):
     storage: Storage
+    project_credentials: ProjectCredentials
 
     # Buckets
     @typed_errors
     async def ListBuckets(
         self, request: pb.ListBucketsRequest, context: Context
     ) -> pb.ListBucketsResponse:
-        caller(request.caller)
-        return pb.ListBucketsResponse(buckets=await self.storage.list_buckets())
+        return pb.ListBucketsResponse(
+            buckets=await self.storage.list_buckets(caller(request.caller))
+        )
 
     @typed_errors
     async def CreateBucket(self, request: pb.BucketRef, context: Context) -> pb.Bucket:
-        caller(request.caller)
-        return await self.storage.create_bucket(request.bucket)
+        return await self.storage.create_bucket(caller(request.caller), request.bucket)
 
     @typed_errors
     async def DeleteBucket(
@@ -44,7 +46,7 @@ class StorageBrokerApi(storage_broker_pb2_grpc.StorageBrokerServicer):
     @typed_errors
     async def StatObject(self, request: pb.ObjectRef, context: Context) -> pb.ObjectInfo:
         caller(request.caller)
-        return await self.storage.stat_object(request.bucket, request.key)
+        return await self.storage.stat_object(request)
 
     @typed_errors
     async def DeleteObjects(
@@ -94,3 +96,17 @@ class StorageBrokerApi(storage_broker_pb2_grpc.StorageBrokerServicer):
         caller(request.caller)
         await self.storage.abort_multipart_upload(request)
         return pb.AbortMultipartUploadResponse(aborted=True)
+
+    # Project credentials (the workflow-submitter's)
+    @typed_errors
+    async def IssueProjectCredentials(
+        self, request: pb.ProjectCredentialsRequest, context: Context
+    ) -> pb.ProjectCredentials:
+        return await self.project_credentials.issue(request.caller, request.project_id)
+
+    @typed_errors
+    async def RevokeProjectCredentials(
+        self, request: pb.ProjectCredentialsRequest, context: Context
+    ) -> pb.RevokeProjectCredentialsResponse:
+        await self.project_credentials.revoke(request.caller, request.project_id)
+        return pb.RevokeProjectCredentialsResponse(revoked=True)

@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import field_validator
 from pydantic_settings import NoDecode
@@ -15,13 +15,23 @@ class StorageBrokerSettings(GrpcServiceSettings, S3Settings):
     # Bounds each S3 call of the broker (never an upload: clients upload to S3).
     s3_timeout_seconds: float = 10.0
     # The system's own buckets (Argo's artifact repository, run reports):
-    # readable through the broker, never created, deleted or written.
+    # never created, deleted or written through the broker; of these, only
+    # the artifact bucket is readable (each owner their part), the others
+    # are not there for callers.
     # SIMPIPE_RESERVED_BUCKETS=a,b
     reserved_buckets: Annotated[frozenset[str], NoDecode] = frozenset(
         {"argo-artifacts", "simpipe-reports"}
     )
-    # Where uploads go when a request names no bucket (created on first use).
+    # Where uploads go when a request names no bucket (created on first use);
+    # shared, split by owner prefix (ownership).
     default_bucket: str = "simpipe-uploads"
+    # Argo's artifact bucket (one of the reserved buckets): shared, split by
+    # owner prefix, read-only through the broker; projects' steps write it.
+    artifact_bucket: str = "argo-artifacts"
+    # What makes S3 credentials scoped to a project for its steps: "minio"
+    # (service accounts through MinIO's admin API at s3_endpoint, as the root
+    # user), or "none" (an S3 without one: dry runs are then refused).
+    project_credentials: Literal["minio", "none"] = "minio"
     presign_default_ttl_seconds: int = 600
     presign_max_ttl_seconds: int = SIGV4_MAX_TTL_SECONDS
 

@@ -1,6 +1,8 @@
 """Buckets, objects and multipart uploads on S3: validated requests in,
-protobuf messages out. Object bytes never pass through here."""
+protobuf messages out, each in the caller's own part of S3 (ownership).
+Object bytes never pass through here."""
 
+import asyncio
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -10,15 +12,11 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from simpipe.v1 import storage_broker_pb2 as pb
-from simpipe_common.errors import (
-    ConflictError,
-    InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
-)
+from simpipe_common.errors import ConflictError, InvalidInputError, NotFoundError
 from simpipe_common.s3_errors import s3_errors
 from simpipe_storage_broker import validation
 from simpipe_storage_broker.object_events import ObjectEvents
+from simpipe_storage_broker.ownership import Ownership, Place, reserved_bucket
 from simpipe_storage_broker.presigner import Presigner
 
 if TYPE_CHECKING:
@@ -46,60 +44,94 @@ class Storage:
     s3: "S3Client"
     presigner: Presigner
     events: ObjectEvents
-    reserved_buckets: frozenset[str]
-    default_bucket: str
+    ownership: Ownership
     region: str
 
-    def _writable(self, bucket: str) -> str:
-        validation.bucket_name(bucket)
-        if bucket in self.reserved_buckets:
-            raise PermissionDeniedError(
-                f"bucket {bucket!r} is reserved for SIM-PIPE itself: it cannot be"
-                " created, deleted or written through the API",
-                reason="reserved-bucket",
-            )
-        return bucket
+    @property
+    def default_bucket(self) -> str:
+        return self.ownership.upload_bucket
+
+    async def _key(self, caller: str, bucket: str, key: str, stored: bool) -> tuple[Place, str]:
+        """The place and S3 key of a key the caller reads: their view of it,
+        or (`stored`) its S3 key as a Workflow names it, which must lie in
+        their part of the bucket."""
+        place = await self.ownership.place(caller, bucket, write=False)
+        validation.key(key)
+        if not stored:
+            return place, place.stored(key)
+        if not place.holds(key) or key == place.prefix:
+            raise NotFoundError(f"object {key!r} in bucket {bucket!r} not found")
+        return place, key
 
     # Buckets
-    async def list_buckets(self) -> list[pb.Bucket]:
+    async def list_buckets(self, caller: str) -> list[pb.Bucket]:
+        """The caller's buckets, and the shared ones (their own part of each)."""
         with s3_errors("buckets"):
             found = await self.s3.list_buckets()
-        return [
+        shared = {self.ownership.upload_bucket: False, self.ownership.artifact_bucket: True}
+        buckets = [
             pb.Bucket(
                 name=b["Name"],
                 created_at=timestamp(b.get("CreationDate")),
-                reserved=b["Name"] in self.reserved_buckets,
+                reserved=shared[b["Name"]],
             )
             for b in found.get("Buckets", [])
+            if b["Name"] in shared
         ]
+        buckets += [
+            pb.Bucket(name=name, created_at=timestamp(created))
+            for name, created in await self.ownership.owned_buckets(caller)
+        ]
+        return sorted(buckets, key=lambda b: b.name)
 
-    async def create_bucket(self, bucket: str) -> pb.Bucket:
-        self._writable(bucket)
+    async def create_bucket(self, caller: str, bucket: str) -> pb.Bucket:
+        validation.bucket_name(bucket)
+        if self.ownership.is_reserved(bucket):
+            raise reserved_bucket(bucket)
+        # Looked up first: S3 in us-east-1 (and moto) answer a repeated create
+        # with success, MinIO and the other regions with a conflict. Bucket
+        # names are global in S3: a name anyone uses is taken.
+        with suppress(NotFoundError):
+            await self._exists(bucket)
+            raise ConflictError(f"bucket {bucket!r} already exists")
+        await self._create(bucket)
+        try:
+            await self.ownership.claim(caller, bucket)
+        except Exception:
+            # An untagged bucket would be nobody's: it goes again.
+            with suppress(Exception):
+                await self.s3.delete_bucket(Bucket=bucket)
+            raise
+        return pb.Bucket(name=bucket)
+
+    async def _create(self, bucket: str) -> None:
         extra: dict[str, Any] = {}
         # us-east-1 is S3's default location and may not be named.
         if self.region != "us-east-1":
             extra["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
-        # Looked up first: S3 in us-east-1 (and moto) answer a repeated create
-        # with success, MinIO and the other regions with a conflict.
-        with suppress(NotFoundError):
-            await self._exists(bucket)
-            raise ConflictError(f"bucket {bucket!r} already exists")
         with s3_errors(f"bucket {bucket!r}"):
             await self.s3.create_bucket(Bucket=bucket, **extra)
-        return pb.Bucket(name=bucket)
 
-    async def ensure_bucket(self, bucket: str) -> None:
-        with suppress(ConflictError):
-            await self.create_bucket(bucket)
+    async def _ensure_upload_bucket(self) -> None:
+        """The shared upload bucket is made on first use; nobody owns it."""
+        try:
+            await self._exists(self.default_bucket)
+        except NotFoundError:
+            with suppress(ConflictError):
+                await self._create(self.default_bucket)
 
     async def delete_bucket(self, caller: str, bucket: str, force: bool) -> None:
-        self._writable(bucket)
+        validation.bucket_name(bucket)
+        if self.ownership.is_reserved(bucket):
+            raise reserved_bucket(bucket)
+        await self.ownership.owned(caller, bucket)
         if force:
             await self._empty(caller, bucket)
         with s3_errors(f"bucket {bucket!r}"):
             await self.s3.delete_bucket(Bucket=bucket)
 
     async def _empty(self, caller: str, bucket: str) -> None:
+        place = Place(bucket, "")
         while True:
             with s3_errors(f"bucket {bucket!r}"):
                 page = await self.s3.list_objects_v2(Bucket=bucket, MaxKeys=S3_PAGE)
@@ -107,11 +139,12 @@ class Storage:
             if not keys:
                 return
             # Keys written by other clients may not pass our checks: deleted as they are.
-            await self._delete(caller, bucket, keys)
+            await self._delete(caller, place, keys)
 
     # Objects
     async def list_objects(self, request: pb.ListObjectsRequest) -> pb.ListObjectsResponse:
-        bucket = validation.bucket_name(request.bucket) if request.bucket else self.default_bucket
+        bucket = request.bucket or self.default_bucket
+        place = await self.ownership.place(request.caller, bucket, write=False)
         if request.prefix:
             validation.key(request.prefix, "prefix")
         if request.delimiter not in DELIMITERS:
@@ -120,23 +153,25 @@ class Storage:
             raise InvalidInputError(f"page_size must be at most {S3_PAGE}")
         params: dict[str, Any] = {
             "Bucket": bucket,
-            "Prefix": request.prefix,
+            "Prefix": place.stored(request.prefix),
             "Delimiter": request.delimiter,
             "MaxKeys": request.page_size or S3_PAGE,
         }
+        # A token only continues a listing of these same parameters: the
+        # prefix keeps it within the caller's part of the bucket.
         if request.page_token:
             params["ContinuationToken"] = request.page_token
         try:
             with s3_errors(f"bucket {bucket!r}"):
                 page = await self.s3.list_objects_v2(**params)
         except NotFoundError:
-            if request.bucket:
+            if bucket != self.default_bucket:
                 raise
             return pb.ListObjectsResponse()  # nothing uploaded yet
         objects = [
             pb.ObjectInfo(
                 bucket=bucket,
-                key=o["Key"],
+                key=place.view(o["Key"]),
                 size=o.get("Size", 0),
                 etag=_etag(o.get("ETag", "")),
                 last_modified=timestamp(o.get("LastModified")),
@@ -145,23 +180,28 @@ class Storage:
         ]
         if request.with_download_urls:
             for info in objects:
-                info.download_url = (await self.presigner.get(bucket, info.key)).url
+                signed = await self.presigner.get(bucket, place.stored(info.key))
+                info.download_url = signed.url
         return pb.ListObjectsResponse(
             objects=objects,
-            common_prefixes=[p["Prefix"] for p in page.get("CommonPrefixes", [])],
+            common_prefixes=[place.view(p["Prefix"]) for p in page.get("CommonPrefixes", [])],
             next_page_token=page.get("NextContinuationToken", "")
             if page.get("IsTruncated")
             else "",
         )
 
-    async def stat_object(self, bucket: str, key: str) -> pb.ObjectInfo:
-        validation.bucket_name(bucket)
-        validation.key(key)
-        with s3_errors(f"object {key!r} in bucket {bucket!r}"):
-            head = await self.s3.head_object(Bucket=bucket, Key=key)
+    async def stat_object(self, request: pb.ObjectRef) -> pb.ObjectInfo:
+        place, key = await self._key(
+            request.caller, request.bucket, request.key, request.stored_key
+        )
+        return await self._stat(place, key)
+
+    async def _stat(self, place: Place, key: str) -> pb.ObjectInfo:
+        with s3_errors(f"object {place.view(key)!r} in bucket {place.bucket!r}"):
+            head = await self.s3.head_object(Bucket=place.bucket, Key=key)
         return pb.ObjectInfo(
-            bucket=bucket,
-            key=key,
+            bucket=place.bucket,
+            key=place.view(key),
             size=head.get("ContentLength", 0),
             etag=_etag(head.get("ETag", "")),
             last_modified=timestamp(head.get("LastModified")),
@@ -172,29 +212,32 @@ class Storage:
     async def delete_objects(
         self, caller: str, bucket: str, keys: Sequence[str]
     ) -> pb.DeleteObjectsResponse:
-        self._writable(bucket)
+        place = await self.ownership.place(caller, bucket, write=True)
         if len(keys) > MAX_DELETE_KEYS:
             raise InvalidInputError(f"at most {MAX_DELETE_KEYS} keys per request")
         for index, key in enumerate(keys):
             validation.key(key, f"keys[{index}]")
-        return await self._delete(caller, bucket, keys)
+        return await self._delete(caller, place, [place.stored(k) for k in keys])
 
     async def _delete(
-        self, caller: str, bucket: str, keys: Sequence[str]
+        self, caller: str, place: Place, keys: Sequence[str]
     ) -> pb.DeleteObjectsResponse:
         response = pb.DeleteObjectsResponse()
+        bucket = place.bucket
         for start in range(0, len(keys), S3_PAGE):
             chunk = keys[start : start + S3_PAGE]
             with s3_errors(f"bucket {bucket!r}"):
                 done = await self.s3.delete_objects(
                     Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": False}
                 )
-            for deleted in done.get("Deleted", []):
-                response.deleted.append(deleted["Key"])
-                self.events.deleted(bucket, deleted["Key"], caller)
+            gone = [place.view(deleted["Key"]) for deleted in done.get("Deleted", [])]
+            response.deleted.extend(gone)
+            await asyncio.gather(*(self.events.deleted(bucket, key, caller) for key in gone))
             response.errors.extend(
                 pb.ObjectError(
-                    key=e.get("Key", ""), code=e.get("Code", ""), message=e.get("Message", "")
+                    key=place.view(e.get("Key", "")),
+                    code=e.get("Code", ""),
+                    message=e.get("Message", ""),
                 )
                 for e in done.get("Errors", [])
             )
@@ -203,73 +246,83 @@ class Storage:
     # Presigned URLs
     async def presign_put(self, request: pb.PresignRequest) -> pb.PresignedUrl:
         validation.key(request.key)
-        if request.bucket:
-            bucket = self._writable(request.bucket)
-            await self._exists(bucket)
-        else:
-            bucket = self.default_bucket
-            await self.ensure_bucket(bucket)
-        return await self.presigner.put(
-            bucket, request.key, request.ttl_seconds, request.content_type
+        place = await self.ownership.place(
+            request.caller, request.bucket or self.default_bucket, write=True
         )
+        if place.bucket == self.default_bucket:
+            await self._ensure_upload_bucket()
+        signed = await self.presigner.put(
+            place.bucket, place.stored(request.key), request.ttl_seconds, request.content_type
+        )
+        signed.key = request.key
+        return signed
 
     async def presign_get(self, request: pb.PresignRequest) -> pb.PresignedUrl:
-        bucket = validation.bucket_name(request.bucket) if request.bucket else self.default_bucket
-        validation.key(request.key)
+        place, key = await self._key(
+            request.caller, request.bucket or self.default_bucket, request.key, request.stored_key
+        )
         # Not looked up: a URL of a missing object answers 404 to whoever uses it.
-        return await self.presigner.get(bucket, request.key, request.ttl_seconds)
+        signed = await self.presigner.get(place.bucket, key, request.ttl_seconds)
+        signed.key = place.view(key)
+        return signed
 
     async def _exists(self, bucket: str) -> None:
         with s3_errors(f"bucket {bucket!r}"):
             await self.s3.head_bucket(Bucket=bucket)
 
     # Multipart uploads
+    async def _upload_place(self, caller: str, bucket: str, key: str) -> tuple[Place, str]:
+        place = await self.ownership.place(caller, bucket, write=True)
+        return place, place.stored(validation.key(key))
+
     async def create_multipart_upload(
         self, request: pb.CreateMultipartUploadRequest
     ) -> pb.MultipartUpload:
-        bucket = self._writable(request.bucket)
-        key = validation.key(request.key)
-        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        place, key = await self._upload_place(request.caller, request.bucket, request.key)
+        params: dict[str, Any] = {"Bucket": place.bucket, "Key": key}
         if request.content_type:
             params["ContentType"] = request.content_type
-        with s3_errors(f"bucket {bucket!r}"):
+        with s3_errors(f"bucket {place.bucket!r}"):
             created = await self.s3.create_multipart_upload(**params)
-        return pb.MultipartUpload(bucket=bucket, key=key, upload_id=created["UploadId"])
+        return pb.MultipartUpload(
+            bucket=place.bucket, key=request.key, upload_id=created["UploadId"]
+        )
 
     async def presign_upload_part(self, request: pb.PresignUploadPartRequest) -> pb.PresignedUrl:
-        bucket = self._writable(request.bucket)
-        key = validation.key(request.key)
+        place, key = await self._upload_place(request.caller, request.bucket, request.key)
         if not request.upload_id:
             raise InvalidInputError("upload_id must not be empty")
         part = validation.part_number(request.part_number)
-        return await self.presigner.upload_part(
-            bucket, key, request.upload_id, part, request.ttl_seconds
+        signed = await self.presigner.upload_part(
+            place.bucket, key, request.upload_id, part, request.ttl_seconds
         )
+        signed.key = request.key
+        return signed
 
     async def complete_multipart_upload(
         self, request: pb.CompleteMultipartUploadRequest
     ) -> pb.ObjectInfo:
-        bucket = self._writable(request.bucket)
-        key = validation.key(request.key)
+        place, key = await self._upload_place(request.caller, request.bucket, request.key)
         if not request.parts:
             raise InvalidInputError("parts must not be empty")
         parts = [
             {"PartNumber": validation.part_number(p.part_number), "ETag": p.etag}
             for p in request.parts
         ]
-        with s3_errors(f"multipart upload of {key!r} to bucket {bucket!r}"):
+        with s3_errors(f"multipart upload of {request.key!r} to bucket {place.bucket!r}"):
             await self.s3.complete_multipart_upload(
-                Bucket=bucket,
+                Bucket=place.bucket,
                 Key=key,
                 UploadId=request.upload_id,
                 MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
             )
-        info = await self.stat_object(bucket, key)
-        self.events.created(bucket, key, info.size, info.etag, request.caller)
+        info = await self._stat(place, key)
+        await self.events.created(place.bucket, info.key, info.size, info.etag, request.caller)
         return info
 
     async def abort_multipart_upload(self, request: pb.MultipartUploadRef) -> None:
-        bucket = self._writable(request.bucket)
-        key = validation.key(request.key)
-        with s3_errors(f"multipart upload of {key!r} to bucket {bucket!r}"):
-            await self.s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=request.upload_id)
+        place, key = await self._upload_place(request.caller, request.bucket, request.key)
+        with s3_errors(f"multipart upload of {request.key!r} to bucket {place.bucket!r}"):
+            await self.s3.abort_multipart_upload(
+                Bucket=place.bucket, Key=key, UploadId=request.upload_id
+            )

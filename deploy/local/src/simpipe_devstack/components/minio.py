@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 
     from simpipe_devstack.stack import Stack
 
-# Buckets the system itself uses; the storage-broker reserves them.
+# Buckets the system itself uses; the storage-broker reserves them (users
+# read their own runs' files in ARTIFACT_BUCKET, below their owner prefix).
 SYSTEM_BUCKETS = (ARTIFACT_BUCKET, "simpipe-reports")
 # The storage-broker's default bucket (its SIMPIPE_DEFAULT_BUCKET), where
-# uploads through the GraphQL API land; SFTPGo serves it too.
+# uploads through the GraphQL API land, each user's below their owner
+# prefix; SFTPGo serves one user's part of it too.
 UPLOADS_BUCKET = "simpipe-uploads"
 REGION = "us-east-1"
 

@@ -1,8 +1,10 @@
 """SFTPGo: the uploads bucket over SFTP and WebDAV.
 
-One SFTPGo user sees the bucket the storage-broker puts uploads in, through
-SFTPGo's S3 backend on MinIO, so a file put over SFTP is an artifact the
-GraphQL API lists, and the other way round. SFTPGo keeps its users in
+The SFTPGo user is the SFTP face of one SIM-PIPE user (SFTP_OWNER): through
+SFTPGo's S3 backend on MinIO it sees that user's part of the bucket the
+storage-broker puts uploads in (its owner prefix, as its root), so a file
+put over SFTP is an artifact the GraphQL API lists to that user, and the
+other way round; no other user's files are there. SFTPGo keeps its users in
 memory: every start rebuilds them from secrets.json through its REST API,
 so nothing it stores can drift from the stack's credentials.
 """
@@ -16,13 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from simpipe_common.ownership import owner_hash
 from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.minio import REGION, UPLOADS_BUCKET, Minio
 from simpipe_devstack.processes import ProcessSpec, StackError
 from simpipe_devstack.readiness import http_ok
+from simpipe_devstack.secrets import LOCAL_USERS
 
 if TYPE_CHECKING:
     from simpipe_devstack.stack import Stack
+
+# Whose uploads the SFTPGo user reaches: the local stack's first user.
+SFTP_OWNER = LOCAL_USERS[0]
 
 
 def server_config(ports: dict[str, int], templates: Path) -> dict[str, Any]:
@@ -65,8 +72,10 @@ def user_document(
     s3_endpoint: str,
     s3_access_key: str,
     s3_secret_key: str,
+    owner: str,
 ) -> dict[str, Any]:
-    """The SFTPGo user whose root is the whole uploads bucket on MinIO."""
+    """The SFTPGo user whose root is `owner`'s part of the uploads bucket
+    on MinIO: their prefix there, as the storage-broker splits it."""
     return {
         "username": username,
         "password": password,
@@ -83,6 +92,8 @@ def user_document(
                 "endpoint": s3_endpoint,
                 # MinIO on 127.0.0.1 has no per-bucket host names.
                 "force_path_style": True,
+                # Like a chroot: only keys below it are seen or written.
+                "key_prefix": f"{owner_hash(owner)}/",
                 "access_key": s3_access_key,
                 "access_secret": {"status": "Plain", "payload": s3_secret_key},
             },
@@ -159,6 +170,7 @@ class Sftpgo(ProcessComponent):
             s3_endpoint=s3_endpoint,
             s3_access_key=stack.secrets.s3_access_key,
             s3_secret_key=stack.secrets.s3_secret_key,
+            owner=SFTP_OWNER,
         )
         with httpx.Client(base_url=f"{self._api(stack)}/api/v2", timeout=10.0) as api:
             token = api.get("/token", auth=(creds["admin_user"], creds["admin_password"]))

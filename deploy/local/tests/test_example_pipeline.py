@@ -4,10 +4,15 @@ from typing import Any
 
 import yaml
 
+from simpipe_devstack.components.cluster import KWOK_NODE_KIND
+from simpipe_devstack.components.kubelet import REAL_NODE_KIND
 from simpipe_devstack.example_pipeline import (
+    EXAMPLE_REAL_STEPS,
     EXAMPLE_STEPS,
     SimulatedStep,
     argo_service,
+    on_nodes,
+    real_pipeline,
     simulated_pipeline,
 )
 from simpipe_devstack.layout import MANIFESTS
@@ -20,7 +25,8 @@ def test_pipeline_steps_carry_their_simulation_annotations() -> None:
     )
     built: dict[str, Any] = simulated_pipeline(steps, argo_service("http://127.0.0.1:1")).to_dict()
     spec = built["spec"]
-    assert spec["nodeSelector"] == {"simpipe.io/node-kind": "kwok"}
+    # Placement is createDryRun's option, not the document's.
+    assert not {"nodeSelector", "tolerations", "affinity", "podSpecPatch"} & set(spec)
     templates = {t["name"]: t for t in spec["templates"]}
     pipeline = templates["pipeline"]["steps"]
     assert [group[0]["template"] for group in pipeline] == [s.name for s in steps]
@@ -44,3 +50,23 @@ def test_kwok_manifests_read_the_annotations_the_pipeline_writes() -> None:
     text = "".join(f.read_text() for f in files)
     for annotation in written:
         assert annotation in text, annotation
+
+
+def test_tools_that_go_to_argo_directly_place_the_pipeline_themselves() -> None:
+    service = argo_service("http://127.0.0.1:1")
+    real = on_nodes(
+        real_pipeline(EXAMPLE_REAL_STEPS, service, runtime_class="gvisor"), REAL_NODE_KIND
+    ).to_dict()
+    assert real["spec"]["nodeSelector"] == {"simpipe.io/node-kind": "real"}
+    assert real["spec"]["tolerations"] == [
+        {
+            "key": "simpipe.io/node-kind",
+            "operator": "Equal",
+            "value": "real",
+            "effect": "NoSchedule",
+        }
+    ]
+    assert real["spec"]["podSpecPatch"] == '{"runtimeClassName": "gvisor"}'
+    simulated = on_nodes(simulated_pipeline(EXAMPLE_STEPS, service), KWOK_NODE_KIND).to_dict()
+    assert simulated["spec"]["nodeSelector"] == {"simpipe.io/node-kind": "kwok"}
+    assert not {"tolerations", "podSpecPatch"} & set(simulated["spec"])

@@ -3,12 +3,15 @@ create, against small servers on 127.0.0.1 that answer the way we tell them."""
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+from simpipe_common.argo_auth import ArgoToken
 from simpipe_common.errors import (
     ConflictError,
     InvalidArgoDocumentError,
@@ -267,3 +270,46 @@ async def test_values_that_are_not_json_go_nowhere() -> None:
                 await argo.create_workflow(odd)
         await argo.close()
     assert server.requests == []
+
+
+def _looking_the_same(path: Path, token: str) -> None:
+    """Rewrites the token file keeping inode, size and mtime: only a forced
+    read (after a 401) sees the new token."""
+    looks = path.stat()
+    path.write_text(token + "\n")
+    os.utime(path, ns=(looks.st_atime_ns, looks.st_mtime_ns))
+
+
+async def test_calls_carry_the_token_and_a_replaced_one_is_tried_once(tmp_path: Path) -> None:
+    token_file = tmp_path / "argo.token"
+    token_file.write_text("aaa\n")
+    accepted = ["bbb"]
+    stored = json.dumps({"metadata": {"name": "t-1", "uid": "u-1"}, "spec": {}}).encode()
+
+    async def gatekeeper(head: bytes, body: bytes, writer: asyncio.StreamWriter) -> None:
+        # As Argo's: 401 before anything is done, unless the token is valid.
+        if f"Authorization: Bearer {accepted[0]}\r\n".encode() in head:
+            await answer(200, stored)(head, body, writer)
+        else:
+            await answer(401, b'{"code":16,"message":"token not valid"}')(head, body, writer)
+
+    async with serving(gatekeeper) as (server, url):
+        argo = Argo(url, "simpipe", ArgoToken(token_file))
+        # Refused, and the file holds the same token: not sent again.
+        with pytest.raises(UnavailableError, match="refused the service's credentials"):
+            await argo.create_workflow(json.loads(json.dumps(WORKFLOW)))
+        _looking_the_same(token_file, "bbb")
+        created = await argo.create_workflow(json.loads(json.dumps(WORKFLOW)))
+        assert (created.name, created.uid) == ("t-1", "u-1")
+        # hera's calls (every command but a create) likewise.
+        accepted[0] = "ccc"
+        _looking_the_same(token_file, "ccc")
+        await argo.suspend("t-1")
+        await argo.close()
+    sent = [
+        line.removeprefix(b"Authorization: Bearer ")
+        for head, _ in server.requests
+        for line in head.split(b"\r\n")
+        if line.startswith(b"Authorization: ")
+    ]
+    assert sent == [b"aaa", b"aaa", b"bbb", b"bbb", b"ccc"]

@@ -11,9 +11,14 @@ from simpipe_common.ownership import owner_of, project_of
 from simpipe_common.testing import UNREACHABLE_URL, RecordedStream
 from simpipe_events import contract
 from simpipe_workflow_submitter.argo import Argo, CreatedWorkflow
-from simpipe_workflow_submitter.documents import ArtifactRepository
+from simpipe_workflow_submitter.config import PlacementSettings, WorkflowPolicySettings
+from simpipe_workflow_submitter.documents import ArtifactRepository, Bounds
 from simpipe_workflow_submitter.dry_runs import DryRuns
-from simpipe_workflow_submitter.kube import CustomObjects
+from simpipe_workflow_submitter.intake import Intake
+from simpipe_workflow_submitter.kube import CustomObjects, Nodes
+from simpipe_workflow_submitter.placement import Placements
+from simpipe_workflow_submitter.policy import WorkflowPolicy
+from simpipe_workflow_submitter.project_storage import ProjectStorage
 from simpipe_workflow_submitter.projects import ProjectStore
 from simpipe_workflow_submitter.templates import Templates
 
@@ -48,6 +53,17 @@ class FakeArgo(Argo):
         return self.workflows[name]
 
 
+class RecordedStorage(ProjectStorage):
+    """Records which runs were pointed at their project's storage (what
+    that writes is test_project_storage's)."""
+
+    def __init__(self) -> None:
+        self.attached: list[tuple[str, str]] = []
+
+    async def attach(self, document: dict[str, Any], owner: str, project_id: str) -> None:
+        self.attached.append((owner, project_id))
+
+
 @pytest.fixture
 def stream() -> RecordedStream:
     return RecordedStream()
@@ -56,10 +72,12 @@ def stream() -> RecordedStream:
 @pytest.fixture
 def dry_runs(stream: RecordedStream) -> DryRuns:
     argo = FakeArgo()
-    projects = ProjectStore(CustomObjects(None), "simpipe")
+    projects = ProjectStore(CustomObjects(None), "simpipe", RecordedStorage())
+    intake = Intake(WorkflowPolicy(WorkflowPolicySettings()), Bounds(100_000, 64, 10_000))
     return DryRuns(
-        argo, projects, Templates(argo, projects, "simpipe", 100_000), CustomObjects(None),
-        stream, "simpipe", 100_000, ArtifactRepository("http://s3", True, "s3-secret"),
+        argo, projects, Templates(argo, projects, "simpipe", intake), CustomObjects(None),
+        stream, "simpipe", Placements(PlacementSettings(), Nodes(None)),
+        ArtifactRepository("http://s3", True, "s3-secret"),
     )  # fmt: skip
 
 
@@ -72,6 +90,8 @@ async def test_a_created_run_is_announced_once_with_its_uid(
     assert await dry_runs.create(request) == "run-1"
     stored = await dry_runs.argo.get_workflow("run-1")
     assert (owner_of(stored), project_of(stored)) == (ALICE, "")
+    assert isinstance(dry_runs.projects.storage, RecordedStorage)
+    assert dry_runs.projects.storage.attached == [(ALICE, "")]
 
     [submitted] = stream.events
     assert isinstance(submitted, events_pb2.DryRunSubmitted)

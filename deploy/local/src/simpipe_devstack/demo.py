@@ -64,6 +64,11 @@ def example_document(stack: Stack) -> tuple[dict[str, Any], str]:
     return simulated_pipeline(EXAMPLE_STEPS, service).to_dict(), "simulated on KWOK nodes"
 
 
+def example_placement(stack: Stack) -> str:
+    """createDryRun's placement of example_document's pipeline."""
+    return "REAL_NODES" if stack.real_node else "VIRTUAL_NODES"
+
+
 async def _demo(stack: Stack) -> int:
     endpoints = json.loads(stack.layout.endpoints_file.read_text())
     gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[DEMO_USER])
@@ -73,7 +78,11 @@ async def _demo(stack: Stack) -> int:
         started = time.monotonic()
         created = await gql.execute(
             "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
-            i={"projectId": project_id, "argoWorkflow": document},
+            i={
+                "projectId": project_id,
+                "argoWorkflow": document,
+                "placement": example_placement(stack),
+            },
         )
         run_id = created["createDryRun"]["id"]
         print(

@@ -3,6 +3,11 @@ pre-process -> process -> analyse, in two forms built with hera: simulated
 (durations and usage as annotations, for KWOK nodes) and real (commands
 that run on the real node, passing files through S3 as Argo artifacts).
 The demo and the integration tests submit them.
+
+The documents say nothing about placement, as users' documents may not:
+through SIM-PIPE's API, createDryRun's `placement` (VIRTUAL_NODES for the
+simulated form) and `sandbox` options choose the nodes. Tools that create
+the Workflow on Argo directly place it with `on_nodes`.
 """
 
 from __future__ import annotations
@@ -10,16 +15,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from hera.workflows import Artifact, Container, Steps, Workflow, WorkflowsService
-from hera.workflows.models import Toleration
+from hera.workflows import Artifact, Container, EmptyDirVolume, Steps, Workflow, WorkflowsService
+from hera.workflows.models import SecurityContext, Toleration
 
-from simpipe_devstack.components.cluster import KWOK_NODE_KIND, KWOK_NODE_LABEL
+from simpipe_devstack.cluster_policy import container_security_context
+from simpipe_devstack.components.cluster import KWOK_NODE_LABEL
 from simpipe_devstack.components.kubelet import REAL_NODE_KIND, REAL_NODE_TAINT
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.node_images import STEP_IMAGE
 
 # Pod annotations read by deploy/local/manifests/kwok-*.yaml.
 SIM_PREFIX = "simpipe.io/sim-"
+# Unprefixed: SIM-PIPE's policy keeps prefixed label keys (simpipe.io/...)
+# for what controllers and the service read.
+EXAMPLE_LABELS = {"simpipe-example": "true"}
 
 
 @dataclass(frozen=True)
@@ -56,8 +65,18 @@ EXAMPLE_STEPS = (
 )
 
 
-def argo_service(argo_server_url: str) -> WorkflowsService:
-    return WorkflowsService(host=argo_server_url, verify_ssl=False, namespace=WORKFLOW_NAMESPACE)
+def argo_service(argo_server_url: str, token: str | None = None) -> WorkflowsService:
+    """`token`: a Kubernetes token the Argo server accepts (it runs with
+    `--auth-mode=client`), e.g. the stack's `argo_token_file`'s."""
+    return WorkflowsService(
+        host=argo_server_url, verify_ssl=False, namespace=WORKFLOW_NAMESPACE, token=token
+    )
+
+
+def restricted() -> SecurityContext:
+    """What Pod Security's `restricted` level, enforced on the workflows
+    namespace, asks of every container (simulated steps' pods too)."""
+    return SecurityContext.parse_obj(container_security_context())
 
 
 def simulated_pipeline(
@@ -70,9 +89,8 @@ def simulated_pipeline(
         generate_name=generate_name,
         namespace=WORKFLOW_NAMESPACE,
         entrypoint="pipeline",
-        node_selector={KWOK_NODE_LABEL: KWOK_NODE_KIND},
         workflows_service=service,
-        labels={"simpipe.io/example": "true"},
+        labels=EXAMPLE_LABELS,
     ) as workflow:
         templates = [
             Container(
@@ -83,6 +101,7 @@ def simulated_pipeline(
                 command=["sh", "-c"],
                 args=[f"echo {step.name}; sleep {step.seconds}"],
                 annotations=step.annotations(),
+                security_context=restricted(),
             )
             for step in steps
         ]
@@ -92,9 +111,12 @@ def simulated_pipeline(
     return workflow
 
 
-# Where a real step finds its input file and leaves its output file.
-INPUT_DIR = "/work/in"
-OUTPUT_DIR = "/work/out"
+# Where a real step finds its input file and leaves its output file: an
+# emptyDir volume, as a step runs as a non-root user that may not write to
+# its image's directories.
+WORK_DIR = "/work"
+INPUT_DIR = f"{WORK_DIR}/in"
+OUTPUT_DIR = f"{WORK_DIR}/out"
 
 
 @dataclass(frozen=True)
@@ -145,26 +167,18 @@ def real_pipeline(
     generate_name: str = "simpipe-real-",
     runtime_class: str | None = None,
 ) -> Workflow:
-    """A sequential pipeline of `steps` on the real node, each step reading
-    the previous step's output (if any); `runtime_class` (e.g. "gvisor")
-    runs every pod of it under that RuntimeClass."""
+    """A sequential pipeline of `steps` for the real node, each step reading
+    the previous step's output (if any). `runtime_class` (e.g. "gvisor")
+    runs every pod of it under that RuntimeClass, for tools that create it
+    on Argo directly; through SIM-PIPE's API, createDryRun's `sandbox` does."""
     with Workflow(
         generate_name=generate_name,
         namespace=WORKFLOW_NAMESPACE,
         entrypoint="pipeline",
-        node_selector={KWOK_NODE_LABEL: REAL_NODE_KIND},
-        tolerations=[
-            Toleration(
-                key=REAL_NODE_TAINT["key"],
-                operator="Equal",
-                value=REAL_NODE_TAINT["value"],
-                effect=REAL_NODE_TAINT["effect"],
-            )
-        ],
         # Argo's Workflow has no runtimeClassName field: patch the pods.
         pod_spec_patch=json.dumps({"runtimeClassName": runtime_class}) if runtime_class else None,
         workflows_service=service,
-        labels={"simpipe.io/example": "true"},
+        labels=EXAMPLE_LABELS,
     ) as workflow:
         # (step, its template, the step whose output it reads)
         chain: list[tuple[RealStep, Container, RealStep | None]] = []
@@ -179,6 +193,8 @@ def real_pipeline(
                 image_pull_policy="Never",
                 command=["sh", "-c"],
                 args=[f"mkdir -p {OUTPUT_DIR}; {step.script}"],
+                security_context=restricted(),
+                volumes=[EmptyDirVolume(name="work", mount_path=WORK_DIR)],
             )
             if source and source.output:
                 template.inputs = [_artifact(source.output, path=f"{INPUT_DIR}/{source.output}")]
@@ -200,4 +216,21 @@ def real_pipeline(
                     )
                 else:
                     template(name=step.name)
+    return workflow
+
+
+def on_nodes(workflow: Workflow, kind: str) -> Workflow:
+    """`workflow` placed as SIM-PIPE's workflow-submitter would place it,
+    for tools that create it on Argo directly: on the nodes of `kind`
+    (REAL_NODE_KIND, tolerating the real node's taint, or KWOK_NODE_KIND)."""
+    workflow.node_selector = {KWOK_NODE_LABEL: kind}
+    if kind == REAL_NODE_KIND:
+        workflow.tolerations = [
+            Toleration(
+                key=REAL_NODE_TAINT["key"],
+                operator="Equal",
+                value=REAL_NODE_TAINT["value"],
+                effect=REAL_NODE_TAINT["effect"],
+            )
+        ]
     return workflow

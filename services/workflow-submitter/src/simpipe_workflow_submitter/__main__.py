@@ -2,6 +2,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from simpipe.v1 import workflow_submitter_pb2, workflow_submitter_pb2_grpc
+from simpipe_common.argo_auth import ArgoToken
 from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
 from simpipe_common.kube import argo_cluster_checks
@@ -9,9 +10,12 @@ from simpipe_common.runner import Service, run_service
 from simpipe_workflow_submitter.api import WorkflowSubmitterApi
 from simpipe_workflow_submitter.argo import Argo
 from simpipe_workflow_submitter.config import WorkflowSubmitterSettings
-from simpipe_workflow_submitter.documents import ArtifactRepository
+from simpipe_workflow_submitter.documents import ArtifactRepository, Bounds
 from simpipe_workflow_submitter.dry_runs import DryRuns
-from simpipe_workflow_submitter.kube import CustomObjects
+from simpipe_workflow_submitter.intake import Intake
+from simpipe_workflow_submitter.kube import CustomObjects, Nodes
+from simpipe_workflow_submitter.placement import Placements
+from simpipe_workflow_submitter.policy import WorkflowPolicy
 from simpipe_workflow_submitter.projects import ProjectStore
 from simpipe_workflow_submitter.templates import Templates
 
@@ -26,15 +30,21 @@ def main() -> None:
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
         custom_objects = CustomObjects(settings.kubeconfig)
-        argo = Argo(settings.argo_server_url, settings.namespace)
+        argo = Argo(
+            settings.argo_server_url, settings.namespace, ArgoToken(settings.argo_token_file)
+        )
         projects = ProjectStore(custom_objects, settings.namespace)
-        templates = Templates(argo, projects, settings.namespace, settings.max_document_bytes)
+        bounds = Bounds(
+            settings.max_document_bytes, settings.max_document_depth, settings.max_list_items
+        )
+        intake = Intake(WorkflowPolicy(settings), bounds)
+        templates = Templates(argo, projects, settings.namespace, intake)
         api = WorkflowSubmitterApi(
             projects=projects,
             templates=templates,
             dry_runs=DryRuns(
                 argo, projects, templates, custom_objects, event_broker.publisher,
-                settings.namespace, settings.max_document_bytes,
+                settings.namespace, Placements(settings, Nodes(settings.kubeconfig)),
                 ArtifactRepository(
                     settings.artifact_s3_endpoint, settings.artifact_s3_insecure,
                     settings.artifact_s3_secret,

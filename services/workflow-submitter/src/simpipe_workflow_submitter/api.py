@@ -98,13 +98,13 @@ class WorkflowSubmitterApi(workflow_submitter_pb2_grpc.WorkflowSubmitterServicer
 
     @typed_errors
     async def ResumeDryRun(self, request: pb.DryRunRef, context: Context) -> pb.DryRunRef:
-        await self.dry_runs.owned(request.caller, request.dry_run_id)
+        await self.dry_runs.checked(request.caller, request.dry_run_id)
         await self.dry_runs.argo.resume(request.dry_run_id)
         return request
 
     @typed_errors
     async def RetryDryRun(self, request: pb.DryRunRef, context: Context) -> pb.DryRunRef:
-        await self.dry_runs.owned(request.caller, request.dry_run_id)
+        await self.dry_runs.checked(request.caller, request.dry_run_id)
         await self.dry_runs.argo.retry(request.dry_run_id)
         return request
 

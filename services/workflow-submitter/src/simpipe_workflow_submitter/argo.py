@@ -4,6 +4,11 @@ stored, and runs the lifecycle commands on Workflows.
 Creates, the hot path (a parameter sweep makes hundreds), are sent by an
 asyncio client (argo_http), with hera's Workflow model explaining a refusal;
 everything else goes through hera's WorkflowsService in a worker thread.
+
+Both send the service's ServiceAccount token (the Argo server runs with
+`--auth-mode=client` and acts with it). A 401 is the server's gatekeeper
+refusing before anything is done, so a call refused with a token that has
+since been replaced is sent once more with the new one.
 """
 
 import asyncio
@@ -31,6 +36,7 @@ from hera.workflows.models import (
 )
 from pydantic.v1 import ValidationError
 
+from simpipe_common.argo_auth import ArgoToken
 from simpipe_common.errors import (
     ConflictError,
     InvalidArgoDocumentError,
@@ -85,6 +91,11 @@ def _typed(what: str, kind: str) -> Iterator[None]:
         ) from None
     except (hera_errors.InternalServerError, requests.RequestException, ArgoHttpError) as error:
         raise UnavailableError(f"{what}: the Argo server failed: {_message(error)}") from None
+    except (hera_errors.Unauthorized, hera_errors.Forbidden) as error:
+        # The service's own credentials or RBAC, not the caller's request.
+        raise UnavailableError(
+            f"{what}: the Argo server refused the service's credentials: {_message(error)}"
+        ) from None
     except hera_errors.HeraException as error:
         raise ServiceError(f"{what}: {_message(error)}") from None
 
@@ -99,13 +110,22 @@ class Argo:
     """Argo validates a document when it is created (400 on any problem, and
     nothing is stored), so there is no separate lint round trip."""
 
-    def __init__(self, server_url: str, namespace: str) -> None:
+    def __init__(self, server_url: str, namespace: str, token: ArgoToken | None = None) -> None:
         self.namespace = namespace
+        self.token = token or ArgoToken(None)
         self.service = WorkflowsService(host=server_url, verify_ssl=False, namespace=namespace)
         self.http = ArgoHttp(server_url, verify_ssl=False, timeout_seconds=CREATE_TIMEOUT_SECONDS)
 
     async def _call(self, what: str, kind: str, fn: Callable[..., T], *args: Any) -> T:
         with _typed(what, kind):
+            # hera sends its `token` attribute with every request.
+            used = self.service.token = self.token.header()
+            try:
+                return await asyncio.to_thread(fn, *args)
+            except hera_errors.Unauthorized:
+                if not self.token.replaced(used):
+                    raise
+            self.service.token = self.token.header()
             return await asyncio.to_thread(fn, *args)
 
     @staticmethod
@@ -131,8 +151,12 @@ class Argo:
             raise InvalidArgoDocumentError(
                 "the Workflow holds values that are not JSON", REASONS[WORKFLOW]
             ) from None
+        path = f"/api/v1/workflows/{self.namespace}"
         with _typed(name, WORKFLOW):
-            answer = await self.http.post_json(f"/api/v1/workflows/{self.namespace}", body)
+            used = self.token.header()
+            answer = await self.http.post_json(path, body, used)
+            if answer.status == 401 and self.token.replaced(used):
+                answer = await self.http.post_json(path, body, self.token.header())
             if answer.status == 400:
                 self._model(Workflow, document, WORKFLOW)
             if answer.status != 200:

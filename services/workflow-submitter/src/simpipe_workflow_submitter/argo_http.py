@@ -140,11 +140,13 @@ class ArgoHttp:
         connection.idle_since = time.monotonic()
         self._idle.append(connection)
 
-    async def post_json(self, path: str, body: bytes) -> Answer:
+    async def post_json(self, path: str, body: bytes, authorization: str | None = None) -> Answer:
+        """`authorization`: the Authorization header's value, if any."""
+        credentials = f"Authorization: {authorization}\r\n" if authorization else ""
         request = (
             f"POST {self.prefix}{path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
             "Content-Type: application/json\r\nAccept: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"{credentials}Content-Length: {len(body)}\r\n\r\n"
         ).encode() + body
         try:
             async with asyncio.timeout(self.timeout_seconds):

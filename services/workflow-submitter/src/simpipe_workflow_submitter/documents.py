@@ -1,15 +1,19 @@
 """Uploaded Argo documents: YAML or JSON text in, a checked mapping out.
 
-Bounded before parsing (size), parsed without YAML aliases (an alias bomb is
-small as text but explodes when expanded to JSON for Argo), and checked for
-the kind we expect, so Argo only ever sees a plausible document.
+Bounded before parsing (size) and while parsing (nesting depth: the parsers
+build nested values by recursion), parsed without YAML aliases (an alias
+bomb is small as text but explodes when expanded to JSON for Argo), and
+checked for the kind we expect, so Argo only ever sees a plausible document.
+YAML is read by libyaml (PyYAML's C parser); a large document is read in a
+worker thread (off_loop), so that it does not hold up every other request.
 """
 
+import asyncio
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -21,9 +25,14 @@ ARGO_API_VERSION = "argoproj.io/v1alpha1"
 WORKFLOW = "Workflow"
 WORKFLOW_TEMPLATE = "WorkflowTemplate"
 REASONS = {WORKFLOW: "invalid-argo-workflow", WORKFLOW_TEMPLATE: "invalid-argo-workflow-template"}
+# Documents up to this size are read where they arrive: a thread hop would
+# cost more than reading them.
+INLINE_BYTES = 32 * 1024
+
+T = TypeVar("T")
 
 
-class _NoAliasLoader(yaml.SafeLoader):
+class _Loader(yaml.CSafeLoader):
     # Values stay as written: an unquoted 2026-01-31 stays text, as Argo and
     # Kubernetes read it, rather than becoming a date, which is not JSON.
     yaml_implicit_resolvers = {  # noqa: RUF012 (PyYAML keeps its rules per class)
@@ -31,33 +40,100 @@ class _NoAliasLoader(yaml.SafeLoader):
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError("YAML aliases (*name) are not accepted")
-        return super().compose_node(parent, index)
+
+@dataclass(frozen=True)
+class Bounds:
+    """How large a document may be: bytes of text, levels of nesting, and
+    entries of any one list or mapping."""
+
+    max_bytes: int
+    max_depth: int
+    max_items: int
 
 
-def _load(text: str, kind: str) -> Any:
-    # JSON (what programs send) parses in C; YAML (what people write) in
-    # PyYAML, an order of magnitude slower.
+def _too_deep(kind: str, bounds: Bounds) -> InvalidInputError:
+    return InvalidInputError(
+        f"the {kind} document is nested more than {bounds.max_depth} levels deep"
+    )
+
+
+def _too_long(kind: str, bounds: Bounds) -> InvalidInputError:
+    return InvalidInputError(
+        f"the {kind} document has a list or mapping of more than {bounds.max_items} entries"
+    )
+
+
+def _check_yaml_events(text: str, kind: str, bounds: Bounds) -> None:
+    """Aliases, nesting and lengths, seen in libyaml's events before any
+    value is built (which costs several times more)."""
+    # Per open collection: the nodes in it so far, and how many it may hold.
+    open_nodes: list[list[int]] = []
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            raise InvalidInputError("YAML aliases (*name) are not accepted")
+        if isinstance(event, yaml.NodeEvent) and open_nodes:
+            counted = open_nodes[-1]
+            counted[0] += 1
+            if counted[0] > counted[1]:
+                raise _too_long(kind, bounds)
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_nodes) == bounds.max_depth:
+                raise _too_deep(kind, bounds)
+            # A mapping's entries are two nodes each.
+            per_entry = 2 if isinstance(event, yaml.MappingStartEvent) else 1
+            open_nodes.append([0, per_entry * bounds.max_items])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            open_nodes.pop()
+
+
+def _check_json_value(data: Any, kind: str, bounds: Bounds) -> None:
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children = list(value.values())
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > bounds.max_depth:
+            raise _too_deep(kind, bounds)
+        if len(children) > bounds.max_items:
+            raise _too_long(kind, bounds)
+        pending.extend((child, depth + 1) for child in children)
+
+
+def _load(text: str, kind: str, bounds: Bounds) -> Any:
+    invalid = f"the {kind} document is not valid YAML or JSON"
+    # JSON (what programs send) parses fastest with json.
     if text.lstrip().startswith("{"):
         try:
-            return json.loads(text)
+            data = json.loads(text)
         except json.JSONDecodeError:
             pass  # YAML flow mappings start with "{" too
+        except RecursionError:
+            raise _too_deep(kind, bounds) from None
+        except ValueError as error:  # e.g. an integer of more digits than Python reads
+            raise InvalidInputError(f"{invalid}: {error}") from None
+        else:
+            _check_json_value(data, kind, bounds)
+            return data
     try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # _NoAliasLoader is a SafeLoader
-    except yaml.YAMLError as error:
-        raise InvalidInputError(f"the {kind} document is not valid YAML or JSON: {error}") from None
+        _check_yaml_events(text, kind, bounds)
+        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except (yaml.YAMLError, ValueError) as error:
+        raise InvalidInputError(f"{invalid}: {error}") from None
 
 
-def parse(text: str, kind: str, max_bytes: int) -> dict[str, Any]:
+def parse(text: str, kind: str, bounds: Bounds) -> dict[str, Any]:
     size = len(text.encode())
     if size == 0:
         raise InvalidInputError(f"the {kind} document is empty")
-    if size > max_bytes:
-        raise InvalidInputError(f"the {kind} document is {size} bytes; the limit is {max_bytes}")
-    data = _load(text, kind)
+    if size > bounds.max_bytes:
+        raise InvalidInputError(
+            f"the {kind} document is {size} bytes; the limit is {bounds.max_bytes}"
+        )
+    data = _load(text, kind, bounds)
     reason = REASONS[kind]
     if not isinstance(data, dict):
         raise InvalidArgoDocumentError(f"the document must be an Argo {kind} mapping", reason)
@@ -73,6 +149,13 @@ def parse(text: str, kind: str, max_bytes: int) -> dict[str, Any]:
     if not isinstance(metadata, dict):
         raise InvalidArgoDocumentError(f"the {kind}'s metadata must be a mapping", reason)
     return data
+
+
+async def off_loop(text: str, work: Callable[[], T]) -> T:
+    """`work` on `text`: in a worker thread when the text is large."""
+    if len(text) <= INLINE_BYTES:
+        return work()
+    return await asyncio.to_thread(work)
 
 
 # Argo's rule for parameter and artifact names (workflow/validate).

@@ -7,13 +7,20 @@ import structlog
 from prometheus_client import Counter
 
 from simpipe.v1 import events_pb2, workflow_submitter_pb2
-from simpipe_common.errors import ConflictError, InvalidInputError, NotFoundError
+from simpipe_common.errors import (
+    ConflictError,
+    InvalidArgoDocumentError,
+    InvalidInputError,
+    NotFoundError,
+)
 from simpipe_common.ownership import owner_of, project_of, stamp
 from simpipe_events import contract
 from simpipe_events.publisher import EventPublisher
 from simpipe_workflow_submitter import documents, validation
 from simpipe_workflow_submitter.argo import Argo
 from simpipe_workflow_submitter.kube import CustomObjects, call
+from simpipe_workflow_submitter.placement import Placements
+from simpipe_workflow_submitter.policy import POLICY_ANNOTATION, POLICY_VERSION, Checked, Scope
 from simpipe_workflow_submitter.projects import ProjectStore
 from simpipe_workflow_submitter.templates import Templates
 
@@ -30,7 +37,7 @@ class DryRuns:
     custom_objects: CustomObjects
     publisher: EventPublisher
     namespace: str
-    max_document_bytes: int
+    placements: Placements
     artifact_repository: documents.ArtifactRepository
 
     async def owned(self, caller: str, dry_run_id: str) -> dict[str, Any]:
@@ -41,19 +48,44 @@ class DryRuns:
             raise NotFoundError(f"dry run {dry_run_id} not found")
         return workflow
 
-    async def _document(
-        self, request: workflow_submitter_pb2.CreateDryRunRequest
-    ) -> dict[str, Any]:
+    async def checked(self, caller: str, dry_run_id: str) -> dict[str, Any]:
+        """A dry run of the caller's that the current workflow policy admitted:
+        what commands that run its pods again (resubmit, retry, resume) need."""
+        workflow = await self.owned(caller, dry_run_id)
+        annotations = (workflow.get("metadata") or {}).get("annotations") or {}
+        if annotations.get(POLICY_ANNOTATION) != POLICY_VERSION:
+            raise InvalidArgoDocumentError(
+                f"dry run {dry_run_id} was created before SIM-PIPE's current workflow policy:"
+                " create it again",
+                documents.REASONS[documents.WORKFLOW],
+            )
+        return workflow
+
+    async def _project(self, request: workflow_submitter_pb2.CreateDryRunRequest) -> str:
+        """The dry run's project: the one asked for (the caller's), else, for
+        a run of a template, the template's."""
         if request.document and request.workflow_template_name:
             raise InvalidInputError("give either a workflow document or a workflow template name")
-        if request.document:
-            return documents.parse(request.document, documents.WORKFLOW, self.max_document_bytes)
-        if not request.workflow_template_name:
+        if not request.document and not request.workflow_template_name:
             raise InvalidInputError(
                 "a dry run needs a workflow document or a workflow template name"
             )
+        if request.project_id:
+            await self.projects.get(request.caller, request.project_id)
+            return request.project_id
+        if request.workflow_template_name:
+            template = await self.templates.owned(request.caller, request.workflow_template_name)
+            return project_of(template)
+        return ""
+
+    async def _document(
+        self, request: workflow_submitter_pb2.CreateDryRunRequest, scope: Scope
+    ) -> tuple[dict[str, Any], Checked]:
+        """The Workflow, admitted by the workflow policy."""
+        intake = self.templates.intake
+        if request.document:
+            return await intake.admit_text(request.document, documents.WORKFLOW, scope)
         name = request.workflow_template_name
-        await self.templates.owned(request.caller, name)
         spec: dict[str, Any] = {"workflowTemplateRef": {"name": name}}
         if request.parameters:
             spec["arguments"] = {
@@ -61,20 +93,26 @@ class DryRuns:
                     {"name": k, "value": v} for k, v in sorted(request.parameters.items())
                 ]
             }
-        return {
+        document = {
             "apiVersion": documents.ARGO_API_VERSION,
             "kind": documents.WORKFLOW,
             "metadata": {},
             "spec": spec,
         }
+        return document, intake.policy.admit(document, documents.WORKFLOW, scope)
 
     async def create(self, request: workflow_submitter_pb2.CreateDryRunRequest) -> str:
         caller = validation.caller(request.caller)
-        project_id = request.project_id
-        if project_id:
-            await self.projects.get(caller, project_id)
-        document = await self._document(request)
+        placement = await self.placements.resolve(request.placement, request.sandbox)
+        project_id = await self._project(request)
+        scope = Scope(caller, project_id)
+        document, checked = await self._document(request, scope)
+        await self.templates.check_references(checked, scope, documents.WORKFLOW)
+        # What the service adds after the policy: input files, placement,
+        # the project's storage.
         documents.set_input_artifacts(document, request.input_artifacts, self.artifact_repository)
+        placement.apply(document)
+        await self.projects.storage.attach(document, caller, project_id)
         metadata = document["metadata"]
         metadata["namespace"] = self.namespace
         if request.dry_run_id:
@@ -85,6 +123,7 @@ class DryRuns:
         elif not metadata.get("generateName"):
             metadata["generateName"] = f"{project_id or 'dry-run'}-"
         stamp(metadata, caller, project_id)
+        metadata["annotations"][POLICY_ANNOTATION] = POLICY_VERSION
         try:
             created = await self.argo.create_workflow(document)
         except ConflictError:
@@ -113,7 +152,7 @@ class DryRuns:
         return name
 
     async def resubmit(self, caller: str, dry_run_id: str) -> str:
-        original = await self.owned(caller, dry_run_id)
+        original = await self.checked(caller, dry_run_id)
         name = await self.argo.resubmit(dry_run_id)
         # Argo copies the spec, not our labels: the copy belongs where the original did.
         await self._label(name, caller, project_of(original))

@@ -28,6 +28,22 @@ class CustomObjects:
             raise UnavailableError(f"no usable Kubernetes configuration: {error}") from None
 
 
+class Nodes:
+    """The cluster's nodes, read (never changed) to check a dry run's node."""
+
+    def __init__(self, kubeconfig: Path | None) -> None:
+        self._api_client = lazy_api_client(kubeconfig)
+
+    async def labels(self, name: str) -> dict[str, str]:
+        """The labels of node `name`; NotFoundError if there is none."""
+        try:
+            api = client.CoreV1Api(self._api_client())
+        except ConfigException as error:
+            raise UnavailableError(f"no usable Kubernetes configuration: {error}") from None
+        node = await call(f"node {name}", api.read_node, name)
+        return dict(node.metadata.labels or {})
+
+
 async def call(what: str, fn: Callable[..., object], *args: Any, **kwargs: Any) -> Any:
     """Run a blocking client call in a thread; map its failures to ServiceErrors."""
     try:

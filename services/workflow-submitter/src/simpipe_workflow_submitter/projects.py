@@ -2,7 +2,7 @@
 namespace; a caller sees and changes only the projects they own."""
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -12,6 +12,7 @@ from simpipe_common.errors import NotFoundError
 from simpipe_common.ownership import owner_of, owner_selector, stamp
 from simpipe_workflow_submitter import validation
 from simpipe_workflow_submitter.kube import CustomObjects, call
+from simpipe_workflow_submitter.project_storage import ProjectStorage
 
 GROUP, VERSION, PLURAL = "simpipe.io", "v1alpha1", "projects"
 
@@ -33,6 +34,8 @@ def to_message(obj: dict[str, Any]) -> dry_runs_pb2.Project:
 class ProjectStore:
     api: CustomObjects
     namespace: str
+    # Each project's S3 access for its runs (credentials, artifact repository).
+    storage: ProjectStorage = field(default_factory=ProjectStorage.from_environment)
 
     async def _get_owned(self, caller: str, project_id: str) -> dict[str, Any]:
         validation.dns_label("project id", project_id)
@@ -99,6 +102,7 @@ class ProjectStore:
                 self.api().delete_collection_namespaced_custom_object,
                 "argoproj.io", "v1alpha1", self.namespace, plural, label_selector=selector,
             )  # fmt: skip
+        await self.storage.forget(caller, project_id)
         await call(
             f"project {project_id}",
             self.api().delete_namespaced_custom_object,

@@ -4,7 +4,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from simpipe.v1 import dry_runs_pb2, workflow_submitter_pb2
-from simpipe_gateway.schema import schema
+from simpipe_gateway.auth import Caller
+from simpipe_gateway.config import GatewaySettings
+from simpipe_gateway.schema import build_schema
+
+schema = build_schema(GatewaySettings())
 
 
 class Services:
@@ -13,13 +17,15 @@ class Services:
     def __init__(self) -> None:
         self.watched: list[str] = []
 
-    async def CreateDryRun(self, request: Any) -> workflow_submitter_pb2.DryRunRef:  # noqa: N802
+    async def CreateDryRun(self, request: Any, **options: Any) -> workflow_submitter_pb2.DryRunRef:  # noqa: N802
         return workflow_submitter_pb2.DryRunRef(dry_run_id="new")
 
-    async def ResubmitDryRun(self, request: Any) -> workflow_submitter_pb2.DryRunRef:  # noqa: N802
+    async def ResubmitDryRun(  # noqa: N802
+        self, request: Any, **options: Any
+    ) -> workflow_submitter_pb2.DryRunRef:
         return workflow_submitter_pb2.DryRunRef(dry_run_id="new")
 
-    async def GetDryRun(self, request: Any) -> dry_runs_pb2.DryRun:  # noqa: N802
+    async def GetDryRun(self, request: Any, **options: Any) -> dry_runs_pb2.DryRun:  # noqa: N802
         self.watched.append(request.dry_run_id)
         return dry_runs_pb2.DryRun(id=request.dry_run_id)
 
@@ -27,7 +33,9 @@ class Services:
 async def ask(query: str) -> tuple[Any, list[str]]:
     services = Services()
     gateway = SimpleNamespace(submitter=services, watcher=services)
-    result = await schema.execute(query, context_value={"gateway": gateway, "user": "someone"})
+    result = await schema.execute(
+        query, context_value={"gateway": gateway, "caller": Caller("someone")}
+    )
     assert result.errors is None
     return result.data, services.watched
 

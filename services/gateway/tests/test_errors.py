@@ -1,6 +1,7 @@
 """rpc_or_none: NOT_FOUND is None, any other failure a typed GraphQL error."""
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 import pytest
@@ -9,15 +10,15 @@ from graphql import GraphQLError
 from simpipe_gateway.errors import rpc_or_none
 
 
-def failing(code: grpc.StatusCode) -> Callable[[str], Awaitable[str]]:
-    async def method(request: str) -> str:
+def failing(code: grpc.StatusCode) -> Callable[..., Awaitable[str]]:
+    async def method(request: str, **options: Any) -> str:
         raise grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), "no such thing")
 
     return method
 
 
 async def test_not_found_is_none_and_other_failures_are_graphql_errors() -> None:
-    async def found(request: str) -> str:
+    async def found(request: str, **options: Any) -> str:
         return request.upper()
 
     assert await rpc_or_none(found, "x") == "X"

@@ -4,7 +4,7 @@ from simpipe_common.event_broker import EventBroker
 from simpipe_common.testing import UNREACHABLE_ENV, service_process
 from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.run_feed import RunFeed
-from simpipe_gateway.schema import schema
+from simpipe_gateway.schema import build_schema
 
 TOKEN = "test-token-0123456789abcdef"
 
@@ -12,14 +12,14 @@ TOKEN = "test-token-0123456789abcdef"
 ORIGINAL_NAMES = {
     "Query": [
         "username", "ping", "projects", "project", "dryRun", "workflowTemplate", "buckets",
-        "artifacts", "artifact",
+        "artifacts", "artifact", "apiTokens",
     ],
     "Mutation": [
         "createProject", "renameProject", "deleteProject", "createWorkflowTemplate",
         "updateWorkflowTemplate", "deleteWorkflowTemplate", "createDryRun", "suspendDryRun",
         "resumeDryRun", "retryDryRun", "resubmitDryRun", "stopDryRun", "deleteDryRun",
         "assignDryRunToProject", "computeUploadPresignedUrl", "createBucket", "deleteBucket",
-        "deleteArtifacts",
+        "deleteArtifacts", "updateApiTokens",
     ],
     "Bucket": ["name"],
     "Artifact": ["name", "key", "url", "size", "bucketName"],
@@ -33,6 +33,8 @@ ORIGINAL_NAMES = {
     ],
     "DryRunNodeMisc": ["id", "type", "phase", "children"],
     "WorkflowTemplate": ["name", "project", "argoWorkflowTemplate"],
+    "ApiTokens": ["mooseApiKey", "openrouterApiKey"],
+    "ApiTokenState": ["hasValue", "maskedPreview"],
 }  # fmt: skip
 
 
@@ -42,8 +44,9 @@ def test_serves_http_on_8080_and_no_grpc() -> None:
     assert not hasattr(settings, "grpc_port")
 
 
-def test_schema_is_a_superset_of_the_original_api() -> None:
-    result = schema.execute_sync("{ __schema { types { name fields { name args { name } } } } }")
+async def test_schema_is_a_superset_of_the_original_api() -> None:
+    schema = build_schema(GatewaySettings(introspection=True))
+    result = await schema.execute("{ __schema { types { name fields { name args { name } } } } }")
     assert result.errors is None
     assert result.data is not None
     fields = {
@@ -59,6 +62,7 @@ def test_schema_is_a_superset_of_the_original_api() -> None:
     assert fields["Query"]["artifact"] == ["bucketName", "key"]
     assert fields["Mutation"]["computeUploadPresignedUrl"] == ["key", "bucketName"]
     assert fields["Mutation"]["deleteArtifacts"] == ["bucketName", "keys"]
+    assert fields["Mutation"]["updateApiTokens"] == ["mooseApiKey", "openrouterApiKey"]
 
 
 async def test_ping_is_public_but_the_caller_needs_a_valid_token() -> None:
@@ -124,7 +128,7 @@ async def test_each_http_query_asks_for_a_heap_trim_after_it() -> None:
 
     from simpipe_gateway.app import GraphQLApp
 
-    settings = GatewaySettings(api_tokens=f"{TOKEN}=alice")
+    settings = GatewaySettings(api_tokens=f"{TOKEN}=alice", mesh_insecure=True)
     app = GraphQLApp(settings, RunFeed(EventBroker(settings, "gateway")))
     trim = CountingTrim()
     app.trim = trim  # type: ignore[assignment]
@@ -139,7 +143,7 @@ async def test_each_http_query_asks_for_a_heap_trim_after_it() -> None:
 def test_responses_are_json_text_as_the_stdlib_would_read_them() -> None:
     from simpipe_gateway.app import GraphQLApp
 
-    settings = GatewaySettings(api_tokens=f"{TOKEN}=alice")
+    settings = GatewaySettings(api_tokens=f"{TOKEN}=alice", mesh_insecure=True)
     app = GraphQLApp(settings, RunFeed(EventBroker(settings, "gateway")))
     data = {
         "data": {"dryRun": {"id": "ünï-1", "nodes": [{"duration": 3, "ratio": 0.25}], "x": None}},
@@ -156,7 +160,7 @@ def test_responses_are_json_text_as_the_stdlib_would_read_them() -> None:
 async def test_a_post_without_content_length_is_refused_in_json() -> None:
     from simpipe_gateway.app import GraphQLApp
 
-    settings = GatewaySettings(api_tokens=f"{TOKEN}=alice")
+    settings = GatewaySettings(api_tokens=f"{TOKEN}=alice", mesh_insecure=True)
     app = GraphQLApp(settings, RunFeed(EventBroker(settings, "gateway")))
     sent: list[dict[str, object]] = []
 

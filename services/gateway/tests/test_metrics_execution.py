@@ -14,13 +14,15 @@ from strawberry.schema.config import StrawberryConfig
 from simpipe.v1 import dry_runs_pb2
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe_gateway import schema as gateway_schema
+from simpipe_gateway.auth import Caller
+from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.dry_run_api import Subscription
 from simpipe_gateway.errors import graphql_error
 from simpipe_gateway.executor import GatewayExecutor
 from simpipe_gateway.metrics_api import METRICS_SCALARS, SERIES_METRICS, MetricsLoaders
 from simpipe_gateway.types import DOCUMENT_SCALARS, DryRunNodeMisc, DryRunNodePod
 
-fast = gateway_schema.schema
+fast = gateway_schema.build_schema(GatewaySettings())
 # The same types, executed by strawberry's own executor.
 plain = strawberry.Schema(
     query=gateway_schema.Query,
@@ -42,7 +44,7 @@ class Collector:
         self.summaries: list[pb.DryRunMetricsRef] = []
         self.failure = failure
 
-    async def GetDryRun(self, request: Any) -> dry_runs_pb2.DryRun:  # noqa: N802
+    async def GetDryRun(self, request: Any, **options: Any) -> dry_runs_pb2.DryRun:  # noqa: N802
         nodes = [dry_runs_pb2.DryRunNode(id="r", type="Steps", children=["r-0", "r-1", "r-2"])]
         nodes += [
             dry_runs_pb2.DryRunNode(id=f"r-{i}", type="Pod", pod_name=f"p-{i}")
@@ -50,7 +52,7 @@ class Collector:
         ]
         return dry_runs_pb2.DryRun(id="r", nodes=nodes)
 
-    async def GetRunSummary(self, request: pb.DryRunMetricsRef) -> pb.RunSummary:  # noqa: N802
+    async def GetRunSummary(self, request: pb.DryRunMetricsRef, **options: Any) -> pb.RunSummary:  # noqa: N802
         self.summaries.append(request)
         steps = [
             pb.StepSummary(node_id=f"r-{i}", summary=pb.MetricsSummary(cpu_seconds=float(i)))
@@ -58,7 +60,9 @@ class Collector:
         ]
         return pb.RunSummary(run=pb.MetricsSummary(cpu_seconds=3.0), steps=steps)
 
-    async def GetStepSeries(self, request: pb.GetStepSeriesRequest) -> pb.GetStepSeriesResponse:  # noqa: N802
+    async def GetStepSeries(  # noqa: N802
+        self, request: pb.GetStepSeriesRequest, **options: Any
+    ) -> pb.GetStepSeriesResponse:
         self.requests.append(request)
         if self.failure is not None:
             raise self.failure
@@ -81,7 +85,7 @@ class Collector:
 
 def context(collector: Collector) -> dict[str, Any]:
     gateway = SimpleNamespace(watcher=collector, metrics=collector)
-    return {"gateway": gateway, "user": "someone"}
+    return {"gateway": gateway, "caller": Caller("someone")}
 
 
 async def both(
@@ -204,7 +208,9 @@ async def test_the_run_summary_is_fetched_once_for_the_run_and_all_its_steps() -
 
 async def test_a_step_missing_from_the_run_summary_has_none() -> None:
     class Partial(Collector):
-        async def GetRunSummary(self, request: pb.DryRunMetricsRef) -> pb.RunSummary:  # noqa: N802
+        async def GetRunSummary(  # noqa: N802
+            self, request: pb.DryRunMetricsRef, **options: Any
+        ) -> pb.RunSummary:
             steps = [
                 pb.StepSummary(node_id=f"r-{i}", summary=pb.MetricsSummary(cpu_seconds=float(i)))
                 for i in (2, 0)
@@ -318,7 +324,9 @@ async def test_operations_sharing_a_context_each_load_afresh() -> None:
     query's, and a failure of one query is not the next one's."""
 
     class Changing(Collector):
-        async def GetRunSummary(self, request: pb.DryRunMetricsRef) -> pb.RunSummary:  # noqa: N802
+        async def GetRunSummary(  # noqa: N802
+            self, request: pb.DryRunMetricsRef, **options: Any
+        ) -> pb.RunSummary:
             self.summaries.append(request)
             if len(self.summaries) == 2:
                 raise graphql_error("the collector is down", "UNAVAILABLE")
@@ -354,4 +362,4 @@ async def test_a_schema_without_metrics_loaders_fails_loudly() -> None:
     assert [e.message for e in result.errors or []] == [
         "metrics loaders need the MetricsLoaders extension in the schema"
     ]
-    assert set(shared) == {"gateway", "user"}
+    assert set(shared) == {"gateway", "caller"}

@@ -1,7 +1,10 @@
 """The metrics part of the schema keeps the original SIM-PIPE names."""
 
+from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.metrics_api import _timestamp_value
-from simpipe_gateway.schema import schema
+from simpipe_gateway.schema import build_schema
+
+schema = build_schema(GatewaySettings(introspection=True))
 
 ORIGINAL_SERIES = [
     "cpuSystemSecondsTotal",
@@ -48,8 +51,8 @@ ORIGINAL_SERIES = [
 ]
 
 
-def fields() -> dict[str, dict[str, list[str]]]:
-    result = schema.execute_sync("{ __schema { types { name fields { name args { name } } } } }")
+async def fields() -> dict[str, dict[str, list[str]]]:
+    result = await schema.execute("{ __schema { types { name fields { name args { name } } } } }")
     assert result.errors is None
     assert result.data is not None
     return {
@@ -58,16 +61,16 @@ def fields() -> dict[str, dict[str, list[str]]]:
     }
 
 
-def test_node_metrics_have_every_original_series_with_start_end_step() -> None:
-    found = fields()
+async def test_node_metrics_have_every_original_series_with_start_end_step() -> None:
+    found = await fields()
     assert "metrics" in found["DryRunNodePod"]
     for name in ORIGINAL_SERIES:
         assert found["DryRunNodeMetrics"][name] == ["start", "end", "step"], name
     assert set(found["PrometheusSample"]) == {"timestamp", "value"}
 
 
-def test_scaling_queries_keep_the_original_names_and_arguments() -> None:
-    query = fields()["Query"]
+async def test_scaling_queries_keep_the_original_names_and_arguments() -> None:
+    query = (await fields())["Query"]
     assert query["getAggregatedNodesMetrics"] == ["dryRunIds", "aggregateMethod"]
     assert query["computeScalingLawsFromNodesMetrics"] == [
         "dryRunIds", "nodesAggregatedNodeMetrics", "data_x", "regressionMethod", "aggregateMethod",
@@ -76,15 +79,15 @@ def test_scaling_queries_keep_the_original_names_and_arguments() -> None:
         "data_x", "data_x_to_predict", "dryRunIds", "nodesAggregatedNodeMetrics",
         "regressionMethod", "aggregateMethod",
     ]  # fmt: skip
-    types = fields()
+    types = await fields()
     assert set(types["AggregatedNodeMetrics"]) == {"cpu", "mem", "fileSize", "duration", "nodeId"}
     assert set(types["NodesScalingLaws"]) == {"nodeName", "cpu", "mem", "duration", "data"}
     assert set(types["ScalingLawData"]) == {"coeffs", "type", "r2"}
     assert {"cpu", "mem", "duration"} <= set(types["ScalingPredictions"])
 
 
-def test_energy_and_report_fields_carry_their_units() -> None:
-    types = fields()
+async def test_energy_and_report_fields_carry_their_units() -> None:
+    types = await fields()
     assert {"energyKwh", "carbonGCo2", "cpuSeconds", "maxMemoryBytes"} <= set(
         types["MetricsSummary"]
     )

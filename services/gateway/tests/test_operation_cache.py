@@ -54,12 +54,14 @@ def test_an_invalid_operation_is_refused_the_same_way_from_the_cache() -> None:
     assert again.data is None
 
 
-def test_the_gateway_schema_keeps_its_operations() -> None:
-    from simpipe_gateway.schema import schema as gateway_schema
+async def test_the_gateway_schema_keeps_its_operations() -> None:
+    from simpipe_gateway.config import GatewaySettings
+    from simpipe_gateway.schema import build_schema
 
+    gateway_schema = build_schema(GatewaySettings())
     query = "query PingTwice { ping }"
     before = cached_operations()
     for _ in range(2):
-        result = gateway_schema.execute_sync(query)
+        result = await gateway_schema.execute(query)
         assert result.data == {"ping": "pong"}
     assert cached_operations() == before + 1

@@ -1,35 +1,65 @@
+import asyncio
+import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from pydantic import ValidationError
+
+from simpipe_common.checks import CheckResult
 from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
+from simpipe_common.kube import lazy_api_client
 from simpipe_common.runner import Service, run_service
+from simpipe_gateway.access_tokens import AccessTokenStore
 from simpipe_gateway.app import GraphQLApp
 from simpipe_gateway.asyncapi_route import AsyncApiDocument
 from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.run_feed import RunFeed
+from simpipe_gateway.token_watch import SecretsApi, TokenWatch
 
 
 def main() -> None:
-    settings = GatewaySettings()
+    try:
+        settings = GatewaySettings()
+    except ValidationError as error:
+        # What is wrong, said once, without a traceback: exit 2, as for a StartupError.
+        for problem in error.errors():
+            print(f"gateway cannot start: {problem['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
     events = EventBroker(settings, "gateway")
     run_feed = RunFeed(events)
+    secrets = SecretsApi(lazy_api_client(settings.kubeconfig), settings.services_namespace)
+    tokens = AccessTokenStore(
+        secrets,
+        max_days=settings.max_access_token_days,
+        default_days=settings.default_access_token_days,
+        max_per_user=settings.max_access_tokens_per_user,
+    )
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
-        async with events.running():
-            yield ()
+        watch = TokenWatch(secrets, tokens, asyncio.get_running_loop())
+        watch.start()
+        try:
+            async with events.running():
+                yield ()
+        finally:
+            watch.stop()
+
+    async def tokens_loaded() -> CheckResult:
+        loaded = tokens.synced.is_set()
+        return CheckResult("access-tokens", loaded, "loaded" if loaded else "listing the Secrets")
 
     run_service(
         Service(
             name="gateway",
             settings=settings,
             http_routes={
-                "/graphql": GraphQLApp(settings, run_feed),
+                "/graphql": GraphQLApp(settings, run_feed, tokens),
                 "/asyncapi.json": AsyncApiDocument(settings.events_url or settings.nats_url),
             },
             dependencies=[events.check],
-            starting=[events.ready],
+            starting=[events.ready, tokens_loaded],
             lifespan=lifespan,
         )
     )

@@ -1,31 +1,40 @@
 """The GraphQL endpoint (HTTP and graphql-transport-ws) with its context."""
 
+import asyncio
 from typing import Any
 
 import msgspec
+import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from simpipe_common.http import respond
+from simpipe_common.http import Message, respond
 from simpipe_common.memory import DeferredTrim
+from simpipe_gateway.access_tokens import AccessTokenStore
 from simpipe_gateway.auth import Authenticator
 from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.context import Gateway
 from simpipe_gateway.run_feed import RunFeed
-from simpipe_gateway.schema import schema
+from simpipe_gateway.schema import build_schema
 
 _ENCODER = msgspec.json.Encoder()
+log = structlog.get_logger(__name__)
 
 # Heap trims at most this often, this long after a query.
 TRIM_DELAY_SECONDS = 2.0
 
 
 class GraphQLApp(GraphQL[dict[str, Any], None]):
-    def __init__(self, settings: GatewaySettings, run_feed: RunFeed) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
+    def __init__(
+        self, settings: GatewaySettings, run_feed: RunFeed, tokens: AccessTokenStore | None = None
+    ) -> None:
+        # GraphiQL (and introspection, in the schema) only where enabled.
+        super().__init__(
+            build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None
+        )
         self.settings = settings
         self.run_feed = run_feed
         # A query's result (a run's metrics: ~10^4 samples) leaves the heap
@@ -33,7 +42,7 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
         # back between requests, never within one.
         self.trim = DeferredTrim(TRIM_DELAY_SECONDS)
         # Checked now, so a bad token list stops the start, not a request.
-        self.authenticator = Authenticator.from_settings(settings)
+        self.authenticator = Authenticator.from_settings(settings, tokens)
         self._gateway: Gateway | None = None
 
     def encode_json(self, data: object) -> str:
@@ -53,6 +62,7 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
                 self.settings.storage_broker_addr,
                 self.settings.metrics_collector_addr,
                 self.run_feed,
+                self.settings,
             )
         return self._gateway
 
@@ -70,11 +80,50 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
                 body = _ENCODER.encode({"data": None, "errors": [error]})
                 await respond(send, status, "application/json", body)
                 return
-        try:
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+            return
+        try:
+            await self._until_done_or_gone(scope, receive, send)
         finally:
-            if scope["type"] == "http":
-                self.trim.request()
+            self.trim.request()
+
+    async def _until_done_or_gone(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serves one HTTP request, cancelled (its calls to the services with
+        it) if the client goes away first: uvicorn only tells, through
+        `receive`, once the body has been read."""
+        body_read = asyncio.Event()
+        answered = asyncio.Event()
+
+        async def body() -> Message:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body"):
+                body_read.set()
+            return message
+
+        async def respond_(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered.set()
+
+        async def client_gone() -> None:
+            await body_read.wait()
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        serving = asyncio.create_task(super().__call__(scope, body, respond_))
+        watching = asyncio.create_task(client_gone())
+        try:
+            await asyncio.wait((serving, watching), return_when=asyncio.FIRST_COMPLETED)
+            if not serving.done() and not answered.is_set():
+                log.info("client went away; request cancelled")
+                serving.cancel()
+            await asyncio.wait((serving,))
+            if not serving.cancelled():
+                serving.result()  # the app's own failure, if any
+        finally:
+            watching.cancel()
+            serving.cancel()
 
     def _body_refusal(self, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
         """Bodies are bounded before anything reads them (documents travel in them)."""

@@ -1,19 +1,33 @@
-"""Who is calling: a bearer token is either a configured API token or an
-OIDC JWT checked against the provider's JWKS. No valid token, no user."""
+"""Who is calling. A bearer token is one of three kinds, each its own
+namespace of user names, so that no kind can act as a user of another:
+
+- a bootstrap API token of the settings (SIMPIPE_API_TOKENS): the user it
+  names, which may not contain ':' (the local stack's `local-dev`,
+  `local-guest`);
+- an access token a user created (access_tokens): it acts as that user;
+- an OIDC JWT checked against the provider's JWKS, issuer and audience: the
+  user `oidc:<claim value>`, never equal to a bootstrap user's name.
+
+No valid token, no user. A caller stays valid only while its credential
+does: a revoked or expired access token, or an expired JWT, ends it.
+"""
 
 import asyncio
 import hmac
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jwt
 import structlog
 
-from simpipe_common.errors import UnauthenticatedError
+from simpipe_common.errors import UnauthenticatedError, UnavailableError
+from simpipe_gateway.access_tokens import TOKEN_PREFIX, AccessTokenStore
 from simpipe_gateway.config import GatewaySettings
 
 log = structlog.get_logger(__name__)
 MIN_TOKEN_LENGTH = 16
+OIDC_PREFIX = "oidc:"
 
 
 def parse_api_tokens(spec: str) -> dict[str, str]:
@@ -25,8 +39,27 @@ def parse_api_tokens(spec: str) -> dict[str, str]:
             raise ValueError("SIMPIPE_API_TOKENS entries must be token=user")
         if len(token) < MIN_TOKEN_LENGTH:
             raise ValueError(f"API tokens must have at least {MIN_TOKEN_LENGTH} characters")
+        if ":" in user:
+            # ':' marks the other namespaces (oidc:...).
+            raise ValueError("SIMPIPE_API_TOKENS user names may not contain ':'")
         tokens[token] = user
     return tokens
+
+
+@dataclass(frozen=True)
+class Caller:
+    # The user objects are owned by and looked up for.
+    name: str
+    # A stored access token's id, when that is the credential.
+    token_id: str | None = None
+    # When the credential expires (unix seconds), if it does.
+    expires_at: float | None = None
+
+    @property
+    def may_lapse(self) -> bool:
+        """Whether revocation or expiry can end this credential (a bootstrap
+        token's cannot while the gateway runs)."""
+        return self.token_id is not None or self.expires_at is not None
 
 
 @dataclass
@@ -37,9 +70,12 @@ class Authenticator:
     audience: str
     user_claim: str
     dev_user: str | None
+    store: AccessTokenStore | None = None
 
     @classmethod
-    def from_settings(cls, settings: GatewaySettings) -> "Authenticator":
+    def from_settings(
+        cls, settings: GatewaySettings, store: AccessTokenStore | None
+    ) -> "Authenticator":
         if settings.auth_disabled:
             log.warning(
                 "AUTHENTICATION IS DISABLED (SIMPIPE_AUTH_DISABLED): every request acts as"
@@ -52,27 +88,48 @@ class Authenticator:
             audience=settings.oidc_audience,
             user_claim=settings.oidc_user_claim,
             dev_user=settings.dev_user if settings.auth_disabled else None,
+            store=store,
         )
 
-    async def user(self, authorization: str | None) -> str | None:
+    async def caller(self, authorization: str | None) -> Caller | None:
         """The caller named by an Authorization header value; None without one.
         A token that is present but wrong raises: it is never silently anonymous."""
         if self.dev_user is not None:
-            return self.dev_user
+            return Caller(self.dev_user)
         if not authorization:
             return None
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise UnauthenticatedError("use an 'Authorization: Bearer <token>' header")
+        if token.startswith(TOKEN_PREFIX) and self.store is not None:
+            return self._stored(token, self.store)
         for known, user in self.api_tokens.items():
             if hmac.compare_digest(known.encode(), token.encode()):
-                return user
+                return Caller(user)
         if self.jwks is not None and token.count(".") == 2:
-            return await asyncio.to_thread(self._jwt_user, token)
+            return await asyncio.to_thread(self._jwt_caller, token)
         raise UnauthenticatedError("the bearer token is not valid")
 
-    def _jwt_user(self, token: str) -> str:
+    def still_valid(self, caller: Caller) -> bool:
+        """Whether the credential `caller` came with still holds."""
+        if caller.expires_at is not None and time.time() >= caller.expires_at:
+            return False
+        return caller.token_id is None or (
+            self.store is not None and self.store.valid(caller.token_id)
+        )
+
+    @staticmethod
+    def _stored(token: str, store: AccessTokenStore) -> Caller:
+        found = store.find(token)
+        if found is not None:
+            expires = found.expires_at.timestamp() if found.expires_at else None
+            return Caller(found.owner, token_id=found.id, expires_at=expires)
+        if not store.synced.is_set():
+            raise UnavailableError("access tokens are still being loaded; try again")
+        raise UnauthenticatedError("the bearer token is not valid (revoked or expired?)")
+
+    def _jwt_caller(self, token: str) -> Caller:
         assert self.jwks is not None
         try:
             key = self.jwks.get_signing_key_from_jwt(token)
@@ -80,13 +137,13 @@ class Authenticator:
                 token,
                 key.key,
                 algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA"],
-                audience=self.audience or None,
-                issuer=self.issuer or None,
-                options={"require": ["exp", "iat"], "verify_aud": bool(self.audience)},
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "iss", "aud"]},
             )
         except jwt.PyJWTError as error:
             raise UnauthenticatedError(f"the token was refused: {error}") from None
         user = claims.get(self.user_claim) or claims.get("sub")
         if not isinstance(user, str) or not user:
             raise UnauthenticatedError(f"the token has no '{self.user_claim}' or 'sub' claim")
-        return user
+        return Caller(OIDC_PREFIX + user, expires_at=float(claims["exp"]))

@@ -1,6 +1,9 @@
-from pydantic import SecretStr
+from pathlib import Path
 
-from simpipe_common.settings import ServiceSettings
+from pydantic import SecretStr, model_validator
+
+from simpipe_common.settings import MIB, ServiceSettings
+from simpipe_gateway.deadline import DEFAULT_RPC_TIMEOUT_SECONDS
 
 
 class GatewaySettings(ServiceSettings):
@@ -10,10 +13,12 @@ class GatewaySettings(ServiceSettings):
     storage_broker_addr: str = "127.0.0.1:50054"
     metrics_collector_addr: str = "127.0.0.1:50053"
     # Static API tokens, "token=user" pairs separated by commas (from
-    # configuration or a mounted Kubernetes Secret). Tokens shorter than 16
-    # characters are refused at start.
+    # configuration or a mounted Kubernetes Secret): the bootstrap users.
+    # Tokens shorter than 16 characters are refused at start.
     api_tokens: SecretStr = SecretStr("")
-    # OpenID Connect: JWTs signed by a key of this JWKS, for this issuer and audience.
+    # OpenID Connect: JWTs signed by a key of this JWKS, for this issuer and
+    # audience (both required when the JWKS is set). OIDC users are named
+    # "oidc:<claim value>", apart from every other kind of user.
     oidc_jwks_url: str = ""
     oidc_issuer: str = ""
     oidc_audience: str = ""
@@ -29,3 +34,53 @@ class GatewaySettings(ServiceSettings):
     # The NATS address other tools subscribe at, as the AsyncAPI document
     # names it; empty: nats_url.
     events_url: str = ""
+    # The metrics-collector's answers (a run's series) are the largest it takes.
+    grpc_max_answer_bytes: int = 16 * MIB
+
+    # Bounds of one operation, checked before anything executes
+    # (simpipe_gateway.bounds): a document beyond one is refused with
+    # QUERY_TOO_COMPLEX. The original GUI's deepest query is 5 levels, its
+    # costliest ~5,600 (see bounds.py for how cost is counted).
+    max_query_depth: int = 10
+    max_query_aliases: int = 30
+    max_query_tokens: int = 5000
+    max_query_cost: int = 10_000
+    # A query or mutation ends with TIMEOUT after this long, its calls to the
+    # services cancelled; each call to a service is given at most
+    # `rpc_timeout_seconds` (subscriptions' calls too).
+    request_timeout_seconds: float = 30.0
+    rpc_timeout_seconds: float = DEFAULT_RPC_TIMEOUT_SECONDS
+    # GraphiQL at /graphql in a browser, and schema introspection: off unless
+    # enabled (the local stack enables both for developers).
+    graphiql: bool = False
+    introspection: bool = False
+
+    # Access tokens that users create through the API live as Kubernetes
+    # Secrets (hashed) in the services' namespace; None: the pod's own cluster.
+    kubeconfig: Path | None = None
+    services_namespace: str = "simpipe-system"
+    # An access token lives at most this long; without expiresInDays, this long.
+    max_access_token_days: int = 365
+    default_access_token_days: int = 90
+    # Access tokens one user may hold at once.
+    max_access_tokens_per_user: int = 50
+
+    @model_validator(mode="after")
+    def _oidc_is_complete(self) -> "GatewaySettings":
+        """With OIDC on, a token of any issuer or for any audience signed by a
+        key of the JWKS would pass: both are required, at start."""
+        if self.oidc_jwks_url:
+            missing = [
+                f"SIMPIPE_OIDC_{name.upper()}"
+                for name, value in (("issuer", self.oidc_issuer), ("audience", self.oidc_audience))
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"SIMPIPE_OIDC_JWKS_URL is set, so {' and '.join(missing)} must be set too"
+                )
+        if self.default_access_token_days > self.max_access_token_days:
+            raise ValueError(
+                "SIMPIPE_DEFAULT_ACCESS_TOKEN_DAYS exceeds SIMPIPE_MAX_ACCESS_TOKEN_DAYS"
+            )
+        return self

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import grpc
 from strawberry.types import Info
 
 from simpipe.v1 import (
@@ -13,7 +12,9 @@ from simpipe.v1 import (
     workflow_submitter_pb2_grpc,
 )
 from simpipe_common.errors import ServiceError, UnauthenticatedError
-from simpipe_gateway.auth import Authenticator
+from simpipe_common.grpc_channel import mesh_channel
+from simpipe_common.settings import ServiceSettings
+from simpipe_gateway.auth import Authenticator, Caller
 from simpipe_gateway.errors import from_service_error
 from simpipe_gateway.run_feed import RunFeed
 
@@ -45,18 +46,19 @@ class Gateway:
         storage_addr: str,
         metrics_addr: str,
         run_feed: RunFeed,
+        settings: ServiceSettings,
     ) -> "Gateway":
+        """Channels with the gateway's mesh identity (settings' TLS files):
+        the services answer the gateway, and trust the caller it names."""
         return cls(
             authenticator=authenticator,
             submitter=workflow_submitter_pb2_grpc.WorkflowSubmitterStub(
-                grpc.aio.insecure_channel(submitter_addr)
+                mesh_channel(submitter_addr, settings)
             ),
-            watcher=argo_watcher_pb2_grpc.ArgoWatcherStub(grpc.aio.insecure_channel(watcher_addr)),
-            storage=storage_broker_pb2_grpc.StorageBrokerStub(
-                grpc.aio.insecure_channel(storage_addr)
-            ),
+            watcher=argo_watcher_pb2_grpc.ArgoWatcherStub(mesh_channel(watcher_addr, settings)),
+            storage=storage_broker_pb2_grpc.StorageBrokerStub(mesh_channel(storage_addr, settings)),
             metrics=metrics_collector_pb2_grpc.MetricsCollectorStub(
-                grpc.aio.insecure_channel(metrics_addr)
+                mesh_channel(metrics_addr, settings)
             ),
             run_feed=run_feed,
         )
@@ -82,19 +84,33 @@ def _authorization(context: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-async def optional_caller(info: GatewayInfo) -> str | None:
+async def credential(info: GatewayInfo) -> Caller | None:
+    """Who calls, checked again on every use: over a websocket the context
+    (and so the caller found first) serves every operation of the
+    connection, and its credential may be revoked or expire meanwhile."""
     context = info.context
-    if "user" not in context:
-        try:
-            context["user"] = await gateway(info).authenticator.user(_authorization(context))
-        except ServiceError as error:
-            raise from_service_error(error) from None
-    user: str | None = context["user"]
-    return user
+    try:
+        if "caller" not in context:
+            context["caller"] = await gateway(info).authenticator.caller(_authorization(context))
+        found: Caller | None = context["caller"]
+        if (
+            found is not None
+            and found.may_lapse
+            and not gateway(info).authenticator.still_valid(found)
+        ):
+            raise UnauthenticatedError("the credential was revoked or has expired")
+    except ServiceError as error:
+        raise from_service_error(error) from None
+    return found
+
+
+async def optional_caller(info: GatewayInfo) -> str | None:
+    found = await credential(info)
+    return None if found is None else found.name
 
 
 async def caller(info: GatewayInfo) -> str:
-    """The authenticated caller; every mutation and private query needs one."""
+    """The authenticated caller's name; every mutation and private query needs one."""
     user = await optional_caller(info)
     if user is None:
         raise from_service_error(

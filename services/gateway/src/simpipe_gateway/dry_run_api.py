@@ -2,6 +2,7 @@
 templates and dry runs (names as in the original SIM-PIPE controller API)."""
 
 import asyncio
+import enum
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -12,9 +13,12 @@ from strawberry.types.nodes import SelectedField
 from simpipe.v1 import argo_watcher_pb2, events_pb2, workflow_submitter_pb2
 from simpipe_events import contract
 from simpipe_gateway.context import GatewayInfo, caller, gateway
+from simpipe_gateway.deadline import call_timeout
 from simpipe_gateway.errors import from_rpc_error, rpc
+from simpipe_gateway.input_bounds import bounded_list
 from simpipe_gateway.run_feed import RunEvent
 from simpipe_gateway.scalars import iso
+from simpipe_gateway.subscription_guard import while_authorized
 from simpipe_gateway.types import (
     ArgoWorkflow,
     ArgoWorkflowTemplate,
@@ -47,7 +51,7 @@ async def _dry_run(info: GatewayInfo, dry_run_id: str, just_created: bool = Fals
     deadline = asyncio.get_running_loop().time() + NEW_DRY_RUN_WAIT_SECONDS
     while True:
         try:
-            found = await gateway(info).watcher.GetDryRun(request)
+            found = await gateway(info).watcher.GetDryRun(request, timeout=call_timeout())
         except grpc.aio.AioRpcError as error:
             late = asyncio.get_running_loop().time() > deadline
             if just_created and error.code() == grpc.StatusCode.NOT_FOUND and not late:
@@ -72,12 +76,34 @@ class InputArtifactInput:
     key: str
 
 
+@strawberry.enum(description="Which nodes run a dry run's pods.")
+class Placement(enum.Enum):
+    REAL_NODES = "REAL_NODES"
+    VIRTUAL_NODES = "VIRTUAL_NODES"
+
+
+@strawberry.enum(description="What a dry run's containers run in.")
+class Sandbox(enum.Enum):
+    NONE = "NONE"
+    GVISOR = "GVISOR"
+
+
+PLACEMENT_DESCRIPTION = "Real nodes (the default) or KWOK's virtual nodes."
+SANDBOX_DESCRIPTION = "The node's runtime (the default), or gVisor (real nodes only)."
+NODE_NAME_DESCRIPTION = "One node of the placement's kind, by name."
+_NODES = {Placement.REAL_NODES: pb.NODES_REAL, Placement.VIRTUAL_NODES: pb.NODES_VIRTUAL}
+_SANDBOXES = {Sandbox.NONE: pb.SANDBOX_NONE, Sandbox.GVISOR: pb.SANDBOX_GVISOR}
+
+
 @strawberry.input
 class CreateDryRunInput:
     argo_workflow: ArgoWorkflow
     project_id: str | None = None
     dry_run_id: str | None = None
     input_artifacts: list[InputArtifactInput] | None = None
+    placement: Placement | None = strawberry.field(default=None, description=PLACEMENT_DESCRIPTION)
+    sandbox: Sandbox | None = strawberry.field(default=None, description=SANDBOX_DESCRIPTION)
+    node_name: str | None = strawberry.field(default=None, description=NODE_NAME_DESCRIPTION)
 
 
 @strawberry.input(description="A dry run from one of the project's workflow templates.")
@@ -87,6 +113,9 @@ class CreateDryRunFromTemplateInput:
     dry_run_id: str | None = None
     parameters: list["ParameterInput"] | None = None
     input_artifacts: list[InputArtifactInput] | None = None
+    placement: Placement | None = strawberry.field(default=None, description=PLACEMENT_DESCRIPTION)
+    sandbox: Sandbox | None = strawberry.field(default=None, description=SANDBOX_DESCRIPTION)
+    node_name: str | None = strawberry.field(default=None, description=NODE_NAME_DESCRIPTION)
 
 
 @strawberry.input
@@ -168,8 +197,21 @@ async def _create_dry_run(
     return await _dry_run(info, ref.dry_run_id, just_created=True)
 
 
+def _placement(input: CreateDryRunInput | CreateDryRunFromTemplateInput) -> dict[str, Any]:
+    """The typed placement and sandbox of a new dry run; the submitter turns
+    them into the Workflow's scheduling fields."""
+    nodes = _NODES[input.placement] if input.placement else pb.NODES_UNSPECIFIED
+    return {
+        "placement": pb.Placement(nodes=nodes, node_name=input.node_name or ""),
+        "sandbox": _SANDBOXES[input.sandbox] if input.sandbox else pb.SANDBOX_UNSPECIFIED,
+    }
+
+
 def _input_artifacts(given: list[InputArtifactInput] | None) -> list[pb.InputArtifact]:
-    return [pb.InputArtifact(name=a.name, bucket=a.bucket_name, key=a.key) for a in given or []]
+    return [
+        pb.InputArtifact(name=a.name, bucket=a.bucket_name, key=a.key)
+        for a in bounded_list(given, "inputArtifacts")
+    ]
 
 
 def _only_id_selected(info: GatewayInfo) -> bool:
@@ -251,6 +293,7 @@ class DryRunMutation:
             input.dry_run_id,
             document=document_text(input.argo_workflow),
             input_artifacts=_input_artifacts(input.input_artifacts),
+            **_placement(input),
         )
 
     @strawberry.mutation
@@ -262,8 +305,9 @@ class DryRunMutation:
             input.project_id,
             input.dry_run_id,
             workflow_template_name=input.workflow_template_name,
-            parameters={p.name: p.value for p in input.parameters or []},
+            parameters={p.name: p.value for p in bounded_list(input.parameters, "parameters")},
             input_artifacts=_input_artifacts(input.input_artifacts),
+            **_placement(input),
         )
 
     @strawberry.mutation
@@ -344,7 +388,8 @@ class Subscription:
     ) -> AsyncGenerator[DryRunUpdate, None]:
         owner = await caller(info)
         run = await _dry_run(info, dry_run_id)  # the caller must own it
-        async for event in gateway(info).run_feed.of_dry_run(owner, dry_run_id, run.uid):
+        events = gateway(info).run_feed.of_dry_run(owner, dry_run_id, run.uid)
+        async for event in while_authorized(info, events):
             yield to_update(event)
 
     @strawberry.subscription(  # type: ignore[untyped-decorator]
@@ -354,5 +399,6 @@ class Subscription:
         self, info: GatewayInfo, project_id: str
     ) -> AsyncGenerator[DryRunUpdate, None]:
         await project_by_id(info, project_id)  # the caller must own it
-        async for event in gateway(info).run_feed.of_project(await caller(info), project_id):
+        events = gateway(info).run_feed.of_project(await caller(info), project_id)
+        async for event in while_authorized(info, events):
             yield to_update(event)

@@ -27,6 +27,7 @@ from strawberry.types.scalar import ScalarDefinition
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe_gateway.context import GatewayInfo, caller, gateway
 from simpipe_gateway.errors import graphql_error, rpc, rpc_or_none
+from simpipe_gateway.input_bounds import bounded_list
 from simpipe_gateway.scalars import as_is, iso
 
 
@@ -497,8 +498,8 @@ def _law(message: pb.ScalingLawData) -> ScalingLawData:
     return ScalingLawData(coeffs=list(message.coeffs), type=message.type, r2=message.r2)
 
 
-def _present(values: Sequence[Any | None] | None) -> list[Any]:
-    return [v for v in values or [] if v is not None]
+def _present(values: Sequence[Any | None] | None, what: str) -> list[Any]:
+    return [v for v in bounded_list(values, what) if v is not None]
 
 
 async def _laws_request(
@@ -511,7 +512,7 @@ async def _laws_request(
 ) -> pb.ComputeScalingLawsRequest:
     return pb.ComputeScalingLawsRequest(
         caller=await caller(info),
-        dry_run_ids=_present(dry_run_ids),
+        dry_run_ids=_present(dry_run_ids, "dryRunIds"),
         aggregate_method=aggregate_method or "",
         nodes=[
             pb.NodesAggregatedNodeMetrics(
@@ -524,9 +525,9 @@ async def _laws_request(
                     node_id=n.data.node_id,
                 ),
             )
-            for n in nodes or []
+            for n in bounded_list(nodes, "nodesAggregatedNodeMetrics")
         ],
-        data_x=_present(data_x),
+        data_x=_present(data_x, "data_x"),
         regression_method=regression_method or "",
     )
 
@@ -546,7 +547,7 @@ class MetricsQuery:
             gateway(info).metrics.GetAggregatedNodesMetrics,
             pb.GetAggregatedNodesMetricsRequest(
                 caller=await caller(info),
-                dry_run_ids=_present(dry_run_ids),
+                dry_run_ids=_present(dry_run_ids, "dryRunIds"),
                 aggregate_method=aggregate_method or "",
             ),
         )

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 from simpipe.v1 import storage_broker_pb2 as pb
 from simpipe_gateway.context import GatewayInfo, caller, gateway
 from simpipe_gateway.errors import rpc
+from simpipe_gateway.input_bounds import MAX_LIST_ITEMS, bounded_list
 from simpipe_gateway.scalars import iso
 from simpipe_gateway.types import Artifact, Size
 
@@ -46,7 +47,10 @@ def _artifact(info: pb.ObjectInfo) -> Artifact:
 
 @strawberry.type
 class StorageQuery:
-    @strawberry.field
+    @strawberry.field(
+        description="The caller's own buckets, and the shared ones (the upload bucket, run files)"
+        " in which each user sees only their own files."
+    )  # type: ignore[untyped-decorator]
     async def buckets(self, info: GatewayInfo) -> list[Bucket]:
         found = await rpc(
             gateway(info).storage.ListBuckets, pb.ListBucketsRequest(caller=await caller(info))
@@ -54,7 +58,8 @@ class StorageQuery:
         return [Bucket(name=b.name, reserved=b.reserved) for b in found.buckets]
 
     @strawberry.field(
-        description="A bucket's files (without bucketName: the default upload bucket),"
+        description="The caller's files in a bucket (without bucketName: the default upload"
+        " bucket, where each user sees only their own),"
         f" at most {MAX_LISTED_ARTIFACTS}, each with a download URL."
     )  # type: ignore[untyped-decorator]
     async def artifacts(
@@ -126,11 +131,14 @@ class StorageMutation:
         return done.deleted
 
     @strawberry.mutation(
-        description="True when every key is gone (a key that did not exist counts as deleted)."
+        description="True when every key is gone (a key that did not exist counts as deleted);"
+        f" at most {MAX_LIST_ITEMS} keys at once."
     )  # type: ignore[untyped-decorator]
     async def delete_artifacts(self, info: GatewayInfo, bucket_name: str, keys: list[str]) -> bool:
         done = await rpc(
             gateway(info).storage.DeleteObjects,
-            pb.DeleteObjectsRequest(caller=await caller(info), bucket=bucket_name, keys=keys),
+            pb.DeleteObjectsRequest(
+                caller=await caller(info), bucket=bucket_name, keys=bounded_list(keys, "keys")
+            ),
         )
         return not done.errors

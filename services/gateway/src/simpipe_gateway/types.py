@@ -14,6 +14,7 @@ from simpipe.v1 import argo_watcher_pb2, dry_runs_pb2, storage_broker_pb2, workf
 from simpipe_events import contract
 from simpipe_gateway.context import GatewayInfo, caller, gateway
 from simpipe_gateway.errors import rpc, rpc_or_none
+from simpipe_gateway.input_bounds import MAX_LOG_LINES, bounded_int
 from simpipe_gateway.metrics_api import (
     DryRunNodeMetrics,
     RunMetricsSummary,
@@ -66,29 +67,35 @@ class Artifact:
 async def step_files(info: GatewayInfo, files: list[dry_runs_pb2.Artifact]) -> list[Artifact]:
     """A step's files with download URLs and sizes, all asked for at once. A
     file may be gone (deleted, or never written by a failed step): then it
-    has no size, and its URL answers 404."""
+    has no size, and its URL answers 404. Keys are the caller's view of
+    them (the broker's, without the owner prefix of a shared bucket); a file
+    outside the caller's storage has neither URL nor size."""
     who = await caller(info)
     storage = gateway(info).storage
 
     async def size(file: dry_runs_pb2.Artifact) -> Size | None:
         found = await rpc_or_none(
             storage.StatObject,
-            storage_broker_pb2.ObjectRef(caller=who, bucket=file.bucket, key=file.key),
+            storage_broker_pb2.ObjectRef(
+                caller=who, bucket=file.bucket, key=file.key, stored_key=True
+            ),
         )
         return None if found is None else found.size
 
     async def one(file: dry_runs_pb2.Artifact) -> Artifact:
         presigned, found_size = await asyncio.gather(
-            rpc(
+            rpc_or_none(
                 storage.PresignGet,
-                storage_broker_pb2.PresignRequest(caller=who, bucket=file.bucket, key=file.key),
+                storage_broker_pb2.PresignRequest(
+                    caller=who, bucket=file.bucket, key=file.key, stored_key=True
+                ),
             ),
             size(file),
         )
         return Artifact(
             name=file.name,
-            key=file.key,
-            url=presigned.url,
+            key=file.key if presigned is None else presigned.key,
+            url=None if presigned is None else presigned.url,
             size=found_size,
             bucket_name=file.bucket,
         )
@@ -220,7 +227,9 @@ class DryRunNodePod(DryRunNode):
     def metrics(self) -> DryRunNodeMetrics:
         return DryRunNodeMetrics(dry_run_id=self.dry_run_id, node_id=self.id)
 
-    @strawberry.field(description="The step's log lines (main container).")  # type: ignore[untyped-decorator]
+    @strawberry.field(
+        description=f"The step's log lines (main container): the last maxLines, at most {MAX_LOG_LINES}."
+    )  # type: ignore[untyped-decorator]
     async def log(
         self,
         info: GatewayInfo,
@@ -229,6 +238,9 @@ class DryRunNodePod(DryRunNode):
         since_seconds: int | None = None,
         since_time: int | None = None,
     ) -> list[str]:
+        bounded_int(max_lines, "maxLines", 1, MAX_LOG_LINES)
+        bounded_int(since_seconds, "sinceSeconds", 0, 2**31 - 1)
+        bounded_int(since_time, "sinceTime", 0, 2**31 - 1)
         since = Timestamp()
         if since_time is not None:
             since.FromSeconds(since_time)
@@ -241,7 +253,7 @@ class DryRunNodePod(DryRunNode):
                 caller=await caller(info),
                 dry_run_id=self.dry_run_id,
                 node_id=self.id,
-                max_lines=max_lines or 0,
+                max_lines=max_lines or MAX_LOG_LINES,
                 since=since,
                 grep=grep or "",
             ),

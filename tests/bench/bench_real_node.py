@@ -15,12 +15,18 @@ import pytest
 from kubernetes import client, config, watch
 
 from simpipe_devstack.bench_stats import percentile
+from simpipe_devstack.cluster_policy import container_security_context, pod_security_context
 from simpipe_devstack.components.cluster import KWOK_NODE_KIND, KWOK_NODE_LABEL
 from simpipe_devstack.components.kubelet import REAL_NODE_KIND, REAL_NODE_TAINT
-from simpipe_devstack.example_pipeline import EXAMPLE_REAL_STEPS, argo_service, real_pipeline
+from simpipe_devstack.example_pipeline import (
+    EXAMPLE_REAL_STEPS,
+    argo_service,
+    on_nodes,
+    real_pipeline,
+)
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.node_images import STEP_IMAGE
-from simpipe_devstack.runs import ArgoApi, pods_by_node_id
+from simpipe_devstack.runs import ArgoApi, argo_token, pods_by_node_id
 from simpipe_devstack.stack import Stack
 
 PODS_PER_KIND = 15
@@ -30,12 +36,16 @@ def _pod(name: str, kind: str) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "nodeSelector": {KWOK_NODE_LABEL: kind},
         "terminationGracePeriodSeconds": 0,
+        # The workflows namespace admits only Pod Security `restricted` pods.
+        "securityContext": pod_security_context(),
+        "automountServiceAccountToken": False,
         "containers": [
             {
                 "name": "main",
                 "image": STEP_IMAGE,
                 "imagePullPolicy": "Never",
                 "command": ["sleep", "3600"],
+                "securityContext": container_security_context(),
             }
         ],
     }
@@ -93,10 +103,15 @@ def _seconds(start: str, end: str) -> float:
 def test_dry_run_wall_time_vs_its_steps_run_time(
     real_node: Stack, endpoints: dict[str, str], core: client.CoreV1Api
 ) -> None:
-    service = argo_service(endpoints["argo_server"])
+    token = argo_token(endpoints)
+    service = argo_service(endpoints["argo_server"], token)
     submitted = time.monotonic()
-    name = str(real_pipeline(EXAMPLE_REAL_STEPS, service, "bench-real-").create().metadata.name)
-    final = ArgoApi(endpoints["argo_server"]).follow(name, timeout=240, interval=0.2)
+    name = str(
+        on_nodes(real_pipeline(EXAMPLE_REAL_STEPS, service, "bench-real-"), REAL_NODE_KIND)
+        .create()
+        .metadata.name
+    )
+    final = ArgoApi(endpoints["argo_server"], token).follow(name, timeout=240, interval=0.2)
     wall = time.monotonic() - submitted
     assert final["status"]["phase"] == "Succeeded"
     own = 0.0

@@ -19,12 +19,18 @@ from kubernetes import client, config
 
 from simpipe_devstack.components.argo import ARTIFACT_BUCKET
 from simpipe_devstack.components.containerd import Containerd
-from simpipe_devstack.components.kubelet import GVISOR_RUNTIME_CLASS, REAL_NODE_NAME, Kubelet
+from simpipe_devstack.components.kubelet import (
+    GVISOR_RUNTIME_CLASS,
+    REAL_NODE_KIND,
+    REAL_NODE_NAME,
+    Kubelet,
+)
 from simpipe_devstack.components.minio import s3_client
 from simpipe_devstack.example_pipeline import (
     EXAMPLE_REAL_STEPS,
     RealStep,
     argo_service,
+    on_nodes,
     real_pipeline,
 )
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
@@ -34,6 +40,7 @@ from simpipe_devstack.runs import (
     FinishedRun,
     PrometheusApi,
     StepStatus,
+    argo_token,
     pod_steps,
     pods_by_node_id,
 )
@@ -54,9 +61,14 @@ def run_real(
     runtime_class: str | None = None,
     timeout: float = 240,
 ) -> dict[str, Any]:
-    service = argo_service(endpoints["argo_server"])
-    workflow = real_pipeline(steps, service, prefix, runtime_class=runtime_class).create()
-    return ArgoApi(endpoints["argo_server"]).follow(str(workflow.metadata.name), timeout=timeout)
+    token = argo_token(endpoints)
+    service = argo_service(endpoints["argo_server"], token)
+    workflow = on_nodes(
+        real_pipeline(steps, service, prefix, runtime_class=runtime_class), REAL_NODE_KIND
+    ).create()
+    return ArgoApi(endpoints["argo_server"], token).follow(
+        str(workflow.metadata.name), timeout=timeout
+    )
 
 
 def step_log(endpoints: dict[str, str], workflow: str, pod: str) -> str:
@@ -64,6 +76,7 @@ def step_log(endpoints: dict[str, str], workflow: str, pod: str) -> str:
     response = httpx.get(
         f"{endpoints['argo_server']}/api/v1/workflows/{WORKFLOW_NAMESPACE}/{workflow}/log",
         params={"logOptions.container": "main", "podName": pod},
+        headers={"Authorization": f"Bearer {argo_token(endpoints)}"},
         timeout=30,
     )
     response.raise_for_status()
@@ -198,9 +211,14 @@ def test_image_not_loaded_is_reported_on_the_step_at_once(
     real_node: Stack, endpoints: dict[str, str]
 ) -> None:
     steps = (RealStep("ghost", "echo unreachable", image="simpipe.local/not-loaded:1"),)
-    service = argo_service(endpoints["argo_server"])
-    name = str(real_pipeline(steps, service, "real-noimage-").create().metadata.name)
-    argo = ArgoApi(endpoints["argo_server"])
+    token = argo_token(endpoints)
+    service = argo_service(endpoints["argo_server"], token)
+    name = str(
+        on_nodes(real_pipeline(steps, service, "real-noimage-"), REAL_NODE_KIND)
+        .create()
+        .metadata.name
+    )
+    argo = ArgoApi(endpoints["argo_server"], token)
     deadline = time.monotonic() + 45
     message = ""
     while time.monotonic() < deadline and "ErrImageNeverPull" not in message:
@@ -223,9 +241,14 @@ def test_node_restart_leaves_it_ready_and_no_dry_run_stuck(
         RealStep("before", "echo before > /work/out/mark.txt; sleep 12", output="mark.txt"),
         RealStep("after", "cat /work/in/mark.txt; echo after"),
     )
-    service = argo_service(endpoints["argo_server"])
-    name = str(real_pipeline(steps, service, "real-restart-").create().metadata.name)
-    argo = ArgoApi(endpoints["argo_server"])
+    token = argo_token(endpoints)
+    service = argo_service(endpoints["argo_server"], token)
+    name = str(
+        on_nodes(real_pipeline(steps, service, "real-restart-"), REAL_NODE_KIND)
+        .create()
+        .metadata.name
+    )
+    argo = ArgoApi(endpoints["argo_server"], token)
     deadline = time.monotonic() + 60
     while not any(s.phase == "Running" for s in pod_steps(argo.workflow(name))):
         assert time.monotonic() < deadline, "the first step never started"

@@ -1,11 +1,14 @@
 """How the Argo server's answers map to errors: only 404 is "not found"."""
 
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from simpipe_argo_watcher.archive import ArgoArchive
+from simpipe_common.argo_auth import ArgoToken
 from simpipe_common.errors import NotFoundError, UnavailableError
 
 ARGO = "http://argo-server:2746"
@@ -72,3 +75,33 @@ async def test_an_archived_workflow_that_is_gone_is_none_and_a_failure_unavailab
     await serve(archive, answering(500, "it broke"))
     with pytest.raises(UnavailableError, match="HTTP 500"):
         await archive.get("uid-1")
+
+
+async def test_the_token_is_sent_and_a_replaced_one_retried_once_after_401(
+    tmp_path: Path,
+) -> None:
+    token_file = tmp_path / "argo.token"
+    token_file.write_text("old\n")
+    archive = ArgoArchive(ARGO, "simpipe", 1, ArgoToken(token_file))
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Authorization"))
+        if request.headers.get("Authorization") != "Bearer new":
+            return httpx.Response(401, text="token not valid")
+        return httpx.Response(200, json={"items": []})
+
+    await serve(archive, httpx.MockTransport(handler))
+    # Expired and not replaced yet: refused once, not retried with the same token.
+    with pytest.raises(UnavailableError, match="HTTP 401"):
+        await archive.list("simpipe.io/owner=x")
+    assert seen == ["Bearer old"]
+    # Replaced so that the file looks the same (inode, size, mtime): only
+    # the 401 makes the archive read it again.
+    looks = token_file.stat()
+    token_file.write_text("new\n")
+    os.utime(token_file, ns=(looks.st_atime_ns, looks.st_mtime_ns))
+    seen.clear()
+    assert await archive.list("simpipe.io/owner=x") == []
+    assert seen == ["Bearer old", "Bearer new"]
+    await archive.close()

@@ -68,7 +68,11 @@ DEFAULT_PORTS: dict[str, int] = {
 }
 
 CLUSTER_NAME = "simpipe"
+# Users' workflows (and Projects, WorkflowTemplates) live in one namespace,
+# the services' identities and Secrets in another, as in deploy/kustomize
+# (its base/namespaces.yaml says why).
 WORKFLOW_NAMESPACE = "simpipe"
+SERVICES_NAMESPACE = "simpipe-system"
 
 # The real node's pod network: a bridge whose /24 exists only inside this
 # machine (nothing routes it elsewhere, pods get no route out). Its first

@@ -4,9 +4,10 @@ measurements from Prometheus: what the demo prints and the smoke test checks."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -85,11 +86,22 @@ class FinishedRun:
         return cls(workflow, pods_by_node_id(kubeconfig, str(workflow["metadata"]["name"])))
 
 
+def argo_token(endpoints: Mapping[str, str]) -> str:
+    """The local tools' token for the Argo server, which authenticates every
+    caller (`--auth-mode=client`; cluster_policy), from `make up`'s endpoints."""
+    return Path(endpoints["argo_token_file"]).read_text().strip()
+
+
 class ArgoApi:
-    def __init__(self, base_url: str, namespace: str = WORKFLOW_NAMESPACE) -> None:
+    def __init__(
+        self, base_url: str, token: str | None = None, namespace: str = WORKFLOW_NAMESPACE
+    ) -> None:
+        """`token`: a Kubernetes token the Argo server accepts (it runs with
+        `--auth-mode=client`), e.g. the stack's `argo_token_file`'s."""
         self.base_url = base_url.rstrip("/")
         self.namespace = namespace
-        self.http = httpx.Client(base_url=self.base_url, timeout=10.0)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self.http = httpx.Client(base_url=self.base_url, timeout=10.0, headers=headers)
 
     def workflow(self, name: str) -> dict[str, Any]:
         response = self.http.get(f"/api/v1/workflows/{self.namespace}/{name}")

@@ -13,6 +13,7 @@ from simpipe_argo_watcher.publisher import Publisher
 from simpipe_argo_watcher.read_model import ReadModel
 from simpipe_argo_watcher.sync import Item, ModelSync
 from simpipe_argo_watcher.watch import WorkflowWatch
+from simpipe_common.argo_auth import ArgoToken
 from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
 from simpipe_common.kube import argo_cluster_checks, lazy_api_client
@@ -44,8 +45,9 @@ def main() -> None:
                 settings.leader_lease_seconds, sync.set_leader,
             )  # fmt: skip
             archive = ArgoArchive(
-                settings.argo_server_url, settings.namespace, settings.argo_timeout_seconds
-            )
+                settings.argo_server_url, settings.namespace, settings.argo_timeout_seconds,
+                ArgoToken(settings.argo_token_file),
+            )  # fmt: skip
             api = ArgoWatcherApi(
                 model, archive, StepLogs(kube, settings.namespace, archive),
                 settings.initial_sync_timeout_seconds,

@@ -1,20 +1,29 @@
 """Argo's workflow archive (PostgreSQL, behind the Argo server's API): dry runs
-whose Workflow object is gone, and the step logs Argo archived to S3."""
+whose Workflow object is gone, and the step logs Argo archived to S3.
+
+Every request carries the service's ServiceAccount token (the Argo server
+runs with `--auth-mode=client`); one refused with 401 is sent once more if
+the token file has a new token by then (they expire and are replaced)."""
 
 from typing import Any
 
 import httpx
 
 from simpipe_argo_watcher.convert import Workflow
+from simpipe_common.argo_auth import ArgoToken
 from simpipe_common.errors import NotFoundError, UnavailableError
 
+HTTP_UNAUTHORIZED = 401
 HTTP_NOT_FOUND = 404
 
 
 class ArgoArchive:
-    def __init__(self, argo_server_url: str, namespace: str, timeout: float) -> None:
+    def __init__(
+        self, argo_server_url: str, namespace: str, timeout: float, token: ArgoToken | None = None
+    ) -> None:
         self._url = argo_server_url.rstrip("/")
         self._namespace = namespace
+        self._token = token or ArgoToken(None)
         self._http = httpx.AsyncClient(base_url=self._url, timeout=timeout)
 
     async def list(self, label_selector: str, name: str = "") -> list[Workflow]:
@@ -67,8 +76,18 @@ class ArgoArchive:
 
     async def _request(self, path: str, params: dict[str, str]) -> httpx.Response:
         try:
-            return await self._http.get(path, params=params)
+            used = self._token.header()
+            response = await self._get(path, params, used)
+            if response.status_code == HTTP_UNAUTHORIZED and self._token.replaced(used):
+                response = await self._get(path, params, self._token.header())
+            return response
         except httpx.HTTPError as error:
             raise UnavailableError(
                 f"Argo server at {self._url} does not answer: {type(error).__name__}: {error}"
             ) from error
+
+    async def _get(
+        self, path: str, params: dict[str, str], authorization: str | None
+    ) -> httpx.Response:
+        headers = {"Authorization": authorization} if authorization else None
+        return await self._http.get(path, params=params, headers=headers)

@@ -2,23 +2,38 @@
 
 Both run with the cluster's admin kubeconfig, namespaced to the workflow
 namespace, archiving finished workflows to PostgreSQL and keeping artifacts
-and step logs in S3.
+and step logs in S3. The server authenticates its callers (`--auth-mode
+client`: a Kubernetes token, with whose RBAC it then acts), and a netfilter
+rule keeps its port and the controller's, which listen on every interface,
+to this machine (loopback_guard).
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from simpipe_devstack import loopback_guard
+from simpipe_devstack.cluster_policy import (
+    ARGO_IDENTITIES,
+    ARGO_TOKEN_HOURS,
+    EXECUTOR_SERVICE_ACCOUNT,
+    LOCAL_TOOLS,
+    WORKFLOW_SERVICE_ACCOUNT,
+    argo_token_file,
+    container_security_context,
+    pod_security_context,
+)
 from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.cluster import Cluster
 from simpipe_devstack.components.postgres import ARCHIVE_DB, ARCHIVE_USER
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
-from simpipe_devstack.processes import ProcessSpec
+from simpipe_devstack.processes import ProcessSpec, StackError
 from simpipe_devstack.readiness import http_ok
 
 if TYPE_CHECKING:
@@ -58,16 +73,38 @@ def s3_endpoint_for_pods(stack: Stack) -> str:
 def controller_config(stack: Stack) -> dict[str, Any]:
     ports = stack.layout.ports
     return {
-        # Imported into the real node, never pulled (there is no registry).
-        "executor": {"imagePullPolicy": "IfNotPresent"},
-        # A run's own podGC overrides this default. Step logs outlive the
-        # pods in the S3 log archive, their measurements in Prometheus.
+        "executor": {
+            # Imported into the real node, never pulled (there is no registry).
+            "imagePullPolicy": "IfNotPresent",
+            # Argo's init and wait containers in every step's pod must pass
+            # the workflows namespace's Pod Security `restricted` level.
+            # argoexec needs no root: it writes only to the pod's emptyDir
+            # volumes, which any uid may write (the emissary in the main
+            # container makes its files writable for all, so steps may run
+            # as another uid).
+            "securityContext": container_security_context(),
+        },
+        # What every Workflow gets unless it says otherwise: the second line
+        # behind the workflow-submitter's policy, which sets the same on
+        # every document it submits (a Workflow's own value wins here). The
+        # pod's own account has no rights and no token; the executor's
+        # token (WorkflowTaskResults only) is mounted into its containers.
+        # A run's own podGC overrides the default below. Step logs outlive
+        # the pods in the S3 log archive, their measurements in Prometheus.
+        # Not set: workflowRestrictions' templateReferencing (Strict or
+        # Secure), under which the controller runs only Workflows that
+        # reference a WorkflowTemplate; createDryRun takes whole Workflow
+        # documents, which would all end in Error.
         "workflowDefaults": {
             "spec": {
+                "serviceAccountName": WORKFLOW_SERVICE_ACCOUNT,
+                "automountServiceAccountToken": False,
+                "executor": {"serviceAccountName": EXECUTOR_SERVICE_ACCOUNT},
+                "securityContext": pod_security_context(),
                 "podGC": {
                     "strategy": "OnWorkflowCompletion",
                     "deleteDelayDuration": f"{POD_GC_DELAY_SECONDS}s",
-                }
+                },
             }
         },
         # Off Prometheus's default :9090 (Argo's default too); plain HTTP,
@@ -106,37 +143,23 @@ def controller_config(stack: Stack) -> dict[str, Any]:
     }
 
 
-def executor_rbac() -> list[dict[str, Any]]:
-    """What Argo's executor in a real pod may do with its (default)
-    ServiceAccount: report each step's outputs as a WorkflowTaskResult."""
-    meta = {"name": "argo-executor", "namespace": WORKFLOW_NAMESPACE}
-    return [
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": meta,
-            "rules": [
-                {
-                    "apiGroups": ["argoproj.io"],
-                    "resources": ["workflowtaskresults"],
-                    "verbs": ["create", "patch"],
-                }
-            ],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": meta,
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "Role",
-                "name": "argo-executor",
-            },
-            "subjects": [
-                {"kind": "ServiceAccount", "name": "default", "namespace": WORKFLOW_NAMESPACE}
-            ],
-        },
-    ]
+def set_guard(stack: Stack, name: str, ports: Sequence[int]) -> None:
+    """Keep `ports` to this machine (loopback_guard); where this process may
+    not set netfilter rules, say that they are open."""
+    problem = loopback_guard.available()
+    if problem:
+        listed = ", ".join(str(p) for p in ports)
+        stack.out(f"       {name}: ports {listed} are open on every interface ({problem})")
+        return
+    try:
+        loopback_guard.guard(name, ports)
+    except loopback_guard.GuardError as error:
+        raise StackError(f"{name}: cannot keep its ports to this machine: {error}") from None
+
+
+def remove_guard(name: str) -> None:
+    if loopback_guard.available() is None:
+        loopback_guard.unguard(name)
 
 
 def argo_crds_dir(stack: Stack) -> Path:
@@ -152,7 +175,11 @@ class ArgoController(ProcessComponent):
     port_keys = ("argo_controller_metrics",)
     binaries = ("workflow-controller",)
 
+    def guarded_ports(self, stack: Stack) -> tuple[int, ...]:
+        return stack.layout.ports["argo_controller_metrics"], CONTROLLER_HEALTH_PORT
+
     def prepare(self, stack: Stack) -> None:
+        set_guard(stack, self.name, self.guarded_ports(stack))
         cluster = Cluster()
         cluster.kubectl(stack, "apply", "-k", str(argo_crds_dir(stack)))
         cluster.apply(
@@ -169,7 +196,6 @@ class ArgoController(ProcessComponent):
                         "secretkey": stack.secrets.s3_secret_key,
                     },
                 ),
-                *executor_rbac(),
                 {
                     "apiVersion": "v1",
                     "kind": "ConfigMap",
@@ -206,6 +232,11 @@ class ArgoController(ProcessComponent):
     def ready(self, stack: Stack) -> Callable[[], bool]:
         return http_ok(f"http://127.0.0.1:{CONTROLLER_HEALTH_PORT}/healthz")
 
+    def stop(self, stack: Stack) -> bool:
+        stopped = super().stop(stack)
+        remove_guard(self.name)
+        return stopped
+
     def endpoints(self, stack: Stack) -> dict[str, str]:
         return {
             "argo_controller_metrics": f"http://127.0.0.1:{stack.layout.ports['argo_controller_metrics']}/metrics"
@@ -216,10 +247,45 @@ class ArgoController(ProcessComponent):
 ARGO_SERVER_KUBE_QPS = 100
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write `text` readable by this user only, replacing the file in one
+    step: a service that reads it meanwhile sees the old token or the new."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    staged = path.with_suffix(".tmp")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text + "\n")
+    staged.replace(path)
+
+
+def mint_argo_tokens(stack: Stack) -> None:
+    """A fresh token of each Argo caller's ServiceAccount (cluster_policy),
+    in its file. Earlier ones stay valid until they expire."""
+    cluster = Cluster()
+    for identity, (namespace, account) in ARGO_IDENTITIES.items():
+        token = cluster.kubectl(
+            stack, "create", "token", account, "-n", namespace,
+            f"--duration={ARGO_TOKEN_HOURS}h",
+        ).strip()  # fmt: skip
+        write_private(argo_token_file(stack.layout, identity), token)
+
+
+def argo_token_env(stack: Stack, service: str) -> dict[str, str]:
+    """The token setting of a service that calls the Argo server as its own
+    ServiceAccount; nothing for one that has none (it calls no Argo)."""
+    if service == LOCAL_TOOLS or service not in ARGO_IDENTITIES:
+        return {}
+    return {"SIMPIPE_ARGO_TOKEN_FILE": str(argo_token_file(stack.layout, service))}
+
+
 class ArgoServer(ProcessComponent):
     name = "argo-server"
     port_keys = ("argo_server",)
     binaries = ("argo",)
+
+    def prepare(self, stack: Stack) -> None:
+        set_guard(stack, self.name, (stack.layout.ports["argo_server"],))
+        mint_argo_tokens(stack)
 
     def spec(self, stack: Stack) -> ProcessSpec:
         return ProcessSpec(
@@ -231,7 +297,10 @@ class ArgoServer(ProcessComponent):
                 "--namespace", WORKFLOW_NAMESPACE,
                 "--namespaced",
                 "--managed-namespace", WORKFLOW_NAMESPACE,
-                "--auth-mode", "server",
+                # Every request needs a Kubernetes token (Authorization:
+                # Bearer), and the server acts with it: a caller can do
+                # through Argo only what its RBAC allows.
+                "--auth-mode", "client",
                 "--secure=false",
                 "--port", str(stack.layout.ports["argo_server"]),
                 "--configmap", CONFIGMAP,
@@ -241,13 +310,33 @@ class ArgoServer(ProcessComponent):
                 "--kube-api-qps", str(ARGO_SERVER_KUBE_QPS),
                 "--kube-api-burst", str(2 * ARGO_SERVER_KUBE_QPS),
             ],
+            # With a caller's token the server builds its Kubernetes client
+            # from the default kubeconfig ($KUBECONFIG), not from
+            # --kubeconfig; it takes the address and CA from there and drops
+            # the admin's key.
+            env={"KUBECONFIG": str(stack.layout.kubeconfig)},
         )  # fmt: skip
 
     def url(self, stack: Stack) -> str:
         return f"http://127.0.0.1:{stack.layout.ports['argo_server']}"
 
     def ready(self, stack: Stack) -> Callable[[], bool]:
-        return http_ok(f"{self.url(stack)}/api/v1/version")
+        # Ready when a caller's token works: listing asks the apiserver
+        # whether the caller may (/api/v1/version takes any Bearer string).
+        token = argo_token_file(stack.layout, LOCAL_TOOLS).read_text().strip()
+        return http_ok(
+            f"{self.url(stack)}/api/v1/workflows/{WORKFLOW_NAMESPACE}?listOptions.limit=1",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    def stop(self, stack: Stack) -> bool:
+        stopped = super().stop(stack)
+        remove_guard(self.name)
+        return stopped
 
     def endpoints(self, stack: Stack) -> dict[str, str]:
-        return {"argo_server": self.url(stack)}
+        return {
+            "argo_server": self.url(stack),
+            # The local tools' token (cluster_policy.local_tools_rbac).
+            "argo_token_file": str(argo_token_file(stack.layout, LOCAL_TOOLS)),
+        }

@@ -14,10 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from simpipe_devstack.cluster_policy import (
+    EXECUTOR_SERVICE_ACCOUNT,
+    KUSTOMIZE_BASE,
+    POLICY_MANIFESTS,
+    RETIRED_OBJECTS,
+    local_tools_rbac,
+)
 from simpipe_devstack.components.base import Component
 from simpipe_devstack.layout import (
     CLUSTER_NAME,
-    DEPLOY_LOCAL,
     MANIFESTS,
     SERVICE_SUBNET,
     WORKFLOW_NAMESPACE,
@@ -29,7 +35,7 @@ if TYPE_CHECKING:
     from simpipe_devstack.stack import Stack
 
 # SIM-PIPE's own resource type, shared with the production install.
-PROJECT_CRD = DEPLOY_LOCAL.parent / "kustomize" / "base" / "crds" / "projects.simpipe.io.yaml"
+PROJECT_CRD = KUSTOMIZE_BASE / "crds" / "projects.simpipe.io.yaml"
 
 # Labels that let pods choose KWOK nodes (simulation) over a real node.
 KWOK_NODE_LABEL = "simpipe.io/node-kind"
@@ -265,10 +271,7 @@ class Cluster(Component):
     def configure(self, stack: Stack, since: datetime) -> None:
         """Objects the rest of the stack needs (idempotent); `since`: when
         this kwok-controller was started."""
-        self.apply(
-            stack,
-            [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": WORKFLOW_NAMESPACE}}],
-        )
+        self.apply_policy(stack)
         for manifest in (
             MANIFESTS / "kwok-usage.yaml",
             MANIFESTS / "kwok-cadvisor-metric.yaml",
@@ -307,6 +310,32 @@ class Cluster(Component):
                 "-o", "jsonpath={.items[*].status.conditions[?(@.type=='Ready')].status}",
             ).split() == ["True"] * stack.kwok_node_count,
             60,
+        )  # fmt: skip
+
+    def apply_policy(self, stack: Stack) -> None:
+        """The namespaces with Pod Security `restricted`, the workflows' and
+        the services' ServiceAccounts and RBAC (cluster_policy)."""
+        namespaces, *rest = POLICY_MANIFESTS
+        # The namespaces first: everything else lives in them.
+        self.kubectl(stack, "apply", "-f", str(namespaces))
+        for manifest in rest:
+            self.kubectl(stack, "apply", "-f", str(manifest))
+        self.apply(stack, local_tools_rbac())
+        for kind, name in RETIRED_OBJECTS:
+            self.kubectl(
+                stack, "delete", kind, name, "-n", WORKFLOW_NAMESPACE, "--ignore-not-found"
+            )
+        # Argo mounts the executor's token from this Secret into every
+        # step's pod: the token controller must have filled it in first.
+        wait_until(
+            f"the {EXECUTOR_SERVICE_ACCOUNT} token",
+            lambda: bool(
+                self.kubectl(
+                    stack, "get", "secret", f"{EXECUTOR_SERVICE_ACCOUNT}.service-account-token",
+                    "-n", WORKFLOW_NAMESPACE, "-o", "jsonpath={.data.token}",
+                ).strip()
+            ),
+            30,
         )  # fmt: skip
 
     def _lease_renewals(self, stack: Stack) -> dict[str, datetime]:

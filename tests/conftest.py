@@ -14,10 +14,14 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
+from pydantic import SecretStr
 
+from simpipe_common.settings import MIB, ServiceSettings
 from simpipe_devstack.components import Component
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import Layout
+from simpipe_devstack.mesh_pki import stack_pki
+from simpipe_devstack.mesh_users import TESTS
 from simpipe_devstack.stack import Stack
 
 
@@ -36,6 +40,25 @@ def stack() -> Stack:
 def endpoints(stack: Stack) -> dict[str, str]:
     found: dict[str, str] = json.loads(stack.layout.endpoints_file.read_text())
     return found
+
+
+@pytest.fixture(scope="session")
+def mesh(stack: Stack, endpoints: dict[str, str]) -> ServiceSettings:
+    """The tests' identity in the stack's mesh, as a service's settings: their
+    certificate (every service answers it: SIMPIPE_GRPC_EXTRA_CALLERS) for
+    simpipe_common.grpc_channel.mesh_channel, and their NATS user (every
+    right) for nats.connect(**simpipe_common.nats_auth.connect_options(mesh))."""
+    files = stack_pki(stack).files(TESTS)
+    return ServiceSettings(
+        nats_url=endpoints["nats"],
+        nats_user=TESTS,
+        nats_password=SecretStr(stack.secrets.nats_passwords[TESTS]),
+        tls_ca_file=files.ca,
+        tls_cert_file=files.cert,
+        tls_key_file=files.key,
+        # The metrics-collector's series, the largest answers.
+        grpc_max_answer_bytes=16 * MIB,
+    )
 
 
 @pytest.fixture(scope="session")

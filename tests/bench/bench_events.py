@@ -21,10 +21,12 @@ from collections.abc import Awaitable, Callable
 
 import nats
 import pytest
-from faststream.nats import NatsBroker
+from faststream.nats import NatsBroker, NatsUserPassword
 from nats.js import JetStreamContext
 
 from simpipe.v1 import events_pb2
+from simpipe_common.nats_auth import connect_options
+from simpipe_common.settings import ServiceSettings
 from simpipe_events import contract
 from simpipe_events.codec import ProtobufCodec
 from simpipe_events.publisher import EventPublisher
@@ -75,12 +77,14 @@ async def _raw_publish(
 
 @pytest.mark.timeout(300)
 async def test_publish_with_ack_through_the_contract_vs_raw_nats_py(
-    endpoints: dict[str, str],
+    endpoints: dict[str, str], mesh: ServiceSettings
 ) -> None:
-    broker = NatsBroker(endpoints["nats"], codec=ProtobufCodec(), logger=None)
+    # Both as the tests' NATS user.
+    user = NatsUserPassword(mesh.nats_user, mesh.nats_password.get_secret_value())
+    broker = NatsBroker(endpoints["nats"], codec=ProtobufCodec(), logger=None, security=user)
     await broker.connect()
     publisher = EventPublisher(broker)
-    raw = await nats.connect(endpoints["nats"])
+    raw = await nats.connect(endpoints["nats"], **connect_options(mesh))
     js = raw.jetstream()
     ours: list[float] = []
     theirs: list[float] = []

@@ -18,15 +18,15 @@ from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import grpc
 import httpx
 import pytest
 from pydantic import SecretStr
 
 from simpipe.v1 import storage_broker_pb2 as pb
 from simpipe.v1 import storage_broker_pb2_grpc
+from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.s3 import s3_client
-from simpipe_common.settings import S3Settings
+from simpipe_common.settings import S3Settings, ServiceSettings
 from simpipe_devstack.bench_stats import report
 from simpipe_devstack.stack import Stack
 
@@ -43,8 +43,10 @@ RPC_CALLS = 200
 
 
 @pytest.fixture
-async def broker(endpoints: dict[str, str]) -> AsyncIterator[StorageBrokerAsyncStub]:
-    async with grpc.aio.insecure_channel(endpoints["storage-broker_grpc"]) as channel:
+async def broker(
+    endpoints: dict[str, str], mesh: ServiceSettings
+) -> AsyncIterator[StorageBrokerAsyncStub]:
+    async with mesh_channel(endpoints["storage-broker_grpc"], mesh) as channel:
         yield storage_broker_pb2_grpc.StorageBrokerStub(channel)
 
 

@@ -21,7 +21,10 @@ from nats.js.api import DeliverPolicy
 
 from simpipe.v1 import argo_watcher_pb2 as pb
 from simpipe.v1 import argo_watcher_pb2_grpc, events_pb2
+from simpipe_common.grpc_channel import mesh_channel
+from simpipe_common.nats_auth import connect_options
 from simpipe_common.ownership import stamp
+from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.components import Component
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
@@ -78,15 +81,15 @@ def workflow_phase(stack: Stack, name: str) -> int:
 
 @pytest.fixture
 async def watcher(
-    endpoints: dict[str, str],
+    endpoints: dict[str, str], mesh: ServiceSettings
 ) -> AsyncIterator[argo_watcher_pb2_grpc.ArgoWatcherAsyncStub]:
-    async with grpc.aio.insecure_channel(endpoints["argo-watcher_grpc"]) as channel:
+    async with mesh_channel(endpoints["argo-watcher_grpc"], mesh) as channel:
         yield argo_watcher_pb2_grpc.ArgoWatcherStub(channel)
 
 
 @pytest.fixture
-async def jetstream(endpoints: dict[str, str]) -> AsyncIterator[Nats]:
-    connection = await nats.connect(endpoints["nats"])
+async def jetstream(endpoints: dict[str, str], mesh: ServiceSettings) -> AsyncIterator[Nats]:
+    connection = await nats.connect(endpoints["nats"], **connect_options(mesh))
     yield connection
     await connection.close()
 

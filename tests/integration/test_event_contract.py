@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import grpc
 import httpx
 import jsonschema
 import nats
@@ -32,6 +31,9 @@ from simpipe.v1 import (
     storage_broker_pb2,
     storage_broker_pb2_grpc,
 )
+from simpipe_common.grpc_channel import mesh_channel
+from simpipe_common.nats_auth import connect_options
+from simpipe_common.settings import ServiceSettings
 from simpipe_common.testing import UNREACHABLE_ENV, service_process
 from simpipe_devstack.components.base import Component
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
@@ -63,8 +65,9 @@ async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQ
     await gql.close()
 
 
-async def _connect(url: str) -> Client:
-    return await nats.connect(url, connect_timeout=5)
+async def _connect(url: str, mesh: ServiceSettings | None = None) -> Client:
+    """As the tests' NATS user (`mesh`), or as nobody (a spare server)."""
+    return await nats.connect(url, connect_timeout=5, **(connect_options(mesh) if mesh else {}))
 
 
 class Received:
@@ -92,8 +95,9 @@ async def test_an_owners_subscriber_gets_a_runs_events_in_order_across_a_gateway
     guest: GraphQLClient,
     project: str,
     crash: Callable[[Component], None],
+    mesh: ServiceSettings,
 ) -> None:
-    connection = await _connect(endpoints["nats"])
+    connection = await _connect(endpoints["nats"], mesh)
     received = Received()
 
     async def on_message(msg: Any) -> None:
@@ -110,7 +114,13 @@ async def test_an_owners_subscriber_gets_a_runs_events_in_order_across_a_gateway
     try:
         run_id = f"contract-{project[-6:]}"
         await dev.execute(
-            CREATE, i={"projectId": project, "dryRunId": run_id, "argoWorkflow": pipeline(STEPS)}
+            CREATE,
+            i={
+                "projectId": project,
+                "dryRunId": run_id,
+                "placement": "VIRTUAL_NODES",
+                "argoWorkflow": pipeline(STEPS),
+            },
         )
         # Another user's run at the same time: none of its events may show.
         guest_project = (
@@ -122,6 +132,7 @@ async def test_an_owners_subscriber_gets_a_runs_events_in_order_across_a_gateway
             i={
                 "projectId": guest_project,
                 "dryRunId": guest_run,
+                "placement": "VIRTUAL_NODES",
                 "argoWorkflow": pipeline(STEPS[:1]),
             },
         )
@@ -248,7 +259,7 @@ async def test_a_service_against_a_missing_or_misconfigured_stream_stops_saying_
     # As declared: the collector starts, consumes and stays up.
     env = {**UNREACHABLE_ENV, "SIMPIPE_NATS_URL": spare_nats}
     async with service_process("simpipe_metrics_collector", env=env) as service:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
+        async with mesh_channel(f"127.0.0.1:{service.grpc_port}", service.caller) as channel:
             stub = service_info_pb2_grpc.ServiceInfoStub(channel)
             async with asyncio.timeout(30):
                 while True:
@@ -278,7 +289,11 @@ def _schema_of(document: dict[str, Any], ref: str) -> dict[str, Any]:
 
 @pytest.mark.timeout(240)
 async def test_every_published_event_is_in_the_asyncapi_document_and_valid(
-    stack: Stack, endpoints: dict[str, str], dev: GraphQLClient, project: str
+    stack: Stack,
+    endpoints: dict[str, str],
+    dev: GraphQLClient,
+    project: str,
+    mesh: ServiceSettings,
 ) -> None:
     async with httpx.AsyncClient(timeout=10) as http:
         document = (await http.get(f"{endpoints['gateway_http']}/asyncapi.json")).json()
@@ -286,7 +301,7 @@ async def test_every_published_event_is_in_the_asyncapi_document_and_valid(
         name: (_channel_pattern(channel["address"]), channel)
         for name, channel in document["channels"].items()
     }
-    connection = await _connect(endpoints["nats"])
+    connection = await _connect(endpoints["nats"], mesh)
     seen: list[tuple[str, dict[str, str], bytes]] = []
     arrived = asyncio.Event()
 
@@ -305,9 +320,14 @@ async def test_every_published_event_is_in_the_asyncapi_document_and_valid(
         # consumer can read (parked on the dead-letter subject).
         await dev.execute(
             CREATE,
-            i={"projectId": project, "dryRunId": run_id, "argoWorkflow": pipeline(STEPS[:1])},
+            i={
+                "projectId": project,
+                "dryRunId": run_id,
+                "placement": "VIRTUAL_NODES",
+                "argoWorkflow": pipeline(STEPS[:1]),
+            },
         )
-        await _upload_and_delete(endpoints, f"asyncapi-{project[-6:]}")
+        await _upload_and_delete(endpoints, mesh, f"asyncapi-{project[-6:]}")
         junk_subject = contract.event_type(events_pb2.DryRunPhaseChanged).subject(
             owner="asyncapi-junk", project="p", run=run_id
         )
@@ -353,10 +373,10 @@ async def test_every_published_event_is_in_the_asyncapi_document_and_valid(
     assert {h["Simpipe-Original-Subject"] for h in parked} == {junk_subject}
 
 
-async def _upload_and_delete(endpoints: dict[str, str], bucket: str) -> None:
+async def _upload_and_delete(endpoints: dict[str, str], mesh: ServiceSettings, bucket: str) -> None:
     """An object made by a (one-part) multipart upload through the storage
     broker, then deleted: its ObjectCreated and ObjectDeleted."""
-    async with grpc.aio.insecure_channel(endpoints["storage-broker_grpc"]) as channel:
+    async with mesh_channel(endpoints["storage-broker_grpc"], mesh) as channel:
         broker = storage_broker_pb2_grpc.StorageBrokerStub(channel)
         sb = storage_broker_pb2
         await broker.CreateBucket(sb.BucketRef(caller=DEV, bucket=bucket))

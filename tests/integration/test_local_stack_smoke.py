@@ -21,12 +21,21 @@ from typing import Any
 import nats
 import pytest
 
+from simpipe_common.nats_auth import connect_options
+from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.components import Component
 from simpipe_devstack.components.argo import POD_GC_DELAY_SECONDS
 from simpipe_devstack.components.minio import s3_client
 from simpipe_devstack.components.nats import Nats
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.runs import ArgoApi, FinishedRun, PrometheusApi, pod_steps, pods_by_node_id
+from simpipe_devstack.runs import (
+    ArgoApi,
+    FinishedRun,
+    PrometheusApi,
+    argo_token,
+    pod_steps,
+    pods_by_node_id,
+)
 from simpipe_devstack.stack import Stack
 
 OK_STEPS = (
@@ -44,8 +53,11 @@ FAILING_STEPS = (
 def run_pipeline(
     endpoints: dict[str, str], steps: tuple[SimulatedStep, ...], prefix: str
 ) -> dict[str, Any]:
-    argo = ArgoApi(endpoints["argo_server"])
-    workflow = simulated_pipeline(steps, argo_service(endpoints["argo_server"]), prefix).create()
+    token = argo_token(endpoints)
+    argo = ArgoApi(endpoints["argo_server"], token)
+    workflow = simulated_pipeline(
+        steps, argo_service(endpoints["argo_server"], token), prefix
+    ).create()
     return argo.follow(str(workflow.metadata.name), timeout=120)
 
 
@@ -123,7 +135,7 @@ def test_prometheus_has_the_emulated_cpu_and_memory_of_each_step(
 def test_finished_workflow_is_in_argos_archive(
     endpoints: dict[str, str], succeeded_run: FinishedRun
 ) -> None:
-    argo = ArgoApi(endpoints["argo_server"])
+    argo = ArgoApi(endpoints["argo_server"], argo_token(endpoints))
     uid = succeeded_run.workflow["metadata"]["uid"]
     deadline = time.monotonic() + 60
     archived = argo.archived(uid)
@@ -152,14 +164,17 @@ def test_s3_object_reads_back_byte_exact(stack: Stack, endpoints: dict[str, str]
 
 @pytest.mark.timeout(90)
 def test_acknowledged_jetstream_message_survives_a_server_restart(
-    stack: Stack, endpoints: dict[str, str], crash: Callable[[Component], None]
+    stack: Stack,
+    endpoints: dict[str, str],
+    mesh: ServiceSettings,
+    crash: Callable[[Component], None],
 ) -> None:
     suffix = uuid.uuid4().hex[:10]
     stream, subject = f"SMOKE_{suffix}", f"smoke.{suffix}"
     payload = os.urandom(4096)
 
     async def publish() -> int:
-        nc = await nats.connect(endpoints["nats"])
+        nc = await nats.connect(endpoints["nats"], **connect_options(mesh))
         js = nc.jetstream()
         await js.add_stream(name=stream, subjects=[subject], storage="file")
         ack = await js.publish(subject, payload, headers={"Nats-Msg-Id": f"smoke-{suffix}"})
@@ -167,7 +182,7 @@ def test_acknowledged_jetstream_message_survives_a_server_restart(
         return ack.seq
 
     async def read_back(seq: int) -> bytes:
-        nc = await nats.connect(endpoints["nats"])
+        nc = await nats.connect(endpoints["nats"], **connect_options(mesh))
         js = nc.jetstream()
         try:
             msg = await js.get_msg(stream, seq)

@@ -20,6 +20,9 @@ import pytest
 
 from simpipe.v1 import events_pb2, metrics_collector_pb2_grpc
 from simpipe.v1 import metrics_collector_pb2 as pb
+from simpipe_common.grpc_channel import mesh_channel
+from simpipe_common.nats_auth import connect_options
+from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.stack import Stack
@@ -59,7 +62,7 @@ async def _run_to_the_end(gql: GraphQLClient, run_id: str) -> None:
     document = simulated_pipeline(STEPS, argo_service("http://unused")).to_dict()
     await gql.execute(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
-        i={"dryRunId": run_id, "argoWorkflow": document},
+        i={"dryRunId": run_id, "placement": "VIRTUAL_NODES", "argoWorkflow": document},
     )
     query = "query($id: String!) { dryRun(dryRunId: $id) { status { phase } } }"
     run = await gql.finished_dry_run(query, run_id, seconds=120)
@@ -86,9 +89,9 @@ def run_id(stack: Stack, endpoints: dict[str, str]) -> str:
 
 @pytest.fixture
 async def collector(
-    endpoints: dict[str, str],
+    endpoints: dict[str, str], mesh: ServiceSettings
 ) -> AsyncIterator[metrics_collector_pb2_grpc.MetricsCollectorAsyncStub]:
-    async with grpc.aio.insecure_channel(endpoints["metrics-collector_grpc"]) as channel:
+    async with mesh_channel(endpoints["metrics-collector_grpc"], mesh) as channel:
         yield metrics_collector_pb2_grpc.MetricsCollectorStub(channel)
 
 
@@ -311,6 +314,7 @@ async def test_report_is_complete_and_outlives_the_workflow(
     dev: GraphQLClient,
     collector: metrics_collector_pb2_grpc.MetricsCollectorAsyncStub,
     endpoints: dict[str, str],
+    mesh: ServiceSettings,
     run_id: str,
 ) -> None:
     report = await _report(dev, run_id)
@@ -336,7 +340,7 @@ async def test_report_is_complete_and_outlives_the_workflow(
     assert {r["display_name"] for r in rows} == set(BY_NAME)
     assert sum(len(v) for s in document["steps"] for v in s["series"].values()) == len(rows)
 
-    ready = await _metrics_ready(endpoints["nats"], run_id)
+    ready = await _metrics_ready(endpoints["nats"], mesh, run_id)
     assert ready.meta.event_id == f"metrics:{report['uid']}"
     assert (ready.uid, ready.owner, contract.run_phase_name(ready.phase)) == (
         report["uid"], DEV, report["phase"],
@@ -355,10 +359,12 @@ async def test_report_is_complete_and_outlives_the_workflow(
     assert again == document
 
 
-async def _metrics_ready(nats_url: str, run_id: str) -> events_pb2.MetricsReady:
+async def _metrics_ready(
+    nats_url: str, mesh: ServiceSettings, run_id: str
+) -> events_pb2.MetricsReady:
     """The run's announcement; the report is readable a moment before it is announced."""
     of_the_run = events_pb2.MetricsReady(owner=DEV, dry_run_id=run_id)
-    connection = await nats.connect(nats_url)
+    connection = await nats.connect(nats_url, **connect_options(mesh))
     try:
         deadline = time.monotonic() + 30
         while (ready := await last_event(connection.jetstream(), of_the_run)) is None:

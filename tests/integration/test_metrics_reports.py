@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from simpipe_common.event_broker import EventBroker
 from simpipe_common.memory import DeferredTrim
+from simpipe_common.nats_auth import connect_options
 from simpipe_common.s3 import s3_client
 from simpipe_common.settings import S3Settings, ServiceSettings
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
@@ -86,21 +87,24 @@ async def finished_run(gql: GraphQLClient, run_id: str) -> None:
     document = simulated_pipeline(STEPS, argo_service("http://unused")).to_dict()
     await gql.execute(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
-        i={"dryRunId": run_id, "argoWorkflow": document},
+        i={"dryRunId": run_id, "placement": "VIRTUAL_NODES", "argoWorkflow": document},
     )
     await gql.finished_dry_run(RUN, run_id, seconds=120, interval=1)
 
 
 @pytest.mark.timeout(240)
 async def test_a_run_that_finished_before_the_consumer_existed_is_reported(
-    stack: Stack, endpoints: dict[str, str], report_bucket: tuple[S3Client, str]
+    stack: Stack,
+    endpoints: dict[str, str],
+    mesh: ServiceSettings,
+    report_bucket: tuple[S3Client, str],
 ) -> None:
     run_id = f"metrics-late-{uuid.uuid4().hex[:8]}"
     started = time.time()
     gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[DEV])
-    watcher = Watcher(endpoints["argo-watcher_grpc"], 30)
+    watcher = Watcher(endpoints["argo-watcher_grpc"], 30, mesh)
     prometheus = Prometheus(endpoints["prometheus"], 30, 4)
-    connection = await nats.connect(endpoints["nats"])
+    connection = await nats.connect(endpoints["nats"], **connect_options(mesh))
     s3, bucket = report_bucket
     store = AwaitedStore(s3, bucket, run_id)
     consumer: stream.DurableConsumer | None = None
@@ -115,9 +119,8 @@ async def test_a_run_that_finished_before_the_consumer_existed_is_reported(
             backfill_seconds=time.time() - started + 5,
         )
         await connection.jetstream().add_consumer(stream.STREAM, consumer.config())
-        events = EventBroker(
-            ServiceSettings(nats_url=endpoints["nats"]), consumer.name, consumers=(consumer,)
-        )
+        # As the tests' NATS user, which may also publish the collector's events.
+        events = EventBroker(mesh, consumer.name, consumers=(consumer,))
         collector = MetricsCollector(watcher, prometheus, "simpipe", 1.0, EnergyModel(10, 0.4, 300))
         reports = RunReports(
             collector, store, events.publisher, lambda: events.broker.connection.jetstream(),

@@ -29,3 +29,15 @@ def test_refuses_a_websocket_nats_url(monkeypatch: pytest.MonkeyPatch, url: str)
     monkeypatch.setenv("SIMPIPE_NATS_URL", url)
     with pytest.raises(ValueError, match="nats:// or tls://"):
         ServiceSettings()
+
+
+def test_the_mesh_is_secure_unless_told_and_reflection_off() -> None:
+    settings = GrpcServiceSettings()
+    assert (settings.mesh_insecure, settings.grpc_reflection) == (False, False)
+    assert settings.tls_ca_file is None
+    assert settings.grpc_extra_callers == frozenset()
+
+
+def test_extra_callers_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIMPIPE_GRPC_EXTRA_CALLERS", "tests, tools,")
+    assert GrpcServiceSettings().grpc_extra_callers == frozenset({"tests", "tools"})

@@ -35,6 +35,7 @@ def test_a_missing_stream_is_named() -> None:
         pytest.param({"duplicate_window": None}, "duplicate window", id="no duplicate window"),
         pytest.param({"duplicate_window": 0.0}, "duplicate window", id="a zero duplicate window"),
         pytest.param({"duplicate_window": 10.0}, "duplicate window", id="a short duplicate window"),
+        pytest.param({"allow_direct": None}, "direct reads", id="no direct reads"),
     ],
 )
 def test_a_stream_not_as_the_contract_needs_is_unfit(change: dict[str, object], named: str) -> None:

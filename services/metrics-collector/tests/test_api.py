@@ -90,7 +90,7 @@ def dry_run(artifacts: dict[str, list[tuple[str, str]]] | None = None) -> dry_ru
 
 class FakeWatcher(Watcher):
     def __init__(self, artifacts: dict[str, list[tuple[str, str]]] | None = None) -> None:
-        super().__init__(UNREACHABLE_URL, 1)
+        super().__init__(UNREACHABLE_URL, 1, ServiceSettings(mesh_insecure=True))
         self.artifacts = artifacts
         self.asked: list[str] = []
 

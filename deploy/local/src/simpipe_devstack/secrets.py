@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+
+from simpipe_devstack.mesh_users import NATS_USERS
 
 # The local stack's gateway knows two users, so isolation between users can
 # be tried (and tested) locally.
@@ -44,12 +46,22 @@ class Secrets:
         }
     )
 
+    # NATS (components/nats.py): a password per user of the mesh's NATS.
+    nats_passwords: dict[str, str] = field(
+        default_factory=lambda: {user: secrets.token_urlsafe(24) for user in NATS_USERS}
+    )
+
     @classmethod
     def load_or_create(cls, path: Path) -> Secrets:
         known = {f.name for f in fields(cls)}
         stored = json.loads(path.read_text()) if path.exists() else {}
         loaded = cls(**{k: v for k, v in stored.items() if k in known})
-        if set(stored) != known:
+        # A NATS user added in a later version gets its password now.
+        new_users = [u for u in NATS_USERS if u not in loaded.nats_passwords]
+        if new_users:
+            drawn = {user: secrets.token_urlsafe(24) for user in new_users}
+            loaded = replace(loaded, nats_passwords={**loaded.nats_passwords, **drawn})
+        if set(stored) != known or new_users:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as out:

@@ -9,8 +9,9 @@ service out of its Kubernetes Service at once.
 import asyncio
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import nats
 import nats.errors
@@ -41,7 +42,9 @@ def dependency_check(name: str, probe: Callable[[], Awaitable[str]], timeout: fl
     return check
 
 
-def nats_check(url: str, timeout: float) -> Check:
+def nats_check(url: str, timeout: float, options: Mapping[str, Any] | None = None) -> Check:
+    """`options`: the service's user (nats_auth.connect_options)."""
+
     async def probe() -> str:
         errors: list[Exception] = []
 
@@ -57,6 +60,7 @@ def nats_check(url: str, timeout: float) -> Check:
                 max_reconnect_attempts=1,
                 reconnect_time_wait=0,
                 error_cb=record,
+                **(options or {}),
             )
         except nats.errors.NoServersError:
             if errors:

@@ -17,13 +17,16 @@ from contextlib import asynccontextmanager
 
 import nats.errors
 import structlog
-from faststream.nats import JStream, NatsBroker
+from faststream.nats import JStream, NatsBroker, NatsUserPassword
 from google.protobuf.message import Message
+from nats.aio.client import DEFAULT_INBOX_PREFIX
+from nats.js import api as js_api
 from prometheus_client import Counter
 
 from simpipe_common.checks import CheckResult
 from simpipe_common.errors import StartupError
 from simpipe_common.memory import release_free_memory
+from simpipe_common.nats_auth import check_nats_user, connect_options
 from simpipe_common.settings import ServiceSettings
 from simpipe_events import stream
 from simpipe_events.codec import ProtobufCodec
@@ -46,6 +49,9 @@ WARN_EVERY_SECONDS = 30.0
 
 # Subscribers name the stream without declaring it: the deployment owns it.
 EVENTS_STREAM = JStream(stream.STREAM, declare=False)
+# FastStream's pull subscribers take their inbox prefix of their own
+# (`subscriber(inbox_prefix=)`), nats-py's default unless told.
+PULL_INBOX_PREFIX = js_api.INBOX_PREFIX
 
 
 class EventBroker:
@@ -70,9 +76,21 @@ class EventBroker:
         # Why the service must stop (the stream is not as declared).
         self.fatal = ""
         self._last_warned = -math.inf
+        credentials = connect_options(settings)
+        # The prefix of the inboxes its pull subscribers fetch into: the
+        # user's own (nats_auth), which its NATS user may read.
+        self.pull_inbox_prefix = (
+            f"{credentials['inbox_prefix']}.".encode() if credentials else PULL_INBOX_PREFIX
+        )
         self.broker = NatsBroker(
             settings.nats_url,
             name=name,
+            # The service's own NATS user (its permissions: only its events)
+            # and the inboxes that user may read.
+            security=NatsUserPassword(credentials["user"], credentials["password"])
+            if credentials
+            else None,
+            inbox_prefix=credentials.get("inbox_prefix", DEFAULT_INBOX_PREFIX),
             codec=ProtobufCodec(),
             # Handlers take the contract's proto types, which are their own
             # schema: no pydantic casting of handler arguments (it also ran
@@ -131,7 +149,9 @@ class EventBroker:
         """Connects, checks and starts the subscribers in the background: the
         service serves while NATS is away (its events wait and are retried).
         Once NATS answers, a stream or consumer that is missing or not as
-        declared stops the service: StartupError when this context ends."""
+        declared stops the service: StartupError when this context ends.
+        Without a NATS user it does not start (StartupError)."""
+        check_nats_user(self.settings)
         task = asyncio.create_task(self._connect_and_start())
         try:
             yield self.broker

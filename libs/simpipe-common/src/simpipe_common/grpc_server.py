@@ -1,5 +1,7 @@
-"""The gRPC side of every service: an aio server with ServiceInfo, the standard health
-service (grpc.health.v1) and reflection, so grpcurl and Kubernetes gRPC probes work."""
+"""The gRPC side of every service: an aio server with ServiceInfo and the
+standard health service (grpc.health.v1), on a port that takes only mutual
+TLS callers the mesh's CA vouches for; its own methods answer only the
+identities grpc_callers allows. Reflection (for grpcurl) when enabled."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -8,10 +10,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from simpipe.v1 import service_info_pb2, service_info_pb2_grpc
+from simpipe.v1 import service_info_pb2_grpc
+from simpipe_common.grpc_callers import ALLOWED_CALLERS, SERVICE_INFO, CallerAllowlist
+from simpipe_common.mesh_tls import mesh_tls
 from simpipe_common.service_info import ServiceInfoServicer
-
-SERVICE_INFO = service_info_pb2.DESCRIPTOR.services_by_name["ServiceInfo"].full_name
+from simpipe_common.settings import GrpcServiceSettings
 
 
 @dataclass(frozen=True)
@@ -26,14 +29,25 @@ class GrpcRegistration:
 class GrpcServer:
     def __init__(
         self,
-        host: str,
-        port: int,
+        name: str,
+        settings: GrpcServiceSettings,
         service_info: ServiceInfoServicer,
         registrations: Sequence[GrpcRegistration] = (),
     ) -> None:
+        host, port = settings.bind_host, settings.grpc_port
         self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        # Read now: missing or unreadable files stop the start (StartupError).
+        self._tls = mesh_tls(settings)
+        callers = ALLOWED_CALLERS.get(name, frozenset()) | settings.grpc_extra_callers
         self._health = health.aio.HealthServicer()
-        self._server = grpc.aio.server()
+        self._server = grpc.aio.server(
+            # Without TLS no caller has an identity to check (tests only).
+            interceptors=[CallerAllowlist(name, callers)] if self._tls is not None else None,
+            options=[
+                ("grpc.max_receive_message_length", settings.grpc_max_request_bytes),
+                ("grpc.max_send_message_length", settings.grpc_max_answer_bytes),
+            ],
+        )
         service_info_pb2_grpc.add_ServiceInfoServicer_to_server(service_info, self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         for registration in registrations:
@@ -42,13 +56,18 @@ class GrpcServer:
             SERVICE_INFO,
             *(r.full_name for r in registrations),
             health.SERVICE_NAME,
-            reflection.SERVICE_NAME,
         )
-        reflection.enable_server_reflection(self._services, self._server)
+        if settings.grpc_reflection:
+            reflection.enable_server_reflection(
+                (*self._services, reflection.SERVICE_NAME), self._server
+            )
 
     async def start(self) -> int:
         """Listens and serves; returns the bound port."""
-        port = self._server.add_insecure_port(self._address)
+        if self._tls is None:
+            port = self._server.add_insecure_port(self._address)
+        else:
+            port = self._server.add_secure_port(self._address, self._tls.server_credentials())
         await self._server.start()
         for name in ("", *self._services):  # "" is the whole server's health
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -19,6 +19,7 @@ from simpipe_common.grpc_server import GrpcRegistration, GrpcServer
 from simpipe_common.http import ASGIApp, HealthApp, HttpServer
 from simpipe_common.logs import configure_logging
 from simpipe_common.memory import release_free_memory, resident_mib
+from simpipe_common.mesh_tls import mesh_tls
 from simpipe_common.service_info import ServiceInfoServicer
 from simpipe_common.settings import GrpcServiceSettings, ServiceSettings
 
@@ -74,6 +75,10 @@ class ServiceRunner:
             loop.add_signal_handler(sig, stop.set)
         resources = AsyncExitStack()
         try:
+            # Every service calls or serves gRPC: one without its mesh
+            # identity stops here, before it opens anything.
+            if mesh_tls(settings) is None:
+                log.warning("the mesh runs insecure: plaintext gRPC, no caller identities")
             registrations: Sequence[GrpcRegistration] = ()
             if service.lifespan is not None:
                 registrations = await resources.enter_async_context(service.lifespan())
@@ -91,8 +96,8 @@ class ServiceRunner:
             )
             grpc_server = (
                 GrpcServer(
-                    settings.bind_host,
-                    settings.grpc_port,
+                    service.name,
+                    settings,
                     ServiceInfoServicer(
                         service.name, service.version, datetime.now(UTC), service.dependencies
                     ),

@@ -5,11 +5,13 @@ plus the mixins of the systems it talks to, and sets its own default ports.
 """
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "SIMPIPE_"
+MIB = 1024 * 1024
 
 
 class ServiceSettings(BaseSettings):
@@ -24,6 +26,27 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = 5.0
     # Upper bound of one dependency check, so a dead dependency answers fast.
     check_timeout_seconds: float = 2.0
+    # The mesh's TLS (PEM files; in a cluster, a Secret mounted per service):
+    # the CA every peer's certificate must be signed by, and this service's
+    # own certificate and key, whose common name is who it is to the others.
+    # gRPC servers require a client certificate; clients present theirs and
+    # check the server's (simpipe_common.mesh_tls).
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    # This service's NATS user: the server lets it publish its own events and
+    # read what it consumes, nothing else.
+    nats_user: str = ""
+    nats_password: SecretStr = SecretStr("")
+    # For tests only: plaintext gRPC without identities and NATS without a
+    # user. Without it a service that lacks the TLS files or its NATS user
+    # refuses to start.
+    mesh_insecure: bool = False
+    # gRPC message limits between services, on both ends of a call: requests
+    # (a caller's to a server) and answers. A service's own largest answer
+    # sets its limit (the metrics-collector's series are the largest).
+    grpc_max_request_bytes: int = 4 * MIB
+    grpc_max_answer_bytes: int = 4 * MIB
 
     @field_validator("nats_url")
     @classmethod
@@ -37,6 +60,21 @@ class ServiceSettings(BaseSettings):
 class GrpcServiceSettings(ServiceSettings):
     # 0 picks a free port.
     grpc_port: int = 50051
+    # gRPC server reflection (what grpcurl lists): it tells any peer every
+    # method, so it is off unless asked for.
+    grpc_reflection: bool = False
+    # Mesh identities that may call this service besides the mesh's rules
+    # (simpipe_common.grpc_callers), e.g. the local stack's `tests`.
+    # SIMPIPE_GRPC_EXTRA_CALLERS=a,b
+    grpc_extra_callers: Annotated[frozenset[str], NoDecode] = frozenset()
+
+    # Named apart: a subclass's validator of the same name would replace it.
+    @field_validator("grpc_extra_callers", mode="before")
+    @classmethod
+    def _extra_callers_comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(name.strip() for name in value.split(",") if name.strip())
+        return value
 
 
 class KubernetesSettings(BaseSettings):
@@ -52,6 +90,12 @@ class ArgoSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     argo_server_url: str = "http://127.0.0.1:2746"
+    # A Kubernetes ServiceAccount token the Argo server (`--auth-mode=client`)
+    # acts with: in a pod the projected token
+    # /var/run/secrets/kubernetes.io/serviceaccount/token, locally one the
+    # stack mints. Read again when the file changes or Argo answers 401
+    # (simpipe_common.argo_auth). None: no token sent (Argo in `server` mode).
+    argo_token_file: Path | None = None
 
 
 class S3Settings(BaseSettings):

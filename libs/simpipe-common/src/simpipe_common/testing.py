@@ -1,20 +1,22 @@
 """Helpers for the services' unit tests: run `python -m <module>` on ephemeral loopback
-ports, talk to it over HTTP and gRPC, and stop it with SIGTERM; the event
-stream in memory."""
+ports with a mesh identity of a throwaway CA, talk to it over HTTP and gRPC
+(mTLS, as `tests`), and stop it with SIGTERM; the event stream in memory."""
 
 import asyncio
+import functools
 import json
 import os
 import signal
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import grpc
 from faststream.nats import NatsBroker
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
@@ -22,6 +24,9 @@ from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
 
 from simpipe.v1 import service_info_pb2, service_info_pb2_grpc
+from simpipe_common.grpc_channel import mesh_channel
+from simpipe_common.mesh_pki import Authority
+from simpipe_common.settings import ServiceSettings
 from simpipe_events import contract
 from simpipe_events.publisher import EventPublisher, headers
 from simpipe_events.stream import STREAM
@@ -37,7 +42,56 @@ UNREACHABLE_ENV = {
     "SIMPIPE_PROMETHEUS_URL": UNREACHABLE_URL,
     "SIMPIPE_KUBECONFIG": "/nonexistent/kubeconfig",
     "SIMPIPE_CHECK_TIMEOUT_SECONDS": "2",
+    "SIMPIPE_NATS_USER": "test",
+    "SIMPIPE_NATS_PASSWORD": "test-secret",
 }
+# The identity the tests call services as.
+TESTS_IDENTITY = "tests"
+
+
+class ThrowawayMesh:
+    """A mesh CA of the test run's own, in a temporary directory, and
+    certificates signed by it on demand (simpipe_common.mesh_pki)."""
+
+    def __init__(self) -> None:
+        # Removed when the test run ends (the object lives as long as the cache below).
+        self._directory = tempfile.TemporaryDirectory(prefix="simpipe-mesh-")
+        self.path = Path(self._directory.name)
+        self.authority = Authority.create()
+        (self.path / "ca.pem").write_bytes(self.authority.cert_pem)
+
+    def env(self, identity: str) -> dict[str, str]:
+        """SIMPIPE_TLS_* of `identity`, issued on first use."""
+        cert, key = self.path / f"{identity}.pem", self.path / f"{identity}-key.pem"
+        if not cert.exists():
+            issued = self.authority.issue(identity)
+            key.write_bytes(issued.key_pem)
+            cert.write_bytes(issued.cert_pem)
+        return {
+            "SIMPIPE_TLS_CA_FILE": str(self.path / "ca.pem"),
+            "SIMPIPE_TLS_CERT_FILE": str(cert),
+            "SIMPIPE_TLS_KEY_FILE": str(key),
+        }
+
+    def settings(self, identity: str = TESTS_IDENTITY) -> ServiceSettings:
+        """A caller's settings with `identity`'s certificate."""
+        files = self.env(identity)
+        return ServiceSettings(
+            tls_ca_file=Path(files["SIMPIPE_TLS_CA_FILE"]),
+            tls_cert_file=Path(files["SIMPIPE_TLS_CERT_FILE"]),
+            tls_key_file=Path(files["SIMPIPE_TLS_KEY_FILE"]),
+        )
+
+
+@functools.cache
+def throwaway_mesh() -> ThrowawayMesh:
+    """One per test process: making a CA takes a moment."""
+    return ThrowawayMesh()
+
+
+def service_identity(module: str) -> str:
+    """'metrics-collector' of 'simpipe_metrics_collector'."""
+    return module.removeprefix("simpipe_").replace("_", "-")
 
 
 @dataclass
@@ -46,6 +100,8 @@ class ServiceProcess:
     http_port: int
     grpc_port: int | None
     logs: list[dict[str, Any]] = field(default_factory=list)
+    # How the tests call it: mTLS as `tests` (or plaintext, when it runs insecure).
+    caller: ServiceSettings = field(default_factory=lambda: throwaway_mesh().settings())
 
     async def http_request(
         self, path: str, json_body: Any = None, headers: Mapping[str, str] | None = None
@@ -68,13 +124,13 @@ class ServiceProcess:
         return await asyncio.to_thread(send)
 
     async def get_info(self) -> service_info_pb2.ServiceInfoResponse:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
+        async with mesh_channel(f"127.0.0.1:{self.grpc_port}", self.caller) as channel:
             stub = service_info_pb2_grpc.ServiceInfoStub(channel)
             return await stub.GetInfo(service_info_pb2.GetInfoRequest(), timeout=10)
 
     async def health_status(self, service: str = "") -> int:
         """The grpc.health.v1 status of `service` ("" is the whole server)."""
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
+        async with mesh_channel(f"127.0.0.1:{self.grpc_port}", self.caller) as channel:
             check = channel.unary_unary(
                 "/grpc.health.v1.Health/Check",
                 request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
@@ -94,15 +150,22 @@ class ServiceProcess:
 
 @asynccontextmanager
 async def service_process(
-    module: str, env: Mapping[str, str] = UNREACHABLE_ENV, start_timeout: float = 60
+    module: str,
+    env: Mapping[str, str] = UNREACHABLE_ENV,
+    start_timeout: float = 60,
+    mesh: bool = True,
 ) -> AsyncIterator[ServiceProcess]:
-    """Starts `python -m module` on 127.0.0.1 with ephemeral ports; kills it on exit."""
+    """Starts `python -m module` on 127.0.0.1 with ephemeral ports and, with
+    `mesh`, the service's certificate of the throwaway CA (`env` may
+    override); kills it on exit."""
+    identity = throwaway_mesh().env(service_identity(module)) if mesh else {}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         module,
         env={
             **os.environ,
+            **identity,
             **env,
             "SIMPIPE_BIND_HOST": "127.0.0.1",
             "SIMPIPE_HTTP_PORT": "0",
@@ -113,7 +176,10 @@ async def service_process(
     try:
         logs = await asyncio.wait_for(_logs_until_started(process), start_timeout)
         started = logs[-1]
-        yield ServiceProcess(process, started["http_port"], started["grpc_port"], logs)
+        caller = throwaway_mesh().settings()
+        if env.get("SIMPIPE_MESH_INSECURE", "").lower() in ("1", "true", "yes", "on"):
+            caller = ServiceSettings(mesh_insecure=True)
+        yield ServiceProcess(process, started["http_port"], started["grpc_port"], logs, caller)
     finally:
         if process.returncode is None:
             process.kill()
@@ -178,7 +244,9 @@ class RecordedStream(EventPublisher):
     def subjects(self) -> list[str]:
         return [contract.subject_of(event) for event in self.events]
 
-    async def get_last_msg(self, stream_name: str, subject: str) -> RawStreamMsg:
+    async def get_last_msg(
+        self, stream_name: str, subject: str, direct: bool | None = False
+    ) -> RawStreamMsg:
         if stream_name == STREAM:
             for sequence, event in reversed(list(enumerate(self.events, start=1))):
                 if contract.subject_of(event) == subject:

@@ -19,6 +19,7 @@ from pathlib import Path
 import nats
 
 from simpipe_events import asyncapi, compatibility, stream
+from simpipe_events.inboxes import inbox_prefix
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
         "--nats-url",
         default=os.environ.get("SIMPIPE_NATS_URL", "nats://127.0.0.1:4222"),
         help="NATS server (default: $SIMPIPE_NATS_URL or nats://127.0.0.1:4222)",
+    )
+    deployment.add_argument(
+        "--nats-user",
+        default=os.environ.get("SIMPIPE_NATS_USER", ""),
+        help="NATS user, one that may manage the stream (default: $SIMPIPE_NATS_USER);"
+        " its password is read from $SIMPIPE_NATS_PASSWORD only, never the command line",
     )
     defaults = stream.StreamLimits()
     deployment.add_argument(
@@ -68,8 +75,15 @@ async def _run(args: argparse.Namespace) -> int:
     async def quiet(_error: Exception) -> None:
         """nats-py prints each failed try with a traceback; the last one is reported."""
 
+    user: dict[str, str] = {}
+    if args.nats_user:
+        user = {
+            "user": args.nats_user,
+            "password": os.environ.get("SIMPIPE_NATS_PASSWORD", ""),
+            "inbox_prefix": inbox_prefix(args.nats_user),
+        }
     connection = await nats.connect(
-        args.nats_url, connect_timeout=5, max_reconnect_attempts=3, error_cb=quiet
+        args.nats_url, connect_timeout=5, max_reconnect_attempts=3, error_cb=quiet, **user
     )
     try:
         js = connection.jetstream()

@@ -18,14 +18,18 @@ Event = TypeVar("Event", bound=Message)
 class LastMessages(Protocol):
     """The part of JetStream's API the read takes (a JetStreamContext has it)."""
 
-    async def get_last_msg(self, stream_name: str, subject: str) -> RawStreamMsg: ...
+    async def get_last_msg(
+        self, stream_name: str, subject: str, direct: bool | None = False
+    ) -> RawStreamMsg: ...
 
 
 async def last_event(jetstream: LastMessages, like: Event) -> Event | None:
     """The last event on the subject `like` is published on (an event of the
     same type: the subject names it); None when the stream holds none."""
     try:
-        stored = await jetstream.get_last_msg(STREAM, contract.subject_of(like))
+        # Direct: the request's subject names the event's, so NATS lets a
+        # service read back its own subjects only (simpipe_events.permissions).
+        stored = await jetstream.get_last_msg(STREAM, contract.subject_of(like), direct=True)
     except NotFoundError:
         return None
     return type(like).FromString(stored.data or b"")

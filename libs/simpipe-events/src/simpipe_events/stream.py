@@ -133,6 +133,10 @@ def stream_problems(found: StreamConfig | None) -> list[str]:
         problems.append(f"its retention is {found.retention}, not {want.retention}")
     if found.storage != want.storage:
         problems.append(f"its storage is {found.storage}, not {want.storage}")
+    if not found.allow_direct:
+        # Services read their own last events by direct get (last_event),
+        # which NATS permits per subject.
+        problems.append("its direct reads are off (allow_direct)")
     if (found.duplicate_window or 0) < DUPLICATE_WINDOW_SECONDS:
         problems.append(
             f"its duplicate window is {found.duplicate_window or 0:g} s, less than"

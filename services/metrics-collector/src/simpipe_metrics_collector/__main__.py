@@ -7,6 +7,7 @@ from simpipe_common.checks import http_check, nats_check
 from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
 from simpipe_common.memory import DeferredTrim
+from simpipe_common.nats_auth import connect_options
 from simpipe_common.runner import Service, run_service
 from simpipe_common.s3 import s3_check, s3_client
 from simpipe_events import stream
@@ -41,7 +42,9 @@ def main() -> None:
         prometheus = Prometheus(
             settings.prometheus_url, settings.prometheus_timeout_seconds, settings.query_concurrency
         )
-        watcher = Watcher(settings.argo_watcher_addr, settings.prometheus_timeout_seconds)
+        watcher = Watcher(
+            settings.argo_watcher_addr, settings.argo_watcher_timeout_seconds, settings
+        )
         collector = MetricsCollector(
             watcher, prometheus, settings.namespace, settings.scrape_interval_seconds, energy
         )
@@ -62,6 +65,7 @@ def main() -> None:
                     lambda: event_broker.broker.connection.jetstream(),
                     settings.report_settle_seconds, trim,
                 ),
+                inbox_prefix=event_broker.pull_inbox_prefix,
             )  # fmt: skip
             try:
                 async with event_broker.running():
@@ -85,7 +89,7 @@ def main() -> None:
             name="metrics-collector",
             settings=settings,
             dependencies=[
-                nats_check(settings.nats_url, timeout),
+                nats_check(settings.nats_url, timeout, connect_options(settings)),
                 http_check("prometheus", f"{settings.prometheus_url}/-/ready", timeout),
                 s3_check(settings, timeout),
                 event_broker.check,

@@ -1,4 +1,4 @@
-from simpipe_common.settings import GrpcServiceSettings, S3Settings
+from simpipe_common.settings import MIB, GrpcServiceSettings, S3Settings
 
 
 class MetricsCollectorSettings(GrpcServiceSettings, S3Settings):
@@ -7,6 +7,12 @@ class MetricsCollectorSettings(GrpcServiceSettings, S3Settings):
     prometheus_url: str = "http://127.0.0.1:9090"
     # Where runs and their steps are learned, scoped by caller.
     argo_watcher_addr: str = "127.0.0.1:50052"
+    # The deadline of each call to the argo-watcher: above its own bounds (its
+    # first sync and its Argo archive call, 10 s each), so its typed answer
+    # comes through.
+    argo_watcher_timeout_seconds: float = 20.0
+    # A run's series are the mesh's largest answers (README: "Inside the mesh").
+    grpc_max_answer_bytes: int = 16 * MIB
     # The namespace of the dry runs' pods.
     namespace: str = "simpipe"
     # Prometheus's scrape interval of cAdvisor: the finest step worth asking

@@ -31,7 +31,7 @@ from faststream.nats import NatsBroker, NatsMessage, PullSub
 
 from simpipe.v1 import events_pb2
 from simpipe_common.errors import NotFoundError
-from simpipe_common.event_broker import EVENTS_STREAM
+from simpipe_common.event_broker import EVENTS_STREAM, PULL_INBOX_PREFIX
 from simpipe_common.memory import DeferredTrim
 from simpipe_events import contract, stream
 from simpipe_events.last_event import LastMessages, last_event
@@ -199,12 +199,17 @@ REPORTS_CONTEXT: Final = "run_reports"
 
 
 def subscribe(
-    broker: NatsBroker, reports: RunReports, consumer: stream.DurableConsumer = stream.REPORTS
+    broker: NatsBroker,
+    reports: RunReports,
+    consumer: stream.DurableConsumer = stream.REPORTS,
+    inbox_prefix: bytes = PULL_INBOX_PREFIX,
 ) -> None:
     """Hands the run phase events of `consumer`, the durable consumer the
     deployment made, to `reports` (injected into the handler from the
     broker's context); before `broker` starts. What it cannot decode is
-    parked by the event broker's dead-letter middleware."""
+    parked by the event broker's dead-letter middleware. Fetched batches
+    come to inboxes of `inbox_prefix` (EventBroker.pull_inbox_prefix: the
+    only ones the service's NATS user may read)."""
     broker.context.set_global(REPORTS_CONTEXT, reports)
 
     @broker.subscriber(
@@ -212,6 +217,7 @@ def subscribe(
         durable=consumer.name,
         stream=EVENTS_STREAM,
         pull_sub=PullSub(FETCH_BATCH, FETCH_WAIT_SECONDS),
+        inbox_prefix=inbox_prefix,
         ack_policy=AckPolicy.MANUAL,
         no_reply=True,
     )

@@ -7,6 +7,8 @@ import grpc
 
 from simpipe.v1 import argo_watcher_pb2, argo_watcher_pb2_grpc, dry_runs_pb2
 from simpipe_common.errors import InvalidInputError, NotFoundError, UnavailableError
+from simpipe_common.grpc_channel import mesh_channel
+from simpipe_common.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from simpipe.v1.argo_watcher_pb2_grpc import ArgoWatcherAsyncStub
@@ -20,16 +22,18 @@ _PASSED_ON = {
 
 
 class Watcher:
-    def __init__(self, address: str, timeout: float) -> None:
+    def __init__(self, address: str, timeout: float, settings: ServiceSettings) -> None:
         self._address = address
         self._timeout = timeout
+        # The collector's mesh identity: the watcher answers it.
+        self._settings = settings
         self._channel: grpc.aio.Channel | None = None
         self._stub: ArgoWatcherAsyncStub | None = None
 
     def _watcher(self) -> "ArgoWatcherAsyncStub":
         # An aio channel belongs to the running loop: made on first use.
         if self._stub is None:
-            self._channel = grpc.aio.insecure_channel(self._address)
+            self._channel = mesh_channel(self._address, self._settings)
             self._stub = argo_watcher_pb2_grpc.ArgoWatcherStub(self._channel)
         return self._stub
 

@@ -10,25 +10,23 @@ from typing import TYPE_CHECKING
 from simpipe_devstack.components.argo import (
     ARTIFACT_BUCKET,
     ARTIFACT_SECRET,
+    argo_token_env,
     s3_endpoint_for_pods,
 )
 from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.minio import REGION, Minio
+from simpipe_devstack.components.nats import nats_user_env
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.mesh_pki import stack_pki
+from simpipe_devstack.mesh_users import MESH_IDENTITIES, TESTS
+
+# Where the stack and its tests have always found them.
+from simpipe_devstack.mesh_users import SERVICE_NAMES as SERVICE_NAMES
 from simpipe_devstack.processes import ProcessSpec
 from simpipe_devstack.readiness import service_started
 
 if TYPE_CHECKING:
     from simpipe_devstack.stack import Stack
-
-SERVICE_NAMES = (
-    "workflow-submitter",
-    "argo-watcher",
-    "metrics-collector",
-    "storage-broker",
-    "kwok-scaler",
-    "gateway",
-)
 
 
 # Python's -OO for the services: docstrings are not kept in memory (nor
@@ -42,34 +40,79 @@ def port_key(service: str, kind: str) -> str:
     return f"{service.replace('-', '_')}_{kind}"
 
 
-def service_env(stack: Stack) -> dict[str, str]:
-    """The SIMPIPE_* settings every service may read (each takes its own)."""
+def service_env(stack: Stack, service: str) -> dict[str, str]:
+    """The SIMPIPE_* settings of one service: what its settings class reads,
+    with its own mesh identity (TLS files, NATS user) and only the secrets
+    it needs (S3 keys to the storage-broker and metrics-collector, API
+    tokens to the gateway)."""
     ports, secrets = stack.layout.ports, stack.secrets
-    return {
+    common = {
         "SIMPIPE_BIND_HOST": "127.0.0.1",
         "SIMPIPE_LOG_LEVEL": "info",
         "SIMPIPE_NATS_URL": f"nats://127.0.0.1:{ports['nats']}",
+        **nats_user_env(stack, service),
+        **stack_pki(stack).files(service).env(),
+    }
+    if service != "gateway":
+        # The integration tests call every service directly.
+        common["SIMPIPE_GRPC_EXTRA_CALLERS"] = TESTS
+    kubernetes = {
         "SIMPIPE_KUBECONFIG": str(stack.layout.kubeconfig),
         "SIMPIPE_NAMESPACE": WORKFLOW_NAMESPACE,
+    }
+    argo = {
         "SIMPIPE_ARGO_SERVER_URL": f"http://127.0.0.1:{ports['argo_server']}",
-        "SIMPIPE_PROMETHEUS_URL": f"http://127.0.0.1:{ports['prometheus']}",
+        **argo_token_env(stack, service),
+    }
+    s3 = {
         "SIMPIPE_S3_ENDPOINT": Minio().url(stack),
         "SIMPIPE_S3_REGION": REGION,
         "SIMPIPE_S3_ACCESS_KEY": secrets.s3_access_key,
         "SIMPIPE_S3_SECRET_KEY": secrets.s3_secret_key,
         "SIMPIPE_S3_PATH_STYLE": "true",
-        # Argo's artifact repository (components/argo.py), as the steps' pods reach it.
-        "SIMPIPE_ARTIFACT_BUCKET": ARTIFACT_BUCKET,
-        "SIMPIPE_ARTIFACT_S3_ENDPOINT": s3_endpoint_for_pods(stack),
-        "SIMPIPE_ARTIFACT_S3_INSECURE": "true",
-        "SIMPIPE_ARTIFACT_S3_SECRET": ARTIFACT_SECRET,
-        # The gateway's view of the services and of its callers.
-        "SIMPIPE_WORKFLOW_SUBMITTER_ADDR": f"127.0.0.1:{ports['workflow_submitter_grpc']}",
-        "SIMPIPE_ARGO_WATCHER_ADDR": f"127.0.0.1:{ports['argo_watcher_grpc']}",
-        "SIMPIPE_METRICS_COLLECTOR_ADDR": f"127.0.0.1:{ports['metrics_collector_grpc']}",
-        "SIMPIPE_STORAGE_BROKER_ADDR": f"127.0.0.1:{ports['storage_broker_grpc']}",
-        "SIMPIPE_API_TOKENS": secrets.gateway_tokens_setting(),
     }
+    own: dict[str, dict[str, str]] = {
+        "workflow-submitter": {
+            **kubernetes,
+            **argo,
+            # Argo's artifact repository (components/argo.py), as the steps' pods reach it.
+            "SIMPIPE_ARTIFACT_S3_ENDPOINT": s3_endpoint_for_pods(stack),
+            "SIMPIPE_ARTIFACT_S3_INSECURE": "true",
+            "SIMPIPE_ARTIFACT_S3_SECRET": ARTIFACT_SECRET,
+            # Each project's S3 credentials for its steps come from the broker.
+            "SIMPIPE_STORAGE_BROKER_ADDR": f"127.0.0.1:{ports['storage_broker_grpc']}",
+        },
+        "argo-watcher": {**kubernetes, **argo, "SIMPIPE_ARTIFACT_BUCKET": ARTIFACT_BUCKET},
+        "metrics-collector": {
+            **s3,
+            "SIMPIPE_NAMESPACE": WORKFLOW_NAMESPACE,
+            "SIMPIPE_PROMETHEUS_URL": f"http://127.0.0.1:{ports['prometheus']}",
+            "SIMPIPE_ARGO_WATCHER_ADDR": f"127.0.0.1:{ports['argo_watcher_grpc']}",
+        },
+        "storage-broker": {
+            **s3,
+            # Shared by owner prefix, like the upload bucket; MinIO's admin API
+            # (the root keys) makes each project's scoped credentials.
+            "SIMPIPE_ARTIFACT_BUCKET": ARTIFACT_BUCKET,
+            "SIMPIPE_PROJECT_CREDENTIALS": "minio",
+        },
+        "kwok-scaler": {**kubernetes, **argo},
+        "gateway": {
+            # Its view of the services and of its callers.
+            "SIMPIPE_WORKFLOW_SUBMITTER_ADDR": f"127.0.0.1:{ports['workflow_submitter_grpc']}",
+            "SIMPIPE_ARGO_WATCHER_ADDR": f"127.0.0.1:{ports['argo_watcher_grpc']}",
+            "SIMPIPE_METRICS_COLLECTOR_ADDR": f"127.0.0.1:{ports['metrics_collector_grpc']}",
+            "SIMPIPE_STORAGE_BROKER_ADDR": f"127.0.0.1:{ports['storage_broker_grpc']}",
+            "SIMPIPE_API_TOKENS": secrets.gateway_tokens_setting(),
+            # The users' access tokens live as Secrets in the cluster.
+            "SIMPIPE_KUBECONFIG": str(stack.layout.kubeconfig),
+            # A developer's stack, on loopback only: GraphiQL and introspection
+            # on (a deployment leaves them off, the settings' default).
+            "SIMPIPE_GRAPHIQL": "true",
+            "SIMPIPE_INTROSPECTION": "true",
+        },
+    }
+    return common | own[service]
 
 
 # The order the services take the CPUs in, one each in turn: the gateway and
@@ -108,9 +151,18 @@ class Service(ProcessComponent):
         self.grpc_key = grpc_key if service != "gateway" else None
         self.port_keys = (self.http_key,) + ((grpc_key,) if self.grpc_key else ())
 
+    def prepare(self, stack: Stack) -> None:
+        made = stack_pki(stack).ensure(MESH_IDENTITIES)
+        if made:
+            stack.out(f"  mesh certificates made: {', '.join(made)}")
+
     def spec(self, stack: Stack) -> ProcessSpec:
         ports = stack.layout.ports
-        env = service_env(stack) | PYTHON_ENV | {"SIMPIPE_HTTP_PORT": str(ports[self.http_key])}
+        env = (
+            service_env(stack, self.name)
+            | PYTHON_ENV
+            | {"SIMPIPE_HTTP_PORT": str(ports[self.http_key])}
+        )
         if self.grpc_key:
             env["SIMPIPE_GRPC_PORT"] = str(ports[self.grpc_key])
         return ProcessSpec(

@@ -23,17 +23,19 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 import requests
 from kubernetes import client, config, watch
 
 from simpipe.v1 import service_info_pb2, service_info_pb2_grpc
+from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.ownership import ANNOTATION_OWNER, ownership_labels, stamp
+from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.bench_stats import report
 from simpipe_devstack.components.services import SERVICE_NAMES
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.runs import argo_token
 from simpipe_devstack.stack import Stack
 
 USER = "local-dev"
@@ -127,7 +129,7 @@ async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
     # One client each, kept for the whole run, both requests-based: the
     # measured difference is the path, not the HTTP libraries (httpx alone
     # takes ~1.2 ms more than requests per call here).
-    hera_service = argo_service(endpoints["argo_server"])
+    hera_service = argo_service(endpoints["argo_server"], argo_token(endpoints))
     session = requests.Session()
     session.headers.update(dev.headers())
     mutation = "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"
@@ -135,7 +137,10 @@ async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
     async def through_the_gateway() -> float:
         document = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
         document["spec"]["suspend"] = True
-        body: dict[str, Any] = {"query": mutation, "variables": {"i": {"argoWorkflow": document}}}
+        body: dict[str, Any] = {
+            "query": mutation,
+            "variables": {"i": {"placement": "VIRTUAL_NODES", "argoWorkflow": document}},
+        }
         start = time.perf_counter()
         answer = await asyncio.to_thread(session.post, dev.url, json=body)
         took = time.perf_counter() - start
@@ -192,7 +197,7 @@ def rss_mib(pid: int) -> float:
 WARM_UP_ROUNDS = 3
 
 
-async def warm_up(gql: GraphQLClient, endpoints: dict[str, str]) -> None:
+async def warm_up(gql: GraphQLClient, endpoints: dict[str, str], mesh: ServiceSettings) -> None:
     """Real requests through every service first: idle memory is measured after
     use (clients built, caches filled, dependency checks run), not just after
     start."""
@@ -203,7 +208,7 @@ async def warm_up(gql: GraphQLClient, endpoints: dict[str, str]) -> None:
             document = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
             result = await gql.execute(
                 "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
-                i={"argoWorkflow": document},
+                i={"placement": "VIRTUAL_NODES", "argoWorkflow": document},
             )
             created.append(result["createDryRun"]["id"])
             await gql.execute("{ projects { id } buckets { name } }")
@@ -217,7 +222,7 @@ async def warm_up(gql: GraphQLClient, endpoints: dict[str, str]) -> None:
         for name in SERVICE_NAMES:  # dependency checks: NATS, S3, Kubernetes, Argo, ...
             address = endpoints.get(f"{name}_grpc")
             if address is not None:
-                async with grpc.aio.insecure_channel(address) as channel:
+                async with mesh_channel(address, mesh) as channel:
                     stub = service_info_pb2_grpc.ServiceInfoStub(channel)
                     await stub.GetInfo(service_info_pb2.GetInfoRequest(), timeout=30)
     finally:
@@ -228,9 +233,9 @@ async def warm_up(gql: GraphQLClient, endpoints: dict[str, str]) -> None:
 
 @pytest.mark.timeout(300)
 async def test_idle_memory_of_each_service(
-    stack: Stack, endpoints: dict[str, str], dev: GraphQLClient
+    stack: Stack, endpoints: dict[str, str], mesh: ServiceSettings, dev: GraphQLClient
 ) -> None:
-    await warm_up(dev, endpoints)
+    await warm_up(dev, endpoints, mesh)
     print()
     # The target is 100 MB (decimal): 95.4 MiB.
     target_mib = 100e6 / 2**20

@@ -218,11 +218,17 @@ def test_services_have_only_their_own_rights_on_workflows(stack: Stack) -> None:
     submitter = f"{SERVICES_NAMESPACE}:workflow-submitter"
     watcher = f"{SERVICES_NAMESPACE}:argo-watcher"
     assert can_i(stack, submitter, "create", "workflows.argoproj.io")
-    assert not can_i(stack, submitter, "get", "secrets")
+    # Projects' S3 credentials, by name: never the whole list.
+    assert can_i(stack, submitter, "create", "secrets")
+    assert not can_i(stack, submitter, "list", "secrets")
+    assert not can_i(stack, submitter, "get", "secrets", namespace=SERVICES_NAMESPACE)
     assert can_i(stack, watcher, "watch", "workflows.argoproj.io")
     assert not can_i(stack, watcher, "create", "workflows.argoproj.io")
     assert not can_i(stack, watcher, "delete", "workflows.argoproj.io")
+    # Archived logs: Argo reads a project's credentials with its token.
+    assert can_i(stack, watcher, "get", "secrets")
     assert not can_i(stack, watcher, "list", "secrets")
+    assert not can_i(stack, watcher, "get", "secrets", namespace=SERVICES_NAMESPACE)
     for service in ("gateway", "metrics-collector", "storage-broker", "kwok-scaler"):
         account = f"{SERVICES_NAMESPACE}:{service}"
         assert not can_i(stack, account, "get", "workflows.argoproj.io"), service

@@ -8,17 +8,22 @@ machine cannot run containers.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from kubernetes import client, config
 
 from simpipe_devstack.components.argo import ARTIFACT_BUCKET
 from simpipe_devstack.components.minio import UPLOADS_BUCKET
 from simpipe_devstack.example_pipeline import OUTPUT_DIR, RealStep, argo_service, real_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.stack import Stack
 
 INPUT_PATH = "/tmp/input"
 INPUT_TEXT = b"hello, sim-pipe\nsecond line\n"
@@ -33,6 +38,17 @@ DRY_RUN = f"""query($id: String!) {{ dryRun(dryRunId: $id) {{ id status {{ phase
     inputArtifacts {{ {FILE_FIELDS} }} outputArtifacts {{ {FILE_FIELDS} }} }} }} }} }}"""
 RUN_TIMEOUT_SECONDS = 240
 CREATE = """mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"""
+
+
+def delete_pods(stack: Stack, dry_run_id: str) -> None:
+    """Deletes the run's pods and waits until they are gone."""
+    core = client.CoreV1Api(config.new_client_from_config(str(stack.layout.kubeconfig)))
+    selector = f"workflows.argoproj.io/workflow={dry_run_id}"
+    core.delete_collection_namespaced_pod(WORKFLOW_NAMESPACE, label_selector=selector)
+    deadline = time.monotonic() + 60
+    while core.list_namespaced_pod(WORKFLOW_NAMESPACE, label_selector=selector).items:
+        assert time.monotonic() < deadline, "the run's pods outlived their deletion"
+        time.sleep(0.2)
 
 
 def upper_from_input() -> dict[str, Any]:
@@ -74,7 +90,7 @@ async def uploaded(dev: GraphQLClient) -> AsyncIterator[str]:
 @pytest.mark.timeout(300)
 @pytest.mark.usefixtures("real_node")
 async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
-    dev: GraphQLClient, uploaded: str
+    stack: Stack, dev: GraphQLClient, uploaded: str
 ) -> None:
     dry_run_id = f"files-{uuid.uuid4().hex[:8]}"
     await dev.execute(
@@ -119,6 +135,16 @@ async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
         )["getAggregatedNodesMetrics"]
         sizes = {n["nodeName"]: n["data"]["fileSize"] for n in aggregated}
         assert sizes["upper"] == [float(len(INPUT_TEXT))]
+        # Once its pod is gone, the step's log comes from the archive: the
+        # run's own project credentials, which Argo reads with the watcher's token.
+        await asyncio.to_thread(delete_pods, stack, dry_run_id)
+        logged = await dev.execute(
+            """query($id: String!, $n: String!) { dryRun(dryRunId: $id) {
+              node(id: $n) { ... on DryRunNodePod { log } } } }""",
+            id=dry_run_id,
+            n=step["id"],
+        )
+        assert "upper: wrote 2 lines" in logged["dryRun"]["node"]["log"]
     finally:
         await dev.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=dry_run_id)
 

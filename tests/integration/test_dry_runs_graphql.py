@@ -66,7 +66,13 @@ async def follow(gql: GraphQLClient, dry_run_id: str) -> list[dict[str, Any]]:
 async def test_lifecycle_with_every_phase_pushed_in_order(dev: GraphQLClient, project: str) -> None:
     run_id = unique("life")
     created = await dev.execute(
-        CREATE, i={"projectId": project, "dryRunId": run_id, "argoWorkflow": pipeline()}
+        CREATE,
+        i={
+            "projectId": project,
+            "dryRunId": run_id,
+            "placement": "VIRTUAL_NODES",
+            "argoWorkflow": pipeline(),
+        },
     )
     assert created["createDryRun"]["id"] == run_id
     assert created["createDryRun"]["project"] == {"id": project}
@@ -133,7 +139,13 @@ async def test_a_subscriber_keeps_phases_in_order_across_a_nats_crash(
     )
     run_id = unique("natscrash")
     await dev.execute(
-        CREATE, i={"projectId": project, "dryRunId": run_id, "argoWorkflow": pipeline(steps)}
+        CREATE,
+        i={
+            "projectId": project,
+            "dryRunId": run_id,
+            "placement": "VIRTUAL_NODES",
+            "argoWorkflow": pipeline(steps),
+        },
     )
     server = stack.component(Nats.name)
     updates: list[dict[str, Any]] = []
@@ -173,7 +185,13 @@ async def test_suspend_resume_and_terminate(dev: GraphQLClient, project: str) ->
     long_steps = (SimulatedStep("wait", seconds=30, cpu_millicores=100, memory_mib=16),)
     run_id = unique("ctl")
     await dev.execute(
-        CREATE, i={"projectId": project, "dryRunId": run_id, "argoWorkflow": pipeline(long_steps)}
+        CREATE,
+        i={
+            "projectId": project,
+            "dryRunId": run_id,
+            "placement": "VIRTUAL_NODES",
+            "argoWorkflow": pipeline(long_steps),
+        },
     )
     phases: asyncio.Queue[str] = asyncio.Queue()
 
@@ -209,7 +227,12 @@ async def test_retried_create_with_the_same_id_makes_one_workflow(
     stack: Stack, dev: GraphQLClient, project: str
 ) -> None:
     run_id = unique("retry")
-    body = {"projectId": project, "dryRunId": run_id, "argoWorkflow": yaml.safe_dump(pipeline())}
+    body = {
+        "projectId": project,
+        "dryRunId": run_id,
+        "placement": "VIRTUAL_NODES",
+        "argoWorkflow": yaml.safe_dump(pipeline()),
+    }
     first, second = await asyncio.gather(dev.execute(CREATE, i=body), dev.execute(CREATE, i=body))
     assert first["createDryRun"]["id"] == second["createDryRun"]["id"] == run_id
     assert managed_workflows(stack).count(run_id) == 1
@@ -235,17 +258,33 @@ async def test_bad_documents_get_typed_errors_and_create_nothing(
 ) -> None:
     before = managed_workflows(stack)
     with pytest.raises(GraphQLError) as caught:
-        await dev.execute(CREATE, i={"projectId": project, "argoWorkflow": document})
+        await dev.execute(
+            CREATE, i={"projectId": project, "placement": "VIRTUAL_NODES", "argoWorkflow": document}
+        )
     assert caught.value.codes == [code]
     assert managed_workflows(stack) == before
 
 
 async def test_unknown_project_and_bad_ids_are_typed_errors(dev: GraphQLClient) -> None:
     with pytest.raises(GraphQLError) as unknown:
-        await dev.execute(CREATE, i={"projectId": "no-such-project", "argoWorkflow": pipeline()})
+        await dev.execute(
+            CREATE,
+            i={
+                "projectId": "no-such-project",
+                "placement": "VIRTUAL_NODES",
+                "argoWorkflow": pipeline(),
+            },
+        )
     assert unknown.value.codes == ["NOT_FOUND_ERROR"]
     with pytest.raises(GraphQLError) as bad_id:
-        await dev.execute(CREATE, i={"dryRunId": "../etc/passwd", "argoWorkflow": pipeline()})
+        await dev.execute(
+            CREATE,
+            i={
+                "dryRunId": "../etc/passwd",
+                "placement": "VIRTUAL_NODES",
+                "argoWorkflow": pipeline(),
+            },
+        )
     assert bad_id.value.codes == ["INPUT_VALIDATION_ERROR"]
 
 
@@ -259,7 +298,9 @@ async def test_mutations_without_a_valid_token_are_refused(
             await anonymous.execute('mutation { createProject(project: {name: "x"}) { id } }')
         assert caught.value.codes == ["UNAUTHENTICATED"]
         with pytest.raises(GraphQLError):
-            await anonymous.execute(CREATE, i={"argoWorkflow": pipeline()})
+            await anonymous.execute(
+                CREATE, i={"placement": "VIRTUAL_NODES", "argoWorkflow": pipeline()}
+            )
         await anonymous.close()
     assert managed_workflows(stack) == before
 
@@ -269,7 +310,13 @@ async def test_one_user_cannot_see_or_touch_anothers_project(
 ) -> None:
     run_id = unique("mine")
     await dev.execute(
-        CREATE, i={"projectId": project, "dryRunId": run_id, "argoWorkflow": pipeline()}
+        CREATE,
+        i={
+            "projectId": project,
+            "dryRunId": run_id,
+            "placement": "VIRTUAL_NODES",
+            "argoWorkflow": pipeline(),
+        },
     )
     assert project not in [
         p["id"] for p in (await guest.execute("{ projects { id } }"))["projects"]
@@ -282,7 +329,10 @@ async def test_one_user_cannot_see_or_touch_anothers_project(
             'mutation($p: String!) { renameProject(projectId: $p, name: "mine now") { id } }',
             {"p": project},
         ),
-        (CREATE, {"i": {"projectId": project, "argoWorkflow": pipeline()}}),
+        (
+            CREATE,
+            {"i": {"projectId": project, "placement": "VIRTUAL_NODES", "argoWorkflow": pipeline()}},
+        ),
     ]
     for query, variables in attempts:
         with pytest.raises(GraphQLError) as caught:
@@ -314,6 +364,7 @@ async def test_dry_run_from_a_project_template_with_parameters(
         i={
             "projectId": project,
             "workflowTemplateName": name,
+            "placement": "VIRTUAL_NODES",
             "parameters": [{"name": "size", "value": "10"}],
         },
     )
@@ -326,3 +377,30 @@ async def test_dry_run_from_a_project_template_with_parameters(
         "query($p: String!) { project(projectId: $p) { workflowTemplates { name } } }", p=project
     )
     assert templates["project"]["workflowTemplates"] == [{"name": name}]
+
+
+@pytest.mark.timeout(240)
+async def test_a_run_is_found_right_after_its_create_returned(
+    dev: GraphQLClient, project: str
+) -> None:
+    """Read-your-writes, as scripts and the original GUI do it: the create asks
+    for the id alone, the next request reads the run. 100 times in a row."""
+    document = pipeline()
+    document["spec"]["suspend"] = True  # nothing runs: only the reads matter
+    created: list[str] = []
+    try:
+        for _ in range(100):
+            run_id = unique("ryw")
+            await dev.execute(
+                "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
+                i={"projectId": project, "dryRunId": run_id, "placement": "VIRTUAL_NODES",
+                   "argoWorkflow": document},
+            )  # fmt: skip
+            created.append(run_id)
+            read = await dev.execute(
+                "query($id: String!) { dryRun(dryRunId: $id) { id status { phase } } }", id=run_id
+            )
+            assert read["dryRun"]["id"] == run_id
+    finally:
+        for run_id in created:
+            await dev.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id)

@@ -33,6 +33,7 @@ async def test_three_step_template_runs_with_a_parameter(dev: GraphQLClient, pro
         i={
             "projectId": project,
             "workflowTemplateName": created["createWorkflowTemplate"]["name"],
+            "placement": "VIRTUAL_NODES",
             "parameters": [{"name": "input-size", "value": "250"}],
         },
     )
@@ -46,7 +47,11 @@ async def test_three_step_template_runs_with_a_parameter(dev: GraphQLClient, pro
 async def test_dag_fans_out_in_parallel(dev: GraphQLClient, project: str) -> None:
     created = await dev.execute(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
-        i={"projectId": project, "argoWorkflow": (EXAMPLES / "dag-fan-out.yaml").read_text()},
+        i={
+            "projectId": project,
+            "placement": "VIRTUAL_NODES",
+            "argoWorkflow": (EXAMPLES / "dag-fan-out.yaml").read_text(),
+        },
     )
     final = await dev.finished_dry_run(NODES, created["createDryRun"]["id"], RUN_SECONDS)
     assert final["status"] == {"phase": "Succeeded"}

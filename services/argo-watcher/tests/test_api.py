@@ -17,9 +17,10 @@ from simpipe.v1 import argo_watcher_pb2_grpc, dry_runs_pb2, events_pb2
 from simpipe_argo_watcher.api import ArgoWatcherApi
 from simpipe_argo_watcher.archive import ArgoArchive
 from simpipe_argo_watcher.convert import Workflow
+from simpipe_argo_watcher.live_workflows import LiveWorkflows
 from simpipe_argo_watcher.logs import StepLogs
 from simpipe_argo_watcher.read_model import ReadModel
-from simpipe_common.errors import REASON_KEY
+from simpipe_common.errors import REASON_KEY, NotFoundError
 from simpipe_common.testing import UNREACHABLE_URL
 
 ALICE, BOB = "alice@example.org", "bob"
@@ -241,3 +242,34 @@ async def test_watching_an_unknown_or_foreign_run_is_not_found(
         call = stub.WatchDryRun(pb.GetDryRunRequest(caller=caller, dry_run_id=run))
         error = await error_of(call.read())
         assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+class FakeLive(LiveWorkflows):
+    """The apiserver's copy, for a run the watch has not delivered yet."""
+
+    def __init__(self, workflows: list[Workflow]) -> None:
+        self.workflows = {w["metadata"]["name"]: w for w in workflows}
+        self.asked: list[str] = []
+
+    async def get(self, name: str) -> Workflow | None:
+        self.asked.append(name)
+        return self.workflows.get(name)
+
+
+async def test_a_run_the_watch_has_not_delivered_yet_is_read_from_the_cluster(
+    failed: Workflow, running: Workflow
+) -> None:
+    harness = Harness(failed)
+    live = FakeLive([running])
+    harness.api.live = live
+    harness.model.replace_all([])  # synced, and the new run not in it yet
+    found = await harness.api._dry_run(pb.GetDryRunRequest(caller=ALICE, dry_run_id=RUN))
+    assert (found.id, found.owner, found.archived) == (RUN, ALICE, False)
+    with pytest.raises(NotFoundError):
+        await harness.api._dry_run(pb.GetDryRunRequest(caller=BOB, dry_run_id=RUN))
+    # A run the model has is never asked of the cluster.
+    harness.model.replace_all([running])
+    live.asked.clear()
+    await harness.api._dry_run(pb.GetDryRunRequest(caller=ALICE, dry_run_id=RUN))
+    assert live.asked == []
+    await harness.archive.close()

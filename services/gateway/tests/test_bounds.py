@@ -118,9 +118,11 @@ async def test_ping_answers_without_a_token_within_the_bounds() -> None:
         ("max_query_aliases", "{ a: ping b: ping c: ping }"),
         ("max_query_tokens", "{ ping ping ping ping ping }"),
         ("max_query_cost", "{ projects { id name } }"),
+        ("max_query_chars", "{ ping }"),
     ],
 )
 async def test_each_bound_is_a_setting(limit: str, query: str) -> None:
+    # Two characters of text, or two of the others.
     tight = build_schema(GatewaySettings(**{limit: 2}))  # type: ignore[arg-type]
     services = Services()
     result = await tight.execute(query, context_value=context(services, f"Bearer {TOKEN}"))

@@ -8,6 +8,7 @@ from simpipe_argo_watcher.api import ArgoWatcherApi
 from simpipe_argo_watcher.archive import ArgoArchive
 from simpipe_argo_watcher.config import ArgoWatcherSettings
 from simpipe_argo_watcher.leader import LeaseElection
+from simpipe_argo_watcher.live_workflows import LiveWorkflows
 from simpipe_argo_watcher.logs import StepLogs
 from simpipe_argo_watcher.publisher import Publisher
 from simpipe_argo_watcher.read_model import ReadModel
@@ -51,6 +52,7 @@ def main() -> None:
             api = ArgoWatcherApi(
                 model, archive, StepLogs(kube, settings.namespace, archive),
                 settings.initial_sync_timeout_seconds,
+                LiveWorkflows(kube, settings.namespace, settings.argo_timeout_seconds),
             )  # fmt: skip
             watch.start()
             tasks = [asyncio.create_task(sync.run()), asyncio.create_task(election.run())]

@@ -14,6 +14,7 @@ from simpipe.v1 import argo_watcher_pb2, argo_watcher_pb2_grpc, dry_runs_pb2
 from simpipe_argo_watcher import ids
 from simpipe_argo_watcher.archive import ArgoArchive
 from simpipe_argo_watcher.convert import Workflow, to_dry_run
+from simpipe_argo_watcher.live_workflows import LiveWorkflows
 from simpipe_argo_watcher.logs import StepLogs
 from simpipe_argo_watcher.read_model import ReadModel
 from simpipe_common.errors import (
@@ -37,6 +38,7 @@ class ArgoWatcherApi(argo_watcher_pb2_grpc.ArgoWatcherServicer):
     archive: ArgoArchive
     logs: StepLogs
     sync_timeout_seconds: float
+    live: LiveWorkflows | None = None
 
     @typed_errors
     async def ListDryRuns(
@@ -130,6 +132,12 @@ class ArgoWatcherApi(argo_watcher_pb2_grpc.ArgoWatcherServicer):
         if live is not None:
             if live.owner == caller:
                 return live
+            raise _not_found(name)
+        # Not seen by the watch yet: created a moment ago, perhaps.
+        fresh = await self.live.get(name) if self.live is not None else None
+        if fresh is not None:
+            if owner_of(fresh) == caller:
+                return to_dry_run(fresh, default_bucket=self.model.artifact_bucket)
             raise _not_found(name)
         archived = [
             workflow

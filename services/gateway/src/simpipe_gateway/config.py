@@ -44,6 +44,8 @@ class GatewaySettings(ServiceSettings):
     max_query_depth: int = 10
     max_query_aliases: int = 30
     max_query_tokens: int = 5000
+    # A document's characters, checked before it is parsed (query_length.py).
+    max_query_chars: int = 32_768
     max_query_cost: int = 10_000
     # A query or mutation ends with TIMEOUT after this long, its calls to the
     # services cancelled; each call to a service is given at most

@@ -1,7 +1,6 @@
 """GraphQL queries, mutations and subscriptions on projects, workflow
 templates and dry runs (names as in the original SIM-PIPE controller API)."""
 
-import asyncio
 import enum
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -37,28 +36,19 @@ from simpipe_gateway.types import (
 pb = workflow_submitter_pb2
 
 
-# After a command the watcher may not have seen the new state of the
-# Workflow yet (it learns from a watch): a new dry run is waited for.
-NEW_DRY_RUN_WAIT_SECONDS = 5.0
-
-
 async def _dry_run(info: GatewayInfo, dry_run_id: str, just_created: bool = False) -> DryRun:
     if just_created and _only_id_selected(info):
         # Scripts often ask for nothing but the new id: no need to wait for
         # the watcher to see the run.
         return only_id(dry_run_id)
+    # The watcher finds a run whose create has returned even before its watch
+    # has delivered it (it asks the cluster): read-your-writes, no polling.
     request = argo_watcher_pb2.GetDryRunRequest(caller=await caller(info), dry_run_id=dry_run_id)
-    deadline = asyncio.get_running_loop().time() + NEW_DRY_RUN_WAIT_SECONDS
-    while True:
-        try:
-            found = await gateway(info).watcher.GetDryRun(request, timeout=call_timeout())
-        except grpc.aio.AioRpcError as error:
-            late = asyncio.get_running_loop().time() > deadline
-            if just_created and error.code() == grpc.StatusCode.NOT_FOUND and not late:
-                await asyncio.sleep(0.005)
-                continue
-            raise from_rpc_error(error) from None
-        return to_dry_run(found)
+    try:
+        found = await gateway(info).watcher.GetDryRun(request, timeout=call_timeout())
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc_error(error) from None
+    return to_dry_run(found)
 
 
 @strawberry.input

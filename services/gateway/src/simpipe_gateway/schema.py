@@ -22,6 +22,7 @@ from simpipe_gateway.error_reporting import report_errors
 from simpipe_gateway.executor import GatewayExecutor
 from simpipe_gateway.metrics_api import METRICS_SCALARS, MetricsLoaders, MetricsQuery
 from simpipe_gateway.operation_cache import OperationCache
+from simpipe_gateway.query_length import QueryLengthLimiter
 from simpipe_gateway.storage_api import StorageMutation, StorageQuery
 from simpipe_gateway.types import DOCUMENT_SCALARS, DryRunNodeMisc, DryRunNodePod
 
@@ -59,6 +60,7 @@ def build_schema(settings: GatewaySettings) -> GatewaySchema:
     # Made once: the rule class is part of OperationCache's key.
     bounds = bounds_rule(limits)
     extensions: list[Any] = [
+        lambda: QueryLengthLimiter(settings.max_query_chars),
         lambda: MaxTokensLimiter(max_token_count=limits.tokens),
         lambda: AddValidationRules([bounds]),
         OperationCache,

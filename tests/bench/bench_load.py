@@ -1,0 +1,158 @@
+"""Benchmark of the gateway under load (`make bench`): SUBSCRIBERS
+subscriptions (graphql-transport-ws, each its own websocket) to one
+project's dry runs while createDryRun is sent at CREATES_PER_SECOND for
+LOAD_SECONDS, each run a 2 s step on the virtual (KWOK) nodes. Prints the
+p50/p99 latency from a phase change as the argo-watcher stamped it
+(`occurredAt`) to each subscriber, next to the same measured with one
+subscriber and no other load in the same run, and the errors: creates
+refused, subscriptions ended, updates missing. Loopback only, bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from simpipe_devstack.bench_stats import report
+from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
+from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.stack import Stack
+
+SUBSCRIBERS = 200
+CREATES_PER_SECOND = 20
+LOAD_SECONDS = 15.0
+IDLE_RUNS = 5
+UPDATES = """subscription($p: String!) { projectDryRunUpdates(projectId: $p) {
+  dryRunId phase occurredAt } }"""
+CREATE = "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"
+
+
+def document() -> dict[str, Any]:
+    steps = (SimulatedStep("step", seconds=2, cpu_millicores=10, memory_mib=8),)
+    built: dict[str, Any] = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
+    return built
+
+
+class Subscriber:
+    def __init__(self, gql: GraphQLClient, project: str) -> None:
+        self.latencies: list[float] = []
+        self.seen: set[tuple[str, str]] = set()
+        self.failed = ""
+        self.task = asyncio.create_task(self._run(gql, project))
+
+    async def _run(self, gql: GraphQLClient, project: str) -> None:
+        try:
+            async for data in gql.subscribe(UPDATES, p=project):
+                update = data["projectDryRunUpdates"]
+                stamped = datetime.fromisoformat(update["occurredAt"]).timestamp()
+                self.latencies.append(time.time() - stamped)
+                self.seen.add((update["dryRunId"], update["phase"]))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # counted: the benchmark says how many ended
+            self.failed = repr(error)
+
+
+async def create(gql: GraphQLClient, project: str, created: list[str]) -> bool:
+    run_id = f"load-{uuid.uuid4().hex[:10]}"
+    try:
+        await gql.execute(
+            CREATE,
+            i={
+                "projectId": project,
+                "dryRunId": run_id,
+                "placement": "VIRTUAL_NODES",
+                "argoWorkflow": document(),
+            },
+        )
+    except Exception:  # counted as refused
+        return False
+    created.append(run_id)
+    return True
+
+
+async def subscribed(gql: GraphQLClient, project: str, subscribers: list[Subscriber]) -> str:
+    """A run created and followed until every subscriber has seen it
+    succeed: then each subscription is registered (the server says nothing
+    when it is). The run's id."""
+    warm_up: list[str] = []
+    while not warm_up:
+        await create(gql, project, warm_up)
+    await until_succeeded(subscribers, warm_up, 120)
+    return warm_up[0]
+
+
+async def until_succeeded(subscribers: list[Subscriber], runs: list[str], seconds: float) -> None:
+    """Until every subscriber saw every run succeed, or `seconds` passed."""
+    wanted = {(run, "Succeeded") for run in runs}
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            # Hundreds of subscribers' progress: looked at twice a second.
+            while any(not wanted <= s.seen for s in subscribers if not s.failed):  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
+
+
+@pytest.mark.timeout(600)
+async def test_status_latency_with_200_subscribers_under_20_creates_per_second(
+    stack: Stack, endpoints: dict[str, str], dev: GraphQLClient, project: str
+) -> None:
+    token = stack.secrets.api_tokens["local-dev"]
+    clients = [GraphQLClient(endpoints["graphql"], token) for _ in range(SUBSCRIBERS)]
+    created: list[str] = []
+    try:
+        # The same path with one subscriber and no load, first.
+        alone = Subscriber(clients[0], project)
+        created.append(await subscribed(dev, project, [alone]))
+        alone.latencies.clear()
+        idle_runs: list[str] = []
+        for _ in range(IDLE_RUNS):
+            await create(dev, project, idle_runs)
+        await until_succeeded([alone], idle_runs, 120)
+        alone.task.cancel()
+        idle = list(alone.latencies)
+        created += idle_runs
+
+        subscribers = [Subscriber(c, project) for c in clients]
+        created.append(await subscribed(dev, project, subscribers))
+        for s in subscribers:
+            s.latencies.clear()
+        loaded_runs: list[str] = []
+        started = time.monotonic()
+        pending: set[asyncio.Task[bool]] = set()
+        for i in range(int(LOAD_SECONDS * CREATES_PER_SECOND)):
+            # Sent on the clock, not after the previous answer.
+            await asyncio.sleep(max(0.0, started + i / CREATES_PER_SECOND - time.monotonic()))
+            pending.add(asyncio.create_task(create(dev, project, loaded_runs)))
+        results = await asyncio.gather(*pending)
+        refused = results.count(False)
+        sent_for = time.monotonic() - started
+        created += loaded_runs
+        await until_succeeded(subscribers, loaded_runs, 240)
+        for s in subscribers:
+            s.task.cancel()
+        await asyncio.gather(*(s.task for s in subscribers), return_exceptions=True)
+    finally:
+        for run in created:
+            with contextlib.suppress(Exception):
+                await dev.execute("mutation($r: String!) { deleteDryRun(dryRunId: $r) }", r=run)
+        for c in clients:
+            await c.close()
+    latencies = [x for s in subscribers for x in s.latencies]
+    ended = sum(1 for s in subscribers if s.failed)
+    wanted = {(run, "Succeeded") for run in loaded_runs}
+    missing = sum(len(wanted - s.seen) for s in subscribers if not s.failed)
+    report(
+        f"status to {SUBSCRIBERS} subscribers under {CREATES_PER_SECOND} createDryRun/s"
+        " (occurredAt to subscriber)",
+        latencies, idle, "1 subscriber, idle",
+    )  # fmt: skip
+    print(
+        f"[bench] load: {len(loaded_runs)} runs created in {sent_for:.1f} s"
+        f" ({len(loaded_runs) / sent_for:.1f}/s), {refused} refused;"
+        f" {ended} subscriptions ended; {missing} Succeeded updates missing"
+    )

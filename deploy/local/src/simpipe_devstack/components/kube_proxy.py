@@ -98,9 +98,11 @@ LEFTOVER_CHAINS = (
 
 
 def _iptables(*args: str) -> None:
-    # Absent already (or iptables missing): nothing to do.
-    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-        subprocess.run(["iptables", "-w", "5", *args], capture_output=True, timeout=30, check=False)
+    # kube-proxy makes its canary and firewall chains for IPv4 and IPv6 alike.
+    # Absent already (or the tool missing): nothing to do.
+    for tool in ("iptables", "ip6tables"):
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            subprocess.run([tool, "-w", "5", *args], capture_output=True, timeout=30, check=False)
 
 
 def remove_leftover_chains() -> None:

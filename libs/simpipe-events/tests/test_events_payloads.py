@@ -58,6 +58,17 @@ EXAMPLES: Final[Mapping[type[Message], Message]] = {
         meta=_meta("deleted:alice.inputs:9b2cf535f27731c974343645a3985328:q81v", "storage-broker"),
         bucket="alice.inputs", key="raw/2024/orders.csv", caller="bob", owner=OWNER,
     ),
+    events_pb2.SimulationProgressed: events_pb2.SimulationProgressed(
+        meta=_meta("sim:etl-4x:12", "kwok-scaler"), simulation_id="etl-4x", project_id="etl",
+        owner=OWNER, simulated_seconds=742.5, steps_done=37, steps_total=80, pods_pending=6,
+        copies_done=3,
+    ),
+    events_pb2.SimulationEnded: events_pb2.SimulationEnded(
+        meta=_meta("sim-ended:etl-4x", "kwok-scaler"), simulation_id="etl-4x", project_id="etl",
+        owner=OWNER, phase=events_pb2.SIMULATION_PHASE_FAILED,
+        message="step train-model can never be scheduled: 0/4 nodes are available",
+        makespan_seconds=1830.0,
+    ),
 }  # fmt: skip
 
 EVENT_NAMES: Final = [event.name for event in contract.EVENT_TYPES]

@@ -48,6 +48,8 @@ EXAMPLES = {
     events_pb2.MetricsReady: {"owner": "alice", "project": "p", "run": "r"},
     events_pb2.ObjectCreated: {"owner": "alice", "bucket": "b"},
     events_pb2.ObjectDeleted: {"owner": "alice", "bucket": "b"},
+    events_pb2.SimulationProgressed: {"owner": "alice", "project": "p", "simulation": "s"},
+    events_pb2.SimulationEnded: {"owner": "alice", "project": "p", "simulation": "s"},
 }
 
 

@@ -53,7 +53,11 @@ RUN_EVENTS = [e for e in contract.EVENT_TYPES if "run" in e.placeholders]
 
 def subjects(owner: str, project: str, run: str, node: str, bucket: str) -> list[str]:
     """A subject of every event type, filled with these values."""
-    values = {"owner": owner, "project": project, "run": run, "node": node, "bucket": bucket}
+    # A simulation's id is a DNS label like a run's: the run's value serves.
+    values = {
+        "owner": owner, "project": project, "run": run, "node": node, "bucket": bucket,
+        "simulation": run,
+    }  # fmt: skip
     return [
         event.subject(**{p: values[p] for p in event.placeholders})
         for event in contract.EVENT_TYPES

@@ -30,6 +30,7 @@ _PARAMETERS: Final[Mapping[str, str]] = {
     "run": "The dry run's id (`dryRunId`).",
     "node": "The step's Argo node id (`nodeId`).",
     "bucket": "The bucket (`bucket`) with each '.' written as '_'.",
+    "simulation": "The simulation's id (`simulationId`).",
 }
 # Schemes of a NATS URL and the AsyncAPI protocol each speaks.
 _PROTOCOLS: Final[Mapping[str, str]] = {"nats": "nats", "tls": "nats", "ws": "ws", "wss": "wss"}

@@ -75,6 +75,7 @@ _FIELDS: Final[Mapping[str, str]] = {
     "run": "dry_run_id",
     "node": "node_id",
     "bucket": "bucket",
+    "simulation": "simulation_id",
 }
 
 
@@ -310,6 +311,7 @@ def _terminal(enum: EnumDescriptor) -> frozenset[int]:
 
 TERMINAL_RUN_PHASES: Final = _terminal(events_pb2.DryRunPhase.DESCRIPTOR)
 TERMINAL_NODE_PHASES: Final = _terminal(events_pb2.NodePhase.DESCRIPTOR)
+TERMINAL_SIMULATION_PHASES: Final = _terminal(events_pb2.SimulationPhase.DESCRIPTOR)
 
 
 def run_phase_name(phase: int) -> str:

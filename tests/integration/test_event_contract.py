@@ -341,7 +341,11 @@ async def test_every_published_event_is_in_the_asyncapi_document_and_valid(
                 if p.fullmatch(subject)
             }
 
-        wanted = {t.name for t in contract.EVENT_TYPES} | {"DeadLetter"}
+        # Simulation events are exercised by the simulation tests; a dry run,
+        # an upload and a delete publish every other kind.
+        wanted = {
+            t.name for t in contract.EVENT_TYPES if not t.name.startswith("Simulation")
+        } | {"DeadLetter"}
         async with asyncio.timeout(180):
             while not wanted <= kinds():
                 arrived.clear()

@@ -1,0 +1,33 @@
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from simpipe_common.settings import ENV_PREFIX
+
+
+class SimulationSettings(BaseSettings):
+    """The simulation engine's own settings (a mixin of KwokScalerSettings).
+    Simulated runs, their pods and the simulations' records (a ConfigMap
+    each) live in KubernetesSettings.namespace, where dry runs live."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    # kwok-cadvisor's scrape interval: a step shorter (in wall time) than
+    # three of these leaves no usage series, so the time scale is bounded by it.
+    simulation_scrape_interval_seconds: float = 1.0
+    # Wall-clock bound of one simulation: past it, its runs are stopped.
+    simulation_deadline_seconds: float = 1800.0
+    # At most this often a SimulationProgressed event per simulation.
+    simulation_progress_interval_seconds: float = 1.0
+    # Bounds on what a request may ask for.
+    simulation_max_copies: int = 1000
+    simulation_max_steps: int = 500
+    simulation_max_time_scale: float = 1000.0
+    # How often a running simulation's observations are written to its record.
+    simulation_checkpoint_seconds: float = 2.0
+    # A simulation with pods that cannot be scheduled and nothing running is
+    # given this long (wall) for the cluster to change before it ends.
+    simulation_unschedulable_grace_seconds: float = 3.0
+    reports_bucket: str = "simpipe-reports"
+    report_url_seconds: int = 3600
+    # The energy model (as the metrics-collector's).
+    watts_per_core: float = 10.0
+    watts_per_gb_memory: float = 0.3725
+    grid_g_co2_per_kwh: float = 300.0

@@ -1,6 +1,47 @@
-from simpipe_common.settings import ArgoSettings, GrpcServiceSettings, KubernetesSettings
+from simpipe_common.settings import (
+    ArgoSettings,
+    GrpcServiceSettings,
+    KubernetesSettings,
+    S3Settings,
+)
 
 
-class KwokScalerSettings(GrpcServiceSettings, KubernetesSettings, ArgoSettings):
+class VirtualClusterSettings(GrpcServiceSettings, KubernetesSettings):
+    """Bounds of virtual clusters (clusters/). Every KWOK node is a Node, a
+    Lease and a status the kwok-controller keeps renewing: the apiserver,
+    etcd and the controller pay for each, whoever asked for it."""
+
+    # The scaler's own namespace: each cluster's record (a ConfigMap).
+    scaler_namespace: str = "simpipe-system"
+    # Nodes of one pool, of one owner's clusters together, and of every
+    # virtual cluster in the stack together (the one shared apiserver).
+    max_pool_nodes: int = 5_000
+    max_owner_nodes: int = 5_000
+    max_total_nodes: int = 10_000
+    max_pools: int = 16
+    max_owner_clusters: int = 50
+    # Pods per node (the kubelet's own default is 110; KWOK nodes hold
+    # nothing, but the scheduler and kwok-controller still track each pod).
+    max_node_pods: int = 1_000
+    max_pool_labels: int = 32
+    max_pool_taints: int = 16
+    # Node creations and deletions in flight at once: enough to keep the
+    # apiserver busy (it takes 200 mutating requests at once by default)
+    # without queueing there, as few threads as that takes here.
+    node_write_concurrency: int = 32
+    # One Kubernetes API call's deadline.
+    kube_timeout_seconds: float = 30.0
+
+
+class KwokScalerSettings(VirtualClusterSettings, ArgoSettings, S3Settings):
     grpc_port: int = 50055
     http_port: int = 9105
+    # The services a simulation goes through: the submitter creates and
+    # stops its runs (one policy path), the watcher tells their steps, the
+    # collector gives reference runs' reports and fitted scaling laws.
+    workflow_submitter_addr: str = "127.0.0.1:50051"
+    argo_watcher_addr: str = "127.0.0.1:50052"
+    metrics_collector_addr: str = "127.0.0.1:50053"
+    # Each call's deadline: above the callee's own bounds, so its typed
+    # answer comes through.
+    grpc_call_timeout_seconds: float = 30.0

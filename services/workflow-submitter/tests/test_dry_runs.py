@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from simpipe.v1 import events_pb2, workflow_submitter_pb2
-from simpipe_common.errors import ConflictError
+from simpipe.v1 import events_pb2, kwok_scaler_pb2, workflow_submitter_pb2
+from simpipe_common.errors import ConflictError, InvalidInputError
 from simpipe_common.ownership import owner_of, project_of
 from simpipe_common.testing import UNREACHABLE_URL, RecordedStream
 from simpipe_events import contract
@@ -110,3 +110,22 @@ async def test_a_created_run_is_announced_once_with_its_uid(
     # A retried create of the same id is the same run: not announced again.
     assert await dry_runs.create(request) == "run-1"
     assert stream.events == [submitted]
+
+
+async def test_a_simulated_copy_carries_its_figures_and_simulation(dry_runs: DryRuns) -> None:
+    request = workflow_submitter_pb2.CreateDryRunRequest(
+        caller=ALICE, document=DOCUMENT, dry_run_id="sim-1-0", simulation_id="sim-1",
+        placement=workflow_submitter_pb2.Placement(nodes=workflow_submitter_pb2.NODES_VIRTUAL),
+        simulated_steps=[kwok_scaler_pb2.StepFigures(step="main", seconds=3)],
+    )  # fmt: skip
+    assert await dry_runs.create(request) == "sim-1-0"
+    stored = await dry_runs.argo.get_workflow("sim-1-0")
+    assert stored["metadata"]["labels"]["simpipe.io/simulation"] == "sim-1"
+    assert owner_of(stored) == ALICE
+    [main] = stored["spec"]["templates"]
+    assert main["metadata"]["annotations"]["simpipe.io/sim-duration"] == "3s"
+    # On a real placement the same figures are refused.
+    request.placement.nodes = workflow_submitter_pb2.NODES_REAL
+    request.dry_run_id = "sim-1-1"
+    with pytest.raises(InvalidInputError, match="VIRTUAL"):
+        await dry_runs.create(request)

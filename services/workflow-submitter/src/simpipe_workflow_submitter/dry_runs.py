@@ -16,7 +16,7 @@ from simpipe_common.errors import (
 from simpipe_common.ownership import owner_of, project_of, stamp
 from simpipe_events import contract
 from simpipe_events.publisher import EventPublisher
-from simpipe_workflow_submitter import documents, validation
+from simpipe_workflow_submitter import documents, simulated_steps, validation
 from simpipe_workflow_submitter.argo import Argo
 from simpipe_workflow_submitter.kube import CustomObjects, call
 from simpipe_workflow_submitter.placement import Placements
@@ -103,11 +103,18 @@ class DryRuns:
 
     async def create(self, request: workflow_submitter_pb2.CreateDryRunRequest) -> str:
         caller = validation.caller(request.caller)
+        simulated = simulated_steps.check_request(request)
         placement = await self.placements.resolve(request.placement, request.sandbox)
         project_id = await self._project(request)
         scope = Scope(caller, project_id)
         document, checked = await self._document(request, scope)
         await self.templates.check_references(checked, scope, documents.WORKFLOW)
+        if simulated:
+            # The kwok-scaler's copy of a pipeline: its steps' figures on its pods.
+            if request.workflow_template_name:
+                template = await self.templates.owned(caller, request.workflow_template_name)
+                simulated_steps.inline_template(document, template)
+            simulated_steps.annotate(document, request.simulated_steps, request.simulation_id)
         # What the service adds after the policy: input files, placement,
         # the project's storage.
         documents.set_input_artifacts(document, request.input_artifacts, self.artifact_repository)

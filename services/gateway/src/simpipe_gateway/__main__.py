@@ -15,6 +15,7 @@ from simpipe_gateway.app import GraphQLApp
 from simpipe_gateway.asyncapi_route import AsyncApiDocument
 from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.run_feed import RunFeed
+from simpipe_gateway.simulation_feed import SimulationFeed
 from simpipe_gateway.token_watch import SecretsApi, TokenWatch
 
 
@@ -28,6 +29,7 @@ def main() -> None:
         raise SystemExit(2) from None
     events = EventBroker(settings, "gateway")
     run_feed = RunFeed(events)
+    simulation_feed = SimulationFeed(events)
     secrets = SecretsApi(lazy_api_client(settings.kubeconfig), settings.services_namespace)
     tokens = AccessTokenStore(
         secrets,
@@ -55,7 +57,7 @@ def main() -> None:
             name="gateway",
             settings=settings,
             http_routes={
-                "/graphql": GraphQLApp(settings, run_feed, tokens),
+                "/graphql": GraphQLApp(settings, run_feed, tokens, simulation_feed),
                 "/asyncapi.json": AsyncApiDocument(settings.events_url or settings.nats_url),
             },
             dependencies=[events.check],

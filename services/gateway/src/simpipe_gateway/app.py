@@ -19,6 +19,7 @@ from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.context import Gateway
 from simpipe_gateway.run_feed import RunFeed
 from simpipe_gateway.schema import build_schema
+from simpipe_gateway.simulation_feed import SimulationFeed
 
 _ENCODER = msgspec.json.Encoder()
 log = structlog.get_logger(__name__)
@@ -29,7 +30,11 @@ TRIM_DELAY_SECONDS = 2.0
 
 class GraphQLApp(GraphQL[dict[str, Any], None]):
     def __init__(
-        self, settings: GatewaySettings, run_feed: RunFeed, tokens: AccessTokenStore | None = None
+        self,
+        settings: GatewaySettings,
+        run_feed: RunFeed,
+        tokens: AccessTokenStore | None = None,
+        simulation_feed: SimulationFeed | None = None,
     ) -> None:
         # GraphiQL (and introspection, in the schema) only where enabled.
         super().__init__(
@@ -37,6 +42,9 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
         )
         self.settings = settings
         self.run_feed = run_feed
+        # Made here when not given (tests of the app alone): it only registers
+        # subscribers on the run feed's broker, which the app never starts.
+        self.simulation_feed = simulation_feed or SimulationFeed(run_feed.events)
         # A query's result (a run's metrics: ~10^4 samples) leaves the heap
         # fragmented; a trim after each burst of queries hands the free pages
         # back between requests, never within one.
@@ -61,7 +69,9 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
                 self.settings.argo_watcher_addr,
                 self.settings.storage_broker_addr,
                 self.settings.metrics_collector_addr,
+                self.settings.kwok_scaler_addr,
                 self.run_feed,
+                self.simulation_feed,
                 self.settings,
             )
         return self._gateway

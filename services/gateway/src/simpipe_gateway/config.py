@@ -12,6 +12,8 @@ class GatewaySettings(ServiceSettings):
     argo_watcher_addr: str = "127.0.0.1:50052"
     storage_broker_addr: str = "127.0.0.1:50054"
     metrics_collector_addr: str = "127.0.0.1:50053"
+    # Virtual clusters and simulations.
+    kwok_scaler_addr: str = "127.0.0.1:50055"
     # Static API tokens, "token=user" pairs separated by commas (from
     # configuration or a mounted Kubernetes Secret): the bootstrap users.
     # Tokens shorter than 16 characters are refused at start.

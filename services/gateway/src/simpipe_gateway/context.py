@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from simpipe.v1 import (
     argo_watcher_pb2_grpc,
+    kwok_scaler_pb2_grpc,
     metrics_collector_pb2_grpc,
     storage_broker_pb2_grpc,
     workflow_submitter_pb2_grpc,
@@ -17,10 +18,12 @@ from simpipe_common.settings import ServiceSettings
 from simpipe_gateway.auth import Authenticator, Caller
 from simpipe_gateway.errors import from_service_error
 from simpipe_gateway.run_feed import RunFeed
+from simpipe_gateway.simulation_feed import SimulationFeed
 
 if TYPE_CHECKING:
     # Only in the generated stubs: what a stub on an aio channel is.
     from simpipe.v1.argo_watcher_pb2_grpc import ArgoWatcherAsyncStub
+    from simpipe.v1.kwok_scaler_pb2_grpc import KwokScalerAsyncStub
     from simpipe.v1.metrics_collector_pb2_grpc import MetricsCollectorAsyncStub
     from simpipe.v1.storage_broker_pb2_grpc import StorageBrokerAsyncStub
     from simpipe.v1.workflow_submitter_pb2_grpc import WorkflowSubmitterAsyncStub
@@ -35,7 +38,9 @@ class Gateway:
     watcher: "ArgoWatcherAsyncStub"
     storage: "StorageBrokerAsyncStub"
     metrics: "MetricsCollectorAsyncStub"
+    scaler: "KwokScalerAsyncStub"
     run_feed: RunFeed
+    simulation_feed: SimulationFeed
 
     @classmethod
     def connect(
@@ -45,7 +50,9 @@ class Gateway:
         watcher_addr: str,
         storage_addr: str,
         metrics_addr: str,
+        scaler_addr: str,
         run_feed: RunFeed,
+        simulation_feed: SimulationFeed,
         settings: ServiceSettings,
     ) -> "Gateway":
         """Channels with the gateway's mesh identity (settings' TLS files):
@@ -60,7 +67,9 @@ class Gateway:
             metrics=metrics_collector_pb2_grpc.MetricsCollectorStub(
                 mesh_channel(metrics_addr, settings)
             ),
+            scaler=kwok_scaler_pb2_grpc.KwokScalerStub(mesh_channel(scaler_addr, settings)),
             run_feed=run_feed,
+            simulation_feed=simulation_feed,
         )
 
 

@@ -81,6 +81,11 @@ class Sandbox(enum.Enum):
 PLACEMENT_DESCRIPTION = "Real nodes (the default) or KWOK's virtual nodes."
 SANDBOX_DESCRIPTION = "The node's runtime (the default), or gVisor (real nodes only)."
 NODE_NAME_DESCRIPTION = "One node of the placement's kind, by name."
+VIRTUAL_CLUSTER_DESCRIPTION = (
+    "VIRTUAL_NODES only: one of the caller's virtual clusters (without it: the stack's shared"
+    " virtual nodes)."
+)
+POOL_DESCRIPTION = "With virtualCluster: one pool of it."
 _NODES = {Placement.REAL_NODES: pb.NODES_REAL, Placement.VIRTUAL_NODES: pb.NODES_VIRTUAL}
 _SANDBOXES = {Sandbox.NONE: pb.SANDBOX_NONE, Sandbox.GVISOR: pb.SANDBOX_GVISOR}
 
@@ -94,6 +99,10 @@ class CreateDryRunInput:
     placement: Placement | None = strawberry.field(default=None, description=PLACEMENT_DESCRIPTION)
     sandbox: Sandbox | None = strawberry.field(default=None, description=SANDBOX_DESCRIPTION)
     node_name: str | None = strawberry.field(default=None, description=NODE_NAME_DESCRIPTION)
+    virtual_cluster: str | None = strawberry.field(
+        default=None, description=VIRTUAL_CLUSTER_DESCRIPTION
+    )
+    pool: str | None = strawberry.field(default=None, description=POOL_DESCRIPTION)
 
 
 @strawberry.input(description="A dry run from one of the project's workflow templates.")
@@ -106,6 +115,10 @@ class CreateDryRunFromTemplateInput:
     placement: Placement | None = strawberry.field(default=None, description=PLACEMENT_DESCRIPTION)
     sandbox: Sandbox | None = strawberry.field(default=None, description=SANDBOX_DESCRIPTION)
     node_name: str | None = strawberry.field(default=None, description=NODE_NAME_DESCRIPTION)
+    virtual_cluster: str | None = strawberry.field(
+        default=None, description=VIRTUAL_CLUSTER_DESCRIPTION
+    )
+    pool: str | None = strawberry.field(default=None, description=POOL_DESCRIPTION)
 
 
 @strawberry.input
@@ -192,7 +205,12 @@ def _placement(input: CreateDryRunInput | CreateDryRunFromTemplateInput) -> dict
     them into the Workflow's scheduling fields."""
     nodes = _NODES[input.placement] if input.placement else pb.NODES_UNSPECIFIED
     return {
-        "placement": pb.Placement(nodes=nodes, node_name=input.node_name or ""),
+        "placement": pb.Placement(
+            nodes=nodes,
+            node_name=input.node_name or "",
+            virtual_cluster=input.virtual_cluster or "",
+            pool=input.pool or "",
+        ),
         "sandbox": _SANDBOXES[input.sandbox] if input.sandbox else pb.SANDBOX_UNSPECIFIED,
     }
 

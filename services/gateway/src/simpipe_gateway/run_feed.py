@@ -236,6 +236,11 @@ class RunFeed:
             listener.offer(event)
 
     @property
+    def events(self) -> EventBroker:
+        """The broker it consumes on (the simulation feed consumes there too)."""
+        return self._events
+
+    @property
     def subscriptions(self) -> int:
         """Subscriptions this replica feeds now."""
         return sum(map(len, self._by_run.values())) + sum(map(len, self._by_project.values()))

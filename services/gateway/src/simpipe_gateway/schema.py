@@ -17,19 +17,43 @@ from simpipe_gateway.access_token_api import AccessTokenMutation, AccessTokenQue
 from simpipe_gateway.bounds import QueryLimits, bounds_rule
 from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.deadline import RequestDeadline
-from simpipe_gateway.dry_run_api import DryRunMutation, DryRunQuery, Subscription
+from simpipe_gateway.dry_run_api import DryRunMutation, DryRunQuery
+from simpipe_gateway.dry_run_api import Subscription as DryRunSubscription
 from simpipe_gateway.error_reporting import report_errors
 from simpipe_gateway.executor import GatewayExecutor
 from simpipe_gateway.metrics_api import METRICS_SCALARS, MetricsLoaders, MetricsQuery
 from simpipe_gateway.operation_cache import OperationCache
 from simpipe_gateway.query_length import QueryLengthLimiter
+from simpipe_gateway.simulation_api import (
+    SimulationMutation,
+    SimulationQuery,
+    SimulationSubscription,
+)
 from simpipe_gateway.storage_api import StorageMutation, StorageQuery
 from simpipe_gateway.types import DOCUMENT_SCALARS, DryRunNodeMisc, DryRunNodePod
+from simpipe_gateway.virtual_cluster_api import VirtualClusterMutation, VirtualClusterQuery
 
 # One schema from each area's types (dry_run_api, and storage, metrics, ...
 # in their own modules): add an area's Query/Mutation to these tuples.
-Query = merge_types("Query", (DryRunQuery, StorageQuery, MetricsQuery, AccessTokenQuery))
-Mutation = merge_types("Mutation", (DryRunMutation, StorageMutation, AccessTokenMutation))
+Query = merge_types(
+    "Query",
+    (
+        DryRunQuery,
+        StorageQuery,
+        MetricsQuery,
+        AccessTokenQuery,
+        VirtualClusterQuery,
+        SimulationQuery,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        DryRunMutation, StorageMutation, AccessTokenMutation, VirtualClusterMutation,
+        SimulationMutation,
+    ),
+)  # fmt: skip
+Subscription = merge_types("Subscription", (DryRunSubscription, SimulationSubscription))
 
 
 class GatewaySchema(strawberry.Schema):

@@ -12,26 +12,41 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Protocol, TypeVar
 
 import structlog
 
 from simpipe_common.errors import UnauthenticatedError
 from simpipe_gateway.context import GatewayInfo, credential, gateway
 from simpipe_gateway.errors import from_service_error
-from simpipe_gateway.run_feed import RunEvent
 
 log = structlog.get_logger(__name__)
 
 
+class _OwnedPayload(Protocol):
+    @property
+    def owner(self) -> str: ...
+
+
+class OwnedEvent(Protocol):
+    """An event of the contract that names its owner (run and simulation events)."""
+
+    @property
+    def payload(self) -> _OwnedPayload: ...
+
+
+Event = TypeVar("Event", bound=OwnedEvent)
+
+
 async def while_authorized(
-    info: GatewayInfo, events: AsyncGenerator[RunEvent, None]
-) -> AsyncIterator[RunEvent]:
+    info: GatewayInfo, events: AsyncGenerator[Event, None]
+) -> AsyncIterator[Event]:
     found = await credential(info)
     if found is None:
         raise from_service_error(UnauthenticatedError("authentication required"))
     authenticator = gateway(info).authenticator
     store = authenticator.store if found.token_id is not None else None
-    pending: asyncio.Future[RunEvent] | None = None
+    pending: asyncio.Future[Event] | None = None
     try:
         while True:
             if pending is None:

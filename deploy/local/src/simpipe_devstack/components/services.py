@@ -103,6 +103,7 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
             "SIMPIPE_ARGO_WATCHER_ADDR": f"127.0.0.1:{ports['argo_watcher_grpc']}",
             "SIMPIPE_METRICS_COLLECTOR_ADDR": f"127.0.0.1:{ports['metrics_collector_grpc']}",
             "SIMPIPE_STORAGE_BROKER_ADDR": f"127.0.0.1:{ports['storage_broker_grpc']}",
+            "SIMPIPE_KWOK_SCALER_ADDR": f"127.0.0.1:{ports['kwok_scaler_grpc']}",
             "SIMPIPE_API_TOKENS": secrets.gateway_tokens_setting(),
             # The users' access tokens live as Secrets in the cluster.
             "SIMPIPE_KUBECONFIG": str(stack.layout.kubeconfig),

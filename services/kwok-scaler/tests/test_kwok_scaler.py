@@ -5,6 +5,8 @@ from simpipe_kwok_scaler.config import KwokScalerSettings
 
 
 def test_default_ports_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIMPIPE_S3_ACCESS_KEY", "key")
+    monkeypatch.setenv("SIMPIPE_S3_SECRET_KEY", "secret")
     settings = KwokScalerSettings()
     assert (settings.grpc_port, settings.http_port) == (50055, 9105)
     monkeypatch.setenv("SIMPIPE_GRPC_PORT", "6000")
@@ -13,5 +15,5 @@ def test_default_ports_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_reports_dependencies_and_stops_cleanly_on_sigterm() -> None:
     await check_serves_and_stops(
-        "simpipe_kwok_scaler", "kwok-scaler", ["nats", "kubernetes", "argo"]
+        "simpipe_kwok_scaler", "kwok-scaler", ["nats", "kubernetes", "s3", "events"]
     )

@@ -1,15 +1,121 @@
-from simpipe_common.kube import argo_cluster_checks
+"""SIM-PIPE kwok-scaler: virtual clusters of KWOK nodes, simulations and their results."""
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import structlog
+
+from simpipe.v1 import (
+    argo_watcher_pb2_grpc,
+    kwok_scaler_pb2,
+    kwok_scaler_pb2_grpc,
+    metrics_collector_pb2_grpc,
+    workflow_submitter_pb2_grpc,
+)
+from simpipe_common.checks import nats_check
+from simpipe_common.event_broker import EventBroker
+from simpipe_common.grpc_channel import mesh_channel
+from simpipe_common.grpc_server import GrpcRegistration
+from simpipe_common.kube import kubernetes_check
+from simpipe_common.nats_auth import connect_options
 from simpipe_common.runner import Service, run_service
+from simpipe_common.s3 import s3_check, s3_client
+from simpipe_kwok_scaler.clusters import Kube, VirtualClusters
 from simpipe_kwok_scaler.config import KwokScalerSettings
+from simpipe_kwok_scaler.server import KwokScalerApi
+from simpipe_kwok_scaler.simulations import Simulations
+
+SERVICE_NAME = kwok_scaler_pb2.DESCRIPTOR.services_by_name["KwokScaler"].full_name
+
+log = structlog.get_logger(__name__)
+
+
+async def background(name: str, work: Coroutine[Any, Any, None]) -> None:
+    """Runs `work` until it ends or is cancelled; a failure is logged, it
+    does not take the service (and its virtual clusters' RPCs) down."""
+    try:
+        await work
+    except asyncio.CancelledError:
+        raise
+    except NotImplementedError:
+        log.info("background work not implemented yet", work=name)
+    except Exception:
+        log.exception("background work failed", work=name)
 
 
 def main() -> None:
     settings = KwokScalerSettings()
+    timeout = settings.check_timeout_seconds
+    event_broker = EventBroker(settings, "kwok-scaler")
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
+        kube = Kube(
+            settings.kubeconfig, settings.node_write_concurrency, settings.kube_timeout_seconds
+        )
+        clusters = VirtualClusters(settings, kube)
+        tasks: list[asyncio.Task[None]] = []
+        async with AsyncExitStack() as stack:
+            stack.callback(kube.close)
+            s3 = await stack.enter_async_context(s3_client(settings, settings.s3_timeout_seconds))
+            # Only signs report URLs, for the endpoint their readers reach.
+            signer = await stack.enter_async_context(
+                s3_client(settings, settings.s3_timeout_seconds, settings.presign_endpoint)
+            )
+            channels = {
+                name: mesh_channel(address, settings)
+                for name, address in (
+                    ("submitter", settings.workflow_submitter_addr),
+                    ("collector", settings.metrics_collector_addr),
+                    ("watcher", settings.argo_watcher_addr),
+                )
+            }
+            for channel in channels.values():
+                stack.push_async_callback(channel.close)
+            await stack.enter_async_context(event_broker.running())
+            simulations = Simulations(
+                settings,
+                kube=kube.api_client,
+                submitter=workflow_submitter_pb2_grpc.WorkflowSubmitterStub(channels["submitter"]),
+                collector=metrics_collector_pb2_grpc.MetricsCollectorStub(channels["collector"]),
+                watcher=argo_watcher_pb2_grpc.ArgoWatcherStub(channels["watcher"]),
+                publisher=event_broker.publisher,
+                s3=s3,
+                signer=signer,
+            )
+            api = KwokScalerApi(clusters, simulations)
+            tasks = [
+                asyncio.create_task(background("virtual clusters", clusters.reconcile_all())),
+                asyncio.create_task(background("simulations", simulations.run())),
+            ]
+            try:
+                yield [
+                    GrpcRegistration(
+                        SERVICE_NAME,
+                        lambda server: kwok_scaler_pb2_grpc.add_KwokScalerServicer_to_server(
+                            api, server
+                        ),
+                    )
+                ]
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
     run_service(
         Service(
             name="kwok-scaler",
             settings=settings,
-            dependencies=argo_cluster_checks(settings),
+            dependencies=[
+                nats_check(settings.nats_url, timeout, connect_options(settings)),
+                kubernetes_check(settings.kubeconfig, timeout),
+                s3_check(settings, timeout),
+                event_broker.check,
+            ],
+            starting=[event_broker.ready],
+            lifespan=lifespan,
         )
     )
 

@@ -4,6 +4,7 @@ from simpipe_common.settings import (
     KubernetesSettings,
     S3Settings,
 )
+from simpipe_kwok_scaler.simulations.settings import SimulationSettings
 
 
 class VirtualClusterSettings(GrpcServiceSettings, KubernetesSettings):
@@ -33,7 +34,7 @@ class VirtualClusterSettings(GrpcServiceSettings, KubernetesSettings):
     kube_timeout_seconds: float = 30.0
 
 
-class KwokScalerSettings(VirtualClusterSettings, ArgoSettings, S3Settings):
+class KwokScalerSettings(VirtualClusterSettings, ArgoSettings, S3Settings, SimulationSettings):
     grpc_port: int = 50055
     http_port: int = 9105
     # The services a simulation goes through: the submitter creates and
@@ -45,3 +46,4 @@ class KwokScalerSettings(VirtualClusterSettings, ArgoSettings, S3Settings):
     # Each call's deadline: above the callee's own bounds, so its typed
     # answer comes through.
     grpc_call_timeout_seconds: float = 30.0
+    s3_timeout_seconds: float = 30.0

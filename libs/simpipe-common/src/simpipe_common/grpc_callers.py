@@ -29,7 +29,8 @@ log = structlog.get_logger(__name__)
 # "talks to"; simulations go through the workflow-submitter).
 ALLOWED_CALLERS: Final[Mapping[str, frozenset[str]]] = {
     "workflow-submitter": frozenset({"gateway", "kwok-scaler"}),
-    "argo-watcher": frozenset({"gateway", "metrics-collector"}),
+    # The kwok-scaler: a simulated run's steps (GetDryRun).
+    "argo-watcher": frozenset({"gateway", "metrics-collector", "kwok-scaler"}),
     "metrics-collector": frozenset({"gateway", "kwok-scaler"}),
     # The workflow-submitter: each project's credentials (IssueProjectCredentials).
     "storage-broker": frozenset({"gateway", "workflow-submitter"}),

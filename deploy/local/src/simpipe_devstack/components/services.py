@@ -43,8 +43,8 @@ def port_key(service: str, kind: str) -> str:
 def service_env(stack: Stack, service: str) -> dict[str, str]:
     """The SIMPIPE_* settings of one service: what its settings class reads,
     with its own mesh identity (TLS files, NATS user) and only the secrets
-    it needs (S3 keys to the storage-broker and metrics-collector, API
-    tokens to the gateway)."""
+    it needs (S3 keys to the storage-broker, metrics-collector and
+    kwok-scaler, API tokens to the gateway)."""
     ports, secrets = stack.layout.ports, stack.secrets
     common = {
         "SIMPIPE_BIND_HOST": "127.0.0.1",
@@ -96,7 +96,18 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
             "SIMPIPE_ARTIFACT_BUCKET": ARTIFACT_BUCKET,
             "SIMPIPE_PROJECT_CREDENTIALS": "minio",
         },
-        "kwok-scaler": {**kubernetes, **argo},
+        "kwok-scaler": {
+            **kubernetes,
+            **argo,
+            # Simulation reports, beside the run reports.
+            **s3,
+            "SIMPIPE_REPORTS_BUCKET": "simpipe-reports",
+            # A simulation's runs go through the submitter (one policy path);
+            # the watcher tells their steps, the collector reference reports.
+            "SIMPIPE_WORKFLOW_SUBMITTER_ADDR": f"127.0.0.1:{ports['workflow_submitter_grpc']}",
+            "SIMPIPE_ARGO_WATCHER_ADDR": f"127.0.0.1:{ports['argo_watcher_grpc']}",
+            "SIMPIPE_METRICS_COLLECTOR_ADDR": f"127.0.0.1:{ports['metrics_collector_grpc']}",
+        },
         "gateway": {
             # Its view of the services and of its callers.
             "SIMPIPE_WORKFLOW_SUBMITTER_ADDR": f"127.0.0.1:{ports['workflow_submitter_grpc']}",

@@ -101,7 +101,7 @@ def pod_specs(docs: list[Doc]) -> Iterator[tuple[str, Doc]]:
             yield name, found["spec"]["template"]["spec"]
 
 
-def test_service_pods_pass_restricted_and_only_two_get_a_token(docs: list[Doc]) -> None:
+def test_service_pods_pass_restricted_and_only_three_get_a_token(docs: list[Doc]) -> None:
     accounts = of_kind(docs, "ServiceAccount", SERVICES_NAMESPACE)
     with_token = set()
     for name, spec in pod_specs(docs):
@@ -120,7 +120,7 @@ def test_service_pods_pass_restricted_and_only_two_get_a_token(docs: list[Doc]) 
             mounted = account.get("automountServiceAccountToken", True)
         if mounted:
             with_token.add(name)
-    assert with_token == {"workflow-submitter", "argo-watcher"}
+    assert with_token == {"workflow-submitter", "argo-watcher", "kwok-scaler"}
 
 
 def grants(docs: list[Doc], account: str, namespace: str) -> dict[tuple[str, str], set[str]]:
@@ -166,8 +166,48 @@ def test_only_the_submitter_creates_workflows_and_the_watcher_only_reads(
     assert creators == {"workflow-submitter"}
     watcher = grants(docs, "argo-watcher", SERVICES_NAMESPACE)
     assert watcher[("argoproj.io", "workflows")] == {"get", "list", "watch"}
-    for name in ("gateway", "metrics-collector", "storage-broker", "kwok-scaler"):
+    for name in ("gateway", "metrics-collector", "storage-broker"):
         assert grants(docs, name, SERVICES_NAMESPACE) == {}, name
+
+
+def cluster_grants(docs: list[Doc], account: str) -> dict[tuple[str, str], set[str]]:
+    """(apiGroup, resource) -> verbs the account has cluster-wide."""
+    roles = of_kind(docs, "ClusterRole")
+    found: dict[tuple[str, str], set[str]] = defaultdict(set)
+    subject = {"kind": "ServiceAccount", "name": account, "namespace": SERVICES_NAMESPACE}
+    for binding in of_kind(docs, "ClusterRoleBinding").values():
+        if subject in binding["subjects"]:
+            for rule in roles[binding["roleRef"]["name"]]["rules"]:
+                for group in rule["apiGroups"]:
+                    for resource in rule["resources"]:
+                        found[(group, resource)] |= set(rule["verbs"])
+    return dict(found)
+
+
+def test_the_kwok_scaler_writes_nodes_and_task_results_and_only_reads_runs(
+    docs: list[Doc],
+) -> None:
+    assert cluster_grants(docs, "kwok-scaler") == {
+        ("", "nodes"): {"get", "list", "watch", "create", "patch", "delete"},
+        ("kwok.x-k8s.io", "stages"): {"get", "list", "watch"},
+    }
+    scaler = grants(docs, "kwok-scaler", SERVICES_NAMESPACE)
+    assert scaler[("", "pods")] == scaler[("argoproj.io", "workflows")] == {"get", "list", "watch"}
+    assert scaler[("argoproj.io", "workflowtaskresults")] == {"create", "patch"}
+    assert set(scaler) == {
+        ("", "pods"),
+        ("argoproj.io", "workflows"),
+        ("argoproj.io", "workflowtaskresults"),
+        ("", "configmaps"),
+    }
+    # Nothing cluster-wide beyond nodes and stages, and no Secrets anywhere.
+    own = [
+        rule
+        for name, role in of_kind(docs, "Role", SERVICES_NAMESPACE).items()
+        if name == "kwok-scaler"
+        for rule in role["rules"]
+    ]
+    assert {r for rule in own for r in rule["resources"]} == {"configmaps"}
 
 
 def allowed_ingress(policies: dict[str, Doc], target: str) -> dict[str, set[str]]:
@@ -315,7 +355,11 @@ def test_each_service_reads_its_own_mesh_identity_and_only_the_secrets_it_needs(
     for service in SERVICES:
         pod = deployments[service]["spec"]["template"]["spec"]
         own = {f"simpipe-mesh-{service}", f"simpipe-nats-{service}"}
-        extra = {"storage-broker": {"simpipe-s3"}, "metrics-collector": {"simpipe-s3"}}
+        extra = {
+            "storage-broker": {"simpipe-s3"},
+            "metrics-collector": {"simpipe-s3"},
+            "kwok-scaler": {"simpipe-s3"},
+        }
         extra["gateway"] = {"simpipe-gateway"}
         assert secrets_read_by(pod) == own | extra.get(service, set()), service
         [container] = pod["containers"]

@@ -42,6 +42,11 @@ _BY_REASON = {
     # Deleting a bucket that still holds objects: in the way of the request,
     # like a conflict in the original API.
     "bucket-not-empty": "CONFLICT_ERROR",
+    # A virtual cluster that unfinished runs are placed on (kwok-scaler).
+    "virtual-cluster-in-use": "CONFLICT_ERROR",
+    # simpipe_common's FailedPreconditionError without a reason of its own:
+    # the request is valid, the state it acts on does not allow it.
+    "failed-precondition": "CONFLICT_ERROR",
 }
 # What gRPC itself writes for these (addresses, connection failures) is the
 # gateway's to know: the client is told this instead.

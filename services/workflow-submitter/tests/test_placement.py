@@ -2,14 +2,16 @@
 Workflow's node selector, tolerations, node affinity and RuntimeClass."""
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from simpipe.v1 import workflow_submitter_pb2
 from simpipe_common.errors import InvalidInputError, NotFoundError
+from simpipe_events.contract import owner_token
 from simpipe_workflow_submitter.config import PlacementSettings
-from simpipe_workflow_submitter.kube import Nodes
+from simpipe_workflow_submitter.kube import NodeFacts, Nodes
 from simpipe_workflow_submitter.placement import Placements
 
 pb = workflow_submitter_pb2
@@ -23,18 +25,78 @@ REAL_TOLERATION = {
 }
 
 
+OWNER = "ada"
+CLUSTER_TAINT = {"key": "simpipe.io/virtual-cluster", "value": "lab", "effect": "NoSchedule"}
+GPU_TAINT = {"key": "example.com/gpu", "value": "", "effect": "NoSchedule"}
+TEAM_TAINT = {"key": "team", "value": "ml", "effect": "NoExecute"}
+
+
+def cluster_node(name: str, owner: str, cluster: str, pool: str) -> NodeFacts:
+    """A node of a kwok-scaler virtual cluster, as it labels and taints them."""
+    labels = {
+        **VIRTUAL,
+        "simpipe.io/virtual-cluster": cluster,
+        "simpipe.io/pool": pool,
+        "simpipe.io/owner": owner_token(owner),
+    }
+    taints = [{**CLUSTER_TAINT, "value": cluster}]
+    if pool == "gpu":
+        taints += [GPU_TAINT, TEAM_TAINT]
+    return NodeFacts(name, labels, taints)
+
+
 class KnownNodes(Nodes):
-    """The local stack's nodes: one real, one KWOK node."""
+    """The local stack's nodes: one real, one shared KWOK node, and ada's
+    virtual cluster `lab` (pools cpu and gpu, the latter tainted)."""
 
     def __init__(self) -> None:
         self.asked: list[str] = []
+        self.all = {
+            "simpipe-node": NodeFacts("simpipe-node", REAL, []),
+            "kwok-node-0": NodeFacts("kwok-node-0", VIRTUAL, []),
+            "vc-cpu-0": cluster_node("vc-cpu-0", OWNER, "lab", "cpu"),
+            "vc-gpu-0": cluster_node("vc-gpu-0", OWNER, "lab", "gpu"),
+            "vc-bob-0": cluster_node("vc-bob-0", "bob", "bobs", "cpu"),
+        }
 
     async def labels(self, name: str) -> dict[str, str]:
         self.asked.append(name)
-        found = {"simpipe-node": REAL, "kwok-node-0": VIRTUAL}
-        if name not in found:
+        if name not in self.all:
             raise NotFoundError(f"node {name} not found")
-        return {"kubernetes.io/hostname": name, **found[name]}
+        return {"kubernetes.io/hostname": name, **self.all[name].labels}
+
+    async def first(self, selector: Mapping[str, str]) -> NodeFacts | None:
+        self.asked.append(",".join(f"{k}={v}" for k, v in selector.items()))
+        return next(
+            (
+                node
+                for node in self.all.values()
+                if all(node.labels.get(k) == v for k, v in selector.items())
+            ),
+            None,
+        )
+
+
+def tolerated(tolerations: list[dict[str, Any]], taint: Mapping[str, str]) -> bool:
+    """Whether a pod with these tolerations may land on a node with `taint`
+    (Kubernetes' matching: same key and effect, Exists or an equal value)."""
+    for toleration in tolerations:
+        if toleration.get("effect") and toleration["effect"] != taint["effect"]:
+            continue
+        if toleration.get("key") != taint["key"]:
+            continue
+        if toleration.get("operator") == "Exists" or toleration.get("value") == taint["value"]:
+            return True
+    return False
+
+
+def lands_on(spec: dict[str, Any], node: NodeFacts) -> bool:
+    """Whether the scheduler could put a pod of this spec on `node`."""
+    selected = all(node.labels.get(k) == v for k, v in spec["nodeSelector"].items())
+    tolerations = spec.get("tolerations") or []
+    return selected and all(
+        tolerated(tolerations, t) for t in node.taints if t["effect"] != "PreferNoSchedule"
+    )
 
 
 def workflow() -> dict[str, Any]:
@@ -66,8 +128,15 @@ async def placed(
     nodes: pb.Nodes.ValueType = pb.NODES_UNSPECIFIED,
     node_name: str = "",
     sandbox: pb.Sandbox.ValueType = pb.SANDBOX_UNSPECIFIED,
+    cluster: str = "",
+    pool: str = "",
+    owner: str = OWNER,
 ) -> dict[str, Any]:
-    placement = await placements.resolve(pb.Placement(nodes=nodes, node_name=node_name), sandbox)
+    placement = await placements.resolve(
+        pb.Placement(nodes=nodes, node_name=node_name, virtual_cluster=cluster, pool=pool),
+        sandbox,
+        owner,
+    )
     document = workflow()
     placement.apply(document)
     spec: dict[str, Any] = document["spec"]
@@ -148,3 +217,95 @@ def test_the_node_kinds_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> N
     )
     assert settings.gvisor_runtime_class == "runsc"
     assert PlacementSettings.model_fields["virtual_node_selector"].default == VIRTUAL
+
+
+async def test_a_virtual_cluster_of_the_owners_selects_and_tolerates_its_nodes(
+    placements: Placements, nodes: KnownNodes
+) -> None:
+    spec = await placed(placements, pb.NODES_VIRTUAL, cluster="lab")
+    assert spec["nodeSelector"] == {
+        **VIRTUAL,
+        "simpipe.io/virtual-cluster": "lab",
+        "simpipe.io/owner": owner_token(OWNER),
+    }
+    assert spec["tolerations"] == [{"operator": "Equal", **CLUSTER_TAINT}]
+    # Every pod template gets the same.
+    pod = next(t for t in spec["templates"] if t["name"] == "a")
+    assert (pod["nodeSelector"], pod["tolerations"]) == (spec["nodeSelector"], spec["tolerations"])
+    # Without naming the tainted pool its taints keep the pods off it.
+    assert lands_on(spec, nodes.all["vc-cpu-0"])
+    assert not lands_on(spec, nodes.all["vc-gpu-0"])
+    assert not lands_on(spec, nodes.all["kwok-node-0"])
+    assert not lands_on(spec, nodes.all["vc-bob-0"])
+
+
+async def test_a_pool_narrows_the_selector_and_its_own_taints_are_tolerated(
+    placements: Placements, nodes: KnownNodes
+) -> None:
+    spec = await placed(placements, pb.NODES_VIRTUAL, cluster="lab", pool="gpu")
+    assert spec["nodeSelector"]["simpipe.io/pool"] == "gpu"
+    assert spec["tolerations"] == [
+        {"operator": "Equal", **CLUSTER_TAINT},
+        {"key": "example.com/gpu", "effect": "NoSchedule", "operator": "Exists"},
+        {"key": "team", "effect": "NoExecute", "operator": "Equal", "value": "ml"},
+    ]
+    assert lands_on(spec, nodes.all["vc-gpu-0"])
+    assert not lands_on(spec, nodes.all["vc-cpu-0"])
+
+
+async def test_dry_runs_without_the_cluster_never_land_on_its_nodes(
+    placements: Placements, nodes: KnownNodes
+) -> None:
+    virtual = await placed(placements, pb.NODES_VIRTUAL)
+    real = await placed(placements, pb.NODES_REAL)
+    cluster_nodes = [n for n in nodes.all.values() if n.name.startswith("vc-")]
+    for spec in (virtual, real):
+        assert not any(lands_on(spec, n) for n in cluster_nodes)
+    # The shared virtual nodes and the real node stay theirs.
+    assert lands_on(virtual, nodes.all["kwok-node-0"])
+    assert lands_on(real, nodes.all["simpipe-node"])
+    assert not lands_on(real, nodes.all["kwok-node-0"])
+
+
+async def test_another_owners_or_an_unknown_cluster_or_pool_is_not_found(
+    placements: Placements,
+) -> None:
+    with pytest.raises(NotFoundError, match="virtual cluster bobs not found"):
+        await placed(placements, pb.NODES_VIRTUAL, cluster="bobs")
+    with pytest.raises(NotFoundError, match="virtual cluster lab not found"):
+        await placed(placements, pb.NODES_VIRTUAL, cluster="lab", owner="bob")
+    with pytest.raises(NotFoundError, match="virtual cluster nowhere not found"):
+        await placed(placements, pb.NODES_VIRTUAL, cluster="nowhere")
+    with pytest.raises(NotFoundError, match="has no pool tpu"):
+        await placed(placements, pb.NODES_VIRTUAL, cluster="lab", pool="tpu")
+
+
+@pytest.mark.parametrize(
+    ("kind", "cluster", "pool", "message"),
+    [
+        (pb.NODES_REAL, "lab", "", "VIRTUAL nodes only"),
+        (pb.NODES_UNSPECIFIED, "", "gpu", "VIRTUAL nodes only"),
+        (pb.NODES_VIRTUAL, "", "gpu", "a pool needs its virtual_cluster"),
+        (pb.NODES_VIRTUAL, "Lab", "", "virtual cluster 'Lab' is not valid"),
+        (pb.NODES_VIRTUAL, "x" * 25, "", "virtual cluster"),
+        (pb.NODES_VIRTUAL, "lab", "a,b=c", "pool 'a,b=c' is not valid"),
+    ],
+)
+async def test_bad_virtual_cluster_placements_are_input_errors(
+    placements: Placements,
+    nodes: KnownNodes,
+    kind: pb.Nodes.ValueType,
+    cluster: str,
+    pool: str,
+    message: str,
+) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        await placed(placements, kind, cluster=cluster, pool=pool)
+    assert nodes.asked == []
+
+
+async def test_a_named_node_must_be_of_the_cluster(placements: Placements) -> None:
+    spec = await placed(placements, pb.NODES_VIRTUAL, "vc-cpu-0", cluster="lab")
+    assert spec["affinity"]["nodeAffinity"]
+    with pytest.raises(InvalidInputError, match="not a virtual cluster lab's node"):
+        await placed(placements, pb.NODES_VIRTUAL, "kwok-node-0", cluster="lab")

@@ -104,7 +104,7 @@ class DryRuns:
     async def create(self, request: workflow_submitter_pb2.CreateDryRunRequest) -> str:
         caller = validation.caller(request.caller)
         simulated = simulated_steps.check_request(request)
-        placement = await self.placements.resolve(request.placement, request.sandbox)
+        placement = await self.placements.resolve(request.placement, request.sandbox, caller)
         project_id = await self._project(request)
         scope = Scope(caller, project_id)
         document, checked = await self._document(request, scope)

@@ -1,7 +1,8 @@
 """Calls to the Kubernetes API from async code, with its errors typed."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,18 @@ class CustomObjects:
             raise UnavailableError(f"no usable Kubernetes configuration: {error}") from None
 
 
+@dataclass(frozen=True)
+class NodeFacts:
+    """What placement reads of a node."""
+
+    name: str
+    labels: dict[str, str]
+    taints: list[dict[str, str]]
+
+
 class Nodes:
-    """The cluster's nodes, read (never changed) to check a dry run's node."""
+    """The cluster's nodes, read (never changed) to check a dry run's node
+    or virtual cluster."""
 
     def __init__(self, kubeconfig: Path | None) -> None:
         self._api_client = lazy_api_client(kubeconfig)
@@ -42,6 +53,26 @@ class Nodes:
             raise UnavailableError(f"no usable Kubernetes configuration: {error}") from None
         node = await call(f"node {name}", api.read_node, name)
         return dict(node.metadata.labels or {})
+
+    async def first(self, selector: Mapping[str, str]) -> NodeFacts | None:
+        """One node with all these labels, or None."""
+        try:
+            api = client.CoreV1Api(self._api_client())
+        except ConfigException as error:
+            raise UnavailableError(f"no usable Kubernetes configuration: {error}") from None
+        found = await call(
+            "nodes",
+            api.list_node,
+            label_selector=",".join(f"{k}={v}" for k, v in selector.items()),
+            limit=1,
+        )
+        for node in found.items:
+            taints = [
+                {"key": t.key, "value": t.value or "", "effect": t.effect}
+                for t in node.spec.taints or ()
+            ]
+            return NodeFacts(node.metadata.name, dict(node.metadata.labels or {}), taints)
+        return None
 
 
 async def call(what: str, fn: Callable[..., object], *args: Any, **kwargs: Any) -> Any:

@@ -9,6 +9,15 @@ taints), once the node is known to exist and to be of that kind. gVisor
 runs every pod of the dry run under its RuntimeClass; Argo's Workflow has no
 runtimeClassName field, so the service sets it with a pod spec patch of its
 own. Virtual nodes run nothing, so gVisor there is refused.
+
+A virtual cluster of the kwok-scaler's (VIRTUAL only) narrows the virtual
+nodes to that cluster of the caller's, and optionally to one of its pools:
+its nodes carry the cluster, pool and owner-hash labels and the cluster's
+NoSchedule taint, which only a placement naming the cluster tolerates, so
+no other dry run ever lands there. Taints a user gave a pool are tolerated
+only when the placement names that pool (as a pod that chose a tainted
+node group would). The cluster, and the pool, exist for this owner when
+nodes of theirs do: a cluster (or pool) with no nodes is NOT_FOUND too.
 """
 
 import copy
@@ -18,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from simpipe.v1 import workflow_submitter_pb2
-from simpipe_common.errors import InvalidInputError
+from simpipe_common.errors import InvalidInputError, NotFoundError
+from simpipe_events.contract import owner_token
 from simpipe_workflow_submitter import validation
 from simpipe_workflow_submitter.config import PlacementSettings
 from simpipe_workflow_submitter.kube import Nodes
@@ -27,6 +37,14 @@ pb = workflow_submitter_pb2
 
 # Templates whose steps are pods.
 POD_TEMPLATE_KINDS = ("container", "script", "containerSet")
+
+# The kwok-scaler's labels and taint on a virtual cluster's nodes.
+CLUSTER_LABEL = "simpipe.io/virtual-cluster"
+POOL_LABEL = "simpipe.io/pool"
+OWNER_LABEL = "simpipe.io/owner"
+# The kwok-scaler's bounds of cluster ids and pool names.
+MAX_CLUSTER_ID_LENGTH = 24
+MAX_POOL_NAME_LENGTH = 20
 
 
 @dataclass(frozen=True)
@@ -70,7 +88,9 @@ class Placements:
     settings: PlacementSettings
     nodes: Nodes
 
-    async def resolve(self, placement: pb.Placement, sandbox: pb.Sandbox.ValueType) -> Placement:
+    async def resolve(
+        self, placement: pb.Placement, sandbox: pb.Sandbox.ValueType, owner: str
+    ) -> Placement:
         if placement.nodes == pb.NODES_VIRTUAL:
             kind = "virtual"
             selector = self.settings.virtual_node_selector
@@ -90,9 +110,63 @@ class Placements:
             runtime_class = self.settings.gvisor_runtime_class
         elif sandbox not in (pb.SANDBOX_UNSPECIFIED, pb.SANDBOX_NONE):
             raise InvalidInputError(f"sandbox: unknown value {sandbox}")
+        if placement.virtual_cluster or placement.pool:
+            if kind != "virtual":
+                raise InvalidInputError(
+                    "placement: a virtual cluster and pool are for VIRTUAL nodes only"
+                )
+            selector, tolerations = await self._virtual_cluster(placement, owner)
+            kind = f"virtual cluster {placement.virtual_cluster}'s"
         if placement.node_name:
             name = validation.dns_subdomain("node name", placement.node_name)
             labels = await self.nodes.labels(name)
             if any(labels.get(key) != value for key, value in selector.items()):
                 raise InvalidInputError(f"node {name} is not a {kind} node")
         return Placement(selector, tolerations, placement.node_name, runtime_class)
+
+    async def _virtual_cluster(
+        self, placement: pb.Placement, owner: str
+    ) -> tuple[dict[str, str], list[dict[str, str | int]]]:
+        """The node selector and tolerations of a cluster (and pool) of the
+        owner's; NotFoundError when no node of theirs is one."""
+        if not placement.virtual_cluster:
+            raise InvalidInputError("placement: a pool needs its virtual_cluster")
+        cluster = validation.dns_label(
+            "virtual cluster", placement.virtual_cluster, MAX_CLUSTER_ID_LENGTH
+        )
+        selector = {
+            **self.settings.virtual_node_selector,
+            CLUSTER_LABEL: cluster,
+            # Ids are unique per owner only: another owner's cluster of the
+            # same id is neither found nor used.
+            OWNER_LABEL: owner_token(owner),
+        }
+        tolerations: list[dict[str, str | int]] = [
+            *self.settings.virtual_node_tolerations,
+            {"key": CLUSTER_LABEL, "operator": "Equal", "value": cluster, "effect": "NoSchedule"},
+        ]
+        if placement.pool:
+            selector[POOL_LABEL] = validation.dns_label(
+                "pool", placement.pool, MAX_POOL_NAME_LENGTH
+            )
+        node = await self.nodes.first(selector)
+        if node is None:
+            if placement.pool:
+                raise NotFoundError(
+                    f"virtual cluster {cluster} has no pool {placement.pool} with nodes"
+                )
+            raise NotFoundError(f"virtual cluster {cluster} not found (or it has no nodes)")
+        if placement.pool:
+            tolerations.extend(
+                _toleration(taint) for taint in node.taints if taint.get("key") != CLUSTER_LABEL
+            )
+        return selector, tolerations
+
+
+def _toleration(taint: Mapping[str, str]) -> dict[str, str | int]:
+    toleration: dict[str, str | int] = {"key": taint["key"], "effect": taint["effect"]}
+    if taint.get("value"):
+        toleration.update(operator="Equal", value=taint["value"])
+    else:
+        toleration["operator"] = "Exists"
+    return toleration

@@ -20,6 +20,7 @@ import nats
 import pytest
 from pydantic import SecretStr
 
+from simpipe_common.energy import EnergyModel
 from simpipe_common.event_broker import EventBroker
 from simpipe_common.memory import DeferredTrim
 from simpipe_common.nats_auth import connect_options
@@ -30,7 +31,6 @@ from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 from simpipe_events import stream
 from simpipe_metrics_collector.collector import MetricsCollector
-from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.prometheus import Prometheus
 from simpipe_metrics_collector.report_consumer import RunReports, subscribe
 from simpipe_metrics_collector.report_store import ReportKeys, ReportStore

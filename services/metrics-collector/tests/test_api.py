@@ -27,6 +27,7 @@ from prometheus_client import REGISTRY
 
 from simpipe.v1 import dry_runs_pb2, events_pb2, metrics_collector_pb2_grpc
 from simpipe.v1 import metrics_collector_pb2 as pb
+from simpipe_common.energy import EnergyModel
 from simpipe_common.errors import REASON_KEY, NotFoundError, UnavailableError
 from simpipe_common.event_broker import EVENTS_STREAM, EventBroker
 from simpipe_common.memory import DeferredTrim
@@ -42,7 +43,6 @@ from simpipe_metrics_collector.aggregation import aggregated_nodes
 from simpipe_metrics_collector.api import MetricsCollectorApi
 from simpipe_metrics_collector.artifacts import ArtifactSizes
 from simpipe_metrics_collector.collector import MetricsCollector
-from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.metrics import ALERT_AFTER_DELIVERIES
 from simpipe_metrics_collector.prometheus import Prometheus, Samples, Series
 from simpipe_metrics_collector.report_consumer import RunReports, subscribe

@@ -2,7 +2,7 @@
 
 import pytest
 
-from simpipe_metrics_collector.energy import EnergyModel
+from simpipe_common.energy import EnergyModel
 from simpipe_metrics_collector.prometheus import Samples
 from simpipe_metrics_collector.summaries import (
     StepSamples,

@@ -4,6 +4,7 @@ from contextlib import asynccontextmanager
 
 from simpipe.v1 import metrics_collector_pb2, metrics_collector_pb2_grpc
 from simpipe_common.checks import http_check, nats_check
+from simpipe_common.energy import EnergyModel
 from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
 from simpipe_common.memory import DeferredTrim
@@ -15,7 +16,6 @@ from simpipe_metrics_collector.api import MetricsCollectorApi
 from simpipe_metrics_collector.artifacts import ArtifactSizes
 from simpipe_metrics_collector.collector import MetricsCollector
 from simpipe_metrics_collector.config import MetricsCollectorSettings
-from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.prometheus import Prometheus
 from simpipe_metrics_collector.report_consumer import RunReports, subscribe
 from simpipe_metrics_collector.report_store import ReportStore

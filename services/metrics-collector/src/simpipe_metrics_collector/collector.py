@@ -13,10 +13,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from simpipe.v1 import dry_runs_pb2
 from simpipe_common import validation
+from simpipe_common.energy import EnergyModel
 from simpipe_common.errors import InvalidInputError, NotFoundError
 from simpipe_metrics_collector import catalog, promql
 from simpipe_metrics_collector.catalog import Metric
-from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.grouping import per_pod
 from simpipe_metrics_collector.prometheus import MAX_POINTS, NO_SAMPLES, Prometheus, Samples
 from simpipe_metrics_collector.summaries import (

@@ -3,8 +3,8 @@
 from dataclasses import asdict
 
 from simpipe.v1 import metrics_collector_pb2 as pb
+from simpipe_common.energy import EnergyModel
 from simpipe_metrics_collector.collector import RunMeasures
-from simpipe_metrics_collector.energy import EnergyModel
 from simpipe_metrics_collector.scaling import Fit, NodeData, NodeLaws, Prediction
 from simpipe_metrics_collector.summaries import Summary
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from simpipe_metrics_collector.energy import EnergyModel
+from simpipe_common.energy import EnergyModel
 from simpipe_metrics_collector.prometheus import Samples
 
 # (unix seconds, value)

@@ -229,9 +229,20 @@ def test_services_have_only_their_own_rights_on_workflows(stack: Stack) -> None:
     assert can_i(stack, watcher, "get", "secrets")
     assert not can_i(stack, watcher, "list", "secrets")
     assert not can_i(stack, watcher, "get", "secrets", namespace=SERVICES_NAMESPACE)
-    for service in ("gateway", "metrics-collector", "storage-broker", "kwok-scaler"):
+    for service in ("gateway", "metrics-collector", "storage-broker"):
         account = f"{SERVICES_NAMESPACE}:{service}"
         assert not can_i(stack, account, "get", "workflows.argoproj.io"), service
+    # The kwok-scaler watches simulated runs; the submitter makes and stops them.
+    scaler = f"{SERVICES_NAMESPACE}:kwok-scaler"
+    assert can_i(stack, scaler, "watch", "workflows.argoproj.io")
+    assert can_i(stack, scaler, "watch", "pods")
+    assert can_i(stack, scaler, "create", "nodes")
+    assert can_i(stack, scaler, "create", "workflowtaskresults.argoproj.io")
+    for verb in ("create", "delete", "patch"):
+        assert not can_i(stack, scaler, verb, "workflows.argoproj.io"), verb
+    assert not can_i(stack, scaler, "create", "pods")
+    assert not can_i(stack, scaler, "get", "secrets")
+    assert not can_i(stack, scaler, "get", "secrets", namespace=SERVICES_NAMESPACE)
 
 
 def token_of(stack: Stack, identity: str) -> str:

@@ -1,0 +1,293 @@
+"""Virtual clusters through the gateway's GraphQL API on the real stack:
+gateway -> kwok-scaler -> KWOK Node objects in the apiserver, and a dry run
+placed on one of the cluster's pools. Each user sees only their own
+clusters; input that can never make a cluster is refused with a typed
+error and leaves no node behind."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from kubernetes import client, config, watch
+
+from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
+from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.stack import Stack
+
+CLUSTER_LABEL = "simpipe.io/virtual-cluster"
+POOL_LABEL = "simpipe.io/pool"
+CLUSTER_FIELDS = (
+    "id createdAt pools { name count ready cpu memory pods labels { key value }"
+    " taints { key value effect } }"
+)
+CREATE = (
+    "mutation($i: CreateVirtualClusterInput!) { createVirtualCluster(input: $i)"
+    f" {{ {CLUSTER_FIELDS} }} }}"
+)
+GET = f"query($id: String!) {{ virtualCluster(id: $id) {{ {CLUSTER_FIELDS} }} }}"
+LIST = "{ virtualClusters { id } }"
+RESIZE = (
+    "mutation($id: String!, $c: [PoolCountInput!]!) { resizeVirtualCluster(id: $id, counts: $c)"
+    " { pools { name count ready } } }"
+)
+DELETE = "mutation($id: String!) { deleteVirtualCluster(id: $id) }"
+CREATE_RUN = "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"
+RUN = """query($id: String!) { dryRun(dryRunId: $id) {
+  status { phase } nodes { ... on DryRunNodePod { podName } } } }"""
+TIMEOUT = 120.0
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def pool(name: str = "small", count: int = 2, **changes: Any) -> dict[str, Any]:
+    return {"name": name, "count": count, "cpu": "1", "memory": "2Gi", "pods": 4, **changes}
+
+
+@pytest.fixture
+def core(stack: Stack) -> client.CoreV1Api:
+    return client.CoreV1Api(config.new_client_from_config(config_file=str(stack.layout.kubeconfig)))
+
+
+def nodes_of(core: client.CoreV1Api, cluster: str) -> list[dict[str, Any]]:
+    """The cluster's Node objects, as the API spells them."""
+    found = core.list_node(label_selector=f"{CLUSTER_LABEL}={cluster}")
+    data: dict[str, Any] = core.api_client.sanitize_for_serialization(found)
+    items: list[dict[str, Any]] = data.get("items") or []
+    return items
+
+
+def pool_of(node: dict[str, Any]) -> str:
+    found: str = node["metadata"]["labels"][POOL_LABEL]
+    return found
+
+
+def _wait_nodes(
+    core: client.CoreV1Api, cluster: str, done: Callable[[list[dict[str, Any]]], bool], what: str
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + TIMEOUT
+    selector = f"{CLUSTER_LABEL}={cluster}"
+    while True:
+        listed = core.list_node(label_selector=selector)
+        nodes: list[dict[str, Any]] = (
+            core.api_client.sanitize_for_serialization(listed).get("items") or []
+        )
+        if done(nodes):
+            return nodes
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"not within {TIMEOUT} s: {what}")
+        # Woken by the next change of the cluster's nodes, then listed again.
+        changes = watch.Watch()
+        for _ in changes.stream(
+            core.list_node, label_selector=selector, timeout_seconds=max(1, int(remaining)),
+            resource_version=listed.metadata.resource_version,  # type: ignore[union-attr]
+        ):  # fmt: skip
+            changes.stop()
+
+
+async def nodes_until(
+    core: client.CoreV1Api, cluster: str, done: Callable[[list[dict[str, Any]]], bool], what: str
+) -> list[dict[str, Any]]:
+    """The cluster's nodes once `done` holds of them, watched (TIMEOUT)."""
+    return await asyncio.to_thread(_wait_nodes, core, cluster, done, what)
+
+
+def ready(node: dict[str, Any]) -> bool:
+    conditions = node.get("status", {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+@pytest.fixture
+async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
+    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-guest"])
+    yield gql
+    await gql.close()
+
+
+@pytest.fixture
+async def clusters(dev: GraphQLClient, core: client.CoreV1Api) -> AsyncIterator[list[str]]:
+    """Ids of clusters a test made; deleted after it, their nodes gone."""
+    made: list[str] = []
+    yield made
+    for cluster in made:
+        with contextlib.suppress(GraphQLError):  # deleted by the test, or never made
+            await dev.execute(DELETE, id=cluster)
+        await nodes_until(core, cluster, lambda nodes: not nodes, f"cluster {cluster}'s nodes gone")
+
+
+async def failure(gql: GraphQLClient, query: str, **variables: Any) -> GraphQLError:
+    with pytest.raises(GraphQLError) as caught:
+        await gql.execute(query, **variables)
+    return caught.value
+
+
+async def test_a_cluster_is_created_resized_and_deleted_as_kwok_nodes(
+    dev: GraphQLClient, guest: GraphQLClient, core: client.CoreV1Api, clusters: list[str]
+) -> None:
+    cluster = unique("gw")
+    clusters.append(cluster)
+    pools = [
+        pool("small", 3, labels=[{"key": "tier", "value": "small"}]),
+        pool("big", 1, cpu="8", memory="32Gi", taints=[{"key": "big", "value": "yes"}]),
+    ]
+    created = (await dev.execute(CREATE, i={"id": cluster, "pools": pools}))["createVirtualCluster"]
+    assert created["id"] == cluster
+    assert created["createdAt"]
+    assert [(p["name"], p["count"], p["cpu"], p["memory"], p["pods"]) for p in created["pools"]] == [
+        ("small", 3, "1", "2Gi", 4), ("big", 1, "8", "32Gi", 4),
+    ]  # fmt: skip
+
+    nodes = await nodes_until(
+        core, cluster, lambda found: len(found) == 4 and all(map(ready, found)), "4 Ready nodes"
+    )
+    # The API's view of them: every node Ready.
+    found = (await dev.execute(GET, id=cluster))["virtualCluster"]
+    assert [(p["name"], p["count"], p["ready"]) for p in found["pools"]] == [
+        ("small", 3, 3), ("big", 1, 1),
+    ]  # fmt: skip
+    by_pool = sorted((pool_of(n), n["status"]["allocatable"]["cpu"]) for n in nodes)
+    assert by_pool == [("big", "8"), ("small", "1"), ("small", "1"), ("small", "1")]
+    small = next(n for n in nodes if pool_of(n) == "small")
+    assert small["metadata"]["labels"]["tier"] == "small"
+    big = next(n for n in nodes if pool_of(n) == "big")
+    taints = {(t["key"], t.get("value"), t["effect"]) for t in big["spec"]["taints"]}
+    assert ("big", "yes", "NoSchedule") in taints
+    assert cluster in [c["id"] for c in (await dev.execute(LIST))["virtualClusters"]]
+
+    # Another user neither sees, resizes nor deletes it.
+    assert cluster not in [c["id"] for c in (await guest.execute(LIST))["virtualClusters"]]
+    for query, variables in (
+        (GET, {"id": cluster}),
+        (RESIZE, {"id": cluster, "c": [{"pool": "small", "count": 0}]}),
+        (DELETE, {"id": cluster}),
+    ):
+        assert (await failure(guest, query, **variables)).codes == ["NOT_FOUND_ERROR"]
+    assert len(nodes_of(core, cluster)) == 4
+
+    resized = await dev.execute(RESIZE, id=cluster, c=[{"pool": "small", "count": 1}])
+    assert [(p["name"], p["count"]) for p in resized["resizeVirtualCluster"]["pools"]] == [
+        ("small", 1), ("big", 1),
+    ]  # fmt: skip
+    await nodes_until(core, cluster, lambda found: len(found) == 2, "the small pool shrunk to 1")
+
+    assert (await dev.execute(DELETE, id=cluster))["deleteVirtualCluster"] is True
+    await nodes_until(core, cluster, lambda found: not found, "the cluster's nodes gone")
+    assert (await failure(dev, GET, id=cluster)).codes == ["NOT_FOUND_ERROR"]
+
+
+@pytest.mark.parametrize(
+    ("pools", "code"),
+    [
+        ([pool(count=-1)], "INPUT_VALIDATION_ERROR"),
+        ([pool(count=1_000_000_000)], "INPUT_VALIDATION_ERROR"),
+        ([pool(cpu="lots")], "INPUT_VALIDATION_ERROR"),
+        ([pool(memory="-1Gi")], "INPUT_VALIDATION_ERROR"),
+        ([pool(pods=0)], "INPUT_VALIDATION_ERROR"),
+        ([pool(name="Not_A_Label")], "INPUT_VALIDATION_ERROR"),
+        ([pool("twice"), pool("twice")], "INPUT_VALIDATION_ERROR"),
+        ([pool(taints=[{"key": "k", "effect": "Sometimes"}])], "INPUT_VALIDATION_ERROR"),
+    ],
+)
+async def test_a_cluster_that_cannot_be_made_is_a_typed_error_and_leaves_nothing(
+    dev: GraphQLClient,
+    core: client.CoreV1Api,
+    clusters: list[str],
+    pools: list[dict[str, Any]],
+    code: str,
+) -> None:
+    cluster = unique("gw-bad")
+    clusters.append(cluster)
+    error = await failure(dev, CREATE, i={"id": cluster, "pools": pools})
+    assert error.codes == [code], error
+    assert cluster not in [c["id"] for c in (await dev.execute(LIST))["virtualClusters"]]
+    assert nodes_of(core, cluster) == []
+
+
+async def test_a_resize_that_cannot_be_done_is_a_typed_error(
+    dev: GraphQLClient, core: client.CoreV1Api, clusters: list[str]
+) -> None:
+    cluster = unique("gw")
+    clusters.append(cluster)
+    await dev.execute(CREATE, i={"id": cluster, "pools": [pool(count=1)]})
+    for counts in (
+        [{"pool": "small", "count": -1}],
+        [{"pool": "small", "count": 1_000_000_000}],
+        # A pool the cluster does not have: the request is wrong, not the cluster missing.
+        [{"pool": "nope", "count": 1}],
+    ):
+        error = await failure(dev, RESIZE, id=cluster, c=counts)
+        assert error.codes == ["INPUT_VALIDATION_ERROR"], (counts, error)
+    found = (await dev.execute(GET, id=cluster))["virtualCluster"]
+    assert [(p["name"], p["count"]) for p in found["pools"]] == [("small", 1)]
+    await nodes_until(core, cluster, lambda found: len(found) == 1, "the pool's 1 node")
+
+
+async def test_a_dry_run_placed_on_a_pool_runs_on_its_nodes(
+    dev: GraphQLClient, core: client.CoreV1Api, clusters: list[str], project: str
+) -> None:
+    cluster = unique("gw")
+    clusters.append(cluster)
+    pools = [pool("a", 1), pool("b", 2, taints=[{"key": "only", "value": "b"}])]
+    await dev.execute(CREATE, i={"id": cluster, "pools": pools})
+    await nodes_until(
+        core, cluster, lambda found: len(found) == 3 and all(map(ready, found)), "3 Ready nodes"
+    )
+    document = simulated_pipeline(
+        (SimulatedStep("one", seconds=1, cpu_millicores=100, memory_mib=16),
+         SimulatedStep("two", seconds=1, cpu_millicores=100, memory_mib=16)),
+        argo_service("http://unused"),
+    ).to_dict()  # fmt: skip
+    run_id = (
+        await dev.execute(
+            CREATE_RUN,
+            i={
+                "projectId": project,
+                "argoWorkflow": document,
+                "placement": "VIRTUAL_NODES",
+                "virtualCluster": cluster,
+                "pool": "b",
+            },
+        )
+    )["createDryRun"]["id"]
+    run = await dev.finished_dry_run(RUN, run_id, TIMEOUT, interval=0.5)
+    assert run["status"]["phase"] == "Succeeded"
+    pods = [n["podName"] for n in run["nodes"] if n.get("podName")]
+    assert len(pods) == 2
+    pool_b = {n["metadata"]["name"] for n in nodes_of(core, cluster) if pool_of(n) == "b"}
+    placed = set()
+    for name in pods:
+        found = core.api_client.sanitize_for_serialization(
+            core.read_namespaced_pod(name, WORKFLOW_NAMESPACE)
+        )
+        placed.add(found["spec"]["nodeName"])
+    assert placed <= pool_b, (placed, pool_b)
+
+
+async def test_a_placement_on_a_cluster_that_is_not_the_callers_is_not_found(
+    dev: GraphQLClient, guest: GraphQLClient, core: client.CoreV1Api, clusters: list[str]
+) -> None:
+    cluster = unique("gw")
+    clusters.append(cluster)
+    await dev.execute(CREATE, i={"id": cluster, "pools": [pool(count=1)]})
+    await nodes_until(core, cluster, lambda found: len(found) == 1, "the cluster's node")
+    document = simulated_pipeline(
+        (SimulatedStep("one", seconds=1, cpu_millicores=100, memory_mib=16),),
+        argo_service("http://unused"),
+    ).to_dict()
+    for who, placement in (
+        (guest, {"virtualCluster": cluster}),
+        (dev, {"virtualCluster": cluster, "pool": "nope"}),
+    ):
+        error = await failure(
+            who, CREATE_RUN, i={"argoWorkflow": document, "placement": "VIRTUAL_NODES", **placement}
+        )
+        assert error.codes == ["NOT_FOUND_ERROR"], error

@@ -269,6 +269,8 @@ class VirtualClusters:
             str(w["metadata"]["name"])
             for w in runs
             if ((w.get("spec") or {}).get("nodeSelector") or {}).get(CLUSTER_LABEL) == record.id
+            # One being deleted (its dry run was) uses nothing any more.
+            and not w["metadata"].get("deletionTimestamp")
         )
 
     async def _message(self, record: ClusterRecord) -> pb.VirtualCluster:

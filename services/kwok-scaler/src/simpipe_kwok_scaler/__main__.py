@@ -24,6 +24,7 @@ from simpipe_common.runner import Service, run_service
 from simpipe_common.s3 import s3_check, s3_client
 from simpipe_kwok_scaler.clusters import Kube, VirtualClusters
 from simpipe_kwok_scaler.config import KwokScalerSettings
+from simpipe_kwok_scaler.emulation import run_emulation
 from simpipe_kwok_scaler.server import KwokScalerApi
 from simpipe_kwok_scaler.simulations import Simulations
 
@@ -89,6 +90,7 @@ def main() -> None:
             tasks = [
                 asyncio.create_task(background("virtual clusters", clusters.reconcile_all())),
                 asyncio.create_task(background("simulations", simulations.run())),
+                asyncio.create_task(background("executor emulation", run_emulation(settings))),
             ]
             try:
                 yield [

@@ -4,6 +4,7 @@ from simpipe_common.settings import (
     KubernetesSettings,
     S3Settings,
 )
+from simpipe_kwok_scaler.emulation.settings import EmulationSettings
 from simpipe_kwok_scaler.simulations.settings import SimulationSettings
 
 
@@ -34,7 +35,9 @@ class VirtualClusterSettings(GrpcServiceSettings, KubernetesSettings):
     kube_timeout_seconds: float = 30.0
 
 
-class KwokScalerSettings(VirtualClusterSettings, ArgoSettings, S3Settings, SimulationSettings):
+class KwokScalerSettings(
+    VirtualClusterSettings, ArgoSettings, S3Settings, SimulationSettings, EmulationSettings
+):
     grpc_port: int = 50055
     http_port: int = 9105
     # The services a simulation goes through: the submitter creates and

@@ -1,4 +1,4 @@
-"""Virtual clusters through the gateway's GraphQL API on the real stack:
+"""Virtual clusters and simulations through the gateway's GraphQL API on the real stack:
 gateway -> kwok-scaler -> KWOK Node objects in the apiserver, and a dry run
 placed on one of the cluster's pools. Each user sees only their own
 clusters; input that can never make a cluster is refused with a typed
@@ -291,3 +291,51 @@ async def test_a_placement_on_a_cluster_that_is_not_the_callers_is_not_found(
             who, CREATE_RUN, i={"argoWorkflow": document, "placement": "VIRTUAL_NODES", **placement}
         )
         assert error.codes == ["NOT_FOUND_ERROR"], error
+
+
+START = "mutation($i: StartSimulationInput!) { startSimulation(input: $i) { id phase dryRunIds } }"
+SIMULATION_LABEL = "simpipe.io/simulation"
+
+
+def simulated_workflows(stack: Stack, simulation: str) -> list[str]:
+    api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
+    found: dict[str, Any] = api.list_namespaced_custom_object(  # type: ignore[assignment]
+        "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, "workflows",
+        label_selector=f"{SIMULATION_LABEL}={simulation}",
+    )  # fmt: skip
+    return [w["metadata"]["name"] for w in found["items"]]
+
+
+@pytest.mark.parametrize(
+    ("timing", "changes", "said"),
+    [
+        ({}, {}, "exactly one of"),
+        ({"referenceDryRunId": "r", "explicit": [{"step": "t", "seconds": 1.0}]}, {}, "exactly one of"),
+        ({"explicit": [{"step": "t", "seconds": -20.0}]}, {}, "seconds must not be negative"),
+        ({"explicit": [{"step": "t", "seconds": 1.0}, {"step": "t", "seconds": 2.0}]}, {}, "twice"),
+        ({"explicit": [{"step": "", "seconds": 1.0}]}, {}, "template name"),
+        ({"referenceDryRunId": "r", "durationFactor": -4.0}, {}, "durationFactor"),
+        ({"referenceDryRunId": "r"}, {"copies": -20}, "copies"),
+        ({"referenceDryRunId": "r"}, {"timeScale": -10.0}, "timeScale"),
+    ],
+)  # fmt: skip
+async def test_malformed_simulation_input_is_refused_and_starts_nothing(
+    stack: Stack,
+    dev: GraphQLClient,
+    project: str,
+    timing: dict[str, Any],
+    changes: dict[str, Any],
+    said: str,
+) -> None:
+    simulation = unique("gw-sim")
+    error = await failure(
+        dev,
+        START,
+        i={
+            "simulationId": simulation, "projectId": project, "workflowTemplateName": "t",
+            "virtualClusterId": "c", "timing": timing, **changes,
+        },
+    )  # fmt: skip
+    assert error.codes == ["INPUT_VALIDATION_ERROR"], error
+    assert said in str(error)
+    assert simulated_workflows(stack, simulation) == []

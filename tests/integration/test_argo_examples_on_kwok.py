@@ -1,0 +1,142 @@
+"""Argo's own examples as dry runs on virtual (KWOK) nodes.
+
+The first 30 single-Workflow files of examples/ in the Argo module the stack
+builds (sorted by file name; one document, of kind Workflow), each submitted
+through the gateway and the workflow-submitter's policy with placement
+VIRTUAL_NODES, all at once, each awaited until it ends. On KWOK nothing runs:
+steps that pass outputs complete because the kwok-scaler writes the
+WorkflowTaskResult Argo's executor would have, and daemon steps end when
+their workflow lets them go.
+
+Figure on the local stack (2026-12-04): 18 of 30 succeed. The issue's target
+is 27; what stands between is not KWOK:
+- 10 are refused by SIM-PIPE's workflow policy (REFUSED below: artifact
+  locations other than the project's, a ConfigMap of another project,
+  artifact GC pods, an artifact repository of the user's, custom controller
+  metrics, a resource template). Simulation goes through the same policy.
+- 2 fail in Argo's controller before any pod exists (KNOWN_FAILURES): their
+  containers name no command, and the controller looks the image's
+  entrypoint up in its registry, which the local stack cannot reach. On
+  virtual nodes the command is never run, so the submitter could fill in a
+  placeholder command for VIRTUAL placements (an open item of issue #15).
+Every other example must succeed, and the refusals and known failures must
+stay what they are: a change in either fails this test, so the lists here
+stay true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_devstack.layout import Layout
+
+EXAMPLES = (
+    Layout.from_env().cache / "go" / "mod" / "github.com" / "argoproj" / "argo-workflows"
+    / f"v3@{Layout.from_env().versions['ARGO_VERSION']}" / "examples"
+)  # fmt: skip
+FIRST = 30
+# Refused by the workflow policy, with a part of the reason it gives.
+REFUSED = {
+    "arguments-artifacts": "spec.arguments.artifacts[0].http: artifact locations are chosen",
+    "arguments-parameters-from-configmap": "only the project's own ConfigMaps are allowed",
+    "artifact-gc-workflow": "spec.artifactGC: artifact garbage collection is not allowed",
+    "artifact-repository-ref": "spec.artifactRepositoryRef: the artifact repository is chosen",
+    "artifactory-artifact": "artifactory: artifact locations are chosen by SIM-PIPE",
+    "ci-output-artifact": "git: artifact locations are chosen by SIM-PIPE",
+    "ci": "git: artifact locations are chosen by SIM-PIPE",
+    "custom-metrics": "spec.metrics: custom controller metrics are not allowed",
+    "daemoned-stateful-set-with-service": "resource templates are not allowed",
+    "dag-custom-metrics": "spec.metrics: custom controller metrics are not allowed",
+}
+# Admitted but not succeeding, with a part of the message they end with.
+KNOWN_FAILURES = {
+    "daemon-nginx": 'failed to look-up entrypoint/cmd for image "nginx:1.13"',
+    "daemon-step": 'failed to look-up entrypoint/cmd for image "influxdb:1.2"',
+}
+CREATE = "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"
+FINAL = """query($id: String!) { dryRun(dryRunId: $id) { status { phase message }
+  nodes { displayName phase message } } }"""
+# All run at once; the slowest (recursive coin flips, 1 s steps in a row)
+# take well under a minute on the local stack.
+RUN_SECONDS = 240
+
+
+def first_single_workflow_examples() -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+    for path in sorted(EXAMPLES.iterdir()):
+        if not path.is_file() or path.suffix not in (".yaml", ".yml", ".json"):
+            continue
+        documents = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+        if len(documents) == 1 and isinstance(documents[0], dict):
+            if documents[0].get("kind") == "Workflow":
+                found.append((path.stem, documents[0]))
+        if len(found) == FIRST:
+            break
+    return found
+
+
+def as_users_write_it(document: dict[str, Any]) -> str:
+    """The example without the marks of Argo's own test suite (a prefixed
+    label the policy refuses, and a script Argo's tests verify with)."""
+    metadata = document.setdefault("metadata", {})
+    (metadata.get("labels") or {}).pop("workflows.argoproj.io/test", None)
+    (metadata.get("annotations") or {}).pop("workflows.argoproj.io/verify.py", None)
+    return json.dumps(document)
+
+
+async def outcome(gql: GraphQLClient, project: str, document: dict[str, Any]) -> tuple[str, str]:
+    """("Refused", why) or the final phase and what its run said."""
+    try:
+        created = await gql.execute(
+            CREATE,
+            i={
+                "projectId": project,
+                "placement": "VIRTUAL_NODES",
+                "argoWorkflow": as_users_write_it(document),
+            },
+        )
+    except GraphQLError as error:
+        return "Refused", str(error)
+    run = await gql.finished_dry_run(FINAL, created["createDryRun"]["id"], RUN_SECONDS)
+    messages = [run["status"]["message"] or ""] + [
+        f"{n['displayName']}: {n['message']}" for n in run["nodes"] if n["message"]
+    ]
+    return run["status"]["phase"], " | ".join(m for m in messages if m)
+
+
+@pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"no Argo examples at {EXAMPLES} (make build)")
+@pytest.mark.timeout(RUN_SECONDS + 60)
+async def test_argos_first_30_examples_end_on_virtual_nodes(
+    dev: GraphQLClient, project: str
+) -> None:
+    examples = first_single_workflow_examples()
+    assert len(examples) == FIRST
+    results = dict(
+        zip(
+            [name for name, _ in examples],
+            await asyncio.gather(*(outcome(dev, project, doc) for _, doc in examples)),
+            strict=True,
+        )
+    )
+    succeeded = sorted(n for n, (phase, _) in results.items() if phase == "Succeeded")
+    print(f"\nArgo examples on virtual nodes: {len(succeeded)}/{FIRST} succeeded")
+    for name, (phase, why) in sorted(results.items()):
+        if phase != "Succeeded":
+            print(f"  {name}: {phase}: {why[:300]}")
+
+    refused = {n: why for n, (phase, why) in results.items() if phase == "Refused"}
+    assert set(refused) == set(REFUSED), refused
+    for name, part in REFUSED.items():
+        assert part in refused[name], (name, refused[name])
+    failed = {n: r for n, r in results.items() if n not in REFUSED and r[0] != "Succeeded"}
+    assert set(failed) == set(KNOWN_FAILURES), failed
+    for name, part in KNOWN_FAILURES.items():
+        assert part in failed[name][1], (name, failed[name])
+    assert len(succeeded) == FIRST - len(REFUSED) - len(KNOWN_FAILURES)

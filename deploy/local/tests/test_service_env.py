@@ -67,7 +67,8 @@ def test_secrets_go_only_where_they_are_needed(stack: Stack) -> None:
     for service in SERVICE_NAMES:
         for value in service_env(stack, service).values():
             holders.setdefault(value, set()).add(service)
-    assert holders[secrets.s3_secret_key] == {"storage-broker", "metrics-collector"}
+    # The kwok-scaler: simulation reports beside the run reports.
+    assert holders[secrets.s3_secret_key] == {"storage-broker", "metrics-collector", "kwok-scaler"}
     assert holders[secrets.gateway_tokens_setting()] == {"gateway"}
     for service in SERVICE_NAMES:
         assert holders[secrets.nats_passwords[service]] == {service}

@@ -46,6 +46,35 @@ KWOK_NODE_ANNOTATION_VALUE = "fake"
 NODE_LEASE_SECONDS = 20
 HEARTBEAT_FACTOR = 5  # kwokctl's default
 
+# How many nodes and pods the kwok-controller plays at once (KWOK's default
+# is 4 workers each, 1 for the pods-on-node sync). Each worker waits for one
+# apiserver round trip at a time (a few ms here), so 4 cap a virtual
+# cluster's 1,000 new nodes (each a status patch and a Lease) and a
+# simulation's pod transitions at a few hundred a second; 16 keep the
+# apiserver's queue fed without more threads than two cores can use.
+# The kwok-controller's own client has no rate limit (KWOK sets none).
+KWOK_PARALLELISM = {
+    "nodePlayStageParallelism": 16,
+    "nodeLeaseParallelism": 16,
+    "podPlayStageParallelism": 16,
+    "podsOnNodeSyncParallelism": 4,
+}
+# Client rate limits of the scheduler and controller-manager (Kubernetes'
+# defaults: 50/100 and 20/30 requests per second). Every scheduled pod is a
+# bind request: at 50/s, 10,000 simulated pods wait 200 s for the scheduler
+# alone. The controller-manager patches each new node (TTL, node lifecycle)
+# and deletes finished pods: at 20/s a 1,000-node cluster holds up the pod
+# garbage collection for ~50 s.
+CONTROL_PLANE_QPS = {
+    "kube-scheduler": (500, 1000),
+    "kube-controller-manager": (200, 400),
+}
+# The apiserver's requests in flight (defaults 400 and 200, the seats
+# API Priority and Fairness shares out): twice that, as the kwok-controller's
+# workers, the scheduler's binds and the scaler's node writes come at once;
+# two cores, not these, are the bound.
+APISERVER_INFLIGHT = {"max-requests-inflight": 800, "max-mutating-requests-inflight": 400}
+
 
 def kwok_nodes(count: int) -> list[dict[str, Any]]:
     """Fake nodes, sized like a small cloud VM each."""
@@ -194,8 +223,19 @@ class Cluster(Component):
                     {"key": "kubelet-client-key", "value": str(pki / "admin.key")},
                     # The real node's name resolves nowhere: use its address.
                     {"key": "kubelet-preferred-address-types", "value": "InternalIP"},
+                    *({"key": k, "value": str(v)} for k, v in APISERVER_INFLIGHT.items()),
                 ],
             },
+            *(
+                {
+                    "name": component,
+                    "extraArgs": [
+                        {"key": "kube-api-qps", "value": str(qps)},
+                        {"key": "kube-api-burst", "value": str(burst)},
+                    ],
+                }
+                for component, (qps, burst) in CONTROL_PLANE_QPS.items()
+            ),
             {
                 "name": "kwok-controller",
                 # KWOK fakes only its own nodes, never the real one.
@@ -214,8 +254,20 @@ class Cluster(Component):
             "options": options,
             "componentsPatches": patches,
         }
+        # kwokctl hands this to the kwok-controller (its --config file).
+        controller = {
+            "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+            "kind": "KwokConfiguration",
+            "options": KWOK_PARALLELISM,
+        }
         stages = (MANIFESTS / "kwok-pod-stages.yaml").read_text()
-        return yaml.safe_dump(head, sort_keys=False) + "---\n" + stages
+        return (
+            yaml.safe_dump(head, sort_keys=False)
+            + "---\n"
+            + yaml.safe_dump(controller, sort_keys=False)
+            + "---\n"
+            + stages
+        )
 
     def is_running(self, stack: Stack) -> bool:
         if not stack.layout.kubeconfig.exists():

@@ -1,4 +1,5 @@
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from simpipe_common.settings import ENV_PREFIX
 
 

@@ -1,0 +1,170 @@
+"""The replay of what the cluster did into simulated time, on analytic
+scenarios: a stand-in cluster produces wall-clock observations with
+orchestration delays (Argo's reaction, the scheduler's retry) at a time
+scale, and the replay must recover the analytic makespan whatever the
+delays and the scale."""
+
+import heapq
+import itertools
+from collections.abc import Mapping, Sequence
+
+import pytest
+
+from simpipe_kwok_scaler.simulations.observations import PodObservation
+from simpipe_kwok_scaler.simulations.replay import Pool, Timeline, replay
+
+
+def cluster(
+    steps: Mapping[str, tuple[float, Sequence[str]]],
+    *,
+    nodes: int,
+    scale: float,
+    argo_delay: float,
+    scheduler_delay: float,
+    run: str = "sim-0",
+) -> list[PodObservation]:
+    """Wall-clock observations of `steps` (name -> (simulated seconds,
+    dependencies)) on `nodes` one-pod nodes: Argo creates a step's pod
+    `argo_delay` after its last dependency finished; the scheduler binds a
+    waiting pod `scheduler_delay` after a node frees up (and marks it
+    unschedulable meanwhile); KWOK runs it for its seconds / scale."""
+    pods: dict[str, PodObservation] = {}
+    free = [f"node-{i}" for i in range(nodes)]
+    waiting: list[str] = []
+    events: list[tuple[float, int, str, str]] = []
+    counter = itertools.count()
+    done: set[str] = set()
+
+    def create(name: str, at: float) -> None:
+        pods[name] = PodObservation(
+            name=name, workflow=run, template=name, display_name=name, created=at,
+            cpu_request=1.0, memory_request=1.0,
+        )  # fmt: skip
+        heapq.heappush(events, (at, next(counter), "try", name))
+
+    def bind(name: str, node: str, at: float) -> None:
+        pod = pods[name]
+        pod.node, pod.scheduled, pod.running = node, at, at + 0.01
+        finish = pod.running + steps[name][0] / scale
+        heapq.heappush(events, (finish, next(counter), "finish", name))
+
+    for name, (_, deps) in steps.items():
+        if not deps:
+            create(name, 0.05 * len(pods) / 20)
+    while events:
+        at, _, kind, name = heapq.heappop(events)
+        if kind == "try":
+            if free:
+                bind(name, free.pop(0), at + 0.02)
+            else:
+                pods[name].unschedulable = "0/4 nodes are available: 4 Too many pods."
+                waiting.append(name)
+        elif kind == "finish":
+            pod = pods[name]
+            pod.finished, pod.phase = at, "Succeeded"
+            done.add(name)
+            if waiting:
+                bind(waiting.pop(0), pod.node, at + scheduler_delay)
+            else:
+                free.append(pod.node)
+            for other, (_, deps) in steps.items():
+                if other not in pods and deps and all(d in done for d in deps):
+                    create(other, at + argo_delay)
+    return list(pods.values())
+
+
+def replayed(
+    steps: Mapping[str, tuple[float, Sequence[str]]], nodes: int, scale: float
+) -> Timeline:
+    observed = cluster(steps, nodes=nodes, scale=scale, argo_delay=0.8, scheduler_delay=0.4)
+    return replay(
+        observed,
+        seconds={name: seconds for name, (seconds, _) in steps.items()},
+        time_scale=scale,
+        copies={"sim-0": (0, 0.0)},
+        node_pools={f"node-{i}": "small" for i in range(nodes)},
+        pools=[Pool("small", float(nodes), float(nodes))],
+        wall_start=0.0,
+    )
+
+
+SCALES = [1.0, 10.0]
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_twenty_independent_steps_on_four_nodes_take_five_rounds(scale: float) -> None:
+    steps = {f"s{i}": (20.0, ()) for i in range(20)}
+    timeline = replayed(steps, 4, scale)
+    assert timeline.makespan == pytest.approx(100.0)
+    # The orchestration's delays are left out, and reported apart.
+    assert timeline.overhead > 0
+    queued = sorted(s.queued for s in timeline.steps)
+    assert queued == pytest.approx([0.0] * 4 + [20.0] * 4 + [40.0] * 4 + [60.0] * 4 + [80.0] * 4)
+    assert timeline.peak_pending == 16
+    [pool] = timeline.pools
+    assert pool.peak_cpu == pytest.approx(1.0)
+    assert pool.mean_cpu == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_a_chain_of_five_takes_the_sum_of_its_steps(scale: float) -> None:
+    steps = {f"c{i}": (10.0, (f"c{i - 1}",) if i else ()) for i in range(5)}
+    timeline = replayed(steps, 4, scale)
+    assert timeline.makespan == pytest.approx(50.0)
+    assert all(s.queued == 0 for s in timeline.steps)
+    assert timeline.peak_pending == 0
+    starts = sorted(s.started or 0.0 for s in timeline.steps)
+    assert starts == pytest.approx([0.0, 10.0, 20.0, 30.0, 40.0])
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_a_fan_out_of_forty_on_four_nodes_queues_in_ten_rounds(scale: float) -> None:
+    steps: dict[str, tuple[float, Sequence[str]]] = {"start": (5.0, ())}
+    steps |= {f"f{i}": (10.0, ("start",)) for i in range(40)}
+    steps["join"] = (5.0, tuple(f"f{i}" for i in range(40)))
+    timeline = replayed(steps, 4, scale)
+    assert timeline.makespan == pytest.approx(5.0 + 10 * 10.0 + 5.0)
+    fan = [s for s in timeline.steps if s.pod.name.startswith("f")]
+    assert max(s.queued for s in fan) == pytest.approx(90.0)
+    assert sum(s.queued for s in fan) == pytest.approx(4 * 10.0 * sum(range(10)))
+    assert timeline.peak_pending == 36
+
+
+def test_a_step_never_scheduled_waits_to_the_end_and_says_why() -> None:
+    pods = [
+        PodObservation(
+            name="a", workflow="sim-0", template="a", created=0.0, scheduled=0.1,
+            running=0.1, finished=2.1, node="n", phase="Succeeded",
+        ),
+        PodObservation(
+            name="big", workflow="sim-0", template="big", created=0.0,
+            unschedulable="0/1 nodes are available: 1 Insufficient cpu.",
+        ),
+    ]  # fmt: skip
+    timeline = replay(
+        pods, seconds={"a": 20.0, "big": 5.0}, time_scale=10.0,
+        copies={"sim-0": (0, 0.0)}, node_pools={"n": "p"}, pools=[Pool("p", 1.0, 1.0)],
+    )  # fmt: skip
+    big = next(s for s in timeline.steps if s.pod.name == "big")
+    assert (big.phase, big.started, big.queued) == ("Unschedulable", None, 20.0)
+    assert timeline.makespan == 20.0
+
+
+def test_copies_start_at_their_offsets_and_steps_without_figures_use_their_wall_time() -> None:
+    pods = [
+        PodObservation(
+            name=f"p{k}", workflow=f"sim-{k}", template="t", created=k * 1.0 + 0.3,
+            scheduled=k * 1.0 + 0.4, running=k * 1.0 + 0.5, finished=k * 1.0 + 1.5,
+            node=f"n{k}", phase="Succeeded",
+        )
+        for k in range(3)
+    ]  # fmt: skip
+    timeline = replay(
+        pods, seconds={}, time_scale=10.0,
+        copies={f"sim-{k}": (k, k * 10.0) for k in range(3)},
+        node_pools={}, pools=[],
+    )  # fmt: skip
+    assert [(s.copy, s.started, s.finished) for s in timeline.steps] == [
+        (0, 0.0, 10.0), (1, 10.0, 20.0), (2, 20.0, 30.0),
+    ]  # fmt: skip
+    assert timeline.makespan == 30.0

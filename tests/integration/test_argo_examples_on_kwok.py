@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -74,9 +73,9 @@ def first_single_workflow_examples() -> list[tuple[str, dict[str, Any]]]:
         if not path.is_file() or path.suffix not in (".yaml", ".yml", ".json"):
             continue
         documents = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
-        if len(documents) == 1 and isinstance(documents[0], dict):
-            if documents[0].get("kind") == "Workflow":
-                found.append((path.stem, documents[0]))
+        single = documents[0] if len(documents) == 1 else None
+        if isinstance(single, dict) and single.get("kind") == "Workflow":
+            found.append((path.stem, single))
         if len(found) == FIRST:
             break
     return found

@@ -43,8 +43,10 @@ def step_template(text: str, max_bytes: int) -> StepTemplate:
         raise UnusablePodError("bad-template", f"the template is not JSON: {error}") from None
     if not isinstance(document, dict):
         raise UnusablePodError("bad-template", "the template is not a JSON object")
-    outputs = document.get("outputs") or {}
-    archive = document.get("archiveLocation") or {}
+    outputs = document.get("outputs")
+    outputs = {} if outputs is None else outputs
+    archive = document.get("archiveLocation")
+    archive = {} if archive is None else archive
     if not isinstance(outputs, dict) or not isinstance(archive, dict):
         raise UnusablePodError("bad-template", "the template's outputs or archiveLocation")
     for field in ("parameters", "artifacts"):

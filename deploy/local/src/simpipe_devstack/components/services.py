@@ -16,6 +16,7 @@ from simpipe_devstack.components.argo import (
 from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.minio import REGION, Minio
 from simpipe_devstack.components.nats import nats_user_env
+from simpipe_devstack.components.prometheus import CADVISOR_SCRAPE_INTERVAL
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.mesh_pki import stack_pki
 from simpipe_devstack.mesh_users import MESH_IDENTITIES, TESTS
@@ -107,6 +108,11 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
             "SIMPIPE_WORKFLOW_SUBMITTER_ADDR": f"127.0.0.1:{ports['workflow_submitter_grpc']}",
             "SIMPIPE_ARGO_WATCHER_ADDR": f"127.0.0.1:{ports['argo_watcher_grpc']}",
             "SIMPIPE_METRICS_COLLECTOR_ADDR": f"127.0.0.1:{ports['metrics_collector_grpc']}",
+            # A simulated step must last three cAdvisor scrapes of wall time:
+            # the time scale is bounded by the interval Prometheus really uses.
+            "SIMPIPE_SIMULATION_SCRAPE_INTERVAL_SECONDS": str(
+                go_seconds(CADVISOR_SCRAPE_INTERVAL)
+            ),
         },
         "gateway": {
             # Its view of the services and of its callers.
@@ -125,6 +131,15 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
         },
     }
     return common | own[service]
+
+
+def go_seconds(duration: str) -> float:
+    """A Prometheus duration of one unit ("1s", "250ms") in seconds."""
+    if duration.endswith("ms"):
+        return float(duration[:-2]) / 1000
+    if duration.endswith("s"):
+        return float(duration[:-1])
+    raise ValueError(f"unexpected duration {duration!r}")
 
 
 # The order the services take the CPUs in, one each in turn: the gateway and

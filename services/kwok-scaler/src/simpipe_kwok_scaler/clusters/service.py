@@ -21,7 +21,7 @@ import secrets
 from collections import Counter
 from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import structlog
@@ -54,7 +54,10 @@ from simpipe_kwok_scaler.clusters.record import (
     owner_records_selector,
     record_name,
 )
-from simpipe_kwok_scaler.config import VirtualClusterSettings
+
+if TYPE_CHECKING:
+    # As in spec: config's module loads the simulations, which import this.
+    from simpipe_kwok_scaler.config import VirtualClusterSettings
 
 log = structlog.get_logger(__name__)
 

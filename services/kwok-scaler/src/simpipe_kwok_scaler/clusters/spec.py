@@ -12,14 +12,18 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubernetes.utils.quantity import parse_quantity
 
 from simpipe.v1 import kwok_scaler_pb2 as pb
 from simpipe_common.errors import InvalidInputError
 from simpipe_common.validation import dns_label
-from simpipe_kwok_scaler.config import VirtualClusterSettings
+
+if TYPE_CHECKING:
+    # Only named here: config's module loads the simulations (a mixin of its
+    # settings), which import the clusters back.
+    from simpipe_kwok_scaler.config import VirtualClusterSettings
 
 MAX_CLUSTER_ID_LENGTH = 24
 MAX_POOL_NAME_LENGTH = 20

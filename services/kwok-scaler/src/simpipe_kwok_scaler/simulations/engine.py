@@ -472,7 +472,8 @@ class Simulations:
                 stuck_since = stuck_since or now
                 pod, fits = blocked
                 grace = settings.simulation_unschedulable_grace_seconds
-                if now - stuck_since >= grace * (FITTING_GRACE_FACTOR if fits else 1):
+                held = now - max(stuck_since, pod.unschedulable_at or stuck_since)
+                if held >= grace * (FITTING_GRACE_FACTOR if fits else 1):
                     await self._stop_runs(live)
                     await self._end(
                         live, events_pb2.SIMULATION_PHASE_FAILED,
@@ -677,8 +678,9 @@ class Simulations:
     async def _end(
         self, live: Live, phase: events_pb2.SimulationPhase.ValueType, message: str
     ) -> None:
+        """Writes the report, then the record, then tells: a reader that
+        sees the simulation ended finds its report."""
         sim = live.simulation
-        sim.phase = phase
         self._progress(live)
         recovered = sum(1 for p in live.pods.values() if p.from_status)
         if live.resumed:
@@ -688,15 +690,19 @@ class Simulations:
                 else ""
             )
         timeline = self._timeline(live)
-        report = build(sim, timeline, live.figures, live.time_scale, self.energy)
+        ended = pb.Simulation()
+        ended.CopyFrom(sim)
+        ended.phase = phase
+        report = build(ended, timeline, live.figures, live.time_scale, self.energy)
         try:
             await self.reports.put(sim.owner, report)
             live.record.state["report"] = True
         except ServiceError as error:
             message += f"; its report could not be written: {error.message}"
             live.record.state["report"] = False
-        sim.message = message
         _now_timestamp(sim.finished_at)
+        sim.message = message
+        sim.phase = phase
         await self._checkpoint(live)
         self._unregister(live)
         self._publisher.publish_soon(

@@ -38,7 +38,8 @@ class PodObservation:
     node: str = ""
     phase: str = "Pending"
     exit_code: int | None = None
-    # The scheduler's words when it could not place the pod (kept after it did).
+    # The scheduler's latest words when it could not place the pod (kept
+    # after it did), and when they last changed.
     unschedulable: str = ""
     unschedulable_at: float | None = None
     # Times taken from the pod's status (whole seconds) because our watch did
@@ -126,9 +127,12 @@ def observe(previous: PodObservation | None, pod: dict[str, Any], now: float) ->
             and condition.get("status") == "False"
             and condition.get("reason") == "Unschedulable"
         ):
-            if not seen.unschedulable:
+            message = str(condition.get("message") or "Unschedulable")
+            if message != seen.unschedulable:
+                # When the scheduler last said something new: its latest
+                # words are the reason, once they have held a while.
                 seen.unschedulable_at = now
-            seen.unschedulable = str(condition.get("message") or "Unschedulable")
+            seen.unschedulable = message
     if phase in ("Running", *TERMINAL_POD_PHASES) and seen.running is None:
         seen.running = now
     if phase in TERMINAL_POD_PHASES and seen.finished is None:

@@ -25,7 +25,7 @@ class SimulationSettings(BaseSettings):
     simulation_checkpoint_seconds: float = 2.0
     # A simulation with pods that cannot be scheduled and nothing running is
     # given this long (wall) for the cluster to change before it ends.
-    simulation_unschedulable_grace_seconds: float = 3.0
+    simulation_unschedulable_grace_seconds: float = 5.0
     reports_bucket: str = "simpipe-reports"
     report_url_seconds: int = 3600
     # The energy model (as the metrics-collector's).

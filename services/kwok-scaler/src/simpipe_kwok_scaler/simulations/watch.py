@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError
+from urllib3.exceptions import HTTPError, ProtocolError
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +55,7 @@ class ObjectWatch:
         self._timeout = timeout
         self._stopped = threading.Event()
         self._watch: watch.Watch | None = None
+        self._version = ""
         # Set once the first list has been handed over.
         self.synced = asyncio.Event()
 
@@ -75,19 +76,23 @@ class ObjectWatch:
         loop.call_soon_threadsafe(self._handler, kind, obj, now)
 
     def _follow(self, loop: asyncio.AbstractEventLoop) -> None:
-        version = ""
+        self._version = ""
         while not self._stopped.is_set():
             try:
-                if not version:
-                    version = self._list(loop)
+                if not self._version:
+                    self._version = self._list(loop)
                     loop.call_soon_threadsafe(self.synced.set)
-                version = self._watch_from(loop, version)
+                self._version = self._watch_from(loop, self._version)
+            except ProtocolError:
+                # The apiserver ends a watch at its timeout by closing the
+                # chunked answer: follow on from the last version seen.
+                continue
             except (ApiException, HTTPError, OSError, ValueError) as error:
                 if isinstance(error, ApiException) and error.status == 410:
-                    version = ""
+                    self._version = ""
                     continue
                 log.warning("watch failed; starting again", watch=self.name, error=str(error))
-                version = ""
+                self._version = ""
                 self._stopped.wait(RETRY_SECONDS)
 
     def _list(self, loop: asyncio.AbstractEventLoop) -> str:
@@ -128,6 +133,7 @@ class ObjectWatch:
                     return ""
                 raise ValueError(f"watch error: {obj.get('message')}")
             version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
+            self._version = version
             if kind in ("ADDED", "MODIFIED", "DELETED"):
                 self._deliver(loop, str(kind), obj)
         return version

@@ -1,0 +1,485 @@
+"""Simulations through the kwok-scaler's gRPC API on the real stack
+(apiserver + KWOK + Argo + Prometheus + NATS + MinIO): analytic scenarios
+whose makespan is known, at time scale 1 and 10; a step no node can hold;
+bad input that leaves nothing behind; a simulation made from a real dry run;
+and a kill -9 of the scaler in the middle of one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any
+
+import grpc
+import pytest
+from kubernetes import client, config
+
+from simpipe.v1 import (
+    events_pb2,
+    kwok_scaler_pb2_grpc,
+    workflow_submitter_pb2,
+    workflow_submitter_pb2_grpc,
+)
+from simpipe.v1 import kwok_scaler_pb2 as pb
+from simpipe_common.grpc_channel import mesh_channel
+from simpipe_common.settings import ServiceSettings
+from simpipe_devstack.cluster_policy import container_security_context
+from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.stack import Stack
+
+sub = workflow_submitter_pb2
+TIMEOUT = 60.0
+TERMINAL = (
+    events_pb2.SIMULATION_PHASE_SUCCEEDED,
+    events_pb2.SIMULATION_PHASE_FAILED,
+    events_pb2.SIMULATION_PHASE_CANCELLED,
+    events_pb2.SIMULATION_PHASE_ERROR,
+)
+# The replay's answer must be within this of the analytic makespan.
+TOLERANCE = 0.05
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def owner() -> str:
+    return unique("sim-tester")
+
+
+@pytest.fixture(scope="module")
+def kube(stack: Stack) -> client.ApiClient:
+    api: client.ApiClient = config.new_client_from_config(str(stack.layout.kubeconfig))
+    return api
+
+
+@pytest.fixture
+async def scaler(
+    endpoints: dict[str, str], mesh: ServiceSettings
+) -> AsyncIterator[kwok_scaler_pb2_grpc.KwokScalerAsyncStub]:
+    async with mesh_channel(endpoints["kwok-scaler_grpc"], mesh) as channel:
+        yield kwok_scaler_pb2_grpc.KwokScalerStub(channel)
+
+
+@pytest.fixture
+async def submitter(
+    endpoints: dict[str, str], mesh: ServiceSettings
+) -> AsyncIterator[workflow_submitter_pb2_grpc.WorkflowSubmitterAsyncStub]:
+    async with mesh_channel(endpoints["workflow-submitter_grpc"], mesh) as channel:
+        yield workflow_submitter_pb2_grpc.WorkflowSubmitterStub(channel)
+
+
+def pod_template(name: str, cpu: str = "500m", memory: str = "64Mi") -> dict[str, Any]:
+    return {
+        "name": name,
+        "container": {
+            "image": "busybox:1.36",
+            "command": ["sh", "-c"],
+            "args": [f"echo {name}"],
+            "resources": {"requests": {"cpu": cpu, "memory": memory}},
+            "securityContext": container_security_context(),
+        },
+    }
+
+
+def workflow_template(name: str, main: dict[str, Any], *pods: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "WorkflowTemplate",
+            "metadata": {"name": name},
+            "spec": {"entrypoint": "main", "templates": [{"name": "main", **main}, *pods]},
+        }
+    )
+
+
+def independent(count: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    main = {
+        "dag": {
+            "tasks": [{"name": "work", "template": "work", "withSequence": {"count": str(count)}}]
+        }
+    }
+    return main, [pod_template("work")]
+
+
+def chain(length: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    main = {"steps": [[{"name": f"link-{i}", "template": "link"}] for i in range(length)]}
+    return main, [pod_template("link")]
+
+
+def fan_out(width: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    main = {
+        "dag": {
+            "tasks": [
+                {"name": "start", "template": "start"},
+                {
+                    "name": "fan",
+                    "template": "fan",
+                    "depends": "start",
+                    "withSequence": {"count": str(width)},
+                },
+                {"name": "join", "template": "join", "depends": "fan"},
+            ]
+        }
+    }
+    return main, [pod_template("start"), pod_template("fan"), pod_template("join")]
+
+
+class Project:
+    """A project of `owner`'s with workflow templates, on a virtual cluster."""
+
+    def __init__(
+        self,
+        owner: str,
+        scaler: kwok_scaler_pb2_grpc.KwokScalerAsyncStub,
+        submitter: workflow_submitter_pb2_grpc.WorkflowSubmitterAsyncStub,
+        kube: client.ApiClient | None = None,
+    ) -> None:
+        self.kube = kube
+        self.owner = owner
+        self.scaler = scaler
+        self.submitter = submitter
+        self.id = ""
+        self.clusters: list[str] = []
+        self.simulations: list[str] = []
+
+    async def create(self) -> None:
+        project = await self.submitter.CreateProject(
+            sub.CreateProjectRequest(caller=self.owner, name=unique("simulations")),
+            timeout=TIMEOUT,
+        )
+        self.id = project.id
+
+    async def template(self, name: str, shape: tuple[dict[str, Any], list[dict[str, Any]]]) -> str:
+        main, pods = shape
+        await self.submitter.CreateWorkflowTemplate(
+            sub.WorkflowTemplateRequest(
+                caller=self.owner, project_id=self.id, document=workflow_template(name, main, *pods)
+            ),
+            timeout=TIMEOUT,
+        )
+        return name
+
+    async def cluster(
+        self, nodes: int, *, cpu: str = "1", memory: str = "1Gi", pods: int = 1
+    ) -> str:
+        cluster = unique("vc")
+        self.clusters.append(cluster)
+        await self.scaler.CreateVirtualCluster(
+            pb.CreateVirtualClusterRequest(
+                caller=self.owner,
+                id=cluster,
+                pools=[pb.NodePool(name="small", count=nodes, cpu=cpu, memory=memory, pods=pods)],
+            ),
+            timeout=TIMEOUT,
+        )
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            found = await self.scaler.GetVirtualCluster(
+                pb.VirtualClusterRef(caller=self.owner, id=cluster), timeout=TIMEOUT
+            )
+            if sum(p.ready for p in found.pools) == nodes and not await asyncio.to_thread(
+                self._tainted, cluster
+            ):
+                return cluster
+            assert time.monotonic() < deadline, f"cluster {cluster} not ready: {found}"
+            await asyncio.sleep(0.2)
+
+    def _tainted(self, cluster: str) -> list[str]:
+        """The cluster's nodes the node controller still marks not ready."""
+        if self.kube is None:
+            return []
+        nodes = client.CoreV1Api(self.kube).list_node(
+            label_selector=f"simpipe.io/virtual-cluster={cluster}"
+        )
+        return [
+            n.metadata.name
+            for n in nodes.items
+            if any(t.key.startswith("node.kubernetes.io/") for t in n.spec.taints or ())
+        ]
+
+    async def start(self, template: str, cluster: str, **given: Any) -> pb.Simulation:
+        simulation_id = unique("sim")
+        self.simulations.append(simulation_id)
+        request = pb.StartSimulationRequest(
+            caller=self.owner,
+            simulation_id=simulation_id,
+            project_id=self.id,
+            workflow_template_name=template,
+            virtual_cluster_id=cluster,
+            **given,
+        )
+        started: pb.Simulation = await self.scaler.StartSimulation(request, timeout=TIMEOUT)
+        return started
+
+    async def ended(self, simulation_id: str, limit: float) -> pb.Simulation:
+        """The simulation once it ended (its phase polled, bounded by `limit`)."""
+        deadline = time.monotonic() + limit
+        while True:
+            found: pb.Simulation = await self.scaler.GetSimulation(
+                pb.SimulationRef(caller=self.owner, id=simulation_id), timeout=TIMEOUT
+            )
+            if found.phase in TERMINAL:
+                return found
+            assert time.monotonic() < deadline, f"simulation {simulation_id} did not end: {found}"
+            await asyncio.sleep(0.5)
+
+    async def report(self, simulation_id: str) -> pb.SimulationReport:
+        found: pb.SimulationReport = await self.scaler.GetSimulationReport(
+            pb.SimulationRef(caller=self.owner, id=simulation_id), timeout=TIMEOUT
+        )
+        return found
+
+    async def clean_up(self) -> None:
+        for simulation in self.simulations:
+            await gone_or_done(
+                self.scaler.DeleteSimulation(
+                    pb.SimulationRef(caller=self.owner, id=simulation), timeout=TIMEOUT
+                )
+            )
+        for cluster in self.clusters:
+            await gone_or_done(
+                self.scaler.DeleteVirtualCluster(
+                    pb.VirtualClusterRef(caller=self.owner, id=cluster), timeout=TIMEOUT
+                )
+            )
+
+
+async def gone_or_done(call: Awaitable[Any]) -> None:
+    try:
+        await call
+    except grpc.aio.AioRpcError as error:
+        if error.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+
+
+@pytest.fixture
+async def project(
+    owner: str,
+    scaler: kwok_scaler_pb2_grpc.KwokScalerAsyncStub,
+    submitter: workflow_submitter_pb2_grpc.WorkflowSubmitterAsyncStub,
+    kube: client.ApiClient,
+) -> AsyncIterator[Project]:
+    made = Project(owner, scaler, submitter, kube)
+    await made.create()
+    yield made
+    await made.clean_up()
+
+
+def explicit(seconds: float, *steps: str, **figures: Any) -> pb.TimingSource:
+    return pb.TimingSource(
+        explicit=pb.ExplicitFigures(
+            steps=[
+                pb.StepFigures(
+                    step=step, seconds=seconds, cpu_cores=0.5, memory_bytes=2**26, **figures
+                )
+                for step in steps
+            ]
+        )
+    )
+
+
+def within(value: float, expected: float, tolerance: float = TOLERANCE) -> bool:
+    return math.isclose(value, expected, rel_tol=tolerance)
+
+
+async def analytic(
+    project: Project,
+    shape: tuple[dict[str, Any], list[dict[str, Any]]],
+    timing: pb.TimingSource,
+    scale: float,
+    nodes: int,
+) -> pb.SimulationReport:
+    template = await project.template(unique("analytic"), shape)
+    cluster = await project.cluster(nodes)
+    started = await project.start(template, cluster, timing=timing, time_scale=scale)
+    assert started.phase == events_pb2.SIMULATION_PHASE_RUNNING
+    ended = await project.ended(started.id, limit=300.0)
+    assert ended.phase == events_pb2.SIMULATION_PHASE_SUCCEEDED, ended.message
+    report = await project.report(started.id)
+    assert report.phase == events_pb2.SIMULATION_PHASE_SUCCEEDED
+    assert report.time_scale == scale
+    return report
+
+
+SCENARIOS = {
+    # 20 independent 20 s steps on 4 one-pod nodes: five rounds.
+    "independent": (independent(20), ("work",), 20.0, 100.0),
+    # A chain of 5 steps of 10 s.
+    "chain": (chain(5), ("link",), 10.0, 50.0),
+    # 5 s, then 40 steps of 10 s on 4 nodes (ten rounds), then 5 s.
+    "fan-out": (fan_out(40), ("start", "fan", "join"), None, 110.0),
+}
+
+
+def fan_timing() -> pb.TimingSource:
+    return pb.TimingSource(
+        explicit=pb.ExplicitFigures(
+            steps=[
+                pb.StepFigures(step="start", seconds=5.0, cpu_cores=0.5),
+                pb.StepFigures(step="fan", seconds=10.0, cpu_cores=0.5),
+                pb.StepFigures(step="join", seconds=5.0, cpu_cores=0.5),
+            ]
+        )
+    )
+
+
+async def test_analytic_scenarios_at_time_scale_1_and_10(project: Project) -> None:
+    """Every scenario at both scales at once, each on a cluster of its own:
+    the makespan is within 5% of the analytic one, and the same at both
+    scales; the queueing is what the cluster's size implies."""
+    runs: dict[tuple[str, float], Awaitable[pb.SimulationReport]] = {}
+    for name, (shape, steps, seconds, _) in SCENARIOS.items():
+        for scale in (1.0, 10.0):
+            timing = fan_timing() if seconds is None else explicit(seconds, *steps)
+            runs[(name, scale)] = analytic(project, shape, timing, scale, 4)
+    reports = dict(zip(runs, await asyncio.gather(*runs.values()), strict=True))
+    for (name, scale), report in reports.items():
+        expected = SCENARIOS[name][3]
+        assert within(report.makespan_seconds, expected), (name, scale, report.makespan_seconds)
+        other = reports[(name, 10.0 if scale == 1.0 else 1.0)]
+        assert within(report.makespan_seconds, other.makespan_seconds), (name, scale)
+        # Orchestration is measured and kept apart, not added.
+        assert report.orchestration_overhead_seconds >= 0
+        assert all(s.phase == "Succeeded" for s in report.steps)
+        [pool] = report.pools
+        assert 0 < pool.peak_cpu <= 0.5 + 1e-9  # one 500m pod per 1-core node
+    independent_report = reports[("independent", 1.0)]
+    assert len(independent_report.steps) == 20
+    queued = sorted(round(s.queued_seconds) for s in independent_report.steps)
+    assert [queued.count(q) for q in (0, 20, 40, 60, 80)] == [4, 4, 4, 4, 4], queued
+    assert independent_report.peak_pods_pending == 16
+    chain_report = reports[("chain", 10.0)]
+    assert all(s.queued_seconds == pytest.approx(0, abs=0.5) for s in chain_report.steps)
+    fan = [s for s in reports[("fan-out", 10.0)].steps if s.template_name == "fan"]
+    assert len(fan) == 40
+    assert max(s.queued_seconds for s in fan) == pytest.approx(90.0, rel=TOLERANCE)
+    assert reports[("fan-out", 1.0)].peak_pods_pending == 36
+
+
+async def test_a_step_bigger_than_every_node_ends_the_simulation_with_the_reason(
+    project: Project, kube: client.ApiClient
+) -> None:
+    template = await project.template(
+        unique("too-big"),
+        ({"steps": [[{"name": "huge", "template": "huge"}]]}, [pod_template("huge", cpu="8")]),
+    )
+    cluster = await project.cluster(2)
+    started = await project.start(template, cluster, timing=explicit(5.0, "huge"))
+    ended = await project.ended(started.id, limit=120.0)
+    assert ended.phase == events_pb2.SIMULATION_PHASE_FAILED
+    assert "can never be scheduled" in ended.message
+    assert "Insufficient cpu" in ended.message
+    report = await project.report(started.id)
+    [unschedulable] = report.unschedulable
+    assert "Insufficient cpu" in unschedulable.reason
+    # Its run was stopped: nothing of it is left running.
+    workflow = client.CustomObjectsApi(kube).get_namespaced_custom_object(
+        "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, "workflows", started.dry_run_ids[0]
+    )
+    assert workflow["status"].get("phase") in ("Failed", "Error", "Running")
+
+
+async def test_bad_input_is_refused_and_leaves_nothing(
+    project: Project, kube: client.ApiClient, owner: str
+) -> None:
+    template = await project.template(unique("bad"), chain(2))
+    cluster = await project.cluster(1)
+
+    async def refused(code: grpc.StatusCode, **given: Any) -> str:
+        simulation_id = unique("bad")
+        fields: dict[str, Any] = {
+            "caller": owner, "simulation_id": simulation_id, "project_id": project.id,
+            "workflow_template_name": template, "virtual_cluster_id": cluster,
+            "timing": explicit(10.0, "link"), **given,
+        }  # fmt: skip
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await project.scaler.StartSimulation(
+                pb.StartSimulationRequest(**fields), timeout=TIMEOUT
+            )
+        assert error.value.code() == code, error.value.details()
+        # Nothing left: no record, no run.
+        with pytest.raises(grpc.aio.AioRpcError) as missing:
+            await project.scaler.GetSimulation(
+                pb.SimulationRef(caller=owner, id=simulation_id), timeout=TIMEOUT
+            )
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        runs = client.CustomObjectsApi(kube).list_namespaced_custom_object(
+            "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, "workflows",
+            label_selector=f"simpipe.io/simulation={simulation_id}",
+        )  # fmt: skip
+        assert runs["items"] == []
+        return error.value.details() or ""
+
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    await refused(
+        grpc.StatusCode.NOT_FOUND, timing=pb.TimingSource(reference_dry_run_id="no-such-run")
+    )
+    await refused(invalid, timing=explicit(10.0, "no-such-template"))
+    await refused(invalid, timing=explicit(-1.0, "link"))
+    await refused(invalid, timing=explicit(float("nan"), "link"))
+    await refused(invalid, timing=pb.TimingSource())
+    await refused(invalid, copies=-1)
+    await refused(invalid, copies=10**6)
+    await refused(invalid, spacing_seconds=float("inf"))
+    await refused(grpc.StatusCode.NOT_FOUND, virtual_cluster_id="no-such-cluster")
+    await refused(invalid, pool="no-such-pool")
+    too_high = await refused(invalid, time_scale=1000.0)
+    assert "largest allowed time scale" in too_high
+    # Another owner's cluster is not found.
+    other = Project(unique("intruder"), project.scaler, project.submitter)
+    await other.create()
+    try:
+        other_template = await other.template(unique("bad"), chain(2))
+        with pytest.raises(grpc.aio.AioRpcError) as foreign:
+            await other.start(other_template, cluster, timing=explicit(10.0, "link"))
+        assert foreign.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        await other.clean_up()
+
+
+def kill_scaler(stack: Stack) -> int:
+    """kill -9 of the kwok-scaler (its pid from the stack): that process only."""
+    pid = int((stack.layout.pids / "kwok-scaler.pid").read_text().strip())
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+async def test_a_simulation_survives_a_kill_of_the_scaler(
+    project: Project, stack: Stack, restartable: list[Any]
+) -> None:
+    template = await project.template(unique("survivor"), chain(4))
+    cluster = await project.cluster(2)
+    started = await project.start(
+        template, cluster, timing=explicit(5.0, "link"), copies=2, spacing_seconds=5.0
+    )
+    # Once its first step is done (its progress says so), the scaler dies.
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        found = await project.scaler.GetSimulation(
+            pb.SimulationRef(caller=project.owner, id=started.id), timeout=TIMEOUT
+        )
+        if found.progress.steps_done >= 1:
+            break
+        assert time.monotonic() < deadline, found
+        await asyncio.sleep(0.2)
+    scaler = next(c for c in stack.active_components if c.name == "kwok-scaler")
+    restartable.append(scaler)
+    kill_scaler(stack)
+    await asyncio.to_thread(scaler.start, stack)
+    ended = await project.ended(started.id, limit=180.0)
+    assert ended.phase == events_pb2.SIMULATION_PHASE_SUCCEEDED, ended.message
+    assert "resumed" in ended.message
+    report = await project.report(started.id)
+    assert len(report.steps) == 8
+    assert within(report.makespan_seconds, 25.0, 0.1), report.makespan_seconds
+
+
+__all__: Sequence[str] = ()

@@ -1,8 +1,10 @@
-"""Virtual clusters and simulations through the gateway's GraphQL API on the real stack:
-gateway -> kwok-scaler -> KWOK Node objects in the apiserver, and a dry run
-placed on one of the cluster's pools. Each user sees only their own
-clusters; input that can never make a cluster is refused with a typed
-error and leaves no node behind."""
+"""Virtual clusters and simulations through the gateway's GraphQL API on
+the real stack: gateway -> kwok-scaler -> KWOK Node objects in the
+apiserver; a dry run placed on one of a cluster's pools; a simulation
+started, followed over the simulationProgress subscription and read back as
+its report. Each user sees only their own clusters and simulations; input
+that can never make a cluster or a simulation is refused with a typed error
+and leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -339,3 +342,161 @@ async def test_malformed_simulation_input_is_refused_and_starts_nothing(
     assert error.codes == ["INPUT_VALIDATION_ERROR"], error
     assert said in str(error)
     assert simulated_workflows(stack, simulation) == []
+
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+STEP_SECONDS = 6.0
+PROGRESS = """subscription($s: String!) { simulationProgress(simulationId: $s) {
+  simulationId kind phase message makespanSeconds progress { stepsDone stepsTotal copiesDone } } }"""
+REPORT = """query($id: String!) { simulationReport(id: $id) {
+  simulationId phase makespanSeconds peakPodsPending timeScale url parquetUrl
+  steps { copy dryRunId templateName nodeName pool queuedSeconds runSeconds phase }
+  unschedulable { reason } } }"""
+COPIES = """query($id: String!) { simulation(id: $id) {
+  phase dryRunIds dryRuns { id status { phase } } } }"""
+DELETE_SIMULATION = "mutation($id: String!) { deleteSimulation(id: $id) }"
+
+
+@pytest.fixture
+async def template(dev: GraphQLClient, project: str) -> str:
+    """The example pipeline (pre-process -> process -> analyse) as one of the project's templates."""
+    name = unique("three-step")
+    text = (EXAMPLES / "three-step-pipeline.yaml").read_text()
+    created = await dev.execute(
+        "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name } }",
+        i={
+            "projectId": project,
+            "argoWorkflowTemplate": text.replace("three-step-pipeline", name, 1),
+        },
+    )
+    found: str = created["createWorkflowTemplate"]["name"]
+    return found
+
+
+def explicit(seconds: float) -> list[dict[str, Any]]:
+    return [
+        {"step": step, "seconds": seconds, "cpuCores": 0.5, "memoryBytes": 64 * 2**20}
+        for step in ("pre-process", "process", "analyse")
+    ]
+
+
+@pytest.mark.timeout(240)
+async def test_a_simulation_through_graphql_start_progress_report(
+    dev: GraphQLClient,
+    guest: GraphQLClient,
+    core: client.CoreV1Api,
+    clusters: list[str],
+    project: str,
+    template: str,
+) -> None:
+    """4 copies of a 3-step chain of 6 s steps on 2 nodes of one pod each:
+    12 pods of 6 s on 2 slots, 36 s of simulated time, some waiting for a node."""
+    cluster = unique("gw-sim")
+    clusters.append(cluster)
+    await dev.execute(CREATE, i={"id": cluster, "pools": [pool("one", 2, pods=1)]})
+    await nodes_until(
+        core, cluster, lambda found: len(found) == 2 and all(map(ready, found)), "2 Ready nodes"
+    )
+    simulation = unique("gw-sim")
+    started = await dev.execute(
+        START,
+        i={
+            "simulationId": simulation, "projectId": project, "workflowTemplateName": template,
+            "virtualClusterId": cluster, "timing": {"explicit": explicit(STEP_SECONDS)},
+            "copies": 4, "timeScale": 2.0,
+        },
+    )  # fmt: skip
+    try:
+        assert started["startSimulation"]["id"] == simulation
+        assert started["startSimulation"]["dryRunIds"] == [f"{simulation}-{k}" for k in range(4)]
+        # Another user's subscription to it is refused.
+        with pytest.raises(GraphQLError) as refused:
+            async for _ in guest.subscribe(PROGRESS, s=simulation):
+                pass
+        assert refused.value.codes == ["NOT_FOUND_ERROR"]
+
+        updates = []
+        async with asyncio.timeout(180):
+            async for data in dev.subscribe(PROGRESS, s=simulation):
+                updates.append(data["simulationProgress"])
+        kinds = [u["kind"] for u in updates]
+        assert kinds[0] == "state"
+        assert kinds[-1] == "ended"
+        assert set(kinds[1:-1]) <= {"progress"}
+        assert {u["simulationId"] for u in updates} == {simulation}
+        done = [u["progress"]["stepsDone"] for u in updates if u["kind"] == "progress"]
+        assert done == sorted(done)
+        end = updates[-1]
+        assert end["phase"] == "Succeeded", end
+
+        report = (await dev.execute(REPORT, id=simulation))["simulationReport"]
+        assert (report["simulationId"], report["phase"], report["timeScale"]) == (
+            simulation, "Succeeded", 2.0,
+        )  # fmt: skip
+        assert report["url"]
+        assert report["parquetUrl"]
+        assert report["makespanSeconds"] == end["makespanSeconds"]
+        assert report["makespanSeconds"] == pytest.approx(12 * STEP_SECONDS / 2, rel=0.05)
+        steps = report["steps"]
+        assert sorted((s["copy"], s["templateName"]) for s in steps) == sorted(
+            (k, t) for k in range(4) for t in ("pre-process", "process", "analyse")
+        )
+        assert all(s["runSeconds"] == pytest.approx(STEP_SECONDS, rel=0.05) for s in steps)
+        assert {s["phase"] for s in steps} == {"Succeeded"}
+        nodes = {n["metadata"]["name"] for n in nodes_of(core, cluster)}
+        assert {s["nodeName"] for s in steps} <= nodes
+        assert {s["pool"] for s in steps} == {"one"}
+        # Two slots for four chains: someone waited for a node.
+        assert sum(s["queuedSeconds"] for s in steps) > 0
+        assert report["unschedulable"] == []
+
+        # The copies are dry runs of the caller's, as any other.
+        copies = (await dev.execute(COPIES, id=simulation))["simulation"]
+        assert copies["phase"] == "Succeeded"
+        assert sorted(r["id"] for r in copies["dryRuns"]) == sorted(copies["dryRunIds"])
+        assert {r["status"]["phase"] for r in copies["dryRuns"]} == {"Succeeded"}
+        # Another user's: not found (a report not found is null, as one not written yet).
+        assert (await failure(guest, COPIES, id=simulation)).codes == ["NOT_FOUND_ERROR"]
+        assert (await guest.execute(REPORT, id=simulation))["simulationReport"] is None
+    finally:
+        with contextlib.suppress(GraphQLError):
+            await dev.execute(DELETE_SIMULATION, id=simulation)
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"timing": {"referenceDryRunId": "no-such-run"}}, "NOT_FOUND_ERROR"),
+        ({"virtualClusterId": "no-such-cluster"}, "NOT_FOUND_ERROR"),
+        ({"pool": "no-such-pool"}, "INPUT_VALIDATION_ERROR"),
+        ({"timing": {"explicit": [{"step": "no-such-step", "seconds": 6.0}]}}, "INPUT_VALIDATION_ERROR"),
+        ({"copies": 1_000_000}, "INPUT_VALIDATION_ERROR"),
+        # 6 s steps: three 1 s scrapes of wall time allow a time scale of 2 at most.
+        ({"timeScale": 100.0}, "INPUT_VALIDATION_ERROR"),
+        ({"timing": {"scaling": {"dryRunIds": ["one-run"], "inputSizeBytes": 4e9}}}, "INPUT_VALIDATION_ERROR"),
+    ],
+)  # fmt: skip
+async def test_a_simulation_the_scaler_refuses_is_its_typed_error_and_starts_nothing(
+    stack: Stack,
+    dev: GraphQLClient,
+    core: client.CoreV1Api,
+    clusters: list[str],
+    project: str,
+    template: str,
+    changes: dict[str, Any],
+    code: str,
+) -> None:
+    cluster = unique("gw-sim")
+    clusters.append(cluster)
+    await dev.execute(CREATE, i={"id": cluster, "pools": [pool("one", 1)]})
+    simulation = unique("gw-sim")
+    given = {
+        "simulationId": simulation, "projectId": project, "workflowTemplateName": template,
+        "virtualClusterId": cluster, "timing": {"explicit": explicit(STEP_SECONDS)}, **changes,
+    }  # fmt: skip
+    error = await failure(dev, START, i=given)
+    assert error.codes == [code], error
+    assert simulated_workflows(stack, simulation) == []
+    assert simulation not in [
+        s["id"] for s in (await dev.execute("{ simulations { id } }"))["simulations"]
+    ]

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from simpipe_kwok_scaler.simulations.observations import PodObservation
-from simpipe_kwok_scaler.simulations.replay import Pool, Timeline, replay
+from simpipe_kwok_scaler.simulations.replay import Pool, Timeline, pod_predecessors, replay
 
 
 def cluster(
@@ -168,3 +168,54 @@ def test_copies_start_at_their_offsets_and_steps_without_figures_use_their_wall_
         (0, 0.0, 10.0), (1, 10.0, 20.0), (2, 20.0, 30.0),
     ]  # fmt: skip
     assert timeline.makespan == 30.0
+
+
+def test_a_join_starts_after_the_longest_of_its_branches_by_the_workflows_graph() -> None:
+    # a (30 s) and b (10 s) in parallel, then join; b's pod came late in
+    # wall time (orchestration), so it finished last on the wall clock.
+    def pod(name: str, created: float, scheduled: float, finished: float) -> PodObservation:
+        return PodObservation(
+            name=name, workflow="sim-0", template=name, node_id=f"id-{name}",
+            created=created, scheduled=scheduled, running=scheduled, finished=finished,
+            node=f"n-{name}", phase="Succeeded",
+        )  # fmt: skip
+
+    pods = [pod("a", 0.0, 0.1, 3.1), pod("b", 0.0, 2.5, 3.5), pod("join", 3.8, 3.9, 4.9)]
+    graph = {
+        "dag": ("DAG", ["id-a", "id-b"]),
+        "id-a": ("Pod", ["id-join"]),
+        "id-b": ("Pod", ["id-join"]),
+        "id-join": ("Pod", []),
+    }
+    before = pod_predecessors(graph)
+    assert before == {"id-a": set(), "id-b": set(), "id-join": {"id-a", "id-b"}}
+    given = {
+        "seconds": {"a": 30.0, "b": 10.0, "join": 10.0}, "time_scale": 10.0,
+        "copies": {"sim-0": (0, 0.0)}, "node_pools": {}, "pools": [],
+    }  # fmt: skip
+    by_graph = replay(
+        pods,
+        predecessors={"a": set(), "b": set(), "join": {"a", "b"}},
+        **given,  # type: ignore[arg-type]
+    )
+    assert by_graph.makespan == 40.0
+    # Without the graph, the last pod to finish on the wall clock stands in:
+    # the join would start when b ended.
+    guessed = replay(pods, **given)  # type: ignore[arg-type]
+    assert [s.finished for s in guessed.steps if s.pod.name == "join"] == [20.0]
+
+
+def test_steps_chain_through_their_step_groups() -> None:
+    graph = {
+        "wf": ("Steps", ["g0"]),
+        "g0": ("StepGroup", ["p0"]),
+        "p0": ("Pod", ["g1"]),
+        "g1": ("StepGroup", ["p1", "p2"]),
+        "p1": ("Pod", ["g2"]),
+        "p2": ("Pod", ["g2"]),
+        "g2": ("StepGroup", ["p3"]),
+        "p3": ("Pod", []),
+    }
+    assert pod_predecessors(graph) == {
+        "p0": set(), "p1": {"p0"}, "p2": {"p0"}, "p3": {"p1", "p2"},
+    }  # fmt: skip

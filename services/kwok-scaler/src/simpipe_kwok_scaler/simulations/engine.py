@@ -60,7 +60,7 @@ from simpipe_kwok_scaler.simulations.records import (
     all_selector,
     owner_selector,
 )
-from simpipe_kwok_scaler.simulations.replay import Pool, Timeline, replay
+from simpipe_kwok_scaler.simulations.replay import Pool, Timeline, pod_predecessors, replay
 from simpipe_kwok_scaler.simulations.report import ReportStore, build
 from simpipe_kwok_scaler.simulations.watch import ObjectWatch, pods_call, workflows_call
 
@@ -108,6 +108,8 @@ class Live:
     pools: dict[str, tuple[float, float, int]]
     pods: dict[str, PodObservation] = field(default_factory=dict)
     workflows: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Each run's Argo graph: node id -> (type, children).
+    graphs: dict[str, dict[str, tuple[str, list[str]]]] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     cancel_reason: str = ""
     dirty: bool = False
@@ -280,7 +282,15 @@ class Simulations:
             return
         status = workflow.get("status") or {}
         phase = "Deleted" if kind == "DELETED" else str(status.get("phase") or "")
-        live.workflows[str(metadata["name"])] = (phase, str(status.get("message") or ""))
+        name = str(metadata["name"])
+        live.workflows[name] = (phase, str(status.get("message") or ""))
+        nodes = status.get("nodes") or {}
+        if nodes:
+            live.graphs[name] = {
+                str(node_id): (str(node.get("type") or ""), list(node.get("children") or ()))
+                for node_id, node in nodes.items()
+                if isinstance(node, dict)
+            }
         live.wake.set()
 
     # Start
@@ -617,6 +627,7 @@ class Simulations:
         node_pools = {p.node: self._pool_of(live, p.node) for p in live.pods.values() if p.node}
         return replay(
             list(live.pods.values()),
+            predecessors=self._predecessors(live),
             seconds={name: f.seconds for name, f in live.figures.items()},
             time_scale=live.time_scale,
             copies=live.copies,
@@ -624,6 +635,18 @@ class Simulations:
             pools=pools,
             wall_start=live.record.state.get("wall_start"),
         )
+
+    def _predecessors(self, live: Live) -> dict[str, set[str]]:
+        """Pod name -> the pods before it, from the runs' Argo graphs."""
+        pod_names = {(p.workflow, p.node_id): p.name for p in live.pods.values() if p.node_id}
+        found: dict[str, set[str]] = {}
+        for run, graph in live.graphs.items():
+            for node_id, before in pod_predecessors(graph).items():
+                name = pod_names.get((run, node_id))
+                named = {pod_names.get((run, b)) for b in before}
+                if name is not None and None not in named:
+                    found[name] = {n for n in named if n is not None}
+        return found
 
     def _pool_of(self, live: Live, node: str) -> str:
         # Node names are vc-<owner>-<cluster>-<pool>-<i> (shared decision).

@@ -5,9 +5,10 @@ multiply (Argo noticing a step ended and creating the next pod, the
 scheduler's retries). So the timeline is not wall time x scale: it replays
 the cluster's own decisions causally, in simulated time:
 
-- a pod starts when what made Argo create it ended (the latest pod of its
-  run that had finished before it was created; the copy's offset for a run's
-  first pods), or, if it had to wait for a node (the scheduler found none),
+- a pod starts when what made Argo create it ended (the pods before it in
+  its Workflow's graph; failing that, the latest pod of its run that had
+  finished before it was created; the copy's offset for a run's first
+  pods), or, if it had to wait for a node (the scheduler found none),
   when the pod whose finish freed the node it was then bound to ended
   (the latest pod on that node that finished before the binding), whichever
   is later;
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from simpipe_kwok_scaler.simulations.observations import PodObservation
@@ -86,9 +87,14 @@ def replay(
     node_pools: Mapping[str, str],
     pools: Sequence[Pool],
     wall_start: float | None = None,
+    predecessors: Mapping[str, Collection[str]] | None = None,
 ) -> Timeline:
     """`seconds`: each template's simulated run time; `copies`: each run's
-    (copy number, simulated offset); `node_pools`: node name -> pool."""
+    (copy number, simulated offset); `node_pools`: node name -> pool;
+    `predecessors`: for the pods whose Workflow told its graph, the pods
+    (names) that had to end before Argo created each: it then starts at the
+    latest of their ends (none: the copy's offset). Without it, the latest
+    pod of its run that finished before it was created stands in."""
     ordered = sorted(
         (p for p in pods if p.created is not None and p.workflow in copies),
         key=lambda p: (p.scheduled if p.scheduled is not None else math.inf, p.created or 0.0),
@@ -120,7 +126,11 @@ def replay(
     for pod in ordered:
         copy, offset = copies[pod.workflow]
         assert pod.created is not None
-        cause = latest_end(finished_by_run[pod.workflow], pod.created)
+        before = (predecessors or {}).get(pod.name)
+        if before is not None and all(name in ends for name in before):
+            cause = max((ends[name] for name in before), default=None)
+        else:
+            cause = latest_end(finished_by_run[pod.workflow], pod.created)
         ready = max(offset, cause) if cause is not None else offset
         started: float | None = None
         finished: float | None = None
@@ -210,3 +220,31 @@ def _utilisation(steps: Sequence[TimedStep], pool: Pool, makespan: float) -> Poo
     series.mean_cpu = area / makespan if makespan > 0 else 0.0
     series.peak_cpu = max(series.cpu)
     return series
+
+
+def pod_predecessors(nodes: Mapping[str, tuple[str, Sequence[str]]]) -> dict[str, set[str]]:
+    """For each Pod node of an Argo Workflow's graph (node id -> (type,
+    children)), the Pod nodes right before it: its parents, looking through
+    the nodes that are not pods (step groups, DAGs, task groups, retries)."""
+    parents: dict[str, list[str]] = defaultdict(list)
+    for node_id, (_, children) in nodes.items():
+        for child in children:
+            parents[child].append(node_id)
+    found: dict[str, set[str]] = {}
+    for node_id, (kind, _) in nodes.items():
+        if kind != "Pod":
+            continue
+        before: set[str] = set()
+        seen: set[str] = set()
+        stack = list(parents[node_id])
+        while stack:
+            other = stack.pop()
+            if other in seen:
+                continue
+            seen.add(other)
+            if nodes.get(other, ("", ()))[0] == "Pod":
+                before.add(other)
+            else:
+                stack.extend(parents[other])
+        found[node_id] = before
+    return found

@@ -136,8 +136,8 @@ class SimulationReport:
     phase: SimulationPhase
     makespan_seconds: float
     orchestration_overhead_seconds: float = strawberry.field(
-        description="Wall-clock seconds Argo and pod creation took between steps, summed;"
-        " left out of the simulated times."
+        description="The runs' wall-clock span times the time scale, less the makespan: what"
+        " Argo's reactions and pod creation added, left out of the simulated times."
     )
     steps: list[SimulatedStep]
     pools: list[PoolUtilisation]

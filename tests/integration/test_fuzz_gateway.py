@@ -228,6 +228,49 @@ def test_pipeline_documents(
         post("mutation($r: String!) { deleteDryRun(dryRunId: $r) }", r=created["id"])
 
 
+@FUZZ
+@given(
+    cluster=NASTY,
+    simulation=NASTY,
+    name=NASTY,
+    count=st.integers(-(2**31), 2**31 - 1),
+    number=st.floats(allow_nan=False, allow_infinity=False),
+)
+def test_virtual_cluster_and_simulation_inputs(
+    post: Any,
+    outcomes: Outcomes,
+    cluster: str,
+    simulation: str,
+    name: str,
+    count: int,
+    number: float,
+) -> None:
+    """Reads, resizes, deletes and starts on clusters and simulations the
+    caller does not have: nothing is made, every answer is typed."""
+    check(outcomes, post("query($c: String!) { virtualCluster(id: $c) { id } }", c=cluster))
+    check(outcomes, post(
+        "mutation($c: String!, $p: String!, $n: Int!) {"
+        " resizeVirtualCluster(id: $c, counts: [{pool: $p, count: $n}]) { id } }",
+        c=cluster, p=name, n=count,
+    ))  # fmt: skip
+    check(outcomes, post("mutation($c: String!) { deleteVirtualCluster(id: $c) }", c=cluster))
+    check(outcomes, post(
+        "query($s: String!) { simulation(id: $s) { id } simulationReport(id: $s) { phase }"
+        " compareSimulations(a: $s, referenceDryRunId: $s) { a } }",
+        s=simulation,
+    ))  # fmt: skip
+    check(outcomes, post(
+        "mutation($i: StartSimulationInput!) { startSimulation(input: $i) { id } }",
+        i={
+            "simulationId": simulation, "projectId": name, "workflowTemplateName": name,
+            "virtualClusterId": cluster, "pool": name, "copies": count, "timeScale": number,
+            "timing": {"explicit": [{"step": name, "seconds": number}], "durationFactor": number},
+        },
+    ))  # fmt: skip
+    check(outcomes, post("mutation($s: String!) { cancelSimulation(id: $s) { id } }", s=simulation))
+    check(outcomes, post("mutation($s: String!) { deleteSimulation(id: $s) }", s=simulation))
+
+
 def test_no_server_fault_was_seen(outcomes: Outcomes) -> None:
     """Runs after the properties (file order): the faults of all of them."""
     assert sum(outcomes.counts.values()) > 0, "no example ran"

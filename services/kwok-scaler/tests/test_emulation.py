@@ -10,13 +10,14 @@ import copy
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from simpipe_common.settings import KubernetesSettings
 from simpipe_kwok_scaler.emulation.branches import branch_values, step_name
-from simpipe_kwok_scaler.emulation.daemons import daemon_stop_reason
+from simpipe_kwok_scaler.emulation.daemons import daemon_stop_reason, ran_for
 from simpipe_kwok_scaler.emulation.emulator import Emulator
 from simpipe_kwok_scaler.emulation.errors import UnusablePodError
 from simpipe_kwok_scaler.emulation.kube import EmulationKube
@@ -104,7 +105,7 @@ def pod(
             ],
             "containers": [{"name": "wait"}, {"name": "main"}],
         },
-        "status": {"phase": phase},
+        "status": {"phase": phase, "startTime": "2026-12-04T08:00:00Z"},
     }
 
 
@@ -311,6 +312,13 @@ def test_branch_values_are_the_first_literal_a_when_compares_with() -> None:
     assert branch_values(stored, "flip") == {"result": "heads"}
 
 
+def test_a_daemons_run_time_is_a_go_duration() -> None:
+    start = datetime(2026, 12, 4, 8, 0, 0, tzinfo=UTC)
+    assert ran_for(start, start + timedelta(seconds=12, milliseconds=345)) == "12.345s"
+    assert ran_for(start, start - timedelta(seconds=1)) == "0.000s"
+    assert ran_for(None, start) is None
+
+
 def test_a_daemon_ends_when_argo_lets_its_node_go_or_its_workflow_ends() -> None:
     def workflow(phase: str, node_phase: str | None) -> dict[str, Any]:
         nodes = {} if node_phase is None else {"n1": {"phase": node_phase}}
@@ -456,11 +464,17 @@ async def test_a_virtual_daemon_is_held_until_argo_lets_its_node_go() -> None:
         "status": {"phase": "Running", "nodes": {"wf-abc-1234": {"phase": "Running"}}}
     }
     async with emulating(kube) as emulator:
-        emulator.receive(pod(template=daemon), False)
+        pending = pod(template=daemon, phase="Pending")
+        del pending["status"]["startTime"]
+        emulator.receive(pending, False)
+        emulator.receive(pod(template=daemon), False)  # started while the first is handled
         await until(kube, lambda: bool(kube.annotations))
         held = kube.annotations["wf-abc-generate-1"]
         assert held == {"simpipe.io/sim-daemon": "true", "simpipe.io/sim-duration": "87600h"}
         kube.workflows["wf-abc"]["status"]["nodes"]["wf-abc-1234"]["phase"] = "Succeeded"
         await until(kube, lambda: "simpipe.io/sim-stop" in kube.annotations["wf-abc-generate-1"])
-    assert kube.annotations["wf-abc-generate-1"]["simpipe.io/sim-duration"] == "0s"
+    ended = kube.annotations["wf-abc-generate-1"]
+    assert ended["simpipe.io/sim-duration"] == "0s"
+    # How long it ran, from its start: its usage series end there.
+    assert float(ended["simpipe.io/sim-ran"].removesuffix("s")) > 60
     assert kube.results == {}  # a daemon without outputs reports nothing

@@ -7,6 +7,7 @@ instead, as soon as Argo has let its node go. Pure."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 FULFILLED_NODE_PHASES = frozenset({"Succeeded", "Failed", "Error", "Skipped", "Omitted"})
@@ -32,3 +33,11 @@ def daemon_stop_reason(workflow: Mapping[str, Any] | None, node_id: str) -> str 
     if node_phase in FULFILLED_NODE_PHASES:
         return f"node {node_phase}"
     return None
+
+
+def ran_for(started_at: datetime | None, now: datetime) -> str | None:
+    """How long a daemon ran, as a Go duration (millisecond precision), or
+    None if it never started."""
+    if started_at is None:
+        return None
+    return f"{max((now - started_at).total_seconds(), 0.0):.3f}s"

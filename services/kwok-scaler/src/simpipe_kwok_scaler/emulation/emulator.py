@@ -23,13 +23,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import structlog
 
 from simpipe_kwok_scaler.emulation.branches import branch_values, step_name
-from simpipe_kwok_scaler.emulation.daemons import daemon_stop_reason
+from simpipe_kwok_scaler.emulation.daemons import daemon_stop_reason, ran_for
 from simpipe_kwok_scaler.emulation.errors import UnusablePodError
 from simpipe_kwok_scaler.emulation.kube import EmulationKube
 from simpipe_kwok_scaler.emulation.metrics import (
@@ -47,6 +48,7 @@ from simpipe_kwok_scaler.emulation.pods import (
     ANNOTATION_SIM_DAEMON,
     ANNOTATION_SIM_DURATION,
     ANNOTATION_SIM_OUTPUTS,
+    ANNOTATION_SIM_RAN,
     ANNOTATION_SIM_STOP,
     DAEMON_END,
     DAEMON_HOLD,
@@ -92,6 +94,7 @@ class Daemon:
     pod: str
     workflow: str
     node_id: str
+    started_at: datetime | None
 
 
 class Emulator:
@@ -101,6 +104,7 @@ class Emulator:
         self._pool = ThreadPoolExecutor(settings.emulation_workers, "emulation")
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._latest: dict[str, dict[str, Any]] = {}  # pod key -> newest state seen
+        self._busy: set[str] = set()  # pod keys a worker is handling
         # pod uid -> its template (None: not to emulate), once handled
         self._handled: OrderedDict[str, StepTemplate | None] = OrderedDict()
         self._attempts: dict[str, int] = {}
@@ -137,9 +141,14 @@ class Emulator:
     async def _work(self) -> None:
         while True:
             key = await self._queue.get()
+            if key in self._busy:
+                # Another worker has an older state of this pod: it queues
+                # the newest again when done (states are handled in order).
+                continue
             pod = self._latest.pop(key, None)
             if pod is None:
                 continue
+            self._busy.add(key)
             try:
                 await self._handle(pod)
             except UnusablePodError as error:
@@ -149,6 +158,10 @@ class Emulator:
             except Exception as error:  # the apiserver's failures: try again later
                 KUBE_ERRORS.inc()
                 self._retry_later(key, pod, error)
+            finally:
+                self._busy.discard(key)
+                if key in self._latest:
+                    self._queue.put_nowait(key)
 
     async def _handle(self, raw: dict[str, Any]) -> None:
         settings = self._settings
@@ -174,7 +187,9 @@ class Emulator:
             and pod.running_or_before
             and ANNOTATION_SIM_STOP not in pod.annotations
         ):
-            self._daemons[pod.key] = Daemon(pod.namespace, pod.name, pod.workflow, pod.node_id)
+            self._daemons[pod.key] = Daemon(
+                pod.namespace, pod.name, pod.workflow, pod.node_id, pod.started_at
+            )
         else:
             self._daemons.pop(pod.key, None)
 
@@ -256,6 +271,9 @@ class Emulator:
 
     async def _stop(self, daemon: Daemon, reason: str) -> None:
         end = {ANNOTATION_SIM_STOP: reason, ANNOTATION_SIM_DURATION: DAEMON_END}
+        ran = ran_for(daemon.started_at, datetime.now(UTC))
+        if ran is not None:
+            end[ANNOTATION_SIM_RAN] = ran
         await self._call(self._kube.annotate_pod, daemon.namespace, daemon.pod, end)
         self._daemons.pop(f"{daemon.namespace}/{daemon.pod}", None)
         DAEMONS_STOPPED.inc()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from simpipe_kwok_scaler.emulation.errors import UnusablePodError
@@ -33,6 +34,9 @@ ANNOTATION_SIM_DURATION = "simpipe.io/sim-duration"
 # was then ended.
 ANNOTATION_SIM_DAEMON = "simpipe.io/sim-daemon"
 ANNOTATION_SIM_STOP = "simpipe.io/sim-stop"
+# How long an ended daemon ran (a Go duration): its usage series end there
+# (kwok-usage.yaml), as it had no simulated duration of its own.
+ANNOTATION_SIM_RAN = "simpipe.io/sim-ran"
 # A daemon's duration while held: longer than any run (Argo's own deadlines
 # end runs far sooner), so only its end (a duration of 0) finishes it.
 DAEMON_HOLD = "87600h"
@@ -57,6 +61,7 @@ class StepPod:
     # The node kind the pod's required nodeSelector asks for ("" if none).
     selected_node_kind: str
     phase: str
+    started_at: datetime | None  # status.startTime, once KWOK started it
     deleting: bool
     completed_label: bool
     instance_id: str
@@ -127,6 +132,7 @@ def step_pod(pod: Mapping[str, Any], node_kind_label: str) -> StepPod:
         node_name=str(spec.get("nodeName") or ""),
         selected_node_kind=str(selected) if isinstance(selected, str) else "",
         phase=str(status.get("phase") or "") if isinstance(status, Mapping) else "",
+        started_at=_time(status.get("startTime") if isinstance(status, Mapping) else None),
         deleting=bool(metadata.get("deletionTimestamp")),
         completed_label=labels.get(LABEL_COMPLETED) == "true",
         instance_id=instance_id,
@@ -164,6 +170,15 @@ def _argo_environment(spec: Mapping[str, Any]) -> tuple[str, bool]:
             break
         return template, env.get(ENV_INCLUDE_SCRIPT_OUTPUT) == "true"
     raise UnusablePodError("no-template", "the pod has no Argo init container with its template")
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:

@@ -188,7 +188,7 @@ def test_the_kwok_scaler_writes_nodes_and_task_results_and_only_reads_runs(
     docs: list[Doc],
 ) -> None:
     assert cluster_grants(docs, "kwok-scaler") == {
-        ("", "nodes"): {"get", "list", "watch", "create", "patch", "delete"},
+        ("", "nodes"): {"get", "list", "watch", "create", "patch", "delete", "deletecollection"},
         ("kwok.x-k8s.io", "stages"): {"get", "list", "watch"},
     }
     scaler = grants(docs, "kwok-scaler", SERVICES_NAMESPACE)

@@ -61,6 +61,10 @@ class Objects:
     async def delete(self, name: str) -> None:
         self.items.pop(name, None)
 
+    async def delete_all(self, selector: str) -> None:
+        for found in await self.matching(selector):
+            await self.delete(found["metadata"]["name"])
+
     async def matching(self, selector: str) -> list[dict[str, Any]]:
         return [
             copy.deepcopy(o)

@@ -260,8 +260,7 @@ class VirtualClusters:
     async def _remove(self, record: ClusterRecord) -> None:
         """Its nodes, then its record (a failure before the end leaves the
         record, so the delete can be asked again)."""
-        nodes = await self.nodes.matching(cluster_selector(record.owner, record.id))
-        await _all(self.nodes.delete(n["metadata"]["name"]) for n in nodes)
+        await self.nodes.delete_all(cluster_selector(record.owner, record.id))
         await self.records.delete(record_name(record.owner, record.id))
 
     async def _runs_on(self, record: ClusterRecord) -> list[str]:

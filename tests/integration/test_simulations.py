@@ -23,6 +23,8 @@ from kubernetes import client, config
 from simpipe.v1 import (
     events_pb2,
     kwok_scaler_pb2_grpc,
+    metrics_collector_pb2,
+    metrics_collector_pb2_grpc,
     workflow_submitter_pb2,
     workflow_submitter_pb2_grpc,
 )
@@ -32,6 +34,7 @@ from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.cluster_policy import container_security_context
 from simpipe_devstack.components.prometheus import CADVISOR_SCRAPE_INTERVAL
 from simpipe_devstack.components.services import go_seconds
+from simpipe_devstack.example_pipeline import EXAMPLE_STEPS, argo_service, simulated_pipeline
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.stack import Stack
 
@@ -467,6 +470,98 @@ async def test_bad_input_is_refused_and_leaves_nothing(
         assert foreign.value.code() == grpc.StatusCode.NOT_FOUND
     finally:
         await other.clean_up()
+
+
+async def reference_run(project: Project, collector: Any, template: str) -> str:
+    """A dry run of the project's template on the stack's virtual nodes,
+    once its run report is written."""
+    run = unique("reference")
+    await project.submitter.CreateDryRun(
+        sub.CreateDryRunRequest(
+            caller=project.owner, project_id=project.id, dry_run_id=run,
+            workflow_template_name=template,
+            placement=sub.Placement(nodes=sub.NODES_VIRTUAL),
+        ),
+        timeout=TIMEOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120.0
+    while True:
+        try:
+            report = await collector.GetRunReport(
+                metrics_collector_pb2.DryRunMetricsRef(caller=project.owner, dry_run_id=run),
+                timeout=TIMEOUT,
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            assert time.monotonic() < deadline, f"no report of {run}"
+            await asyncio.sleep(1.0)
+            continue
+        assert report.phase == "Succeeded", report.phase
+        return run
+
+
+@pytest.mark.timeout(300)
+async def test_a_simulation_from_a_reference_run_plays_its_measured_steps(
+    project: Project, endpoints: dict[str, str], mesh: ServiceSettings
+) -> None:
+    """The example pipeline dry-run on the stack's virtual nodes, its report
+    written; simulated from that run on a cluster of its own: each step's
+    simulated run time is its measured duration (within 5%), the same steps
+    ran, and CompareSimulations puts both side by side."""
+    document = simulated_pipeline(EXAMPLE_STEPS, argo_service("http://unused")).to_dict()
+    template = unique("example")
+    document["kind"] = "WorkflowTemplate"
+    document["metadata"] = {"name": template}
+    await project.submitter.CreateWorkflowTemplate(
+        sub.WorkflowTemplateRequest(
+            caller=project.owner, project_id=project.id, document=json.dumps(document)
+        ),
+        timeout=TIMEOUT,
+    )
+    async with mesh_channel(endpoints["metrics-collector_grpc"], mesh) as channel:
+        collector = metrics_collector_pb2_grpc.MetricsCollectorStub(channel)
+        run = await reference_run(project, collector, template)
+        measured = await collector.GetRunReport(
+            metrics_collector_pb2.DryRunMetricsRef(caller=project.owner, dry_run_id=run),
+            timeout=TIMEOUT,
+        )
+    cluster = await project.cluster(2, cpu="4", memory="8Gi", pods=4)
+    started = await project.start(
+        template, cluster, timing=pb.TimingSource(reference_dry_run_id=run)
+    )
+    ended = await project.ended(started.id, limit=120.0)
+    assert ended.phase == events_pb2.SIMULATION_PHASE_SUCCEEDED, ended.message
+    report = await project.report(started.id)
+    simulated = {s.template_name: s for s in report.steps}
+    assert set(simulated) == {step.name for step in EXAMPLE_STEPS}
+    durations = {s.display_name: s.summary.duration_seconds for s in measured.summary.steps}
+    for name, step in simulated.items():
+        assert within(step.run_seconds, durations[name]), (name, step.run_seconds, durations)
+    # A sequential pipeline: the makespan is the sum of its steps.
+    assert within(report.makespan_seconds, sum(durations.values()))
+    comparison = await project.scaler.CompareSimulations(
+        pb.CompareSimulationsRequest(
+            caller=project.owner, simulation_id=started.id, reference_dry_run_id=run
+        ),
+        timeout=TIMEOUT,
+    )
+    assert {c.step for c in comparison.steps} == set(simulated)
+    for compared in comparison.steps:
+        assert within(compared.run_seconds_a, compared.run_seconds_b), compared
+    # Another owner cannot simulate from this run.
+    intruder = Project(unique("intruder"), project.scaler, project.submitter)
+    await intruder.create()
+    try:
+        other_template = await intruder.template(unique("bad"), chain(1))
+        other_cluster = await intruder.cluster(1)
+        with pytest.raises(grpc.aio.AioRpcError) as foreign:
+            await intruder.start(
+                other_template, other_cluster, timing=pb.TimingSource(reference_dry_run_id=run)
+            )
+        assert foreign.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        await intruder.clean_up()
 
 
 def kill_scaler(stack: Stack) -> int:

@@ -22,12 +22,17 @@ def cluster(
     argo_delay: float,
     scheduler_delay: float,
     run: str = "sim-0",
+    backoff: float = 0.0,
 ) -> list[PodObservation]:
     """Wall-clock observations of `steps` (name -> (simulated seconds,
     dependencies)) on `nodes` one-pod nodes: Argo creates a step's pod
     `argo_delay` after its last dependency finished; the scheduler binds a
     waiting pod `scheduler_delay` after a node frees up (and marks it
-    unschedulable meanwhile); KWOK runs it for its seconds / scale."""
+    unschedulable meanwhile); KWOK runs it for its seconds / scale. With
+    `backoff`, waiting pods are only retried every `backoff` seconds, onto
+    the most recently freed node (as the scheduler's backoff queue does),
+    so nodes idle while pods wait, and the cluster's node choices are not
+    those of the simulated world."""
     pods: dict[str, PodObservation] = {}
     free = [f"node-{i}" for i in range(nodes)]
     waiting: list[str] = []
@@ -63,32 +68,65 @@ def cluster(
             pod = pods[name]
             pod.finished, pod.phase = at, "Succeeded"
             done.add(name)
-            if waiting:
+            if waiting and not backoff:
                 bind(waiting.pop(0), pod.node, at + scheduler_delay)
             else:
                 free.append(pod.node)
+                if waiting:
+                    retry = (int(at / backoff) + 1) * backoff
+                    heapq.heappush(events, (retry, next(counter), "retry", ""))
             for other, (_, deps) in steps.items():
                 if other not in pods and deps and all(d in done for d in deps):
                     create(other, at + argo_delay)
+        elif kind == "retry":
+            # One pod per retry (each pod has its own backoff), onto the
+            # first node by name (as a scorer with a favourite would): the
+            # others idle meanwhile.
+            if waiting and free:
+                free.sort()
+                bind(waiting.pop(0), free.pop(0), at)
+            if waiting and free:
+                heapq.heappush(events, (at + backoff / 3, next(counter), "retry", ""))
     return list(pods.values())
 
 
 def replayed(
-    steps: Mapping[str, tuple[float, Sequence[str]]], nodes: int, scale: float
+    steps: Mapping[str, tuple[float, Sequence[str]]],
+    nodes: int,
+    scale: float,
+    backoff: float = 0.0,
 ) -> Timeline:
-    observed = cluster(steps, nodes=nodes, scale=scale, argo_delay=0.8, scheduler_delay=0.4)
+    observed = cluster(
+        steps, nodes=nodes, scale=scale, argo_delay=0.8, scheduler_delay=0.4, backoff=backoff
+    )
     return replay(
         observed,
         seconds={name: seconds for name, (seconds, _) in steps.items()},
         time_scale=scale,
         copies={"sim-0": (0, 0.0)},
         node_pools={f"node-{i}": "small" for i in range(nodes)},
-        pools=[Pool("small", float(nodes), float(nodes))],
+        pools=[Pool("small", float(nodes), float(nodes), 1.0, 1.0, 1)],
         wall_start=0.0,
     )
 
 
 SCALES = [1.0, 10.0]
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("backoff", [2.5, 7.0])
+def test_scheduler_backoff_does_not_stretch_the_simulated_time(
+    scale: float, backoff: float
+) -> None:
+    """Pods retried late, onto whichever node freed last, while other nodes
+    idle: the simulated makespan is still the analytic one."""
+    steps: dict[str, tuple[float, Sequence[str]]] = {"start": (10.0, ())}
+    steps |= {f"f{i}": (10.0, ("start",)) for i in range(40)}
+    steps["join"] = (10.0, tuple(f"f{i}" for i in range(40)))
+    timeline = replayed(steps, 4, scale, backoff)
+    assert timeline.makespan == pytest.approx(120.0)
+    independent = replayed({f"s{i}": (20.0, ()) for i in range(20)}, 4, scale, backoff)
+    assert independent.makespan == pytest.approx(100.0)
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -219,3 +257,41 @@ def test_steps_chain_through_their_step_groups() -> None:
     assert pod_predecessors(graph) == {
         "p0": set(), "p1": {"p0"}, "p2": {"p0"}, "p3": {"p1", "p2"},
     }  # fmt: skip
+
+
+def test_a_pod_bound_late_onto_a_busy_node_while_another_idled_starts_when_a_node_was_free() -> (
+    None
+):
+    """What the stack did in a fan-out: the scheduler retried a waiting pod
+    late (its backoff) and bound it after another pod on the same node,
+    while a second node had been idle for a while. In simulated time it
+    starts when the first node was free."""
+
+    def pod(
+        name: str, node: str, scheduled: float, finished: float, waited: bool
+    ) -> PodObservation:
+        return PodObservation(
+            name=name, workflow="sim-0", template="t", created=0.0, scheduled=scheduled,
+            running=scheduled, finished=finished, node=node, phase="Succeeded",
+            unschedulable="0/2 nodes are available: 2 Too many pods." if waited else "",
+        )  # fmt: skip
+
+    pods = [
+        pod("p1", "a", 0.1, 10.1, False),
+        pod("p2", "b", 0.1, 10.1, False),
+        pod("p3", "a", 10.4, 20.4, True),
+        # b idles from 10.1; p4 is only retried at 25, and lands on a.
+        pod("p4", "a", 25.0, 35.0, True),
+    ]
+    timeline = replay(
+        pods, seconds={"t": 10.0}, time_scale=1.0, copies={"sim-0": (0, 0.0)},
+        node_pools={"a": "p", "b": "p"}, pools=[Pool("p", 2.0, 2.0, 1.0, 1.0, 1)],
+    )  # fmt: skip
+    assert timeline.makespan == 20.0
+    assert sorted(s.queued for s in timeline.steps) == [0.0, 0.0, 10.0, 10.0]
+    # Without the nodes' sizes, the node it landed on is all there is.
+    unsized = replay(
+        pods, seconds={"t": 10.0}, time_scale=1.0, copies={"sim-0": (0, 0.0)},
+        node_pools={"a": "p", "b": "p"}, pools=[Pool("p", 2.0, 2.0)],
+    )  # fmt: skip
+    assert unsized.makespan == 30.0

@@ -105,7 +105,7 @@ class Live:
     record: SimulationRecord
     figures: dict[str, pb.StepFigures]
     # Node allocatable of the cluster's (or pool's) nodes: (cpu, memory) per pool.
-    pools: dict[str, tuple[float, float, int]]
+    pools: dict[str, tuple[float, float, int, int]]
     pods: dict[str, PodObservation] = field(default_factory=dict)
     workflows: dict[str, tuple[str, str]] = field(default_factory=dict)
     # Each run's Argo graph: node id -> (type, children).
@@ -386,7 +386,7 @@ class Simulations:
 
     async def _cluster_pools(
         self, owner: str, cluster: str, pool: str
-    ) -> dict[str, tuple[float, float, int]]:
+    ) -> dict[str, tuple[float, float, int, int]]:
         """Each pool's node count and per-node allocatable CPU and memory;
         NotFoundError for a cluster that is not the owner's."""
         document = await self.records.config_map(
@@ -401,7 +401,9 @@ class Simulations:
                 f"virtual cluster {cluster} has no pool {pool!r}"
                 f" (its pools: {', '.join(p.name for p in record.pools)})"
             )
-        return {p.name: (quantity(p.cpu), quantity(p.memory), p.count) for p in chosen}
+        return {
+            p.name: (quantity(p.cpu), quantity(p.memory), p.count, p.pods) for p in chosen
+        }
 
     def _submission(self, live: Live, k: int) -> workflow_submitter_pb2.CreateDryRunRequest:
         spec = live.spec
@@ -596,7 +598,7 @@ class Simulations:
         pod = waiting[0]
         fits = any(
             pod.cpu_request <= cpu and pod.memory_request <= memory and count > 0
-            for cpu, memory, count in live.pools.values()
+            for cpu, memory, count, _ in live.pools.values()
         )
         return pod, fits
 
@@ -621,8 +623,8 @@ class Simulations:
 
     def _timeline(self, live: Live) -> Timeline:
         pools = [
-            Pool(name, cpu * count, memory * count)
-            for name, (cpu, memory, count) in sorted(live.pools.items())
+            Pool(name, cpu * count, memory * count, cpu, memory, pods)
+            for name, (cpu, memory, count, pods) in sorted(live.pools.items())
         ]
         node_pools = {p.node: self._pool_of(live, p.node) for p in live.pods.values() if p.node}
         return replay(

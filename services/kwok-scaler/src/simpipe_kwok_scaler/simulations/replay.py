@@ -35,6 +35,58 @@ class Pool:
     # Allocatable summed over the pool's nodes.
     cpu: float
     memory: float
+    # Each node's allocatable (unbounded when not known).
+    node_cpu: float = math.inf
+    node_memory: float = math.inf
+    node_pods: float = math.inf
+
+
+@dataclass
+class Occupancy:
+    """What each node holds over simulated time: (start, end, cpu, memory)."""
+
+    held: dict[str, list[tuple[float, float, float, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    def fits(self, node: str, at: float, run: float, pod: PodObservation, pool: Pool) -> bool:
+        intervals = self.held[node]
+        # Usage only grows where an interval starts: check there and at `at`.
+        checks = [at] + [s for s, _, _, _ in intervals if at < s < at + run]
+        for moment in checks:
+            cpu = memory = 0.0
+            count = 0
+            for start, end, c, m in intervals:
+                if start <= moment < end or (start == moment and end == moment):
+                    cpu += c
+                    memory += m
+                    count += 1
+            if (
+                count + 1 > pool.node_pods
+                or cpu + pod.cpu_request > pool.node_cpu + 1e-9
+                or memory + pod.memory_request > pool.node_memory + 1e-9
+            ):
+                return False
+        return True
+
+    def earliest(
+        self, nodes: Sequence[str], ready: float, run: float, pod: PodObservation, pool: Pool
+    ) -> tuple[float, str]:
+        """The earliest time from `ready` some node holds the pod for `run`
+        (its own node first on a tie), and that node."""
+        best: tuple[float, str] | None = None
+        for node in nodes:
+            moments = sorted({ready} | {e for _, e, _, _ in self.held[node] if e > ready})
+            for moment in moments:
+                if best is not None and moment >= best[0]:
+                    break
+                if self.fits(node, moment, run, pod, pool):
+                    best = (moment, node)
+                    break
+        return best if best is not None else (ready, nodes[0])
+
+    def add(self, node: str, start: float, end: float, pod: PodObservation) -> None:
+        self.held[node].append((start, end, pod.cpu_request, pod.memory_request))
 
 
 @dataclass
@@ -100,6 +152,15 @@ def replay(
         key=lambda p: (p.scheduled if p.scheduled is not None else math.inf, p.created or 0.0),
     )
     ends: dict[str, float] = {}
+    pools_by_name = {
+        p.name: p
+        for p in pools
+        if math.isfinite(p.node_pods) or math.isfinite(p.node_cpu) or math.isfinite(p.node_memory)
+    }
+    nodes_by_pool: dict[str, list[str]] = defaultdict(list)
+    for node_name, pool_name in sorted(node_pools.items()):
+        nodes_by_pool[pool_name].append(node_name)
+    occupancy = Occupancy()
     finished_by_run: dict[str, list[PodObservation]] = defaultdict(list)
     finished_by_node: dict[str, list[PodObservation]] = defaultdict(list)
     steps: list[TimedStep] = []
@@ -137,20 +198,29 @@ def replay(
         queued = 0.0
         run = 0.0
         if pod.scheduled is not None:
+            if pod.template in seconds:
+                run = seconds[pod.template]
+            elif pod.running is not None and pod.finished is not None:
+                run = max(0.0, pod.finished - pod.running) * time_scale
+            pool = pools_by_name.get(node_pools.get(pod.node, ""))
             start = ready
-            if pod.unschedulable:
+            node = pod.node
+            if pool is not None:
+                # The cluster chose which pod went next; when, in simulated
+                # time, is when a node of its pool could first hold it (the
+                # scheduler's retry delays would otherwise pick the node).
+                own_first = [pod.node] + [n for n in nodes_by_pool[pool.name] if n != pod.node]
+                start, node = occupancy.earliest(own_first, ready, run, pod, pool)
+            elif pod.unschedulable:
                 freed = latest_end(finished_by_node[pod.node], pod.scheduled)
                 if freed is not None:
                     start = max(ready, freed)
             queued = start - ready
             started = start
-            if pod.template in seconds:
-                run = seconds[pod.template]
-            elif pod.running is not None and pod.finished is not None:
-                run = max(0.0, pod.finished - pod.running) * time_scale
             if pod.finished is not None:
                 finished = start + run
                 ends[pod.name] = finished
+            occupancy.add(node, start, finished if finished is not None else math.inf, pod)
         steps.append(
             TimedStep(
                 pod=pod, copy=copy, ready=ready, started=started, finished=finished,

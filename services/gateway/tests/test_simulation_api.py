@@ -554,3 +554,48 @@ async def test_a_dry_run_may_be_placed_on_a_virtual_clusters_pool() -> None:
     assert (placement.nodes, placement.virtual_cluster, placement.pool) == (
         workflow_submitter_pb2.NODES_VIRTUAL, "c1", "small",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("timing", "expected"),
+    [
+        (
+            pb.TimingSource(
+                scaling=pb.ScalingLawSource(dry_run_ids=["a", "b"], input_size_bytes=4e9, regression_method="power")
+            ),
+            {"referenceDryRunId": None, "explicit": None, "durationFactor": 0.0,
+             "scaling": {"dryRunIds": ["a", "b"], "inputSizeBytes": 4e9, "regressionMethod": "power"}},
+        ),
+        (
+            pb.TimingSource(
+                explicit=pb.ExplicitFigures(steps=[pb.StepFigures(
+                    step="t", seconds=20, cpu_cores=0.5, memory_bytes=1e6, exit_code=3,
+                    network_receive_bytes_per_second=1, network_transmit_bytes_per_second=2,
+                    fs_read_bytes_per_second=3, fs_write_bytes_per_second=4,
+                    output_parameters={"b": "2", "a": "1"},
+                )]),
+                duration_factor=2,
+            ),
+            {"referenceDryRunId": None, "scaling": None, "durationFactor": 2.0,
+             "explicit": [{"step": "t", "seconds": 20.0, "cpuCores": 0.5, "memoryBytes": 1e6,
+                           "networkReceiveBytesPerSecond": 1.0, "networkTransmitBytesPerSecond": 2.0,
+                           "fsReadBytesPerSecond": 3.0, "fsWriteBytesPerSecond": 4.0, "exitCode": 3,
+                           "outputParameters": [{"name": "a", "value": "1"}, {"name": "b", "value": "2"}]}]},
+        ),
+    ],
+)  # fmt: skip
+async def test_a_simulations_timing_source_reads_back_as_asked(
+    timing: pb.TimingSource, expected: dict[str, Any]
+) -> None:
+    simulation = pb.Simulation(id="s1", spec=pb.StartSimulationRequest(timing=timing))
+    scaler = FakeScaler(GetSimulation=simulation)
+    data, errors = await ask(
+        scaler,
+        """{ simulation(id: "s1") { phase spec { pool timing {
+          referenceDryRunId durationFactor scaling { dryRunIds inputSizeBytes regressionMethod }
+          explicit { step seconds cpuCores memoryBytes networkReceiveBytesPerSecond
+            networkTransmitBytesPerSecond fsReadBytesPerSecond fsWriteBytesPerSecond exitCode
+            outputParameters { name value } } } } } }""",
+    )
+    assert errors == []
+    assert data["simulation"] == {"phase": "Unknown", "spec": {"pool": None, "timing": expected}}

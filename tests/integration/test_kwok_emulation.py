@@ -134,7 +134,8 @@ async def task_results(kube: client.ApiClient, prefix: str, seconds: float) -> l
     def collect() -> list[dict[str, Any]]:
         api = client.CustomObjectsApi(kube)
         args = ("argoproj.io", "v1alpha1", NAMESPACE, "workflowtaskresults")
-        version = api.list_namespaced_custom_object(*args)["metadata"]["resourceVersion"]
+        listed: Any = api.list_namespaced_custom_object(*args)
+        version = listed["metadata"]["resourceVersion"]
         found: list[dict[str, Any]] = []
         for event in watch.Watch().stream(
             api.list_namespaced_custom_object, *args,
@@ -154,10 +155,10 @@ async def task_results(kube: client.ApiClient, prefix: str, seconds: float) -> l
 
 
 def workflow(kube: client.ApiClient, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = client.CustomObjectsApi(kube).get_namespaced_custom_object(
+    found: Any = client.CustomObjectsApi(kube).get_namespaced_custom_object(
         "argoproj.io", "v1alpha1", NAMESPACE, "workflows", name
     )
-    return found
+    return dict(found)
 
 
 def phases(run: dict[str, Any]) -> dict[str, str]:
@@ -249,7 +250,8 @@ async def test_a_virtual_daemon_runs_until_its_workflow_lets_it_go(
     pods = client.CoreV1Api(kube).list_namespaced_pod(
         NAMESPACE, label_selector=f"workflows.argoproj.io/workflow={run_id}"
     )
-    (server,) = [p.metadata.name for p in pods.items if "-server-" in p.metadata.name]
+    names = [str(p.metadata.name) for p in pods.items if p.metadata is not None]
+    (server,) = [name for name in names if "-server-" in name]
     ended = await pod_ended(kube, server, 30)
     annotations = ended["metadata"]["annotations"]
     assert annotations["simpipe.io/sim-daemon"] == "true"

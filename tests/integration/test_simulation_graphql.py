@@ -467,6 +467,7 @@ async def test_a_simulation_through_graphql_start_progress_report(
     ("changes", "code"),
     [
         ({"timing": {"referenceDryRunId": "no-such-run"}}, "NOT_FOUND_ERROR"),
+        ({"workflowTemplateName": "no-such-template"}, "NOT_FOUND_ERROR"),
         ({"virtualClusterId": "no-such-cluster"}, "NOT_FOUND_ERROR"),
         ({"pool": "no-such-pool"}, "INPUT_VALIDATION_ERROR"),
         ({"timing": {"explicit": [{"step": "no-such-step", "seconds": 6.0}]}}, "INPUT_VALIDATION_ERROR"),

@@ -21,6 +21,7 @@ from simpipe.v1 import kwok_scaler_pb2_grpc, workflow_submitter_pb2, workflow_su
 from simpipe_common.errors import REASON_KEY
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.settings import ServiceSettings
+from simpipe_devstack.components.base import Component
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.layout import SERVICES_NAMESPACE, WORKFLOW_NAMESPACE
 from simpipe_devstack.stack import Stack
@@ -301,6 +302,40 @@ async def test_another_owner_gets_not_found_and_sees_nothing(
         )
     # The first owner's cluster is untouched.
     assert [n["metadata"]["name"] for n in nodes_of(kube, owner, cluster)]
+
+
+@pytest.mark.timeout(180)
+async def test_a_cluster_outlives_a_kill_of_the_scaler(
+    stack: Stack,
+    scaler: kwok_scaler_pb2_grpc.KwokScalerAsyncStub,
+    kube: client.ApiClient,
+    owner: str,
+    clusters: list[str],
+    crash: Callable[[Component], None],
+) -> None:
+    cluster = unique("durable")
+    clusters.append(cluster)
+    made = await scaler.CreateVirtualCluster(
+        pb.CreateVirtualClusterRequest(
+            caller=owner, id=cluster, pools=[pool("a", 2), pool("b", 1, cpu="8")]
+        ),
+        timeout=TIMEOUT,
+    )
+    # One node lost while the scaler is down: its record still asks for it.
+    lost = sorted(n["metadata"]["name"] for n in nodes_of(kube, owner, cluster))[0]
+    victim = stack.component("kwok-scaler")
+    await asyncio.to_thread(crash, victim)
+    await asyncio.to_thread(client.CoreV1Api(kube).delete_node, lost)
+    await asyncio.to_thread(victim.start, stack)
+    got = await scaler.GetVirtualCluster(
+        pb.VirtualClusterRef(caller=owner, id=cluster), timeout=TIMEOUT
+    )
+    assert [(p.name, p.count, p.cpu) for p in got.pools] == [("a", 2, "4"), ("b", 1, "8")]
+    assert got.created_at == made.created_at
+    # Its start-up reconciliation made the lost node again.
+    await until_nodes(
+        kube, owner, cluster, lambda n: by_pool(n, only_ready=True) == {"a": 2, "b": 1}
+    )
 
 
 BAD_POOLS: list[tuple[str, list[pb.NodePool], str]] = [

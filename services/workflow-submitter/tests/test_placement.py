@@ -163,6 +163,28 @@ async def test_virtual_nodes_need_no_toleration(placements: Placements) -> None:
     assert "tolerations" not in spec
 
 
+async def test_on_virtual_nodes_containers_without_a_command_get_one(
+    placements: Placements,
+) -> None:
+    """Argo would look their image's entrypoint up in a registry (the step
+    fails when it is out of reach), for a command that never runs there."""
+    document = workflow()
+    templates = document["spec"]["templates"]
+    templates[1]["sidecars"] = [{"name": "s", "image": "nginx"}]
+    templates[2]["script"]["command"] = ["python"]
+    templates[3]["containerSet"]["containers"] = [{"name": "main", "image": "x"}]
+    placement = await placements.resolve(
+        pb.Placement(nodes=pb.NODES_VIRTUAL), pb.SANDBOX_UNSPECIFIED, OWNER
+    )
+    placement.apply(document)
+    assert templates[1]["container"]["command"] == ["simulated"]
+    assert templates[1]["sidecars"][0]["command"] == ["simulated"]
+    assert templates[3]["containerSet"]["containers"][0]["command"] == ["simulated"]
+    assert templates[2]["script"]["command"] == ["python"]  # its own is kept
+    real = await placed(placements, pb.NODES_REAL)
+    assert "command" not in real["templates"][1]["container"]
+
+
 async def test_gvisor_is_the_runtime_class_of_every_pod(placements: Placements) -> None:
     spec = await placed(placements, sandbox=pb.SANDBOX_GVISOR)
     assert json.loads(spec["podSpecPatch"]) == {"runtimeClassName": "gvisor"}

@@ -38,6 +38,12 @@ pb = workflow_submitter_pb2
 # Templates whose steps are pods.
 POD_TEMPLATE_KINDS = ("container", "script", "containerSet")
 
+# What a container with no command of its own is given on virtual nodes.
+# Nothing runs there, but Argo's controller looks such an image's entrypoint
+# up in its registry before it makes the pod, and fails the step when the
+# registry is out of reach: for a command no one would run.
+VIRTUAL_COMMAND = ("simulated",)
+
 # The kwok-scaler's labels and taint on a virtual cluster's nodes.
 CLUSTER_LABEL = "simpipe.io/virtual-cluster"
 POOL_LABEL = "simpipe.io/pool"
@@ -53,6 +59,7 @@ class Placement:
     tolerations: Sequence[Mapping[str, str | int]]
     node_name: str = ""
     runtime_class: str = ""
+    virtual: bool = False
 
     def _scheduling(self) -> dict[str, Any]:
         scheduling: dict[str, Any] = {"nodeSelector": dict(self.node_selector)}
@@ -68,6 +75,8 @@ class Placement:
         for template in spec.get("templates") or []:
             if any(kind in template for kind in POD_TEMPLATE_KINDS):
                 template.update(copy.deepcopy(self._scheduling()))
+                if self.virtual:
+                    _name_commands(template)
         if self.node_name:
             term = {
                 "matchFields": [
@@ -81,6 +90,18 @@ class Placement:
             }
         if self.runtime_class:
             spec["podSpecPatch"] = json.dumps({"runtimeClassName": self.runtime_class})
+
+
+def _name_commands(template: dict[str, Any]) -> None:
+    containers = [
+        template.get("container"),
+        template.get("script"),
+        *((template.get("containerSet") or {}).get("containers") or []),
+        *(template.get("sidecars") or []),
+    ]
+    for container in containers:
+        if isinstance(container, dict) and not container.get("command"):
+            container["command"] = list(VIRTUAL_COMMAND)
 
 
 @dataclass(frozen=True)
@@ -122,7 +143,10 @@ class Placements:
             labels = await self.nodes.labels(name)
             if any(labels.get(key) != value for key, value in selector.items()):
                 raise InvalidInputError(f"node {name} is not a {kind} node")
-        return Placement(selector, tolerations, placement.node_name, runtime_class)
+        return Placement(
+            selector, tolerations, placement.node_name, runtime_class,
+            virtual=placement.nodes == pb.NODES_VIRTUAL,
+        )  # fmt: skip
 
     async def _virtual_cluster(
         self, placement: pb.Placement, owner: str

@@ -9,11 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
-import signal
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -564,16 +562,9 @@ async def test_a_simulation_from_a_reference_run_plays_its_measured_steps(
         await intruder.clean_up()
 
 
-def kill_scaler(stack: Stack) -> int:
-    """kill -9 of the kwok-scaler (its pid from the stack): that process only."""
-    pid = int((stack.layout.pids / "kwok-scaler.pid").read_text().strip())
-    os.kill(pid, signal.SIGKILL)
-    return pid
-
-
 @pytest.mark.timeout(300)
 async def test_a_simulation_survives_a_kill_of_the_scaler(
-    project: Project, stack: Stack, restartable: list[Any]
+    project: Project, stack: Stack, crash: Callable[[Any], None]
 ) -> None:
     template = await project.template(unique("survivor"), chain(4))
     cluster = await project.cluster(2)
@@ -590,9 +581,9 @@ async def test_a_simulation_survives_a_kill_of_the_scaler(
             break
         assert time.monotonic() < deadline, found
         await asyncio.sleep(0.2)
+    # kill -9 of the kwok-scaler process only (its pid from the stack).
     scaler = next(c for c in stack.active_components if c.name == "kwok-scaler")
-    restartable.append(scaler)
-    kill_scaler(stack)
+    crash(scaler)
     await asyncio.to_thread(scaler.start, stack)
     ended = await project.ended(started.id, limit=180.0)
     assert ended.phase == events_pb2.SIMULATION_PHASE_SUCCEEDED, ended.message

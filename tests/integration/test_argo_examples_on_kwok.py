@@ -8,20 +8,18 @@ steps that pass outputs complete because the kwok-scaler writes the
 WorkflowTaskResult Argo's executor would have, and daemon steps end when
 their workflow lets them go.
 
-Figure on the local stack (2026-12-04): 18 of 30 succeed. The issue's target
-is 27; what stands between is not KWOK:
-- 10 are refused by SIM-PIPE's workflow policy (REFUSED below: artifact
-  locations other than the project's, a ConfigMap of another project,
-  artifact GC pods, an artifact repository of the user's, custom controller
-  metrics, a resource template). Simulation goes through the same policy.
-- 2 fail in Argo's controller before any pod exists (KNOWN_FAILURES): their
-  containers name no command, and the controller looks the image's
-  entrypoint up in its registry, which the local stack cannot reach. On
-  virtual nodes the command is never run, so the submitter could fill in a
-  placeholder command for VIRTUAL placements (an open item of issue #15).
-Every other example must succeed, and the refusals and known failures must
-stay what they are: a change in either fails this test, so the lists here
-stay true.
+Figure on the local stack (2026-12-04): 20 of 30 succeed, every one the
+policy admits. The issue's target is 27; what stands between is not KWOK:
+10 are refused by SIM-PIPE's workflow policy (REFUSED below: artifact
+locations other than the project's, a ConfigMap of another project, artifact
+GC pods, an artifact repository of the user's, custom controller metrics, a
+resource template), and simulation goes through the same policy.
+Before the emulation 7 succeeded (outputs and `when` on results failed), and
+2 more (daemon-nginx, daemon-step) failed in Argo's controller before any pod
+existed, looking up the entrypoint of an image that names no command in a
+registry the stack cannot reach; the submitter now gives such containers a
+placeholder command on virtual nodes. A change in what is refused or what
+fails fails this test, so the lists here stay true.
 """
 
 from __future__ import annotations
@@ -55,10 +53,7 @@ REFUSED = {
     "dag-custom-metrics": "spec.metrics: custom controller metrics are not allowed",
 }
 # Admitted but not succeeding, with a part of the message they end with.
-KNOWN_FAILURES = {
-    "daemon-nginx": 'failed to look-up entrypoint/cmd for image "nginx:1.13"',
-    "daemon-step": 'failed to look-up entrypoint/cmd for image "influxdb:1.2"',
-}
+KNOWN_FAILURES: dict[str, str] = {}
 CREATE = "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"
 FINAL = """query($id: String!) { dryRun(dryRunId: $id) { status { phase message }
   nodes { displayName phase message } } }"""

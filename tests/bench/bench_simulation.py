@@ -1,0 +1,200 @@
+"""Benchmark of a simulation (`make bench`): 1,000 pods on 100 virtual nodes
+through the kwok-scaler's API (10 copies of a pipeline of 100 independent
+steps, one pod per node), timed by KWOK, observed and replayed by the
+scaler. Prints the wall time, the simulated makespan against the analytic
+one (10 rounds of the step's duration) and against the wall time x the time
+scale (the orchestration the replay leaves out), and the kwok-scaler's
+resident memory sampled through the run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from simpipe.v1 import (
+    events_pb2,
+    kwok_scaler_pb2_grpc,
+    workflow_submitter_pb2,
+    workflow_submitter_pb2_grpc,
+)
+from simpipe.v1 import kwok_scaler_pb2 as pb
+from simpipe_common.grpc_channel import mesh_channel
+from simpipe_common.settings import ServiceSettings
+from simpipe_devstack.cluster_policy import container_security_context
+from simpipe_devstack.components.prometheus import CADVISOR_SCRAPE_INTERVAL
+from simpipe_devstack.components.services import go_seconds
+from simpipe_devstack.stack import Stack
+
+if TYPE_CHECKING:
+    from simpipe.v1.kwok_scaler_pb2_grpc import KwokScalerAsyncStub
+    from simpipe.v1.workflow_submitter_pb2_grpc import WorkflowSubmitterAsyncStub
+
+sub = workflow_submitter_pb2
+NODES = 100
+COPIES = 10
+STEPS_PER_COPY = 100
+STEP_SECONDS = 30.0
+TIMEOUT = 60.0
+LIMIT_SECONDS = 900.0
+TERMINAL = (
+    events_pb2.SIMULATION_PHASE_SUCCEEDED,
+    events_pb2.SIMULATION_PHASE_FAILED,
+    events_pb2.SIMULATION_PHASE_CANCELLED,
+    events_pb2.SIMULATION_PHASE_ERROR,
+)
+
+
+@pytest.fixture
+async def stubs(
+    endpoints: dict[str, str], mesh: ServiceSettings
+) -> AsyncIterator[tuple[KwokScalerAsyncStub, WorkflowSubmitterAsyncStub]]:
+    async with (
+        mesh_channel(endpoints["kwok-scaler_grpc"], mesh) as scaler_channel,
+        mesh_channel(endpoints["workflow-submitter_grpc"], mesh) as submitter_channel,
+    ):
+        yield (
+            kwok_scaler_pb2_grpc.KwokScalerStub(scaler_channel),
+            workflow_submitter_pb2_grpc.WorkflowSubmitterStub(submitter_channel),
+        )
+
+
+def template_document(name: str) -> str:
+    step: dict[str, Any] = {
+        "name": "work",
+        "container": {
+            "image": "busybox:1.36",
+            "command": ["true"],
+            "resources": {"requests": {"cpu": "500m", "memory": "64Mi"}},
+            "securityContext": container_security_context(),
+        },
+    }
+    main = {
+        "name": "main",
+        "dag": {
+            "tasks": [
+                {"name": "work", "template": "work", "withSequence": {"count": str(STEPS_PER_COPY)}}
+            ]
+        },
+    }
+    return json.dumps(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "WorkflowTemplate",
+            "metadata": {"name": name},
+            "spec": {"entrypoint": "main", "templates": [main, step]},
+        }
+    )
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return math.nan
+
+
+@pytest.mark.timeout(LIMIT_SECONDS + 300)
+async def test_bench_a_thousand_pod_simulation_on_a_hundred_nodes(
+    stack: Stack, stubs: tuple[KwokScalerAsyncStub, WorkflowSubmitterAsyncStub]
+) -> None:
+    scaler, submitter = stubs
+    owner = f"bench-simulation-{uuid.uuid4().hex[:6]}"
+    scaler_component = next(c for c in stack.active_components if c.name == "kwok-scaler")
+    pid = scaler_component.pid(stack)
+    assert pid is not None
+    # The highest whole time scale the stack's scrape interval allows.
+    scale = float(
+        max(1, min(10, math.floor(STEP_SECONDS / (3 * go_seconds(CADVISOR_SCRAPE_INTERVAL)))))
+    )
+    project = await submitter.CreateProject(
+        sub.CreateProjectRequest(caller=owner, name="bench simulation"), timeout=TIMEOUT
+    )
+    template = f"bench-{uuid.uuid4().hex[:6]}"
+    await submitter.CreateWorkflowTemplate(
+        sub.WorkflowTemplateRequest(
+            caller=owner, project_id=project.id, document=template_document(template)
+        ),
+        timeout=TIMEOUT,
+    )
+    cluster = f"bench-{uuid.uuid4().hex[:6]}"
+    simulation_id = f"bench-{uuid.uuid4().hex[:6]}"
+    await scaler.CreateVirtualCluster(
+        pb.CreateVirtualClusterRequest(
+            caller=owner, id=cluster,
+            pools=[pb.NodePool(name="bench", count=NODES, cpu="1", memory="1Gi", pods=1)],
+        ),
+        timeout=TIMEOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            found = await scaler.GetVirtualCluster(
+                pb.VirtualClusterRef(caller=owner, id=cluster), timeout=TIMEOUT
+            )
+            if found.pools[0].ready == NODES:
+                break
+            assert time.monotonic() < deadline, "the cluster's nodes did not get Ready"
+            await asyncio.sleep(0.5)
+        rss_before = rss_mib(pid)
+        started_wall = time.monotonic()
+        await scaler.StartSimulation(
+            pb.StartSimulationRequest(
+                caller=owner, simulation_id=simulation_id, project_id=project.id,
+                workflow_template_name=template, virtual_cluster_id=cluster,
+                timing=pb.TimingSource(
+                    explicit=pb.ExplicitFigures(
+                        steps=[pb.StepFigures(step="work", seconds=STEP_SECONDS, cpu_cores=0.5)]
+                    )
+                ),
+                copies=COPIES, time_scale=scale,
+            ),
+            timeout=TIMEOUT,
+        )  # fmt: skip
+        peak_rss = rss_before
+        deadline = time.monotonic() + LIMIT_SECONDS
+        while True:
+            peak_rss = max(peak_rss, rss_mib(pid))
+            simulation = await scaler.GetSimulation(
+                pb.SimulationRef(caller=owner, id=simulation_id), timeout=TIMEOUT
+            )
+            if simulation.phase in TERMINAL:
+                break
+            assert time.monotonic() < deadline, f"the simulation did not end: {simulation}"
+            await asyncio.sleep(0.5)
+        wall = time.monotonic() - started_wall
+        assert simulation.phase == events_pb2.SIMULATION_PHASE_SUCCEEDED, simulation.message
+        report = await scaler.GetSimulationReport(
+            pb.SimulationRef(caller=owner, id=simulation_id), timeout=TIMEOUT
+        )
+        pods = COPIES * STEPS_PER_COPY
+        analytic = math.ceil(pods / NODES) * STEP_SECONDS
+        print(
+            f"\nsimulation: {pods} pods on {NODES} one-pod nodes at time scale {scale:g}\n"
+            f"  wall time             {wall:8.1f} s  (analytic {analytic / scale:.1f} s;"
+            f" ratio {wall / (analytic / scale):.2f})\n"
+            f"  simulated makespan    {report.makespan_seconds:8.1f} s  (analytic {analytic:.1f} s;"
+            f" ratio {report.makespan_seconds / analytic:.3f})\n"
+            f"  wall x scale          {wall * scale:8.1f} s  (orchestration left out:"
+            f" {report.orchestration_overhead_seconds:.1f} s)\n"
+            f"  steps reported        {len(report.steps):8d}    peak pending"
+            f" {report.peak_pods_pending}\n"
+            f"  kwok-scaler RSS       {rss_before:8.1f} MiB before, {peak_rss:.1f} MiB peak"
+        )
+        assert len(report.steps) == pods
+    finally:
+        try:
+            await scaler.DeleteSimulation(
+                pb.SimulationRef(caller=owner, id=simulation_id), timeout=TIMEOUT
+            )
+        finally:
+            await scaler.DeleteVirtualCluster(
+                pb.VirtualClusterRef(caller=owner, id=cluster), timeout=TIMEOUT
+            )

@@ -380,6 +380,27 @@ async def test_analytic_scenarios_at_time_scale_1_and_10(project: Project) -> No
     assert len(fan) == 40
     assert max(s.queued_seconds for s in fan) == pytest.approx(90.0, rel=TOLERANCE)
     assert reports[("fan-out", 1.0)].peak_pods_pending == 36
+    # Two simulations side by side: the chain at both scales.
+    compared = await project.scaler.CompareSimulations(
+        pb.CompareSimulationsRequest(
+            caller=project.owner,
+            simulation_id=reports[("chain", 1.0)].simulation_id,
+            other_simulation_id=chain_report.simulation_id,
+        ),
+        timeout=TIMEOUT,
+    )
+    assert within(compared.makespan_seconds_a, compared.makespan_seconds_b)
+    [link] = compared.steps
+    assert (link.step, link.run_seconds_a, link.run_seconds_b) == ("link", 10.0, 10.0)
+    # Listed per project, for their owner only.
+    listed = await project.scaler.ListSimulations(
+        pb.ListSimulationsRequest(caller=project.owner, project_id=project.id), timeout=TIMEOUT
+    )
+    assert {s.id for s in listed.simulations} == {r.simulation_id for r in reports.values()}
+    others = await project.scaler.ListSimulations(
+        pb.ListSimulationsRequest(caller=unique("someone-else")), timeout=TIMEOUT
+    )
+    assert not others.simulations
 
 
 @pytest.mark.timeout(180)

@@ -152,3 +152,63 @@ async def test_a_reference_run_without_measured_steps_is_refused() -> None:
 async def test_a_timing_source_is_needed() -> None:
     with pytest.raises(InvalidInputError, match="needs a source"):
         await figures.resolve(pb.TimingSource(), "alice", None, None, 5.0)  # type: ignore[arg-type]
+
+
+class ScalingServices(Services):
+    """Also the collector's aggregation and prediction."""
+
+    def __init__(self, run: dry_runs_pb2.DryRun, sizes: list[list[float]]) -> None:
+        super().__init__(run, metrics_collector_pb2.RunReport())
+        self.sizes = sizes
+        self.predicted_at: list[tuple[list[float], float]] = []
+
+    def GetAggregatedNodesMetrics(self, request: Any, timeout: float) -> FakeCall:  # noqa: N802
+        return FakeCall(
+            metrics_collector_pb2.GetAggregatedNodesMetricsResponse(
+                nodes=[
+                    metrics_collector_pb2.NodesAggregatedNodeMetrics(
+                        node_name=f"step-{i}",
+                        data=metrics_collector_pb2.AggregatedNodeMetrics(file_size=sizes),
+                    )
+                    for i, sizes in enumerate(self.sizes)
+                ]
+            )
+        )
+
+    def PredictScaling(self, request: Any, timeout: float) -> FakeCall:  # noqa: N802
+        self.predicted_at.append((list(request.laws.data_x), request.data_x_to_predict))
+        return FakeCall(
+            metrics_collector_pb2.PredictScalingResponse(
+                nodes=[
+                    metrics_collector_pb2.NodeScalingPrediction(
+                        node_name="prep",
+                        prediction=metrics_collector_pb2.ScalingPrediction(
+                            cpu=1.5, mem=1e8, duration=42.0
+                        ),
+                    )
+                ]
+            )
+        )
+
+
+async def test_scaling_laws_are_fitted_over_the_runs_input_sizes_and_evaluated_at_the_given_one() -> (
+    None
+):
+    run = dry_runs_pb2.DryRun(id="r1", nodes=[node("r1-1", "prepare", 1)])
+    run.nodes[0].display_name = "prep"
+    services = ScalingServices(run, [[100.0, 200.0], [50.0, 400.0]])
+    source = pb.ScalingLawSource(dry_run_ids=["r1", "r2"], input_size_bytes=800.0)
+    found = await figures.from_scaling(services, services, "alice", source, 5.0)  # type: ignore[arg-type]
+    assert services.predicted_at == [([100.0, 400.0], 800.0)]
+    assert (found["prepare"].seconds, found["prepare"].cpu_cores) == (42.0, 1.5)
+    for bad in (
+        pb.ScalingLawSource(dry_run_ids=["r1"], input_size_bytes=1.0),
+        pb.ScalingLawSource(dry_run_ids=["r1", "r1"], input_size_bytes=1.0),
+        pb.ScalingLawSource(dry_run_ids=["r1", "r2"], input_size_bytes=-1.0),
+        pb.ScalingLawSource(dry_run_ids=["r1", "r2"], input_size_bytes=1.0, regression_method="x"),
+    ):
+        with pytest.raises(InvalidInputError):
+            await figures.from_scaling(services, services, "alice", bad, 5.0)  # type: ignore[arg-type]
+    unsized = ScalingServices(run, [[0.0, 0.0]])
+    with pytest.raises(InvalidInputError, match="no input files"):
+        await figures.from_scaling(unsized, unsized, "alice", source, 5.0)  # type: ignore[arg-type]

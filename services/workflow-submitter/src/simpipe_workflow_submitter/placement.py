@@ -75,8 +75,9 @@ class Placement:
         for template in spec.get("templates") or []:
             if any(kind in template for kind in POD_TEMPLATE_KINDS):
                 template.update(copy.deepcopy(self._scheduling()))
-                if self.virtual:
-                    _name_commands(template)
+            if self.virtual:
+                for pod_template in (template, *_inline_templates(template)):
+                    _name_commands(pod_template)
         if self.node_name:
             term = {
                 "matchFields": [
@@ -90,6 +91,17 @@ class Placement:
             }
         if self.runtime_class:
             spec["podSpecPatch"] = json.dumps({"runtimeClassName": self.runtime_class})
+
+
+def _inline_templates(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Templates written inline in a steps or DAG template's steps."""
+    steps = [step for group in template.get("steps") or [] for step in group or []]
+    tasks = (template.get("dag") or {}).get("tasks") or []
+    return [
+        step["inline"]
+        for step in [*steps, *tasks]
+        if isinstance(step, dict) and isinstance(step.get("inline"), dict)
+    ]
 
 
 def _name_commands(template: dict[str, Any]) -> None:

@@ -181,8 +181,8 @@ async def test_on_virtual_nodes_containers_without_a_command_get_one(
     assert templates[1]["sidecars"][0]["command"] == ["simulated"]
     assert templates[3]["containerSet"]["containers"][0]["command"] == ["simulated"]
     assert templates[2]["script"]["command"] == ["python"]  # its own is kept
-    inline = {"steps": [[{"name": "i", "inline": {"container": {"image": "y"}}}]]}
-    dag = {"dag": {"tasks": [{"name": "d", "inline": {"script": {"image": "z"}}}]}}
+    inline: dict[str, Any] = {"steps": [[{"name": "i", "inline": {"container": {"image": "y"}}}]]}
+    dag: dict[str, Any] = {"dag": {"tasks": [{"name": "d", "inline": {"script": {"image": "z"}}}]}}
     placement.apply({"spec": {"templates": [inline, dag]}})
     assert inline["steps"][0][0]["inline"]["container"]["command"] == ["simulated"]
     assert dag["dag"]["tasks"][0]["inline"]["script"]["command"] == ["simulated"]

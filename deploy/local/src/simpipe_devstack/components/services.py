@@ -110,9 +110,7 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
             "SIMPIPE_METRICS_COLLECTOR_ADDR": f"127.0.0.1:{ports['metrics_collector_grpc']}",
             # A simulated step must last three cAdvisor scrapes of wall time:
             # the time scale is bounded by the interval Prometheus really uses.
-            "SIMPIPE_SIMULATION_SCRAPE_INTERVAL_SECONDS": str(
-                go_seconds(CADVISOR_SCRAPE_INTERVAL)
-            ),
+            "SIMPIPE_SIMULATION_SCRAPE_INTERVAL_SECONDS": str(go_seconds(CADVISOR_SCRAPE_INTERVAL)),
         },
         "gateway": {
             # Its view of the services and of its callers.

@@ -401,9 +401,7 @@ class Simulations:
                 f"virtual cluster {cluster} has no pool {pool!r}"
                 f" (its pools: {', '.join(p.name for p in record.pools)})"
             )
-        return {
-            p.name: (quantity(p.cpu), quantity(p.memory), p.count, p.pods) for p in chosen
-        }
+        return {p.name: (quantity(p.cpu), quantity(p.memory), p.count, p.pods) for p in chosen}
 
     def _submission(self, live: Live, k: int) -> workflow_submitter_pb2.CreateDryRunRequest:
         spec = live.spec

@@ -312,6 +312,32 @@ def test_branch_values_are_the_first_literal_a_when_compares_with() -> None:
     assert branch_values(stored, "flip") == {"result": "heads"}
 
 
+def test_outputs_a_loop_iterates_over_or_counts_with_get_values_of_that_shape() -> None:
+    workflow = {
+        "spec": {
+            "templates": [
+                {
+                    "steps": [
+                        [{"name": "each", "withParam": "{{steps.gen.outputs.result}}"}],
+                        [
+                            {
+                                "name": "n",
+                                "withSequence": {"count": "{{steps.size.outputs.parameters.n}}"},
+                            }
+                        ],
+                        [{"name": "w", "when": "{{steps.size.outputs.parameters.n}} == 3"}],
+                    ]
+                }
+            ]
+        }
+    }
+    assert branch_values(workflow, "gen") == {"result": "[]"}
+    # A literal a `when` names wins over the shape a loop asks for.
+    assert branch_values(workflow, "size") == {"n": "3"}
+    del workflow["spec"]["templates"][0]["steps"][2]
+    assert branch_values(workflow, "size") == {"n": "1"}
+
+
 def test_a_daemons_run_time_is_a_go_duration() -> None:
     start = datetime(2026, 12, 4, 8, 0, 0, tzinfo=UTC)
     assert ran_for(start, start + timedelta(seconds=12, milliseconds=345)) == "12.345s"

@@ -1,10 +1,15 @@
-"""Values for outputs nothing recorded: the literal a `when` of the workflow
-compares the output with. A placeholder would make every branch false (and
-an expression that picks a branch's output then fails); the first literal
-the workflow names sends the run down a path the pipeline has. Pure.
-
-Recognised: `{{steps.S.outputs.result}} == x`, `x == {{tasks.S.outputs.parameters.p}}`
-(quotes optional), the forms Argo's `when` takes with govaluate.
+"""Values for outputs nothing recorded, from how the workflow uses them. A
+placeholder would make every branch false (and an expression that picks a
+branch's output then fails), and is neither the JSON list a loop iterates
+over nor the number a sequence counts to. So:
+- the literal a `when` compares the output with (the first the workflow
+  names sends the run down a path the pipeline has):
+  `{{steps.S.outputs.result}} == x`, `x == {{tasks.S.outputs.parameters.p}}`
+  (quotes optional), the forms Argo's `when` takes with govaluate;
+- an empty JSON list for an output a `withParam` iterates over (the loop
+  runs no item: none is known);
+- 1 for an output a `withSequence` counts with.
+Pure.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ _COMPARISONS = (
     re.compile(_REF.replace("N", "1") + _QUOTE + r"\s*==\s*" + _QUOTE + _LITERAL.replace("N", "1")),
     re.compile(_LITERAL.replace("N", "2") + _QUOTE + r"\s*==\s*" + _QUOTE + _REF.replace("N", "2")),
 )
+_REFERENCE = re.compile(_REF.replace("N", "1"))
+EMPTY_LIST = "[]"
+ONE = "1"
 # Bounds on what is read of a (user-written) workflow.
 MAX_WHEN_LENGTH = 4096
 MAX_NODES = 200_000
@@ -48,23 +56,30 @@ def step_name(node_name: str) -> str:
 
 
 def branch_values(workflow: Mapping[str, Any], step: str) -> dict[str, str]:
-    """Output name ("result" or a parameter's) -> the first literal a `when`
-    compares that output of step `step` with."""
-    found: dict[str, str] = {}
-    for when in _whens(workflow):
-        for pattern in _COMPARISONS:
-            for match in pattern.finditer(when):
-                groups = match.groupdict()
-                n = "1" if groups.get("step1") is not None else "2"
-                if groups[f"step{n}"] != step:
-                    continue
-                found.setdefault(groups[f"param{n}"] or RESULT, groups[f"lit{n}"])
-    return found
+    """Output name ("result" or a parameter's) of step `step` -> the value
+    its use in the workflow calls for (see above)."""
+    compared: dict[str, str] = {}
+    shaped: dict[str, str] = {}
+    for field, text in _fields(workflow):
+        if field == "when":
+            for pattern in _COMPARISONS:
+                for match in pattern.finditer(text):
+                    groups = match.groupdict()
+                    n = "1" if groups.get("step1") is not None else "2"
+                    if groups[f"step{n}"] == step:
+                        compared.setdefault(groups[f"param{n}"] or RESULT, groups[f"lit{n}"])
+            continue
+        for match in _REFERENCE.finditer(text):
+            if match["step1"] == step:
+                value = EMPTY_LIST if field == "withParam" else ONE
+                shaped.setdefault(match["param1"] or RESULT, value)
+    return shaped | compared
 
 
-def _whens(workflow: Mapping[str, Any]) -> Iterator[str]:
-    """Every `when` of the workflow's templates (its own, or those of the
-    WorkflowTemplate it was made from), walked iteratively with a bound."""
+def _fields(workflow: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Every `when`, `withParam` and `withSequence` bound of the workflow's
+    templates (its own, or those of the WorkflowTemplate it was made from),
+    in document order, walked iteratively with a bound."""
     roots = [
         workflow.get("spec"),
         (workflow.get("status") or {}).get("storedWorkflowTemplateSpec"),
@@ -75,9 +90,16 @@ def _whens(workflow: Mapping[str, Any]) -> Iterator[str]:
         node = stack.pop()
         seen += 1
         if isinstance(node, Mapping):
-            when = node.get("when")
-            if isinstance(when, str) and len(when) <= MAX_WHEN_LENGTH:
-                yield when
+            for field in ("when", "withParam"):
+                text = node.get(field)
+                if isinstance(text, str) and len(text) <= MAX_WHEN_LENGTH:
+                    yield field, text
+            sequence = node.get("withSequence")
+            if isinstance(sequence, Mapping):
+                for bound in ("count", "start", "end"):
+                    text = sequence.get(bound)
+                    if isinstance(text, str) and len(text) <= MAX_WHEN_LENGTH:
+                        yield "withSequence", text
             children = [v for v in node.values() if isinstance(v, (Mapping, list))]
         elif isinstance(node, list):
             children = [v for v in node if isinstance(v, (Mapping, list))]

@@ -245,6 +245,12 @@ class Cluster(Component):
                         "key": "manage-nodes-with-annotation-selector",
                         "value": f"{KWOK_NODE_ANNOTATION}={KWOK_NODE_ANNOTATION_VALUE}",
                     },
+                    # Errors only: at INFO and WARN it writes a line per pod
+                    # patch and per empty node on every 1 s metrics scrape;
+                    # with a 1,000-node virtual cluster that was 2.2 GB of
+                    # log in an hour ("pods not found", "node not found"),
+                    # and the CPU to write it.
+                    {"key": "v", "value": "ERROR"},
                 ],
             },
         ]

@@ -12,7 +12,7 @@ import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import pytest
@@ -37,6 +37,7 @@ from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.stack import Stack
 
 sub = workflow_submitter_pb2
+T = TypeVar("T")
 TIMEOUT = 60.0
 TERMINAL = (
     events_pb2.SIMULATION_PHASE_SUCCEEDED,
@@ -46,6 +47,19 @@ TERMINAL = (
 )
 # The replay's answer must be within this of the analytic makespan.
 TOLERANCE = 0.05
+
+
+async def answered(call: Callable[[], Awaitable[T]], limit: float = 60.0) -> T:
+    """A read's answer, asked again while the scaler is briefly unreachable
+    (the shared stack's scaler is restarted by whoever changed it)."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            return await call()
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 def unique(prefix: str) -> str:
@@ -185,8 +199,10 @@ class Project:
         )
         deadline = time.monotonic() + TIMEOUT
         while True:
-            found = await self.scaler.GetVirtualCluster(
-                pb.VirtualClusterRef(caller=self.owner, id=cluster), timeout=TIMEOUT
+            found = await answered(
+                lambda: self.scaler.GetVirtualCluster(
+                    pb.VirtualClusterRef(caller=self.owner, id=cluster), timeout=TIMEOUT
+                )
             )
             if sum(p.ready for p in found.pools) == nodes and not await asyncio.to_thread(
                 self._tainted, cluster
@@ -230,8 +246,10 @@ class Project:
         """The simulation once it ended (its phase polled, bounded by `limit`)."""
         deadline = time.monotonic() + limit
         while True:
-            found: pb.Simulation = await self.scaler.GetSimulation(
-                pb.SimulationRef(caller=self.owner, id=simulation_id), timeout=TIMEOUT
+            found: pb.Simulation = await answered(
+                lambda: self.scaler.GetSimulation(
+                    pb.SimulationRef(caller=self.owner, id=simulation_id), timeout=TIMEOUT
+                )
             )
             if found.phase in TERMINAL:
                 return found
@@ -239,8 +257,10 @@ class Project:
             await asyncio.sleep(0.5)
 
     async def report(self, simulation_id: str) -> pb.SimulationReport:
-        found: pb.SimulationReport = await self.scaler.GetSimulationReport(
-            pb.SimulationRef(caller=self.owner, id=simulation_id), timeout=TIMEOUT
+        found: pb.SimulationReport = await answered(
+            lambda: self.scaler.GetSimulationReport(
+                pb.SimulationRef(caller=self.owner, id=simulation_id), timeout=TIMEOUT
+            )
         )
         return found
 
@@ -595,8 +615,10 @@ async def test_a_simulation_survives_a_kill_of_the_scaler(
     # Once its first step is done (its progress says so), the scaler dies.
     deadline = time.monotonic() + TIMEOUT
     while True:
-        found = await project.scaler.GetSimulation(
-            pb.SimulationRef(caller=project.owner, id=started.id), timeout=TIMEOUT
+        found = await answered(
+            lambda: project.scaler.GetSimulation(
+                pb.SimulationRef(caller=project.owner, id=started.id), timeout=TIMEOUT
+            )
         )
         if found.progress.steps_done >= 1:
             break

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import secrets
 import time
@@ -38,6 +39,7 @@ from simpipe_common.errors import (
     NotFoundError,
     ServiceError,
 )
+from simpipe_common.memory import release_free_memory
 from simpipe_common.validation import caller as checked_caller
 from simpipe_common.validation import dns_label
 from simpipe_events import contract
@@ -728,6 +730,10 @@ class Simulations:
         sim.phase = phase
         await self._checkpoint(live)
         self._unregister(live)
+        # A large simulation's observations and replay leave the heap
+        # fragmented: hand what is free back to the OS.
+        gc.collect()
+        release_free_memory()
         self._publisher.publish_soon(
             events_pb2.SimulationEnded(
                 meta=contract.meta(f"sim-ended:{sim.id}", SOURCE),

@@ -60,6 +60,7 @@ def main() -> None:
         tasks: list[asyncio.Task[None]] = []
         async with AsyncExitStack() as stack:
             stack.callback(kube.close)
+            stack.push_async_callback(clusters.aclose)
             s3 = await stack.enter_async_context(s3_client(settings, settings.s3_timeout_seconds))
             # Only signs report URLs, for the endpoint their readers reach.
             signer = await stack.enter_async_context(

@@ -37,7 +37,7 @@ from simpipe_common.errors import (
 from simpipe_common.ownership import owner_selector
 from simpipe_common.validation import caller
 from simpipe_kwok_scaler.clusters import spec
-from simpipe_kwok_scaler.clusters.kube import Kube, Nodes, Records, Workflows
+from simpipe_kwok_scaler.clusters.kube import Kube, Nodes, NodeWriter, Records, Workflows
 from simpipe_kwok_scaler.clusters.nodes import (
     CLUSTER_LABEL,
     NODE_KIND,
@@ -72,7 +72,10 @@ class QuotaExceededError(ServiceError):
 class VirtualClusters:
     def __init__(self, settings: VirtualClusterSettings, kube: Kube) -> None:
         self.settings = settings
-        self.nodes = Nodes(kube)
+        self.writer = NodeWriter(
+            kube, settings.node_write_concurrency, settings.kube_timeout_seconds
+        )
+        self.nodes = Nodes(kube, self.writer)
         self.records = Records(kube, settings.scaler_namespace)
         self.workflows = Workflows(kube, settings.namespace)
         self._quota = asyncio.Lock()
@@ -166,6 +169,9 @@ class VirtualClusters:
                 for r in sorted(records, key=lambda r: (r.created_at, r.id))
             ]
         )
+
+    async def aclose(self) -> None:
+        await self.writer.aclose()
 
     # Background
     async def reconcile_all(self) -> None:

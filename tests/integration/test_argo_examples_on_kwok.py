@@ -22,8 +22,8 @@ placeholder command on virtual nodes. A change in what is refused or what
 fails fails this test, so the lists here stay true.
 
 The issue's bar read on what the policy admits (a simulation goes through
-the same policy): of the first 30 admitted single-Workflow examples, 28
-succeed here (2026-12-04); conditionals-complex and dag-coinflip fail on a
+the same policy): of the first 30 admitted single-Workflow examples, at
+least 27 succeed; conditionals-complex and dag-coinflip may fail, on a
 script's result that a `when` reads and the emulation did not record.
 """
 

@@ -8,9 +8,8 @@ steps that pass outputs complete because the kwok-scaler writes the
 WorkflowTaskResult Argo's executor would have, and daemon steps end when
 their workflow lets them go.
 
-Figure on the local stack (2026-12-04): 20 of 30 succeed, every one the
-policy admits. The issue's target is 27; what stands between is not KWOK:
-10 are refused by SIM-PIPE's workflow policy (REFUSED below: artifact
+Every one of the first 30 that the policy admits must succeed. The issue's
+target is 27; what stands between is not KWOK: 10 are refused by SIM-PIPE's workflow policy (REFUSED below: artifact
 locations other than the project's, a ConfigMap of another project, artifact
 GC pods, an artifact repository of the user's, custom controller metrics, a
 resource template), and simulation goes through the same policy.

@@ -71,7 +71,11 @@ def test_the_parquet_table_has_a_row_per_step() -> None:
     table = pq.read_table(io.BytesIO(reports.parquet_bytes(reports.rows(report))))
     assert table.num_rows == 3
     assert table.column_names == list(reports.COLUMNS)
-    assert sorted(str(p) for p in table.column("phase").to_pylist()) == ["Succeeded", "Succeeded", "Unschedulable"]
+    assert sorted(str(p) for p in table.column("phase").to_pylist()) == [
+        "Succeeded",
+        "Succeeded",
+        "Unschedulable",
+    ]
 
 
 async def test_the_parquet_file_is_written_by_a_child_process() -> None:

@@ -1,6 +1,7 @@
 """SIM-PIPE kwok-scaler: virtual clusters of KWOK nodes, simulations and their results."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -48,6 +49,8 @@ async def background(name: str, work: Coroutine[Any, Any, None]) -> None:
 
 def main() -> None:
     settings = KwokScalerSettings()
+    # httpx logs every request at INFO: a line per node of a new cluster.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     timeout = settings.check_timeout_seconds
     event_broker = EventBroker(settings, "kwok-scaler")
 

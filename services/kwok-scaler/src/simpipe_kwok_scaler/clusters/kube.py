@@ -156,11 +156,13 @@ class NodeWriter:
 
     def _headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "application/json"}
-        # A bearer token, refreshed by the client's own hook (a pod's
-        # projected token is replaced by the kubelet).
-        token = self.kube.api_client().configuration.get_api_key_with_prefix("authorization")
-        if token:
-            headers["authorization"] = token
+        # The credentials the Kubernetes client would send (a bearer token,
+        # refreshed by its own hook: a pod's projected token is replaced by
+        # the kubelet); client certificates are in the TLS context.
+        settings: dict[str, dict[str, Any]] = self.kube.api_client().configuration.auth_settings()
+        for auth in settings.values():
+            if auth.get("in") == "header" and auth.get("value"):
+                headers[str(auth["key"])] = str(auth["value"])
         return headers
 
     async def create(self, document: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import grpc
@@ -265,17 +266,16 @@ class Project:
         return found
 
     async def clean_up(self) -> None:
+        # Through a restart of the shared scaler too: nothing is left behind.
         for simulation in self.simulations:
+            ref = pb.SimulationRef(caller=self.owner, id=simulation)
             await gone_or_done(
-                self.scaler.DeleteSimulation(
-                    pb.SimulationRef(caller=self.owner, id=simulation), timeout=TIMEOUT
-                )
+                answered(partial(self.scaler.DeleteSimulation, ref, timeout=TIMEOUT))
             )
         for cluster in self.clusters:
+            cluster_ref = pb.VirtualClusterRef(caller=self.owner, id=cluster)
             await gone_or_done(
-                self.scaler.DeleteVirtualCluster(
-                    pb.VirtualClusterRef(caller=self.owner, id=cluster), timeout=TIMEOUT
-                )
+                answered(partial(self.scaler.DeleteVirtualCluster, cluster_ref, timeout=TIMEOUT))
             )
 
 

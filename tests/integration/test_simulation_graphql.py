@@ -190,6 +190,7 @@ async def test_a_cluster_is_created_resized_and_deleted_as_kwok_nodes(
 @pytest.mark.parametrize(
     ("pools", "code"),
     [
+        ([pool(count=0)], "INPUT_VALIDATION_ERROR"),
         ([pool(count=-1)], "INPUT_VALIDATION_ERROR"),
         ([pool(count=1_000_000_000)], "INPUT_VALIDATION_ERROR"),
         ([pool(cpu="lots")], "INPUT_VALIDATION_ERROR"),

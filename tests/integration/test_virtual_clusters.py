@@ -340,6 +340,7 @@ async def test_a_cluster_outlives_a_kill_of_the_scaler(
 
 BAD_POOLS: list[tuple[str, list[pb.NodePool], str]] = [
     ("no pools", [], "at least one pool"),
+    ("an empty pool", [pool("p", 0)], "count 0 is out of range"),
     ("negative count", [pool("p", -1)], "count -1 is out of range"),
     ("a billion nodes", [pool("p", 1_000_000_000)], "count 1000000000 is out of range"),
     ("bad pool name", [pool("Pool_1", 1)], "pool name"),

@@ -180,13 +180,15 @@ async def test_quota_per_owner_for_the_stack_and_of_clusters(apiserver: Apiserve
     await scaler.create(create("bob", "b", pool(count=4)))
     with pytest.raises(QuotaExceededError, match="the stack's virtual nodes to 9"):
         await scaler.create(create("cyd", "c", pool(count=1)))
-    await scaler.create(create("ada", "two", pool(count=0)))
+    # Room for nodes, so only the count of clusters refuses the third.
+    await scaler.resize(pb.ResizeVirtualClusterRequest(caller="ada", id="one", counts={"p": 2}))
+    await scaler.create(create("ada", "two", pool(count=1)))
     with pytest.raises(QuotaExceededError, match="2 virtual clusters"):
-        await scaler.create(create("ada", "three", pool(count=0)))
+        await scaler.create(create("ada", "three", pool(count=1)))
     assert QuotaExceededError.code == grpc.StatusCode.RESOURCE_EXHAUSTED
     # Refused: nothing of them was made.
     assert len(apiserver.records.items) == 3
-    assert len(apiserver.node_names()) == 8
+    assert len(apiserver.node_names()) == 7
 
 
 async def test_resize_adds_and_removes_nodes_and_keeps_pools_not_named(

@@ -43,8 +43,10 @@ def test_a_good_pool_is_kept_as_written() -> None:
     )
     assert dict(checked.labels) == {"tier": "", "topology.kubernetes.io/zone": "eu-1a"}
     assert checked.taints == (spec.Taint("example.com/gpu", "", "NoSchedule"),)
-    # A count of 0 is a pool to fill later.
-    assert spec.pools([pool(count=0)], SETTINGS)[0].count == 0
+    # A new pool has nodes: an empty one is refused (a resize may empty it).
+    with pytest.raises(InvalidInputError, match=r"a pool has 1 to .* when it is created"):
+        spec.pools([pool(count=0)], SETTINGS)
+    assert spec.node_count("p", 0, SETTINGS) == 0
 
 
 @pytest.mark.parametrize(

@@ -124,11 +124,16 @@ def pool_name(value: str) -> str:
     return dns_label("pool name", value, MAX_POOL_NAME_LENGTH)
 
 
-def node_count(pool: str, count: int, settings: VirtualClusterSettings) -> int:
-    if count < 0 or count > settings.max_pool_nodes:
+def node_count(
+    pool: str, count: int, settings: VirtualClusterSettings, least: int = 0
+) -> int:
+    """A pool's node count. A new pool has at least one node (an empty one
+    would be a placement nothing can land on); a resize may empty it."""
+    if count < least or count > settings.max_pool_nodes:
         raise InvalidInputError(
-            f"pool {pool}: count {count} is out of range: a pool has 0 to"
+            f"pool {pool}: count {count} is out of range: a pool has {least} to"
             f" {settings.max_pool_nodes} nodes"
+            + (" when it is created (resize it to 0 to empty it)" if least else "")
         )
     return count
 
@@ -228,7 +233,7 @@ def pool(given: pb.NodePool, settings: VirtualClusterSettings) -> PoolSpec:
         )
     return PoolSpec(
         name=name,
-        count=node_count(name, given.count, settings),
+        count=node_count(name, given.count, settings, least=1),
         cpu=quantity(name, "cpu", given.cpu, MAX_NODE_CPU),
         memory=quantity(name, "memory", given.memory, MAX_NODE_MEMORY),
         pods=given.pods,

@@ -124,9 +124,7 @@ def pool_name(value: str) -> str:
     return dns_label("pool name", value, MAX_POOL_NAME_LENGTH)
 
 
-def node_count(
-    pool: str, count: int, settings: VirtualClusterSettings, least: int = 0
-) -> int:
+def node_count(pool: str, count: int, settings: VirtualClusterSettings, least: int = 0) -> int:
     """A pool's node count. A new pool has at least one node (an empty one
     would be a placement nothing can land on); a resize may empty it."""
     if count < least or count > settings.max_pool_nodes:

@@ -1,5 +1,5 @@
-"""The servicer: typed errors become their gRPC status, and a part not built
-(no engine, or a method it lacks) is UNIMPLEMENTED, never INTERNAL."""
+"""The servicer: typed errors of the clusters and of the engine become their
+gRPC status and reason; the background work is started again after a failure."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from simpipe.v1 import kwok_scaler_pb2 as pb
 from simpipe_common.errors import REASON_KEY, NotFoundError
+from simpipe_kwok_scaler import __main__ as scaler_main
 from simpipe_kwok_scaler.server import KwokScalerApi
 
 
@@ -38,9 +39,9 @@ class Clusters:
         raise NotFoundError(f"virtual cluster {request.id} not found")
 
 
-class HalfBuiltEngine:
+class Engine:
     async def get_simulation(self, request: pb.SimulationRef) -> pb.Simulation:
-        raise NotImplementedError
+        raise NotFoundError(f"simulation {request.id} not found")
 
 
 async def call(api: KwokScalerApi, method: str, request: Any) -> Context:
@@ -51,7 +52,7 @@ async def call(api: KwokScalerApi, method: str, request: Any) -> Context:
 
 
 async def test_typed_errors_keep_their_code_and_reason() -> None:
-    api = KwokScalerApi(Clusters(), None)  # type: ignore[arg-type]
+    api = KwokScalerApi(Clusters(), Engine())  # type: ignore[arg-type]
     context = await call(api, "GetVirtualCluster", pb.VirtualClusterRef(caller="a", id="x"))
     assert (context.code, context.details) == (
         grpc.StatusCode.NOT_FOUND,
@@ -60,15 +61,31 @@ async def test_typed_errors_keep_their_code_and_reason() -> None:
     assert dict(context.trailing) == {REASON_KEY: "not-found"}
 
 
-async def test_simulations_without_an_engine_or_a_method_are_unimplemented() -> None:
-    without = KwokScalerApi(Clusters(), None)  # type: ignore[arg-type]
-    for method, request in (
-        ("StartSimulation", pb.StartSimulationRequest(caller="a")),
-        ("ListSimulations", pb.ListSimulationsRequest(caller="a")),
-        ("CompareSimulations", pb.CompareSimulationsRequest(caller="a")),
-    ):
-        context = await call(without, method, request)
-        assert context.code == grpc.StatusCode.UNIMPLEMENTED, method
-    half = KwokScalerApi(Clusters(), HalfBuiltEngine())  # type: ignore[arg-type]
-    context = await call(half, "GetSimulation", pb.SimulationRef(caller="a", id="s"))
-    assert context.code == grpc.StatusCode.UNIMPLEMENTED
+async def test_the_engines_typed_errors_keep_their_code() -> None:
+    api = KwokScalerApi(Clusters(), Engine())  # type: ignore[arg-type]
+    context = await call(api, "GetSimulation", pb.SimulationRef(caller="a", id="s"))
+    assert context.code == grpc.StatusCode.NOT_FOUND
+    assert dict(context.trailing) == {REASON_KEY: "not-found"}
+
+
+async def test_failed_background_work_starts_again_until_it_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slept: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr("simpipe_kwok_scaler.__main__.asyncio.sleep", no_wait)
+    runs = 0
+
+    async def flaky() -> None:
+        nonlocal runs
+        runs += 1
+        if runs < 4:
+            raise RuntimeError("the apiserver went away")
+
+    await scaler_main.supervised("flaky", flaky)
+    assert runs == 4
+    # Backing off, doubling from a second.
+    assert slept == [1.0, 2.0, 4.0]

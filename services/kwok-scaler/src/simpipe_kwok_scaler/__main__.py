@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -34,17 +34,27 @@ SERVICE_NAME = kwok_scaler_pb2.DESCRIPTOR.services_by_name["KwokScaler"].full_na
 log = structlog.get_logger(__name__)
 
 
-async def background(name: str, work: Coroutine[Any, Any, None]) -> None:
-    """Runs `work` until it ends or is cancelled; a failure is logged, it
-    does not take the service (and its virtual clusters' RPCs) down."""
-    try:
-        await work
-    except asyncio.CancelledError:
-        raise
-    except NotImplementedError:
-        log.info("background work not implemented yet", work=name)
-    except Exception:
-        log.exception("background work failed", work=name)
+# How long a failed piece of background work waits before it starts again,
+# at most (doubling from a second).
+MAX_RESTART_SECONDS = 30.0
+
+
+async def supervised(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Runs `work` until it returns, starting it again after a failure: a
+    bug or an outage in one part (emulation, the simulation watches) must
+    neither take the clusters' RPCs down nor leave that part stopped, since
+    simulations would then wait for events nobody observes."""
+    delay = 1.0
+    while True:
+        try:
+            await work()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background work failed; starting it again", work=name, after=delay)
+        await asyncio.sleep(delay)
+        delay = min(2 * delay, MAX_RESTART_SECONDS)
 
 
 def main() -> None:
@@ -92,9 +102,11 @@ def main() -> None:
             )
             api = KwokScalerApi(clusters, simulations)
             tasks = [
-                asyncio.create_task(background("virtual clusters", clusters.reconcile_all())),
-                asyncio.create_task(background("simulations", simulations.run())),
-                asyncio.create_task(background("executor emulation", run_emulation(settings))),
+                asyncio.create_task(supervised("virtual clusters", clusters.reconcile_all)),
+                asyncio.create_task(supervised("simulations", simulations.run)),
+                asyncio.create_task(
+                    supervised("executor emulation", lambda: run_emulation(settings))
+                ),
             ]
             try:
                 yield [

@@ -1,14 +1,12 @@
 """The KwokScaler gRPC service: requests in, typed errors out. Virtual
 clusters are clusters/'s; every simulation RPC is the engine's
-(simulations.Simulations), or UNIMPLEMENTED where the engine has none yet."""
+(simulations.Simulations)."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
-
-import grpc
 
 from simpipe.v1 import kwok_scaler_pb2 as pb
 from simpipe.v1 import kwok_scaler_pb2_grpc
@@ -38,8 +36,8 @@ class SimulationRpcs(Protocol):
 def answered(
     method: Callable[[Any, Request, Context], Awaitable[Response]],
 ) -> Callable[[Any, Request, Context], Awaitable[Response]]:
-    """A ServiceError becomes its gRPC status; a part not built yet
-    (NotImplementedError) is UNIMPLEMENTED, never an INTERNAL crash."""
+    """A ServiceError becomes its gRPC status; anything else is a fault of
+    the server, which gRPC answers as UNKNOWN and logs."""
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: Request, context: Context) -> Response:
@@ -47,21 +45,14 @@ def answered(
             return await method(self, request, context)
         except ServiceError as error:
             await abort(context, error)
-        except NotImplementedError:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not implemented yet")
 
     return wrapper
 
 
 class KwokScalerApi(kwok_scaler_pb2_grpc.KwokScalerServicer):
-    def __init__(self, clusters: VirtualClusters, simulations: SimulationRpcs | None) -> None:
+    def __init__(self, clusters: VirtualClusters, simulations: SimulationRpcs) -> None:
         self.clusters = clusters
         self.simulations = simulations
-
-    def _engine(self) -> SimulationRpcs:
-        if self.simulations is None:
-            raise NotImplementedError
-        return self.simulations
 
     # Virtual clusters
     @answered
@@ -99,36 +90,36 @@ class KwokScalerApi(kwok_scaler_pb2_grpc.KwokScalerServicer):
     async def StartSimulation(
         self, request: pb.StartSimulationRequest, context: Context
     ) -> pb.Simulation:
-        return await self._engine().start_simulation(request)
+        return await self.simulations.start_simulation(request)
 
     @answered
     async def GetSimulation(self, request: pb.SimulationRef, context: Context) -> pb.Simulation:
-        return await self._engine().get_simulation(request)
+        return await self.simulations.get_simulation(request)
 
     @answered
     async def ListSimulations(
         self, request: pb.ListSimulationsRequest, context: Context
     ) -> pb.ListSimulationsResponse:
-        return await self._engine().list_simulations(request)
+        return await self.simulations.list_simulations(request)
 
     @answered
     async def CancelSimulation(self, request: pb.SimulationRef, context: Context) -> pb.Simulation:
-        return await self._engine().cancel_simulation(request)
+        return await self.simulations.cancel_simulation(request)
 
     @answered
     async def DeleteSimulation(
         self, request: pb.SimulationRef, context: Context
     ) -> pb.DeleteSimulationResponse:
-        return await self._engine().delete_simulation(request)
+        return await self.simulations.delete_simulation(request)
 
     @answered
     async def GetSimulationReport(
         self, request: pb.SimulationRef, context: Context
     ) -> pb.SimulationReport:
-        return await self._engine().get_simulation_report(request)
+        return await self.simulations.get_simulation_report(request)
 
     @answered
     async def CompareSimulations(
         self, request: pb.CompareSimulationsRequest, context: Context
     ) -> pb.SimulationComparison:
-        return await self._engine().compare_simulations(request)
+        return await self.simulations.compare_simulations(request)

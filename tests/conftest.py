@@ -14,8 +14,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
+from kubernetes import client
 from pydantic import SecretStr
 
+from simpipe.v1 import kwok_scaler_pb2_grpc, workflow_submitter_pb2_grpc
+from simpipe_common.grpc_channel import mesh_channel
+from simpipe_common.kube import kubernetes_api_client
 from simpipe_common.settings import MIB, ServiceSettings
 from simpipe_devstack.components import Component
 from simpipe_devstack.graphql_client import GraphQLClient
@@ -115,3 +119,27 @@ async def project(dev: GraphQLClient) -> AsyncIterator[str]:
     project_id: str = created["createProject"]["id"]
     yield project_id
     await dev.execute("mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id)
+
+
+@pytest.fixture(scope="session")
+def kube(stack: Stack) -> client.ApiClient:
+    """The stack's apiserver, as its admin (to watch what the services did)."""
+    return kubernetes_api_client(stack.layout.kubeconfig)
+
+
+@pytest.fixture
+async def scaler(
+    endpoints: dict[str, str], mesh: ServiceSettings
+) -> AsyncIterator[kwok_scaler_pb2_grpc.KwokScalerAsyncStub]:
+    """The kwok-scaler's gRPC API, called as the tests' mesh identity."""
+    async with mesh_channel(endpoints["kwok-scaler_grpc"], mesh) as channel:
+        yield kwok_scaler_pb2_grpc.KwokScalerStub(channel)
+
+
+@pytest.fixture
+async def submitter(
+    endpoints: dict[str, str], mesh: ServiceSettings
+) -> AsyncIterator[workflow_submitter_pb2_grpc.WorkflowSubmitterAsyncStub]:
+    """The workflow-submitter's gRPC API, called as the tests' mesh identity."""
+    async with mesh_channel(endpoints["workflow-submitter_grpc"], mesh) as channel:
+        yield workflow_submitter_pb2_grpc.WorkflowSubmitterStub(channel)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -20,12 +19,8 @@ import httpx
 import pytest
 from kubernetes import client, watch
 
-from simpipe.v1 import kwok_scaler_pb2, workflow_submitter_pb2, workflow_submitter_pb2_grpc
-from simpipe_common.grpc_channel import mesh_channel
-from simpipe_common.kube import kubernetes_api_client
-from simpipe_common.settings import ServiceSettings
+from simpipe.v1 import kwok_scaler_pb2, workflow_submitter_pb2
 from simpipe_devstack.graphql_client import GraphQLClient
-from simpipe_devstack.stack import Stack
 
 pb = workflow_submitter_pb2
 DEV = "local-dev"
@@ -94,19 +89,6 @@ spec:
     inputs: {parameters: [{name: ip}]}
     container: {image: alpine:3.7, command: [sh, -c, "wget {{inputs.parameters.ip}}"]}
 """
-
-
-@pytest.fixture
-async def submitter(
-    endpoints: dict[str, str], mesh: ServiceSettings
-) -> AsyncIterator[workflow_submitter_pb2_grpc.WorkflowSubmitterAsyncStub]:
-    async with mesh_channel(endpoints["workflow-submitter_grpc"], mesh) as channel:
-        yield workflow_submitter_pb2_grpc.WorkflowSubmitterStub(channel)
-
-
-@pytest.fixture(scope="module")
-def kube(stack: Stack) -> client.ApiClient:
-    return kubernetes_api_client(stack.layout.kubeconfig)
 
 
 async def simulated_run(

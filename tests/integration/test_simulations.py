@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import grpc
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 from simpipe.v1 import (
     events_pb2,
@@ -70,28 +70,6 @@ def unique(prefix: str) -> str:
 @pytest.fixture
 def owner() -> str:
     return unique("sim-tester")
-
-
-@pytest.fixture(scope="module")
-def kube(stack: Stack) -> client.ApiClient:
-    api: client.ApiClient = config.new_client_from_config(str(stack.layout.kubeconfig))
-    return api
-
-
-@pytest.fixture
-async def scaler(
-    endpoints: dict[str, str], mesh: ServiceSettings
-) -> AsyncIterator[kwok_scaler_pb2_grpc.KwokScalerAsyncStub]:
-    async with mesh_channel(endpoints["kwok-scaler_grpc"], mesh) as channel:
-        yield kwok_scaler_pb2_grpc.KwokScalerStub(channel)
-
-
-@pytest.fixture
-async def submitter(
-    endpoints: dict[str, str], mesh: ServiceSettings
-) -> AsyncIterator[workflow_submitter_pb2_grpc.WorkflowSubmitterAsyncStub]:
-    async with mesh_channel(endpoints["workflow-submitter_grpc"], mesh) as channel:
-        yield workflow_submitter_pb2_grpc.WorkflowSubmitterStub(channel)
 
 
 def pod_template(name: str, cpu: str = "500m", memory: str = "64Mi") -> dict[str, Any]:

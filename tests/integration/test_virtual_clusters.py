@@ -14,13 +14,11 @@ from typing import Any
 
 import grpc
 import pytest
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 
 from simpipe.v1 import kwok_scaler_pb2 as pb
 from simpipe.v1 import kwok_scaler_pb2_grpc, workflow_submitter_pb2, workflow_submitter_pb2_grpc
 from simpipe_common.errors import REASON_KEY
-from simpipe_common.grpc_channel import mesh_channel
-from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.components.base import Component
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.layout import SERVICES_NAMESPACE, WORKFLOW_NAMESPACE
@@ -41,28 +39,6 @@ def unique(prefix: str) -> str:
 @pytest.fixture
 def owner() -> str:
     return unique("vc-tester")
-
-
-@pytest.fixture(scope="module")
-def kube(stack: Stack) -> client.ApiClient:
-    api: client.ApiClient = config.new_client_from_config(str(stack.layout.kubeconfig))
-    return api
-
-
-@pytest.fixture
-async def scaler(
-    endpoints: dict[str, str], mesh: ServiceSettings
-) -> AsyncIterator[kwok_scaler_pb2_grpc.KwokScalerAsyncStub]:
-    async with mesh_channel(endpoints["kwok-scaler_grpc"], mesh) as channel:
-        yield kwok_scaler_pb2_grpc.KwokScalerStub(channel)
-
-
-@pytest.fixture
-async def submitter(
-    endpoints: dict[str, str], mesh: ServiceSettings
-) -> AsyncIterator[workflow_submitter_pb2_grpc.WorkflowSubmitterAsyncStub]:
-    async with mesh_channel(endpoints["workflow-submitter_grpc"], mesh) as channel:
-        yield workflow_submitter_pb2_grpc.WorkflowSubmitterStub(channel)
 
 
 @pytest.fixture

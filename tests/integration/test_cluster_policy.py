@@ -321,11 +321,13 @@ def test_a_pod_on_the_real_node_cannot_reach_argo_but_reaches_s3(
     script = "; ".join(
         # A TCP connection, no more (busybox's wget crashes as a uid without
         # a passwd entry); the guard resets it at once.
-        f"if nc -w 5 {node_ip} {port} </dev/null; then echo 'reached {name}';"
+        # nc's complaints go nowhere: the runtime interleaves stderr with
+        # stdout in no fixed order.
+        f"if nc -w 5 {node_ip} {port} </dev/null 2>/dev/null; then echo 'reached {name}';"
         f" else echo 'refused {name}'; fi"
         for name, port in probes.items()
     )
-    pod = compliant_pod(unique("reach"), f"id -u; {script}")
+    pod = compliant_pod(unique("reach"), f"echo uid=$(id -u); {script}")
     pod["spec"]["nodeSelector"] = {KWOK_NODE_LABEL: REAL_NODE_KIND}
     pod["spec"]["tolerations"] = [{**REAL_NODE_TAINT, "operator": "Equal"}]
     assert create(core, created, pod) is None
@@ -334,7 +336,7 @@ def test_a_pod_on_the_real_node_cannot_reach_argo_but_reaches_s3(
     log = core.read_namespaced_pod_log(name, WORKFLOW_NAMESPACE, container="main")
     assert phase == "Succeeded", log
     lines = log.split("\n")
-    assert lines[0] == str(pod_security_context()["runAsUser"])
+    assert f"uid={pod_security_context()['runAsUser']}" in lines, log
     assert "reached minio" in lines
     for probe in ("argo-server", "argo-controller-metrics", "argo-controller-health"):
         assert f"refused {probe}" in lines, log

@@ -123,12 +123,17 @@ def test_prometheus_has_the_emulated_cpu_and_memory_of_each_step(
         assert float(cpu[0]["value"][1]) == pytest.approx(cores * expected.seconds, rel=0.02)
         if expected.seconds >= 5:
             # Long enough for several 1 s samples while running: the rate
-            # between them is the annotated number of cores.
-            peak = prometheus.query(
-                f"max_over_time(rate(container_cpu_usage_seconds_total{{{selector}}}[2s])[5m:1s])"
+            # between them is the annotated number of cores. Its median while
+            # running (rate > 0), not its peak: Prometheus stamps a sample
+            # when the scrape starts and KWOK computes the counter when it
+            # renders, so one slow render on a busy machine makes one rate
+            # up to twice the truth.
+            typical = prometheus.query(
+                "quantile_over_time(0.5, (rate(container_cpu_usage_seconds_total"
+                f"{{{selector}}}[2s]) > 0)[5m:1s])"
             )
-            assert peak
-            assert float(peak[0]["value"][1]) == pytest.approx(cores, rel=0.15)
+            assert typical
+            assert float(typical[0]["value"][1]) == pytest.approx(cores, rel=0.15)
 
 
 @pytest.mark.timeout(90)

@@ -246,10 +246,10 @@ class Cluster(Component):
                         "value": f"{KWOK_NODE_ANNOTATION}={KWOK_NODE_ANNOTATION_VALUE}",
                     },
                     # Errors only: at INFO and WARN it writes a line per pod
-                    # patch and per empty node on every 1 s metrics scrape;
-                    # with a 1,000-node virtual cluster that was 2.2 GB of
-                    # log in an hour ("pods not found", "node not found"),
-                    # and the CPU to write it.
+                    # patch and per empty node on every 1 s metrics scrape
+                    # ("pods not found", "node not found"): with a large
+                    # virtual cluster, gigabytes of log and the CPU to
+                    # write them.
                     {"key": "v", "value": "ERROR"},
                 ],
             },

@@ -21,11 +21,9 @@ if TYPE_CHECKING:
 # cAdvisor ran at 1 s too. The kwok-scaler reads it
 # (SIMPIPE_SIMULATION_SCRAPE_INTERVAL_SECONDS) to refuse time scales at which
 # a step would last fewer than three scrapes. Not lower: KWOK renders every
-# node's series per scrape (CEL per container), and on this 2-core machine
-# 250 ms did not keep up (2026-12-04): with 300 simulated pods on 3 nodes
-# (plus the 4 shared) the kwok-controller went from 26% to 73% of a core and
-# 3 of 7 targets timed out; with 1,008 virtual nodes every target timed out
-# (Prometheus 22% -> 53%, kwok-controller 42% -> 89%). The emulated counters
+# node's series per scrape (CEL per container), and on a 2-core machine a
+# 250 ms scrape did not keep up: with a few hundred simulated pods targets
+# timed out, and with a 1,000-node virtual cluster all of them. The emulated counters
 # are exact at any scrape (rate x elapsed), so a slower scrape loses no usage.
 CADVISOR_SCRAPE_INTERVAL = "1s"
 

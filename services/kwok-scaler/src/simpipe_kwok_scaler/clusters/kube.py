@@ -124,9 +124,9 @@ class NodeWriter:
     """Creates Nodes over one asynchronous HTTP/1.1 client with `connections`
     kept open, with the kubeconfig's (or the pod's) address, CA and
     credentials. It is the hot path of a large cluster: the synchronous
-    client spent 4.3 s of this process's CPU on 1,000 creates (threads
-    contending for one interpreter, its per-request machinery), this 1.9 s,
-    on the two cores the apiserver and the kwok-controller share."""
+    client's threads contend for one interpreter and add per-request
+    machinery, CPU taken from the cores the apiserver and the
+    kwok-controller share (bench_virtual_nodes measures the path)."""
 
     def __init__(self, kube: Kube, connections: int, timeout: float) -> None:
         self.kube = kube

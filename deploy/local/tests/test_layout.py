@@ -49,3 +49,23 @@ def test_cache_and_state_come_from_the_environment(
     layout = Layout.from_env()
     assert layout.binaries["kwokctl"].is_relative_to(tmp_path / "cache")
     assert layout.kubeconfig.is_relative_to(tmp_path / "state")
+
+
+def ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except OSError:
+        return 32768, 60999  # Linux's default
+
+
+def test_default_ports_avoid_the_ephemeral_range() -> None:
+    # A fixed port inside it can be held by an outgoing connection's local
+    # end when the service binds (CI once failed this way on 50052).
+    low, high = ephemeral_range()
+    inside = {name: port for name, port in DEFAULT_PORTS.items() if low <= port <= high}
+    assert inside == {}
+
+
+def test_default_ports_are_distinct() -> None:
+    assert len(set(DEFAULT_PORTS.values())) == len(DEFAULT_PORTS)

@@ -22,7 +22,9 @@ NODE_TOOLS_SRC = DEPLOY_LOCAL / "cmd"
 
 # Every port the stack listens on, all bound to 127.0.0.1 (except where the
 # upstream program has no bind flag: see README). Override one with
-# SIMPIPE_PORT_<NAME>, e.g. SIMPIPE_PORT_MINIO=19000.
+# SIMPIPE_PORT_<NAME>, e.g. SIMPIPE_PORT_MINIO=19000. All sit below Linux's
+# ephemeral range (32768-60999): a port in it can be taken, between the
+# preflight check and the bind, by any outgoing connection's local end.
 DEFAULT_PORTS: dict[str, int] = {
     "kube_apiserver": 6443,
     "etcd": 12379,
@@ -56,15 +58,15 @@ DEFAULT_PORTS: dict[str, int] = {
     # gateway) and gRPC.
     "gateway_http": 8080,
     "workflow_submitter_http": 9101,
-    "workflow_submitter_grpc": 50051,
+    "workflow_submitter_grpc": 9111,
     "argo_watcher_http": 9102,
-    "argo_watcher_grpc": 50052,
+    "argo_watcher_grpc": 9112,
     "metrics_collector_http": 9103,
-    "metrics_collector_grpc": 50053,
+    "metrics_collector_grpc": 9113,
     "storage_broker_http": 9104,
-    "storage_broker_grpc": 50054,
+    "storage_broker_grpc": 9114,
     "kwok_scaler_http": 9105,
-    "kwok_scaler_grpc": 50055,
+    "kwok_scaler_grpc": 9115,
 }
 
 CLUSTER_NAME = "simpipe"

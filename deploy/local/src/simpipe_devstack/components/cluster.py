@@ -4,6 +4,8 @@ kube-controller-manager, kube-scheduler, kwok-controller)."""
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import os
 import subprocess
@@ -69,6 +71,14 @@ CONTROL_PLANE_QPS = {
     "kube-scheduler": (500, 1000),
     "kube-controller-manager": (200, 400),
 }
+# A pod the scheduler could not place waits podInitialBackoffSeconds, doubled
+# per failed attempt up to podMaxBackoffSeconds (Kubernetes' defaults: 1 and
+# 10 s), before it is tried again when a node frees up. In a simulation
+# hundreds of pods wait for a few nodes and fail many times: each wave of
+# them then started up to 10 s (wall) after the nodes it waited for were
+# free, which a time scale turns into minutes of idle simulated cluster.
+# One second is the least the configuration allows (whole seconds, > 0).
+SCHEDULER_BACKOFF_SECONDS = {"podInitialBackoffSeconds": 1, "podMaxBackoffSeconds": 1}
 # The apiserver's requests in flight (defaults 400 and 200, the seats
 # API Priority and Fairness shares out): twice that, as the kwok-controller's
 # workers, the scheduler's binds and the scaler's node writes come at once;
@@ -210,6 +220,7 @@ class Cluster(Component):
             "kubeApiserverCertSANs": [layout.node_ip, str(next(SERVICE_SUBNET.hosts()))],
         }
         pki = self._cluster_dir(stack) / "pki"
+        qps, burst = CONTROL_PLANE_QPS["kube-controller-manager"]
         patches = [
             {
                 "name": "kube-apiserver",
@@ -226,16 +237,21 @@ class Cluster(Component):
                     *({"key": k, "value": str(v)} for k, v in APISERVER_INFLIGHT.items()),
                 ],
             },
-            *(
-                {
-                    "name": component,
-                    "extraArgs": [
-                        {"key": "kube-api-qps", "value": str(qps)},
-                        {"key": "kube-api-burst", "value": str(burst)},
-                    ],
-                }
-                for component, (qps, burst) in CONTROL_PLANE_QPS.items()
-            ),
+            {
+                "name": "kube-controller-manager",
+                "extraArgs": [
+                    {"key": "kube-api-qps", "value": str(qps)},
+                    {"key": "kube-api-burst", "value": str(burst)},
+                ],
+            },
+            # kwokctl's own scheduler-config option appends a
+            # clientConnection of its own (so the file could not set the
+            # QPS), and with a --config the scheduler ignores its QPS flags:
+            # the whole file is ours.
+            {
+                "name": "kube-scheduler",
+                "extraArgs": [{"key": "config", "value": str(self._scheduler_config_path(stack))}],
+            },
             {
                 "name": "kwok-controller",
                 # KWOK fakes only its own nodes, never the real one.
@@ -288,6 +304,26 @@ class Cluster(Component):
     def _config_path(self, stack: Stack) -> Path:
         return stack.layout.generated / "kwokctl.yaml"
 
+    def scheduler_config(self, stack: Stack) -> str:
+        qps, burst = CONTROL_PLANE_QPS["kube-scheduler"]
+        config = {
+            "apiVersion": "kubescheduler.config.k8s.io/v1",
+            "kind": "KubeSchedulerConfiguration",
+            "clientConnection": {
+                "kubeconfig": str(self._cluster_dir(stack) / "kubeconfig.yaml"),
+                "qps": qps,
+                "burst": burst,
+            },
+            **SCHEDULER_BACKOFF_SECONDS,
+        }
+        return yaml.safe_dump(config, sort_keys=False)
+
+    def _scheduler_config_path(self, stack: Stack) -> Path:
+        # Named by its content: a changed file changes kwokctl.yaml, which
+        # recreates the cluster (kwokctl keeps a cluster's arguments).
+        digest = hashlib.sha256(self.scheduler_config(stack).encode()).hexdigest()[:12]
+        return stack.layout.generated / f"kube-scheduler-{digest}.yaml"
+
     def config_changed(self, stack: Stack) -> bool:
         """Was the existing cluster created from another configuration?"""
         config = self._config_path(stack)
@@ -308,6 +344,7 @@ class Cluster(Component):
             self._kwokctl(stack, "delete", "cluster", timeout=120)
             exists = False
         config.write_text(wanted)
+        self._scheduler_config_path(stack).write_text(self.scheduler_config(stack))
         since = datetime.now(UTC) - timedelta(seconds=1)  # a second's leeway for the clock
         if exists:
             self._kwokctl(stack, "start", "cluster", "--wait", "2m")

@@ -5,7 +5,6 @@ kube-controller-manager, kube-scheduler, kwok-controller)."""
 from __future__ import annotations
 
 import hashlib
-
 import json
 import os
 import subprocess

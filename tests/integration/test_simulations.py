@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import grpc
+import httpx
 import pytest
 from kubernetes import client
 
@@ -31,8 +32,6 @@ from simpipe.v1 import kwok_scaler_pb2 as pb
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.cluster_policy import container_security_context
-from simpipe_devstack.components.prometheus import CADVISOR_SCRAPE_INTERVAL
-from simpipe_devstack.components.services import go_seconds
 from simpipe_devstack.example_pipeline import EXAMPLE_STEPS, argo_service, simulated_pipeline
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.stack import Stack
@@ -295,15 +294,35 @@ def within(value: float, expected: float, tolerance: float = TOLERANCE) -> bool:
     return math.isclose(value, expected, rel_tol=tolerance)
 
 
+async def scraped(prometheus: str, cluster: str, nodes: int) -> None:
+    """Waits until Prometheus scrapes each node of the cluster: it learns of
+    new targets a few seconds after they are listed, and a 1 s step at 10x
+    started before would leave no usage samples (its timing would not
+    change)."""
+    query = f'count(up{{node=~"vc-[0-9a-f]+-{cluster}-.+"}} == 1)'
+    deadline = time.monotonic() + TIMEOUT
+    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+        while True:
+            answer = await http.get(f"{prometheus}/api/v1/query", params={"query": query})
+            answer.raise_for_status()
+            found = answer.json()["data"]["result"]
+            if found and int(found[0]["value"][1]) == nodes:
+                return
+            assert time.monotonic() < deadline, f"Prometheus does not scrape {cluster}"
+            await asyncio.sleep(0.5)
+
+
 async def analytic(
     project: Project,
     shape: tuple[dict[str, Any], list[dict[str, Any]]],
     timing: pb.TimingSource,
     scale: float,
     nodes: int,
+    prometheus: str,
 ) -> pb.SimulationReport:
     template = await project.template(unique("analytic"), shape)
     cluster = await project.cluster(nodes)
+    await scraped(prometheus, cluster, nodes)
     started = await project.start(template, cluster, timing=timing, time_scale=scale)
     assert started.phase == events_pb2.SIMULATION_PHASE_RUNNING
     ended = await project.ended(started.id, limit=300.0)
@@ -336,26 +355,40 @@ def fan_timing() -> pb.TimingSource:
     )
 
 
-def high_scale(shortest_step: float) -> float:
-    """10, or, when the stack scrapes cAdvisor too seldom for a step to last
-    three scrapes at 10x, the largest whole scale it allows (the scaler
-    refuses more: test_bad_input...)."""
-    scrape = go_seconds(CADVISOR_SCRAPE_INTERVAL)
-    return float(min(10, math.floor(shortest_step / (3 * scrape))))
+# Three scrapes of a 10 s step at 10x: the fast scrape of small clusters.
+FAST = 10.0
+
+
+async def running_samples(prometheus: str, run: str) -> dict[str, float]:
+    """How many times each pod's CPU counter grew between scrapes: a
+    finished pod's stays put (KWOK goes on serving it until the pod is
+    deleted), so n changes are n + 1 samples while it ran."""
+    query = (
+        f"sum by (pod) (changes(container_cpu_usage_seconds_total{{"
+        f'namespace="{WORKFLOW_NAMESPACE}", pod=~"{run}-.+", container="main"}}[30m]))'
+    )
+    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+        answer = await http.get(f"{prometheus}/api/v1/query", params={"query": query})
+    answer.raise_for_status()
+    return {r["metric"]["pod"]: float(r["value"][1]) for r in answer.json()["data"]["result"]}
 
 
 @pytest.mark.timeout(400)
-async def test_analytic_scenarios_at_time_scale_1_and_10(project: Project) -> None:
+async def test_analytic_scenarios_at_time_scale_1_and_10(
+    project: Project, endpoints: dict[str, str]
+) -> None:
     """Every scenario at both scales at once, each on a cluster of its own:
     the makespan is within 5% of the analytic one, and the same at both
-    scales; the queueing is what the cluster's size implies."""
+    scales; the queueing is what the cluster's size implies. At 10x each
+    1 s (wall) step still leaves three usage samples in Prometheus."""
     runs: dict[tuple[str, float], Awaitable[pb.SimulationReport]] = {}
-    fast = high_scale(10.0)
-    assert fast > 1
+    fast = FAST
     for name, (shape, steps, seconds, _) in SCENARIOS.items():
         for scale in (1.0, fast):
             timing = fan_timing() if seconds is None else explicit(seconds, *steps)
-            runs[(name, scale)] = analytic(project, shape, timing, scale, 4)
+            runs[(name, scale)] = analytic(
+                project, shape, timing, scale, 4, endpoints["prometheus"]
+            )
     reports = dict(zip(runs, await asyncio.gather(*runs.values()), strict=True))
     for (name, scale), report in reports.items():
         expected = SCENARIOS[name][3]
@@ -374,6 +407,10 @@ async def test_analytic_scenarios_at_time_scale_1_and_10(project: Project) -> No
     assert independent_report.peak_pods_pending == 16
     chain_report = reports[("chain", fast)]
     assert all(s.queued_seconds == pytest.approx(0, abs=0.5) for s in chain_report.steps)
+    [run] = {s.dry_run_id for s in chain_report.steps}
+    changes = await running_samples(endpoints["prometheus"], run)
+    assert len(changes) == 5, changes
+    assert min(changes.values()) >= 2, changes
     fan = [s for s in reports[("fan-out", fast)].steps if s.template_name == "fan"]
     assert len(fan) == 40
     assert max(s.queued_seconds for s in fan) == pytest.approx(90.0, rel=TOLERANCE)
@@ -477,6 +514,11 @@ async def test_bad_input_is_refused_and_leaves_nothing(
     await refused(invalid, pool="no-such-pool")
     too_high = await refused(invalid, time_scale=1000.0)
     assert "largest allowed time scale" in too_high
+    # A cluster past the fast-scrape bound is scraped every second: a 10 s
+    # step allows 3.33x there, not the 10x of the small cluster above.
+    big = await project.cluster(20)
+    bound = await refused(invalid, virtual_cluster_id=big, time_scale=FAST)
+    assert "largest allowed time scale is 3.333" in bound, bound
     # Another owner's cluster is not found.
     other = Project(unique("intruder"), project.scaler, project.submitter)
     await other.create()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -10,6 +12,8 @@ import yaml
 from simpipe_devstack.components import cluster
 from simpipe_devstack.components.argo import ArgoController
 from simpipe_devstack.components.cluster import Cluster
+from simpipe_devstack.components.prometheus import Prometheus
+from simpipe_devstack.components.services import go_seconds, service_env
 from simpipe_devstack.layout import Layout
 from simpipe_devstack.stack import Stack
 
@@ -50,3 +54,53 @@ def test_argo_controller_rate_limit_is_raised(stack: Stack) -> None:
     args = list(ArgoController().spec(stack).argv)
     assert float(args[args.index("--qps") + 1]) > 20
     assert int(args[args.index("--burst") + 1]) > 30
+
+
+def relabelled(job: dict[str, Any], labels: dict[str, str]) -> dict[str, str] | None:
+    """Prometheus' relabelling of a discovered target (the rules the jobs
+    use: drop, and replace with a regex over joined source labels)."""
+    found = dict(labels)
+    for rule in job["relabel_configs"]:
+        value = ";".join(found.get(name, "") for name in rule.get("source_labels", []))
+        match = re.fullmatch(rule.get("regex", "(.*)"), value)
+        if rule.get("action") == "drop":
+            if match:
+                return None
+            continue
+        if match:
+            found[rule["target_label"]] = match.expand(
+                rule.get("replacement", "$1").replace("$1", r"\1")
+            )
+    return found
+
+
+def test_every_kwok_node_is_in_exactly_one_scrape_job(stack: Stack) -> None:
+    jobs = {j["job_name"]: j for j in Prometheus().config(stack)["scrape_configs"]}
+    fast, standard = jobs["kwok-cadvisor-fast"], jobs["kwok-cadvisor"]
+    assert go_seconds(fast["scrape_interval"]) < go_seconds(standard["scrape_interval"])
+    scaler = f"127.0.0.1:{stack.layout.ports['kwok_scaler_http']}/discovery/scrape/"
+    assert [c["url"].split("//")[1] for c in fast["http_sd_configs"]] == [scaler + "fast"]
+    assert scaler + "standard" in [c["url"].split("//")[1] for c in standard["http_sd_configs"]]
+    kwok = f"127.0.0.1:{stack.layout.ports['kwok_controller']}"
+    # As KWOK lists nodes: a virtual one only through the scaler, so never twice.
+    virtual, own = "vc-1a2b3c4d-lab-p-0", "kwok-node-0"
+    for name in (virtual, own):
+        listed = {
+            "__address__": kwok,
+            "__metrics_path__": f"/metrics/nodes/{name}/metrics/cadvisor",
+        }
+        kept = relabelled(standard, listed)
+        assert (kept is None) == (name == virtual)
+    # As the scaler lists them: node names, pointed at KWOK's path.
+    for job in (fast, standard):
+        kept = relabelled(job, {"__address__": virtual, "__metrics_path__": "/metrics"})
+        assert kept is not None
+        assert kept["__address__"] == kwok
+        assert kept["__metrics_path__"] == f"/metrics/nodes/{virtual}/metrics/cadvisor"
+        assert kept["node"] == virtual
+
+
+def test_the_scaler_is_told_both_scrape_intervals(stack: Stack) -> None:
+    env = service_env(stack, "kwok-scaler")
+    assert float(env["SIMPIPE_SIMULATION_FAST_SCRAPE_INTERVAL_SECONDS"]) == 0.25
+    assert float(env["SIMPIPE_SIMULATION_SCRAPE_INTERVAL_SECONDS"]) == 1.0

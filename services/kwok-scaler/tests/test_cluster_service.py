@@ -5,6 +5,7 @@ left behind when a create fails half-way."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import grpc
@@ -20,6 +21,7 @@ from simpipe_common.errors import (
 )
 from simpipe_events.contract import owner_token
 from simpipe_kwok_scaler.clusters import Kube, QuotaExceededError, VirtualClusters
+from simpipe_kwok_scaler.clusters.scrape_discovery import ScrapeDiscovery
 from simpipe_kwok_scaler.config import VirtualClusterSettings
 
 
@@ -60,6 +62,10 @@ class Objects:
 
     async def delete(self, name: str) -> None:
         self.items.pop(name, None)
+
+    async def label(self, name: str, labels: dict[str, str]) -> None:
+        self.writes += 1
+        self.items[name]["metadata"].setdefault("labels", {}).update(labels)
 
     async def delete_all(self, selector: str) -> None:
         for found in await self.matching(selector):
@@ -218,6 +224,30 @@ async def test_resize_adds_and_removes_nodes_and_keeps_pools_not_named(
             )
 
 
+def scrape_labels(apiserver: Apiserver) -> set[str]:
+    return {n["metadata"]["labels"]["simpipe.io/scrape"] for n in apiserver.nodes.items.values()}
+
+
+async def test_a_small_cluster_is_scraped_fast_and_a_resize_past_the_bound_moves_it(
+    apiserver: Apiserver,
+) -> None:
+    # Pools of 10-pod nodes: 2 nodes hold 20 pods, 8 nodes 80.
+    scaler = apiserver.scaler(fast_scrape_max_nodes=16, fast_scrape_max_pods=64)
+    await scaler.create(create("ada", "lab", pool("a", 2)))
+    assert scrape_labels(apiserver) == {"fast"}
+    await scaler.resize(pb.ResizeVirtualClusterRequest(caller="ada", id="lab", counts={"a": 8}))
+    assert scrape_labels(apiserver) == {"standard"}
+    assert len(apiserver.node_names()) == 8
+    await scaler.resize(pb.ResizeVirtualClusterRequest(caller="ada", id="lab", counts={"a": 6}))
+    assert scrape_labels(apiserver) == {"fast"}
+    # The node bound counts too: 20 one-pod nodes are too many.
+    await scaler.create(
+        create("ada", "wide", pb.NodePool(name="w", count=20, cpu="1", memory="1Gi", pods=1))
+    )
+    wide = await apiserver.nodes.matching("simpipe.io/virtual-cluster=wide")
+    assert {n["metadata"]["labels"]["simpipe.io/scrape"] for n in wide} == {"standard"}
+
+
 async def test_a_create_that_fails_half_way_leaves_nothing(apiserver: Apiserver) -> None:
     apiserver.nodes.fail_after = 3
     with pytest.raises(UnavailableError):
@@ -269,3 +299,32 @@ async def test_reconciling_finishes_what_a_crash_left(apiserver: Apiserver) -> N
 
 def _hash(owner: str) -> str:
     return owner_token(owner)
+
+
+async def test_scrape_discovery_lists_each_virtual_node_in_its_class(apiserver: Apiserver) -> None:
+    scaler = apiserver.scaler(fast_scrape_max_nodes=16, fast_scrape_max_pods=64)
+    await scaler.create(create("ada", "small", pool("a", 2)))
+    await scaler.create(create("ada", "big", pool("a", 8)))
+    discovery = ScrapeDiscovery()
+
+    async def get(path: str) -> tuple[int, Any]:
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path}
+        await discovery(scope, None, send)  # type: ignore[arg-type]
+        body = b"".join(m.get("body", b"") for m in sent)
+        return sent[0]["status"], json.loads(body) if sent[0]["status"] == 200 else body
+
+    assert (await get("/discovery/scrape/fast"))[0] == 503  # before the service is up
+    discovery.clusters = scaler
+    status, fast = await get("/discovery/scrape/fast")
+    assert status == 200
+    (group,) = fast
+    assert sorted(group["targets"]) == sorted(n for n in apiserver.node_names() if "-small-" in n)
+    _, standard = await get("/discovery/scrape/standard")
+    assert len(standard[0]["targets"]) == 8
+    assert not set(standard[0]["targets"]) & set(group["targets"])
+    assert set(discovery.routes()) == {"/discovery/scrape/fast", "/discovery/scrape/standard"}

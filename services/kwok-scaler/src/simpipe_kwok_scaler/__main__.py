@@ -24,6 +24,7 @@ from simpipe_common.nats_auth import connect_options
 from simpipe_common.runner import Service, run_service
 from simpipe_common.s3 import s3_check, s3_client
 from simpipe_kwok_scaler.clusters import Kube, VirtualClusters
+from simpipe_kwok_scaler.clusters.scrape_discovery import ScrapeDiscovery
 from simpipe_kwok_scaler.config import KwokScalerSettings
 from simpipe_kwok_scaler.emulation import run_emulation
 from simpipe_kwok_scaler.server import KwokScalerApi
@@ -63,6 +64,7 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     timeout = settings.check_timeout_seconds
     event_broker = EventBroker(settings, "kwok-scaler")
+    discovery = ScrapeDiscovery()
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
@@ -70,6 +72,7 @@ def main() -> None:
             settings.kubeconfig, settings.node_write_concurrency, settings.kube_timeout_seconds
         )
         clusters = VirtualClusters(settings, kube)
+        discovery.clusters = clusters
         tasks: list[asyncio.Task[None]] = []
         async with AsyncExitStack() as stack:
             stack.callback(kube.close)
@@ -133,6 +136,7 @@ def main() -> None:
                 event_broker.check,
             ],
             starting=[event_broker.ready],
+            http_routes=discovery.routes(),
             lifespan=lifespan,
         )
     )

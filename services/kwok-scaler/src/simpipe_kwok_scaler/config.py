@@ -35,6 +35,12 @@ class VirtualClusterSettings(GrpcServiceSettings, KubernetesSettings):
     node_write_concurrency: int = 16
     # One Kubernetes API call's deadline.
     kube_timeout_seconds: float = 30.0
+    # A cluster this small (nodes, and pods all its nodes hold) is labelled
+    # for the fast metric scrape (clusters/scrape.py): enough for the
+    # analytic cases and a small pipeline's what-ifs at a time scale of 10,
+    # while every such cluster costs KWOK a few renders a second per node.
+    fast_scrape_max_nodes: int = 16
+    fast_scrape_max_pods: int = 64
 
 
 class KwokScalerSettings(

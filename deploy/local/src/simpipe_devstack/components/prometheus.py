@@ -18,14 +18,20 @@ if TYPE_CHECKING:
     from simpipe_devstack.stack import Stack
 
 # Fine enough to see a step of a few seconds; the original SIM-PIPE's
-# cAdvisor ran at 1 s too. The kwok-scaler reads it
-# (SIMPIPE_SIMULATION_SCRAPE_INTERVAL_SECONDS) to refuse time scales at which
-# a step would last fewer than three scrapes. Not lower: KWOK renders every
-# node's series per scrape (CEL per container), and on a 2-core machine a
-# 250 ms scrape did not keep up: with a few hundred simulated pods targets
-# timed out, and with a 1,000-node virtual cluster all of them. The emulated counters
-# are exact at any scrape (rate x elapsed), so a slower scrape loses no usage.
+# cAdvisor ran at 1 s too. Not lower for every KWOK node: KWOK renders a
+# node's series (CEL per container) on each scrape, and a stack-wide
+# sub-second scrape did not keep up with a large virtual cluster on two
+# cores. Small virtual clusters, listed so by the kwok-scaler's discovery
+# (/discovery/scrape/fast), get FAST_SCRAPE_INTERVAL instead: a time scale
+# is bounded by three scrapes per step, and their simulations can then run
+# ten times faster than real time. The scaler is told both intervals
+# (SIMPIPE_SIMULATION_[FAST_]SCRAPE_INTERVAL_SECONDS). The emulated
+# counters are exact at any scrape (rate x elapsed): a slower one loses no
+# usage, only resolution.
 CADVISOR_SCRAPE_INTERVAL = "1s"
+FAST_SCRAPE_INTERVAL = "250ms"
+# How the kwok-scaler names virtual clusters' nodes (its clusters/nodes.py).
+VIRTUAL_NODE_PREFIX = "vc-"
 
 
 class Prometheus(ProcessComponent):
@@ -45,25 +51,8 @@ class Prometheus(ProcessComponent):
         return {
             "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
             "scrape_configs": [
-                {
-                    "job_name": "kwok-cadvisor",
-                    "scrape_interval": CADVISOR_SCRAPE_INTERVAL,
-                    "scrape_timeout": CADVISOR_SCRAPE_INTERVAL,
-                    "http_sd_configs": [
-                        {
-                            "url": f"http://127.0.0.1:{ports['kwok_controller']}/discovery/prometheus",
-                            "refresh_interval": "5s",
-                        }
-                    ],
-                    # One target per node: keep the node's name as a label.
-                    "relabel_configs": [
-                        {
-                            "source_labels": ["__metrics_path__"],
-                            "regex": "/metrics/nodes/([^/]+)/.*",
-                            "target_label": "node",
-                        }
-                    ],
-                },
+                self.kwok_job(stack, "kwok-cadvisor", CADVISOR_SCRAPE_INTERVAL, fast=False),
+                self.kwok_job(stack, "kwok-cadvisor-fast", FAST_SCRAPE_INTERVAL, fast=True),
                 *([self.real_node_job(stack)] if stack.real_node else []),
                 {
                     "job_name": "argo-workflow-controller",
@@ -77,6 +66,58 @@ class Prometheus(ProcessComponent):
                         {"targets": [f"127.0.0.1:{port}"], "labels": {"service": name}}
                         for name, port in stack.service_http_ports().items()
                     ],
+                },
+            ],
+        }
+
+    def kwok_job(self, stack: Stack, name: str, interval: str, fast: bool) -> dict[str, Any]:
+        """KWOK's emulated cAdvisor of KWOK nodes: of the virtual clusters
+        the kwok-scaler lists in this scrape class; for the standard class
+        also the stack's own KWOK nodes, which KWOK lists (its virtual
+        nodes dropped there: a node scraped twice would count its pods'
+        usage twice)."""
+        ports = stack.layout.ports
+        scaler = f"http://127.0.0.1:{ports['kwok_scaler_http']}/discovery/scrape"
+        # Every second: the scaler lists a cluster's nodes from its record
+        # on, so a simulation started once its nodes are Ready is scraped
+        # from its first pod (KWOK's list of the stack's own nodes is
+        # fixed; 5 s, as it lists every node, is plenty).
+        listed = [{"url": f"{scaler}/{'fast' if fast else 'standard'}", "refresh_interval": "1s"}]
+        kwok = [
+            {
+                "url": f"http://127.0.0.1:{ports['kwok_controller']}/discovery/prometheus",
+                "refresh_interval": "5s",
+            }
+        ]
+        return {
+            "job_name": name,
+            "scrape_interval": interval,
+            "scrape_timeout": interval,
+            "http_sd_configs": listed if fast else listed + kwok,
+            "relabel_configs": [
+                # Virtual nodes as KWOK lists them: the scaler lists them
+                # in their class (KWOK's targets come with their path).
+                {
+                    "source_labels": ["__metrics_path__"],
+                    "regex": f"/metrics/nodes/{VIRTUAL_NODE_PREFIX}.*",
+                    "action": "drop",
+                },
+                # The scaler's targets are node names, on the default path.
+                {
+                    "source_labels": ["__metrics_path__", "__address__"],
+                    "regex": "/metrics;(.+)",
+                    "target_label": "__metrics_path__",
+                    "replacement": "/metrics/nodes/$1/metrics/cadvisor",
+                },
+                {
+                    "target_label": "__address__",
+                    "replacement": f"127.0.0.1:{ports['kwok_controller']}",
+                },
+                # One target per node: keep the node's name as a label.
+                {
+                    "source_labels": ["__metrics_path__"],
+                    "regex": "/metrics/nodes/([^/]+)/.*",
+                    "target_label": "node",
                 },
             ],
         }

@@ -49,6 +49,11 @@ class ClusterRecord:
     def nodes(self) -> int:
         return sum(p.count for p in self.pools)
 
+    @property
+    def pods(self) -> int:
+        """How many pods all its nodes hold."""
+        return sum(p.count * p.pods for p in self.pools)
+
     def pool(self, name: str) -> PoolSpec | None:
         return next((p for p in self.pools if p.name == name), None)
 

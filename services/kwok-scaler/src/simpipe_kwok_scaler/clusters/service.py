@@ -54,6 +54,7 @@ from simpipe_kwok_scaler.clusters.record import (
     owner_records_selector,
     record_name,
 )
+from simpipe_kwok_scaler.clusters.scrape import SCRAPE_LABEL, scrape_class
 
 if TYPE_CHECKING:
     # As in spec: config's module loads the simulations, which import this.
@@ -170,6 +171,17 @@ class VirtualClusters:
             ]
         )
 
+    async def scrape_targets(self, scrape: str) -> list[str]:
+        """The names of every virtual node of the given scrape class (its
+        cluster's record says how many it has, so no node is listed)."""
+        return sorted(
+            node_name(r.owner, r.id, p.name, i)
+            for r in await self._all_records()
+            if self.scrape(r) == scrape
+            for p in r.pools
+            for i in range(p.count)
+        )
+
     async def aclose(self) -> None:
         await self.writer.aclose()
 
@@ -235,25 +247,40 @@ class VirtualClusters:
         """Creates the nodes the record has and the apiserver lacks, and
         deletes those it no longer has (pools shrunk or gone)."""
         existing = {
-            n["metadata"]["name"] for n in await self.nodes.matching(
-                cluster_selector(record.owner, record.id)
-            )
-        }  # fmt: skip
+            n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get(SCRAPE_LABEL)
+            for n in await self.nodes.matching(cluster_selector(record.owner, record.id))
+        }
         wanted = {
             node_name(record.owner, record.id, p.name, i): (p, i)
             for p in record.pools
             for i in range(p.count)
         }
+        scrape = self.scrape(record)
         creations = [
-            self._create_node(record, pool, index)
+            self._create_node(record, pool, index, scrape)
             for name, (pool, index) in wanted.items()
             if name not in existing
         ]
-        deletions = [self.nodes.delete(name) for name in existing - wanted.keys()]
-        await _all([*creations, *deletions])
+        deletions = [self.nodes.delete(name) for name in existing.keys() - wanted.keys()]
+        # A resize across the fast-scrape bound moves the kept nodes too.
+        relabels = [
+            self.nodes.label(name, {SCRAPE_LABEL: scrape})
+            for name, found in existing.items()
+            if name in wanted and found != scrape
+        ]
+        await _all([*creations, *deletions, *relabels])
 
-    async def _create_node(self, record: ClusterRecord, pool: spec.PoolSpec, index: int) -> None:
-        document = node_document(record.owner, record.id, pool, index)
+    def scrape(self, record: ClusterRecord) -> str:
+        """The metric scrape class of the cluster's nodes."""
+        return scrape_class(
+            record.nodes, record.pods,
+            self.settings.fast_scrape_max_nodes, self.settings.fast_scrape_max_pods,
+        )  # fmt: skip
+
+    async def _create_node(
+        self, record: ClusterRecord, pool: spec.PoolSpec, index: int, scrape: str
+    ) -> None:
+        document = node_document(record.owner, record.id, pool, index, scrape)
         try:
             await self.nodes.create(document)
         except ConflictError:

@@ -45,6 +45,7 @@ from simpipe_common.validation import dns_label
 from simpipe_events import contract
 from simpipe_events.publisher import EventPublisher
 from simpipe_kwok_scaler.clusters.record import ClusterRecord, record_name
+from simpipe_kwok_scaler.clusters.scrape import scrape_class, scrape_seconds
 from simpipe_kwok_scaler.simulations import figures as timing
 from simpipe_kwok_scaler.simulations.calls import called
 from simpipe_kwok_scaler.simulations.observations import (
@@ -330,12 +331,13 @@ class Simulations:
         dns_label("virtual cluster id", request.virtual_cluster_id)
         if request.pool:
             dns_label("pool", request.pool)
-        pools = await self._cluster_pools(owner, request.virtual_cluster_id, request.pool)
+        cluster = await self._cluster(owner, request.virtual_cluster_id)
+        pools = _pools(cluster, request.pool)
         found = await timing.resolve(
             request.timing, owner, self._collector, self._watcher, self._timeout
         )
         timing.check_time_scale(
-            time_scale, found, self.settings.simulation_scrape_interval_seconds,
+            time_scale, found, self._scrape_seconds(cluster),
             self.settings.simulation_max_time_scale,
         )  # fmt: skip
         project_id = request.project_id or await self._template_project(
@@ -397,19 +399,28 @@ class Simulations:
     ) -> dict[str, tuple[float, float, int, int]]:
         """Each pool's node count and per-node allocatable CPU and memory;
         NotFoundError for a cluster that is not the owner's."""
+        return _pools(await self._cluster(owner, cluster), pool)
+
+    async def _cluster(self, owner: str, cluster: str) -> ClusterRecord:
         document = await self.records.config_map(
             f"virtual cluster {cluster}", record_name(owner, cluster)
         )
         record = ClusterRecord.from_document(document)
         if record.owner != owner:
             raise NotFoundError(f"virtual cluster {cluster} not found")
-        chosen = [p for p in record.pools if not pool or p.name == pool]
-        if not chosen:
-            raise InvalidInputError(
-                f"virtual cluster {cluster} has no pool {pool!r}"
-                f" (its pools: {', '.join(p.name for p in record.pools)})"
-            )
-        return {p.name: (quantity(p.cpu), quantity(p.memory), p.count, p.pods) for p in chosen}
+        return record
+
+    def _scrape_seconds(self, record: ClusterRecord) -> float:
+        """The scrape interval Prometheus gives the cluster's nodes."""
+        settings = self.settings
+        scrape = scrape_class(
+            record.nodes, record.pods, settings.fast_scrape_max_nodes, settings.fast_scrape_max_pods
+        )
+        return scrape_seconds(
+            scrape,
+            settings.simulation_fast_scrape_interval_seconds,
+            settings.simulation_scrape_interval_seconds,
+        )
 
     def _submission(self, live: Live, k: int) -> workflow_submitter_pb2.CreateDryRunRequest:
         spec = live.spec
@@ -913,3 +924,14 @@ def _per_template(steps: Iterable[pb.SimulatedStep]) -> dict[str, tuple[float, f
         name: (fmean(s.run_seconds for s in found), fmean(s.queued_seconds for s in found))
         for name, found in grouped.items()
     }
+
+
+def _pools(record: ClusterRecord, pool: str) -> dict[str, tuple[float, float, int, int]]:
+    cluster = record.id
+    chosen = [p for p in record.pools if not pool or p.name == pool]
+    if not chosen:
+        raise InvalidInputError(
+            f"virtual cluster {cluster} has no pool {pool!r}"
+            f" (its pools: {', '.join(p.name for p in record.pools)})"
+        )
+    return {p.name: (quantity(p.cpu), quantity(p.memory), p.count, p.pods) for p in chosen}

@@ -10,9 +10,12 @@ class SimulationSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
-    # kwok-cadvisor's scrape interval: a step shorter (in wall time) than
-    # three of these leaves no usage series, so the time scale is bounded by it.
+    # The emulated cAdvisor's scrape intervals, standard and fast (small
+    # clusters: clusters/scrape.py): a step shorter (in wall time) than
+    # three scrapes leaves no usage series, so the time scale is bounded by
+    # the interval of the simulation's cluster.
     simulation_scrape_interval_seconds: float = 1.0
+    simulation_fast_scrape_interval_seconds: float = 0.25
     # Wall-clock bound of one simulation: past it, its runs are stopped.
     simulation_deadline_seconds: float = 1800.0
     # At most this often a SimulationProgressed event per simulation.

@@ -77,9 +77,13 @@ def relabelled(job: dict[str, Any], labels: dict[str, str]) -> dict[str, str] | 
 def test_every_kwok_node_is_in_exactly_one_scrape_job(stack: Stack) -> None:
     jobs = {j["job_name"]: j for j in Prometheus().config(stack)["scrape_configs"]}
     fast, standard = jobs["kwok-cadvisor-fast"], jobs["kwok-cadvisor"]
-    assert go_seconds(fast["scrape_interval"]) < go_seconds(standard["scrape_interval"])
+    coarse = jobs["kwok-cadvisor-coarse"]
+    seconds = [go_seconds(j["scrape_interval"]) for j in (fast, standard, coarse)]
+    assert seconds == sorted(seconds)
+    assert len(set(seconds)) == 3
     scaler = f"127.0.0.1:{stack.layout.ports['kwok_scaler_http']}/discovery/scrape/"
     assert [c["url"].split("//")[1] for c in fast["http_sd_configs"]] == [scaler + "fast"]
+    assert [c["url"].split("//")[1] for c in coarse["http_sd_configs"]] == [scaler + "coarse"]
     assert scaler + "standard" in [c["url"].split("//")[1] for c in standard["http_sd_configs"]]
     kwok = f"127.0.0.1:{stack.layout.ports['kwok_controller']}"
     # As KWOK lists nodes: a virtual one only through the scaler, so never twice.
@@ -92,7 +96,7 @@ def test_every_kwok_node_is_in_exactly_one_scrape_job(stack: Stack) -> None:
         kept = relabelled(standard, listed)
         assert (kept is None) == (name == virtual)
     # As the scaler lists them: node names, pointed at KWOK's path.
-    for job in (fast, standard):
+    for job in (fast, standard, coarse):
         kept = relabelled(job, {"__address__": virtual, "__metrics_path__": "/metrics"})
         assert kept is not None
         assert kept["__address__"] == kwok
@@ -104,3 +108,4 @@ def test_the_scaler_is_told_both_scrape_intervals(stack: Stack) -> None:
     env = service_env(stack, "kwok-scaler")
     assert float(env["SIMPIPE_SIMULATION_FAST_SCRAPE_INTERVAL_SECONDS"]) == 0.25
     assert float(env["SIMPIPE_SIMULATION_SCRAPE_INTERVAL_SECONDS"]) == 1.0
+    assert float(env["SIMPIPE_SIMULATION_COARSE_SCRAPE_INTERVAL_SECONDS"]) == 5.0

@@ -248,6 +248,14 @@ async def test_a_small_cluster_is_scraped_fast_and_a_resize_past_the_bound_moves
     assert {n["metadata"]["labels"]["simpipe.io/scrape"] for n in wide} == {"standard"}
 
 
+async def test_the_biggest_clusters_are_scraped_coarsely(apiserver: Apiserver) -> None:
+    scaler = apiserver.scaler(standard_scrape_max_nodes=10)
+    await scaler.create(create("ada", "huge", pool("a", 11)))
+    assert scrape_labels(apiserver) == {"coarse"}
+    await scaler.resize(pb.ResizeVirtualClusterRequest(caller="ada", id="huge", counts={"a": 10}))
+    assert scrape_labels(apiserver) == {"standard"}
+
+
 async def test_a_create_that_fails_half_way_leaves_nothing(apiserver: Apiserver) -> None:
     apiserver.nodes.fail_after = 3
     with pytest.raises(UnavailableError):
@@ -327,4 +335,10 @@ async def test_scrape_discovery_lists_each_virtual_node_in_its_class(apiserver: 
     _, standard = await get("/discovery/scrape/standard")
     assert len(standard[0]["targets"]) == 8
     assert not set(standard[0]["targets"]) & set(group["targets"])
-    assert set(discovery.routes()) == {"/discovery/scrape/fast", "/discovery/scrape/standard"}
+    assert set(discovery.routes()) == {
+        "/discovery/scrape/fast",
+        "/discovery/scrape/standard",
+        "/discovery/scrape/coarse",
+    }
+    _, coarse = await get("/discovery/scrape/coarse")
+    assert coarse == []

@@ -41,6 +41,9 @@ class VirtualClusterSettings(GrpcServiceSettings, KubernetesSettings):
     # while every such cluster costs KWOK a few renders a second per node.
     fast_scrape_max_nodes: int = 16
     fast_scrape_max_pods: int = 64
+    # Above this many nodes a cluster is scraped coarsely: every node is a
+    # target of its own, rendered by KWOK and stored by Prometheus.
+    standard_scrape_max_nodes: int = 1_000
 
 
 class KwokScalerSettings(

@@ -24,12 +24,22 @@ if TYPE_CHECKING:
 # cores. Small virtual clusters, listed so by the kwok-scaler's discovery
 # (/discovery/scrape/fast), get FAST_SCRAPE_INTERVAL instead: a time scale
 # is bounded by three scrapes per step, and their simulations can then run
-# ten times faster than real time. The scaler is told both intervals
-# (SIMPIPE_SIMULATION_[FAST_]SCRAPE_INTERVAL_SECONDS). The emulated
+# ten times faster than real time. The scaler is told the intervals
+# (SIMPIPE_SIMULATION_{,FAST_,COARSE_}SCRAPE_INTERVAL_SECONDS). The emulated
 # counters are exact at any scrape (rate x elapsed): a slower one loses no
 # usage, only resolution.
 CADVISOR_SCRAPE_INTERVAL = "1s"
 FAST_SCRAPE_INTERVAL = "250ms"
+# Clusters of thousands of nodes: each node is a target, and at 1 s KWOK's
+# rendering and Prometheus' scraping took the CPU the control plane needed
+# to keep the nodes Ready at all.
+COARSE_SCRAPE_INTERVAL = "5s"
+# The kwok-scaler's scrape classes (its clusters/scrape.py) and their intervals.
+KWOK_SCRAPE_INTERVALS = {
+    "fast": FAST_SCRAPE_INTERVAL,
+    "standard": CADVISOR_SCRAPE_INTERVAL,
+    "coarse": COARSE_SCRAPE_INTERVAL,
+}
 # How the kwok-scaler names virtual clusters' nodes (its clusters/nodes.py).
 VIRTUAL_NODE_PREFIX = "vc-"
 
@@ -51,8 +61,10 @@ class Prometheus(ProcessComponent):
         return {
             "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
             "scrape_configs": [
-                self.kwok_job(stack, "kwok-cadvisor", CADVISOR_SCRAPE_INTERVAL, fast=False),
-                self.kwok_job(stack, "kwok-cadvisor-fast", FAST_SCRAPE_INTERVAL, fast=True),
+                *(
+                    self.kwok_job(stack, scrape, interval)
+                    for scrape, interval in KWOK_SCRAPE_INTERVALS.items()
+                ),
                 *([self.real_node_job(stack)] if stack.real_node else []),
                 {
                     "job_name": "argo-workflow-controller",
@@ -70,7 +82,7 @@ class Prometheus(ProcessComponent):
             ],
         }
 
-    def kwok_job(self, stack: Stack, name: str, interval: str, fast: bool) -> dict[str, Any]:
+    def kwok_job(self, stack: Stack, scrape: str, interval: str) -> dict[str, Any]:
         """KWOK's emulated cAdvisor of KWOK nodes: of the virtual clusters
         the kwok-scaler lists in this scrape class; for the standard class
         also the stack's own KWOK nodes, which KWOK lists (its virtual
@@ -82,7 +94,7 @@ class Prometheus(ProcessComponent):
         # on, so a simulation started once its nodes are Ready is scraped
         # from its first pod (KWOK's list of the stack's own nodes is
         # fixed; 5 s, as it lists every node, is plenty).
-        listed = [{"url": f"{scaler}/{'fast' if fast else 'standard'}", "refresh_interval": "1s"}]
+        listed = [{"url": f"{scaler}/{scrape}", "refresh_interval": "1s"}]
         kwok = [
             {
                 "url": f"http://127.0.0.1:{ports['kwok_controller']}/discovery/prometheus",
@@ -90,10 +102,10 @@ class Prometheus(ProcessComponent):
             }
         ]
         return {
-            "job_name": name,
+            "job_name": "kwok-cadvisor" if scrape == "standard" else f"kwok-cadvisor-{scrape}",
             "scrape_interval": interval,
             "scrape_timeout": interval,
-            "http_sd_configs": listed if fast else listed + kwok,
+            "http_sd_configs": listed + kwok if scrape == "standard" else listed,
             "relabel_configs": [
                 # Virtual nodes as KWOK lists them: the scaler lists them
                 # in their class (KWOK's targets come with their path).

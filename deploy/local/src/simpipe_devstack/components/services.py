@@ -16,7 +16,11 @@ from simpipe_devstack.components.argo import (
 from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.minio import REGION, Minio
 from simpipe_devstack.components.nats import nats_user_env
-from simpipe_devstack.components.prometheus import CADVISOR_SCRAPE_INTERVAL, FAST_SCRAPE_INTERVAL
+from simpipe_devstack.components.prometheus import (
+    CADVISOR_SCRAPE_INTERVAL,
+    COARSE_SCRAPE_INTERVAL,
+    FAST_SCRAPE_INTERVAL,
+)
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.mesh_pki import stack_pki
 from simpipe_devstack.mesh_users import MESH_IDENTITIES, TESTS
@@ -113,6 +117,9 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
             "SIMPIPE_SIMULATION_SCRAPE_INTERVAL_SECONDS": str(go_seconds(CADVISOR_SCRAPE_INTERVAL)),
             "SIMPIPE_SIMULATION_FAST_SCRAPE_INTERVAL_SECONDS": str(
                 go_seconds(FAST_SCRAPE_INTERVAL)
+            ),
+            "SIMPIPE_SIMULATION_COARSE_SCRAPE_INTERVAL_SECONDS": str(
+                go_seconds(COARSE_SCRAPE_INTERVAL)
             ),
         },
         "gateway": {

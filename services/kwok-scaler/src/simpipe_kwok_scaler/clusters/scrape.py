@@ -3,8 +3,11 @@
 KWOK renders every series of a node's pods on each scrape, so the stack
 cannot scrape every virtual node often; but a simulation's time scale is
 bounded by the scrape (a step must last three of them). Small clusters are
-therefore labelled for a fast scrape job and the rest for the standard one;
-Prometheus picks a node's job by this label (deploy/local's prometheus.py).
+therefore scraped fast, most at the standard interval, and the biggest
+(thousands of nodes, each a target) coarsely, so that scraping them does
+not starve the control plane of the CPU it needs to play them. The scaler
+lists each class's nodes for Prometheus (scrape_discovery.py) and labels
+the nodes with their class.
 """
 
 from __future__ import annotations
@@ -14,13 +17,16 @@ from typing import Final
 SCRAPE_LABEL: Final = "simpipe.io/scrape"
 FAST: Final = "fast"
 STANDARD: Final = "standard"
+COARSE: Final = "coarse"
+CLASSES: Final = (FAST, STANDARD, COARSE)
 
 
-def scrape_class(nodes: int, pods: int, max_nodes: int, max_pods: int) -> str:
-    """FAST for a cluster of at most `max_nodes` nodes holding at most
-    `max_pods` pods in all; STANDARD otherwise."""
-    return FAST if nodes <= max_nodes and pods <= max_pods else STANDARD
-
-
-def scrape_seconds(scrape: str, fast_seconds: float, standard_seconds: float) -> float:
-    return fast_seconds if scrape == FAST else standard_seconds
+def scrape_class(
+    nodes: int, pods: int, fast_max_nodes: int, fast_max_pods: int, standard_max_nodes: int
+) -> str:
+    """FAST for a cluster of at most `fast_max_nodes` nodes holding at most
+    `fast_max_pods` pods in all; STANDARD up to `standard_max_nodes` nodes;
+    COARSE above."""
+    if nodes <= fast_max_nodes and pods <= fast_max_pods:
+        return FAST
+    return STANDARD if nodes <= standard_max_nodes else COARSE

@@ -1,5 +1,5 @@
 """Prometheus HTTP service discovery of the virtual nodes, by scrape class:
-GET /discovery/scrape/fast and /discovery/scrape/standard.
+GET /discovery/scrape/fast, /standard and /coarse.
 
 KWOK's own discovery lists every node with no labels, so Prometheus could
 not tell a small cluster's nodes from the rest; the scaler knows each
@@ -16,14 +16,14 @@ import structlog
 
 from simpipe_common.errors import ServiceError
 from simpipe_common.http import Receive, Scope, Send, respond
-from simpipe_kwok_scaler.clusters.scrape import FAST, STANDARD
+from simpipe_kwok_scaler.clusters.scrape import CLASSES
 
 if TYPE_CHECKING:
     from simpipe_kwok_scaler.clusters.service import VirtualClusters
 
 log = structlog.get_logger(__name__)
 
-PATHS = {f"/discovery/scrape/{scrape}": scrape for scrape in (FAST, STANDARD)}
+PATHS = {f"/discovery/scrape/{scrape}": scrape for scrape in CLASSES}
 
 
 class ScrapeDiscovery:

@@ -272,9 +272,10 @@ class VirtualClusters:
 
     def scrape(self, record: ClusterRecord) -> str:
         """The metric scrape class of the cluster's nodes."""
+        settings = self.settings
         return scrape_class(
-            record.nodes, record.pods,
-            self.settings.fast_scrape_max_nodes, self.settings.fast_scrape_max_pods,
+            record.nodes, record.pods, settings.fast_scrape_max_nodes,
+            settings.fast_scrape_max_pods, settings.standard_scrape_max_nodes,
         )  # fmt: skip
 
     async def _create_node(

@@ -45,7 +45,7 @@ from simpipe_common.validation import dns_label
 from simpipe_events import contract
 from simpipe_events.publisher import EventPublisher
 from simpipe_kwok_scaler.clusters.record import ClusterRecord, record_name
-from simpipe_kwok_scaler.clusters.scrape import scrape_class, scrape_seconds
+from simpipe_kwok_scaler.clusters.scrape import COARSE, FAST, STANDARD, scrape_class
 from simpipe_kwok_scaler.simulations import figures as timing
 from simpipe_kwok_scaler.simulations.calls import called
 from simpipe_kwok_scaler.simulations.observations import (
@@ -414,13 +414,14 @@ class Simulations:
         """The scrape interval Prometheus gives the cluster's nodes."""
         settings = self.settings
         scrape = scrape_class(
-            record.nodes, record.pods, settings.fast_scrape_max_nodes, settings.fast_scrape_max_pods
-        )
-        return scrape_seconds(
-            scrape,
-            settings.simulation_fast_scrape_interval_seconds,
-            settings.simulation_scrape_interval_seconds,
-        )
+            record.nodes, record.pods, settings.fast_scrape_max_nodes,
+            settings.fast_scrape_max_pods, settings.standard_scrape_max_nodes,
+        )  # fmt: skip
+        return {
+            FAST: settings.simulation_fast_scrape_interval_seconds,
+            STANDARD: settings.simulation_scrape_interval_seconds,
+            COARSE: settings.simulation_coarse_scrape_interval_seconds,
+        }[scrape]
 
     def _submission(self, live: Live, k: int) -> workflow_submitter_pb2.CreateDryRunRequest:
         spec = live.spec

@@ -10,12 +10,13 @@ class SimulationSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
-    # The emulated cAdvisor's scrape intervals, standard and fast (small
-    # clusters: clusters/scrape.py): a step shorter (in wall time) than
+    # The emulated cAdvisor's scrape intervals, standard, fast (small
+    # clusters) and coarse (the biggest: clusters/scrape.py): a step shorter (in wall time) than
     # three scrapes leaves no usage series, so the time scale is bounded by
     # the interval of the simulation's cluster.
     simulation_scrape_interval_seconds: float = 1.0
     simulation_fast_scrape_interval_seconds: float = 0.25
+    simulation_coarse_scrape_interval_seconds: float = 5.0
     # Wall-clock bound of one simulation: past it, its runs are stopped.
     simulation_deadline_seconds: float = 1800.0
     # At most this often a SimulationProgressed event per simulation.

@@ -3,9 +3,9 @@
 nats-py imports aiohttp when it is installed, for its websocket transport
 (ws:// and wss:// server URLs) only. The services speak nats:// (or tls://) to
 the server, and aiohttp is installed beside them (the storage-broker's and the
-metrics-collector's S3 client runs on it), so every service paid for it:
-measured, the gateway, workflow-submitter, argo-watcher and kwok-scaler were
-each about 8 MiB smaller in resident memory after their imports without it.
+metrics-collector's S3 client runs on it), so every service paid for it in
+resident memory, the gateway, workflow-submitter, argo-watcher and
+kwok-scaler included, which never use it.
 
 nats-py handles a missing aiohttp (a websocket URL then fails with its
 ImportError; ServiceSettings refuses such URLs up front). aiohttp is hidden

@@ -45,9 +45,9 @@ class Service:
     # servers start and closes it after they stopped; yields the service's
     # own gRPC services.
     lifespan: Callable[[], AbstractAsyncContextManager[Sequence[GrpcRegistration]]] | None = None
-    # uvloop: a request's dozen event-loop turns (HTTP, GraphQL, gRPC's
-    # poller callbacks) cost ~15% less CPU than on asyncio's own loop, for
-    # ~1.5-2 MiB more. Off where no request path runs through the service.
+    # uvloop: a request's event-loop turns (HTTP, GraphQL, gRPC's poller
+    # callbacks) cost less CPU than on asyncio's own loop, for a little more
+    # memory. Off where no request path runs through the service.
     uvloop: bool = True
 
     @property
@@ -135,7 +135,7 @@ class ServiceRunner:
 
 def _release_startup_memory() -> None:
     """What starting freed goes back to the OS before the service serves (see
-    simpipe_common.memory): about 11 MiB of the workflow-submitter's."""
+    simpipe_common.memory); the log line says how much."""
     before = resident_mib()
     if release_free_memory():
         after = resident_mib()

@@ -38,14 +38,13 @@ def _blank_documentation(node: object) -> None:
 class S3OnlyLoader(Loader):
     """botocore's data loader, keeping only what S3 clients use of what it
     loads. botocore caches each file it loads for the process's lifetime:
-    - endpoints.json describes every AWS service in every partition (1.2 MB
-      of JSON, ~3.9 MiB of objects); only its partitions and their S3 entry
-      are kept (the legacy endpoint resolver reads just those for S3);
+    - endpoints.json describes every AWS service in every partition; only
+      its partitions and their S3 entry are kept (the legacy endpoint
+      resolver reads just those for S3);
     - the S3 service model's documentation (HTML of every operation, shape
       and member) is emptied: clients never read it.
-    Measured, two clients (one presigning) that listed, put, got, headed and
-    deleted objects, after malloc_trim: +14.0 MiB with botocore's loader,
-    +8.1 MiB with this one. Filtered in place, so botocore's own cache holds
+    Unfiltered, both would stay in memory for the process's lifetime though
+    no client reads them. Filtered in place, so botocore's own cache holds
     the smaller data."""
 
     def load_data_with_path(self, name: str) -> tuple[Any, str]:
@@ -65,12 +64,11 @@ class S3OnlyLoader(Loader):
 @functools.cache
 def _session() -> aioboto3.Session:
     """One session per process. Each botocore session parses the S3 service
-    model, endpoint rules and partitions from JSON again (about 11 MiB of
-    objects); clients made from one session share them. Clients get their
-    credentials and endpoint explicitly, so sharing the session shares no
-    configuration between them. Measured on the storage-broker: a second
-    client from its own session +11.4 MiB, from the shared one +0.3 MiB; and
-    every dependency check (ServiceInfo.GetInfo) made a new one. The session
+    model, endpoint rules and partitions from JSON again, megabytes of
+    objects; clients made from one session share them, so a second client
+    costs little. Clients get their credentials and endpoint explicitly, so
+    sharing the session shares no configuration between them. Every
+    dependency check (ServiceInfo.GetInfo) made a client too. The session
     makes S3 clients only: its loader drops the other services' data."""
     botocore_session = AioSession()
     # As botocore's own loader: AWS_DATA_PATH's directories first.

@@ -1,12 +1,13 @@
 """Parsed and validated operations, kept for the texts clients repeat.
 
 The GUI, scripts and `make demo` send the same few operation texts over and
-over; parsing and validating them again was half of a mutation's time in the
-gateway. Only short texts are kept: a parsed document is ~80 times the size
-of its text, and a long text is usually a one-off (a workflow document written
-inline instead of passed as a variable), so caching it would cost memory and
-save nothing. Texts that fail to parse are never kept (an exception is not
-cached), so junk cannot fill the cache either.
+over; parsing and validating them again was a large part of a mutation's
+time in the gateway. Only short texts are kept: a parsed document is many
+times the size of its text, and a long text is usually a one-off (a
+workflow document written inline instead of passed as a variable), so
+caching it would cost memory and save nothing. Texts that fail to parse are
+never kept (an exception is not cached), so junk cannot fill the cache
+either.
 """
 
 from collections.abc import Iterator

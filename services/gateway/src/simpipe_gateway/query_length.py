@@ -1,5 +1,5 @@
 """A document's text bounded before it is parsed: graphql-core's parser (pure
-Python) takes milliseconds per thousand tokens, so a client that sends large
+Python) costs CPU for every token, so a client that sends large
 documents back to back would hold the gateway's CPU even though each is
 refused (MaxTokensLimiter only stops the parser once it has counted that far).
 The original SIM-PIPE GUI's largest operation is a few KiB."""

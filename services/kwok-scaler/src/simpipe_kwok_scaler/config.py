@@ -30,8 +30,8 @@ class VirtualClusterSettings(GrpcServiceSettings, KubernetesSettings):
     # Node writes in flight at once (connections, and threads of the
     # synchronous client): enough to overlap the apiserver's round trips
     # (it takes 200 mutating requests at once by default); more only
-    # queued there and cost CPU here (1,000 creates on the loaded 2-core
-    # machine: 8-16 at once took 6-8 s, 32 took 12 s, 64 took 25 s).
+    # queued there and cost CPU here, on the cores the apiserver shares
+    # (bench_virtual_nodes times the creates).
     node_write_concurrency: int = 16
     # One Kubernetes API call's deadline.
     kube_timeout_seconds: float = 30.0

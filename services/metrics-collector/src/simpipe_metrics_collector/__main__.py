@@ -97,8 +97,8 @@ def main() -> None:
             starting=[event_broker.ready],
             lifespan=lifespan,
             # Its answers are Prometheus queries and arithmetic, not hops; and
-            # after serving 100-step runs it idles within a few MiB of the
-            # 100 MB target.
+            # after serving 100-step runs it idles closest of all to the
+            # 100 MB target (the README's bench table).
             uvloop=False,
         )
     )

@@ -1,7 +1,7 @@
 """Per-pod series from raw cAdvisor series, grouped here rather than in
 PromQL: Prometheus evaluates an aggregation at every step of a range query,
-which made a run's query 4-5 times slower than selecting the same series
-(measured on the local stack); grouping ~10^4 samples here takes a few ms.
+which made a run's query several times slower than selecting the same series;
+grouping a run's samples here costs far less.
 
 A container's value is its series summed over the dimensions cAdvisor splits
 it by (network interface, block device, failure type); a pod's is its

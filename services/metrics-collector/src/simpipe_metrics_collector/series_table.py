@@ -1,8 +1,8 @@
 """A report's series as a Parquet file: one long table (node, metric, time,
 value) for dataframes and query engines.
 
-Written by a short-lived child process (`python -m` this module): pyarrow
-holds ~35 MiB of the process that imports it for good, and the collector
+Written by a short-lived child process (`python -m` this module): pyarrow's
+memory stays with the process that imports it for good, and the collector
 writes a report a few times a minute at most while it serves series all the
 time. The parent sends the series as MessagePack on stdin and reads the file
 on stdout; the child imports pyarrow, writes, and exits.

@@ -2,13 +2,13 @@
 API on the createDryRun path.
 
 hera's WorkflowsService is synchronous (requests, run in a worker thread). On
-a create that cost ~2.5 ms of our ~4 ms in the submitter on the 2-core dev
-machine: requests' per-call machinery, two thread hops, and pydantic writing
-the request and reading the whole stored Workflow back, of which only the
-name and uid are used. httpx took as long; aiohttp was fast but adds ~28 MiB
-to a service that must idle under 100 MB. This client writes one request in
-one segment on a pooled connection and reads one answer with httptools (the
-HTTP parser uvicorn uses), nothing more.
+a create that was most of the submitter's own time: requests' per-call
+machinery, two thread hops, and pydantic writing the request and reading the
+whole stored Workflow back, of which only the name and uid are used. httpx
+took as long; aiohttp was fast but weighs on a service that must idle under
+100 MB. This client writes one request in one segment on a pooled connection
+and reads one answer with httptools (the HTTP parser uvicorn uses), nothing
+more.
 
 It never sends a request twice: a POST the server may have read is not
 repeated blindly. A pooled connection the server has closed is seen before

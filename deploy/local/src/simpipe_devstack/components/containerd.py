@@ -211,8 +211,8 @@ class Containerd(ProcessComponent):
 
 def cri_ready(socket: Path) -> bool:
     """Whether containerd's CRI service answers, not just containerd: after a
-    restart the CRI plugin first recovers the previous containers (about a
-    second here) and refuses the kubelet ("server is not initialized yet")
+    restart the CRI plugin first recovers the previous containers and
+    refuses the kubelet ("server is not initialized yet")
     until it is done. An empty VersionRequest is a valid message."""
     with grpc.insecure_channel(f"unix://{socket}") as channel:
         version: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(

@@ -128,7 +128,7 @@ async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
     created: list[str] = []
     # One client each, kept for the whole run, both requests-based: the
     # measured difference is the path, not the HTTP libraries (httpx alone
-    # takes ~1.2 ms more than requests per call here).
+    # costs more per call than requests).
     hera_service = argo_service(endpoints["argo_server"], argo_token(endpoints))
     session = requests.Session()
     session.headers.update(dev.headers())
@@ -152,8 +152,8 @@ async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
     async def through_hera() -> float:
         workflow = simulated_pipeline(steps, hera_service, "bench-hera-")
         # The same dry run as SIM-PIPE would make it: unlabelled, the
-        # watcher would ignore it, and its work on each new run (~1-1.7 ms of
-        # the 2 cores) would weigh on our path alone.
+        # watcher would ignore it, and its work on each new run (CPU of the
+        # same 2 cores) would weigh on our path alone.
         workflow.labels = ownership_labels(USER, "")
         workflow.annotations = {ANNOTATION_OWNER: USER}
         workflow.suspend = True

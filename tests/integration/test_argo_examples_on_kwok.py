@@ -13,8 +13,8 @@ target is 27; what stands between is not KWOK: 10 are refused by SIM-PIPE's work
 locations other than the project's, a ConfigMap of another project, artifact
 GC pods, an artifact repository of the user's, custom controller metrics, a
 resource template), and simulation goes through the same policy.
-Before the emulation 7 succeeded (outputs and `when` on results failed), and
-2 more (daemon-nginx, daemon-step) failed in Argo's controller before any pod
+Before the emulation, steps with outputs and `when` on results failed, and
+daemon-nginx and daemon-step failed in Argo's controller before any pod
 existed, looking up the entrypoint of an image that names no command in a
 registry the stack cannot reach; the submitter now gives such containers a
 placeholder command on virtual nodes. A change in what is refused or what
@@ -63,7 +63,7 @@ CREATE = "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"
 FINAL = """query($id: String!) { dryRun(dryRunId: $id) { status { phase message }
   nodes { displayName phase message } } }"""
 # All run at once; the slowest (recursive coin flips, 1 s steps in a row)
-# take well under a minute on the local stack.
+# have room to spare on a busy machine.
 RUN_SECONDS = 240
 
 

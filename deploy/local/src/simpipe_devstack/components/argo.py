@@ -48,8 +48,8 @@ CONTROLLER_HEALTH_PORT = 6060
 # Finished runs' pods are deleted this long after their Workflow completes:
 # long enough to scrape their last figures and for a client to look at them,
 # short enough that kwok-controller does not keep emulating (and Prometheus
-# keep scraping) every pod ever run: with ~450 finished pods kept, the idle
-# stack spent a fifth of a core in kwok-controller alone.
+# keep scraping) every pod ever run: kept, finished pods go on costing an
+# idle stack kwok-controller CPU that everything else shares.
 POD_GC_DELAY_SECONDS = 60
 
 

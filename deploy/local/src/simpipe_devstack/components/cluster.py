@@ -49,9 +49,9 @@ HEARTBEAT_FACTOR = 5  # kwokctl's default
 
 # How many nodes and pods the kwok-controller plays at once (KWOK's default
 # is 4 workers each, 1 for the pods-on-node sync). Each worker waits for one
-# apiserver round trip at a time (a few ms here), so 4 cap a virtual
-# cluster's 1,000 new nodes (each a status patch and a Lease) and a
-# simulation's pod transitions at a few hundred a second; 16 keep the
+# apiserver round trip at a time, so 4 cap a virtual cluster's new nodes
+# (each a status patch and a Lease) and a simulation's pod transitions at
+# what four round trips in turn allow; 16 keep the
 # apiserver's queue fed without more threads than two cores can use.
 # The kwok-controller's own client has no rate limit (KWOK sets none).
 KWOK_PARALLELISM = {
@@ -207,7 +207,7 @@ class Cluster(Component):
             "enableCRDs": ["Metric", "ClusterResourceUsage"],
             # kwok-controller manages a node only while it holds the node's
             # Lease. At kwokctl's default (200 s, renewed every 50 s) a
-            # restarted controller waited up to ~4 min for its predecessor's
+            # restarted controller waited minutes for its predecessor's
             # Leases to expire, and pods on KWOK nodes stayed Pending.
             # kwokctl multiplies it by heartbeatFactor (5, kept for the
             # node status updates, which scale with the node count).

@@ -217,8 +217,8 @@ class Nodes:
 
     async def delete_all(self, selector: str) -> None:
         """Deletes every node matching the label selector in one request:
-        the apiserver walks them itself (a request per node cost 10 s for
-        1,000 here, most of it this process's client)."""
+        the apiserver walks them itself (a request per node costs a round
+        trip and this process's client work for each)."""
         await self.kube.call(
             f"nodes {selector}",
             self.kube.core().delete_collection_node,

@@ -676,8 +676,8 @@ class Simulations:
         return pool if pool in live.pools else ""
 
     def _simulated_seconds(self, live: Live) -> float:
-        """How far the replayed timeline reaches. A replay of 1,000 pods on
-        100 nodes takes about a second: while running it is redone at most
+        """How far the replayed timeline reaches. A replay grows with the
+        simulation's pods and nodes: while running it is redone at most
         once per REPLAY_SHARE of the time since the last one took."""
         now = time.monotonic()
         if now - live.replayed_at >= live.replay_seconds / REPLAY_SHARE:

@@ -103,6 +103,40 @@ def rss_mib(pid: int) -> float:
     return math.nan
 
 
+async def all_ready(
+    scaler: KwokScalerAsyncStub, owner: str, cluster: str, nodes: int, limit: float
+) -> None:
+    deadline = time.monotonic() + limit
+    while True:
+        found = await scaler.GetVirtualCluster(
+            pb.VirtualClusterRef(caller=owner, id=cluster), timeout=TIMEOUT
+        )
+        if found.pools[0].ready == nodes:
+            return
+        assert time.monotonic() < deadline, f"{found.pools[0].ready} of {nodes} nodes Ready"
+        await asyncio.sleep(0.5)
+
+
+async def start(
+    scaler: KwokScalerAsyncStub, owner: str, simulation_id: str, project_id: str,
+    template: str, cluster: str, copies: int, scale: float,
+) -> None:  # fmt: skip
+    """Every copy's `work` steps last STEP_SECONDS and use half a core."""
+    await scaler.StartSimulation(
+        pb.StartSimulationRequest(
+            caller=owner, simulation_id=simulation_id, project_id=project_id,
+            workflow_template_name=template, virtual_cluster_id=cluster,
+            timing=pb.TimingSource(
+                explicit=pb.ExplicitFigures(
+                    steps=[pb.StepFigures(step="work", seconds=STEP_SECONDS, cpu_cores=0.5)]
+                )
+            ),
+            copies=copies, time_scale=scale,
+        ),
+        timeout=TIMEOUT,
+    )  # fmt: skip
+
+
 @pytest.mark.timeout(LIMIT_SECONDS + 300)
 async def test_bench_a_thousand_pod_simulation_on_a_hundred_nodes(
     stack: Stack, stubs: tuple[KwokScalerAsyncStub, WorkflowSubmitterAsyncStub]
@@ -136,30 +170,10 @@ async def test_bench_a_thousand_pod_simulation_on_a_hundred_nodes(
         timeout=TIMEOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            found = await scaler.GetVirtualCluster(
-                pb.VirtualClusterRef(caller=owner, id=cluster), timeout=TIMEOUT
-            )
-            if found.pools[0].ready == NODES:
-                break
-            assert time.monotonic() < deadline, "the cluster's nodes did not get Ready"
-            await asyncio.sleep(0.5)
+        await all_ready(scaler, owner, cluster, NODES, 300.0)
         rss_before = rss_mib(pid)
         started_wall = time.monotonic()
-        await scaler.StartSimulation(
-            pb.StartSimulationRequest(
-                caller=owner, simulation_id=simulation_id, project_id=project.id,
-                workflow_template_name=template, virtual_cluster_id=cluster,
-                timing=pb.TimingSource(
-                    explicit=pb.ExplicitFigures(
-                        steps=[pb.StepFigures(step="work", seconds=STEP_SECONDS, cpu_cores=0.5)]
-                    )
-                ),
-                copies=COPIES, time_scale=scale,
-            ),
-            timeout=TIMEOUT,
-        )  # fmt: skip
+        await start(scaler, owner, simulation_id, project.id, template, cluster, COPIES, scale)
         peak_rss = rss_before
         restarts = 0
         deadline = time.monotonic() + LIMIT_SECONDS
@@ -329,29 +343,9 @@ async def test_bench_moonshot_ten_thousand_pods_on_five_thousand_nodes(
     mark("nodes written")
     simulation: pb.Simulation | None = None
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            found = await scaler.GetVirtualCluster(
-                pb.VirtualClusterRef(caller=owner, id=cluster), timeout=TIMEOUT
-            )
-            if found.pools[0].ready == MOON_NODES:
-                break
-            assert time.monotonic() < deadline, f"{found.pools[0].ready} nodes Ready"
-            await asyncio.sleep(0.5)
+        await all_ready(scaler, owner, cluster, MOON_NODES, 600.0)
         mark("nodes Ready")
-        await scaler.StartSimulation(
-            pb.StartSimulationRequest(
-                caller=owner, simulation_id=simulation_id, project_id=project.id,
-                workflow_template_name=template, virtual_cluster_id=cluster,
-                timing=pb.TimingSource(
-                    explicit=pb.ExplicitFigures(
-                        steps=[pb.StepFigures(step="work", seconds=STEP_SECONDS, cpu_cores=0.5)]
-                    )
-                ),
-                copies=MOON_COPIES, time_scale=scale,
-            ),
-            timeout=TIMEOUT,
-        )  # fmt: skip
+        await start(scaler, owner, simulation_id, project.id, template, cluster, MOON_COPIES, scale)
         mark("simulation started")
         total = MOON_COPIES * MOON_STEPS_PER_COPY
         milestones = {1: "first step done", total // 2: "half the steps done"}

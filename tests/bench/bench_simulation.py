@@ -303,6 +303,11 @@ async def clean_up(scaler: KwokScalerAsyncStub, owner: str, simulation: str, clu
                 await asyncio.sleep(5.0)
 
 
+@pytest.mark.skipif(
+    os.environ.get("SIMPIPE_BENCH_MOONSHOT") != "1",
+    reason="the moonshot saturates the machine for a quarter of an hour and leaves"
+    " kwok-controller busy afterwards: SIMPIPE_BENCH_MOONSHOT=1 make bench",
+)
 @pytest.mark.timeout(1800)
 async def test_bench_moonshot_ten_thousand_pods_on_five_thousand_nodes(
     stack: Stack, stubs: tuple[KwokScalerAsyncStub, WorkflowSubmitterAsyncStub]

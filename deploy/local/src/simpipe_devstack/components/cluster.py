@@ -42,6 +42,8 @@ PROJECT_CRD = KUSTOMIZE_BASE / "crds" / "projects.simpipe.io.yaml"
 KWOK_NODE_LABEL = "simpipe.io/node-kind"
 KWOK_NODE_KIND = "kwok"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+# The kwok-scaler's label of a virtual cluster's nodes (its clusters/nodes.py).
+VIRTUAL_CLUSTER_LABEL = "simpipe.io/virtual-cluster"
 KWOK_NODE_ANNOTATION_VALUE = "fake"
 # How long a KWOK node's Lease lasts; kwok-controller renews it every quarter.
 NODE_LEASE_SECONDS = 20
@@ -397,10 +399,13 @@ class Cluster(Component):
             ),
             NODE_LEASE_SECONDS * 3,
         )
+        # The stack's own KWOK nodes: virtual clusters' nodes (the
+        # kwok-scaler's, kept across restarts) are the scaler's to wait for.
         wait_until(
             "KWOK nodes Ready",
             lambda: self.kubectl(
-                stack, "get", "nodes", "-l", f"{KWOK_NODE_LABEL}={KWOK_NODE_KIND}",
+                stack, "get", "nodes",
+                "-l", f"{KWOK_NODE_LABEL}={KWOK_NODE_KIND},!{VIRTUAL_CLUSTER_LABEL}",
                 "-o", "jsonpath={.items[*].status.conditions[?(@.type=='Ready')].status}",
             ).split() == ["True"] * stack.kwok_node_count,
             60,

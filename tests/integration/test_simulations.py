@@ -409,7 +409,7 @@ async def test_analytic_scenarios_at_time_scale_1_and_10(
     assert all(s.queued_seconds == pytest.approx(0, abs=0.5) for s in chain_report.steps)
     [run] = {s.dry_run_id for s in chain_report.steps}
     # Each 1 s step of the chain at 10x has its usage series. How many
-    # samples fall inside its second is left to the bench: on a quiet
+    # samples fall inside its second is not asserted: on a quiet
     # machine 3 or more, but under the whole suite's load KWOK renders
     # late and a step may see one or none grow.
     changes = await running_samples(endpoints["prometheus"], run)

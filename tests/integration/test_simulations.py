@@ -1,12 +1,14 @@
 """Simulations through the kwok-scaler's gRPC API on the real stack
 (apiserver + KWOK + Argo + Prometheus + NATS + MinIO): analytic scenarios
 whose makespan is known, at time scale 1 and 10; a step no node can hold;
-bad input that leaves nothing behind; a simulation made from a real dry run;
+bad input that leaves nothing behind; simulations made from a reference dry
+run, on virtual nodes and on the real node;
 and a kill -9 of the scaler in the middle of one."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import time
@@ -21,6 +23,9 @@ import pytest
 from kubernetes import client
 
 from simpipe.v1 import (
+    argo_watcher_pb2,
+    argo_watcher_pb2_grpc,
+    dry_runs_pb2,
     events_pb2,
     kwok_scaler_pb2_grpc,
     metrics_collector_pb2,
@@ -32,7 +37,13 @@ from simpipe.v1 import kwok_scaler_pb2 as pb
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.cluster_policy import container_security_context
-from simpipe_devstack.example_pipeline import EXAMPLE_STEPS, argo_service, simulated_pipeline
+from simpipe_devstack.example_pipeline import (
+    EXAMPLE_REAL_STEPS,
+    EXAMPLE_STEPS,
+    argo_service,
+    real_pipeline,
+    simulated_pipeline,
+)
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.stack import Stack
 
@@ -157,6 +168,19 @@ class Project:
         await self.submitter.CreateWorkflowTemplate(
             sub.WorkflowTemplateRequest(
                 caller=self.owner, project_id=self.id, document=workflow_template(name, main, *pods)
+            ),
+            timeout=TIMEOUT,
+        )
+        return name
+
+    async def example(self, document: dict[str, Any]) -> str:
+        """An example pipeline's Workflow document as a WorkflowTemplate of
+        the project, under a name of its own."""
+        name = unique("example")
+        template = {**document, "kind": "WorkflowTemplate", "metadata": {"name": name}}
+        await self.submitter.CreateWorkflowTemplate(
+            sub.WorkflowTemplateRequest(
+                caller=self.owner, project_id=self.id, document=json.dumps(template)
             ),
             timeout=TIMEOUT,
         )
@@ -534,19 +558,21 @@ async def test_bad_input_is_refused_and_leaves_nothing(
         await other.clean_up()
 
 
-async def reference_run(project: Project, collector: Any, template: str) -> str:
-    """A dry run of the project's template on the stack's virtual nodes,
-    once its run report is written."""
+async def reference_run(
+    project: Project, collector: Any, template: str,
+    nodes: sub.Nodes.ValueType = sub.NODES_VIRTUAL, limit: float = 120.0,
+) -> str:  # fmt: skip
+    """A dry run of the project's template on the stack's virtual nodes (or
+    its real one), once its run report is written."""
     run = unique("reference")
     await project.submitter.CreateDryRun(
         sub.CreateDryRunRequest(
             caller=project.owner, project_id=project.id, dry_run_id=run,
-            workflow_template_name=template,
-            placement=sub.Placement(nodes=sub.NODES_VIRTUAL),
+            workflow_template_name=template, placement=sub.Placement(nodes=nodes),
         ),
         timeout=TIMEOUT,
     )  # fmt: skip
-    deadline = time.monotonic() + 120.0
+    deadline = time.monotonic() + limit
     while True:
         try:
             report = await collector.GetRunReport(
@@ -571,15 +597,8 @@ async def test_a_simulation_from_a_reference_run_plays_its_measured_steps(
     written; simulated from that run on a cluster of its own: each step's
     simulated run time is its measured duration (within 5%), the same steps
     ran, and CompareSimulations puts both side by side."""
-    document = simulated_pipeline(EXAMPLE_STEPS, argo_service("http://unused")).to_dict()
-    template = unique("example")
-    document["kind"] = "WorkflowTemplate"
-    document["metadata"] = {"name": template}
-    await project.submitter.CreateWorkflowTemplate(
-        sub.WorkflowTemplateRequest(
-            caller=project.owner, project_id=project.id, document=json.dumps(document)
-        ),
-        timeout=TIMEOUT,
+    template = await project.example(
+        simulated_pipeline(EXAMPLE_STEPS, argo_service("http://unused")).to_dict()
     )
     async with mesh_channel(endpoints["metrics-collector_grpc"], mesh) as channel:
         collector = metrics_collector_pb2_grpc.MetricsCollectorStub(channel)
@@ -624,6 +643,165 @@ async def test_a_simulation_from_a_reference_run_plays_its_measured_steps(
         assert foreign.value.code() == grpc.StatusCode.NOT_FOUND
     finally:
         await intruder.clean_up()
+
+
+# What argoexec archives of every step when the artifact repository keeps
+# logs: the executor's doing, not an output of the template.
+LOGS_ARTIFACT = "main-logs"
+
+
+def step_outputs(run: dry_runs_pb2.DryRun) -> dict[str, dict[str, Any]]:
+    """Each step's (display name) outputs as Argo recorded them: parameter
+    values from the Workflow's status, and the names of its input and output
+    artifacts (their keys differ between runs)."""
+    workflow = json.loads(run.argo_workflow_json or "{}")
+    nodes = (workflow.get("status") or {}).get("nodes") or {}
+    found: dict[str, dict[str, Any]] = {}
+    for node in run.nodes:
+        if node.type != "Pod":
+            continue
+        outputs = (nodes.get(node.id) or {}).get("outputs") or {}
+        found[node.display_name] = {
+            "parameters": {
+                str(p["name"]): str(p.get("value")) for p in outputs.get("parameters") or ()
+            },
+            "outputs": sorted(a.name for a in node.output_artifacts if a.name != LOGS_ARTIFACT),
+            "inputs": sorted(a.name for a in node.input_artifacts),
+        }
+    return found
+
+
+def unresolved_inputs(run: dry_runs_pb2.DryRun) -> list[str]:
+    """The input artifacts of the run's steps that are not an output an
+    earlier step of the run recorded (same name, same S3 key)."""
+    saved = {
+        (a.name, a.key) for n in run.nodes if n.type == "Pod" for a in n.output_artifacts if a.key
+    }
+    return [
+        f"{n.display_name}: {a.name} at {a.key!r}"
+        for n in run.nodes
+        if n.type == "Pod"
+        for a in n.input_artifacts
+        if (a.name, a.key) not in saved
+    ]
+
+
+def measured_seconds(
+    report: metrics_collector_pb2.RunReport, run: dry_runs_pb2.DryRun
+) -> dict[str, float]:
+    """Each template's measured duration in the run report (one pod each)."""
+    templates = {n.id: n.template_name for n in run.nodes if n.type == "Pod"}
+    found: dict[str, float] = {}
+    for step in report.summary.steps:
+        template = templates[step.node_id]
+        assert template not in found, f"{template} ran twice in the reference run"
+        found[template] = step.summary.duration_seconds
+    return found
+
+
+@pytest.mark.timeout(600)
+async def test_a_simulation_from_a_real_run_of_the_example_plays_its_measured_steps(
+    real_node: Stack, project: Project, endpoints: dict[str, str], mesh: ServiceSettings
+) -> None:
+    """The example pipeline `make demo` runs, dry-run for real on the real
+    node (kubelet + containerd), then simulated from its report on a
+    cluster of its own: the same steps, each its measured duration, the
+    chain's makespan their sum, the same output artifacts wired to the same
+    inputs, and CompareSimulations side by side."""
+    template = await project.example(
+        real_pipeline(EXAMPLE_REAL_STEPS, argo_service("http://unused")).to_dict()
+    )
+    async with (
+        mesh_channel(endpoints["metrics-collector_grpc"], mesh) as collector_channel,
+        mesh_channel(endpoints["argo-watcher_grpc"], mesh) as watcher_channel,
+    ):
+        collector = metrics_collector_pb2_grpc.MetricsCollectorStub(collector_channel)
+        watcher = argo_watcher_pb2_grpc.ArgoWatcherStub(watcher_channel)
+
+        async def dry_run(dry_run_id: str) -> dry_runs_pb2.DryRun:
+            found: dry_runs_pb2.DryRun = await answered(
+                lambda: watcher.GetDryRun(
+                    argo_watcher_pb2.GetDryRunRequest(caller=project.owner, dry_run_id=dry_run_id),
+                    timeout=TIMEOUT,
+                )
+            )
+            return found
+
+        # The cluster is made while the pipeline runs for real.
+        run, cluster = await asyncio.gather(
+            reference_run(project, collector, template, sub.NODES_REAL, limit=240.0),
+            project.cluster(2, cpu="4", memory="8Gi", pods=4),
+        )
+        reference = await collector.GetRunReport(
+            metrics_collector_pb2.DryRunMetricsRef(caller=project.owner, dry_run_id=run),
+            timeout=TIMEOUT,
+        )
+        real = await dry_run(run)
+        measured = measured_seconds(reference, real)
+        assert set(measured) == {step.name for step in EXAMPLE_REAL_STEPS}, measured
+        assert all(seconds > 0 for seconds in measured.values()), measured
+
+        started = await project.start(
+            template, cluster, timing=pb.TimingSource(reference_dry_run_id=run)
+        )
+        finished = await project.ended(started.id, limit=180.0)
+        assert finished.phase == events_pb2.SIMULATION_PHASE_SUCCEEDED, finished.message
+        report = await project.report(started.id)
+        print(
+            f"\nreference {run}: measured {measured}, run"
+            f" {reference.summary.run.duration_seconds:.2f} s; simulated: "
+            + ", ".join(f"{s.template_name} {s.run_seconds:.2f} s" for s in report.steps)
+            + f"; makespan {report.makespan_seconds:.2f} s,"
+            f" overhead {report.orchestration_overhead_seconds:.2f} s"
+        )
+        # The same steps ran, under the same names, each once and to the end.
+        simulated = {s.template_name: s for s in report.steps}
+        assert len(simulated) == len(report.steps) == len(measured), list(report.steps)
+        assert set(simulated) == set(measured)
+        assert {s.display_name for s in report.steps} == {
+            n.display_name for n in real.nodes if n.type == "Pod"
+        }
+        assert all(s.phase == "Succeeded" for s in report.steps), list(report.steps)
+        for name, step in simulated.items():
+            assert within(step.run_seconds, measured[name]), (name, step.run_seconds, measured)
+            # A roomy cluster: no step waits for a node.
+            assert step.queued_seconds == pytest.approx(0.0, abs=0.5), (name, step.queued_seconds)
+        # The example is a chain (each step reads the previous one's file):
+        # the makespan is the sum of its steps. The real run's own duration
+        # also holds Argo's gaps between steps, reported apart.
+        assert within(report.makespan_seconds, sum(measured.values())), (
+            report.makespan_seconds,
+            measured,
+        )
+        order = sorted(report.steps, key=lambda s: s.started_seconds)
+        assert [s.template_name for s in order] == [step.name for step in EXAMPLE_REAL_STEPS]
+        for before, after in itertools.pairwise(order):
+            assert after.started_seconds >= before.finished_seconds - 1e-6, (before, after)
+
+        # Outputs: the example's steps have no output parameters (they pass
+        # files, as Argo artifacts through S3), so what later steps read is
+        # their output artifacts. The simulated run records the same ones,
+        # and each step's inputs resolve to them, as in the real run; a
+        # parameter the example gained would be compared here too.
+        [simulated_run_id] = finished.dry_run_ids
+        simulated_run = await dry_run(simulated_run_id)
+        real_outputs = step_outputs(real)
+        assert any(o["outputs"] for o in real_outputs.values()), real_outputs
+        assert step_outputs(simulated_run) == real_outputs
+        assert unresolved_inputs(real) == unresolved_inputs(simulated_run) == []
+
+    comparison = await project.scaler.CompareSimulations(
+        pb.CompareSimulationsRequest(
+            caller=project.owner, simulation_id=started.id, reference_dry_run_id=run
+        ),
+        timeout=TIMEOUT,
+    )
+    assert (comparison.a, comparison.b) == (started.id, run)
+    assert {c.step for c in comparison.steps} == set(measured)
+    for compared in comparison.steps:
+        assert within(compared.run_seconds_a, compared.run_seconds_b), compared
+        assert within(compared.run_seconds_b, measured[compared.step]), compared
+    assert comparison.makespan_seconds_a == pytest.approx(report.makespan_seconds)
 
 
 @pytest.mark.timeout(300)

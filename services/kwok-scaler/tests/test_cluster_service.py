@@ -21,6 +21,7 @@ from simpipe_common.errors import (
 )
 from simpipe_events.contract import owner_token
 from simpipe_kwok_scaler.clusters import Kube, QuotaExceededError, VirtualClusters
+from simpipe_kwok_scaler.clusters.scrape import CLASSES
 from simpipe_kwok_scaler.clusters.scrape_discovery import ScrapeDiscovery
 from simpipe_kwok_scaler.config import VirtualClusterSettings
 
@@ -62,10 +63,6 @@ class Objects:
 
     async def delete(self, name: str) -> None:
         self.items.pop(name, None)
-
-    async def label(self, name: str, labels: dict[str, str]) -> None:
-        self.writes += 1
-        self.items[name]["metadata"].setdefault("labels", {}).update(labels)
 
     async def delete_all(self, selector: str) -> None:
         for found in await self.matching(selector):
@@ -224,8 +221,21 @@ async def test_resize_adds_and_removes_nodes_and_keeps_pools_not_named(
             )
 
 
-def scrape_labels(apiserver: Apiserver) -> set[str]:
-    return {n["metadata"]["labels"]["simpipe.io/scrape"] for n in apiserver.nodes.items.values()}
+async def listed_in(scaler: VirtualClusters, apiserver: Apiserver, cluster: str) -> set[str]:
+    """The scrape classes whose discovery lists the cluster's nodes: every
+    node it has, each in one class only."""
+    nodes = {
+        n["metadata"]["name"]
+        for n in await apiserver.nodes.matching(f"simpipe.io/virtual-cluster={cluster}")
+    }
+    found: dict[str, list[str]] = {}
+    for scrape in CLASSES:
+        for name in await scaler.scrape_targets(scrape):
+            if name in nodes:
+                found.setdefault(name, []).append(scrape)
+    assert set(found) == nodes
+    assert all(len(classes) == 1 for classes in found.values()), found
+    return {classes[0] for classes in found.values()}
 
 
 async def test_a_small_cluster_is_scraped_fast_and_a_resize_past_the_bound_moves_it(
@@ -234,26 +244,26 @@ async def test_a_small_cluster_is_scraped_fast_and_a_resize_past_the_bound_moves
     # Pools of 10-pod nodes: 2 nodes hold 20 pods, 8 nodes 80.
     scaler = apiserver.scaler(fast_scrape_max_nodes=16, fast_scrape_max_pods=64)
     await scaler.create(create("ada", "lab", pool("a", 2)))
-    assert scrape_labels(apiserver) == {"fast"}
+    assert await listed_in(scaler, apiserver, "lab") == {"fast"}
     await scaler.resize(pb.ResizeVirtualClusterRequest(caller="ada", id="lab", counts={"a": 8}))
-    assert scrape_labels(apiserver) == {"standard"}
+    assert await listed_in(scaler, apiserver, "lab") == {"standard"}
     assert len(apiserver.node_names()) == 8
     await scaler.resize(pb.ResizeVirtualClusterRequest(caller="ada", id="lab", counts={"a": 6}))
-    assert scrape_labels(apiserver) == {"fast"}
+    assert await listed_in(scaler, apiserver, "lab") == {"fast"}
     # The node bound counts too: 20 one-pod nodes are too many.
     await scaler.create(
         create("ada", "wide", pb.NodePool(name="w", count=20, cpu="1", memory="1Gi", pods=1))
     )
-    wide = await apiserver.nodes.matching("simpipe.io/virtual-cluster=wide")
-    assert {n["metadata"]["labels"]["simpipe.io/scrape"] for n in wide} == {"standard"}
+    assert await listed_in(scaler, apiserver, "wide") == {"standard"}
+    assert await listed_in(scaler, apiserver, "lab") == {"fast"}
 
 
 async def test_the_biggest_clusters_are_scraped_coarsely(apiserver: Apiserver) -> None:
     scaler = apiserver.scaler(standard_scrape_max_nodes=10)
     await scaler.create(create("ada", "huge", pool("a", 11)))
-    assert scrape_labels(apiserver) == {"coarse"}
+    assert await listed_in(scaler, apiserver, "huge") == {"coarse"}
     await scaler.resize(pb.ResizeVirtualClusterRequest(caller="ada", id="huge", counts={"a": 10}))
-    assert scrape_labels(apiserver) == {"standard"}
+    assert await listed_in(scaler, apiserver, "huge") == {"standard"}
 
 
 async def test_a_create_that_fails_half_way_leaves_nothing(apiserver: Apiserver) -> None:

@@ -140,7 +140,6 @@ def test_a_node_is_a_kwok_node_of_its_cluster_pool_and_owner_with_the_clusters_t
         "simpipe.io/virtual-cluster": "lab",
         "simpipe.io/pool": "p",
         "simpipe.io/owner": owner_token("ada@example.org"),
-        "simpipe.io/scrape": "standard",
         "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",

@@ -205,16 +205,6 @@ class Nodes:
                 f"node {name}", self.kube.core().delete_node, name, _preload_content=False
             )
 
-    async def label(self, name: str, labels: dict[str, str]) -> None:
-        """Sets labels of node `name` (a merge patch: others stay)."""
-        await self.kube.call(
-            f"node {name}",
-            self.kube.core().patch_node,
-            name,
-            {"metadata": {"labels": labels}},
-            _preload_content=False,
-        )
-
     async def delete_all(self, selector: str) -> None:
         """Deletes every node matching the label selector in one request:
         the apiserver walks them itself (a request per node costs a round

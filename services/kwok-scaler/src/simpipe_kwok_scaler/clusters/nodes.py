@@ -10,7 +10,6 @@ import re
 from typing import Any, Final
 
 from simpipe_events.contract import owner_token
-from simpipe_kwok_scaler.clusters.scrape import SCRAPE_LABEL, STANDARD
 from simpipe_kwok_scaler.clusters.spec import PoolSpec
 
 KWOK_ANNOTATION: Final = "kwok.x-k8s.io/node"
@@ -58,9 +57,7 @@ def cluster_taint(cluster: str) -> dict[str, str]:
     return {"key": CLUSTER_LABEL, "value": cluster, "effect": CLUSTER_TAINT_EFFECT}
 
 
-def node_document(
-    owner: str, cluster: str, pool: PoolSpec, index: int, scrape: str = STANDARD
-) -> dict[str, Any]:
+def node_document(owner: str, cluster: str, pool: PoolSpec, index: int) -> dict[str, Any]:
     name = node_name(owner, cluster, pool.name, index)
     resources = {"cpu": pool.cpu, "memory": pool.memory, "pods": str(pool.pods)}
     return {
@@ -78,7 +75,6 @@ def node_document(
                 CLUSTER_LABEL: cluster,
                 POOL_LABEL: pool.name,
                 OWNER_LABEL: owner_hash(owner),
-                SCRAPE_LABEL: scrape,
                 "kubernetes.io/hostname": name,
                 "kubernetes.io/os": "linux",
                 "kubernetes.io/arch": "amd64",

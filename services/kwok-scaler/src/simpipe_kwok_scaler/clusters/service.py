@@ -54,7 +54,7 @@ from simpipe_kwok_scaler.clusters.record import (
     owner_records_selector,
     record_name,
 )
-from simpipe_kwok_scaler.clusters.scrape import SCRAPE_LABEL, scrape_class
+from simpipe_kwok_scaler.clusters.scrape import scrape_class
 
 if TYPE_CHECKING:
     # As in spec: config's module loads the simulations, which import this.
@@ -172,12 +172,13 @@ class VirtualClusters:
         )
 
     async def scrape_targets(self, scrape: str) -> list[str]:
-        """The names of every virtual node of the given scrape class (its
-        cluster's record says how many it has, so no node is listed)."""
+        """The names of every virtual node of the given scrape class, from
+        the clusters' records (no Node is listed: this answers Prometheus'
+        discovery every second)."""
         return sorted(
             node_name(r.owner, r.id, p.name, i)
             for r in await self._all_records()
-            if self.scrape(r) == scrape
+            if scrape_class(r.nodes, r.pods, self.settings) == scrape
             for p in r.pools
             for i in range(p.count)
         )
@@ -247,41 +248,25 @@ class VirtualClusters:
         """Creates the nodes the record has and the apiserver lacks, and
         deletes those it no longer has (pools shrunk or gone)."""
         existing = {
-            n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get(SCRAPE_LABEL)
-            for n in await self.nodes.matching(cluster_selector(record.owner, record.id))
-        }
+            n["metadata"]["name"] for n in await self.nodes.matching(
+                cluster_selector(record.owner, record.id)
+            )
+        }  # fmt: skip
         wanted = {
             node_name(record.owner, record.id, p.name, i): (p, i)
             for p in record.pools
             for i in range(p.count)
         }
-        scrape = self.scrape(record)
         creations = [
-            self._create_node(record, pool, index, scrape)
+            self._create_node(record, pool, index)
             for name, (pool, index) in wanted.items()
             if name not in existing
         ]
-        deletions = [self.nodes.delete(name) for name in existing.keys() - wanted.keys()]
-        # A resize across the fast-scrape bound moves the kept nodes too.
-        relabels = [
-            self.nodes.label(name, {SCRAPE_LABEL: scrape})
-            for name, found in existing.items()
-            if name in wanted and found != scrape
-        ]
-        await _all([*creations, *deletions, *relabels])
+        deletions = [self.nodes.delete(name) for name in existing - wanted.keys()]
+        await _all([*creations, *deletions])
 
-    def scrape(self, record: ClusterRecord) -> str:
-        """The metric scrape class of the cluster's nodes."""
-        settings = self.settings
-        return scrape_class(
-            record.nodes, record.pods, settings.fast_scrape_max_nodes,
-            settings.fast_scrape_max_pods, settings.standard_scrape_max_nodes,
-        )  # fmt: skip
-
-    async def _create_node(
-        self, record: ClusterRecord, pool: spec.PoolSpec, index: int, scrape: str
-    ) -> None:
-        document = node_document(record.owner, record.id, pool, index, scrape)
+    async def _create_node(self, record: ClusterRecord, pool: spec.PoolSpec, index: int) -> None:
+        document = node_document(record.owner, record.id, pool, index)
         try:
             await self.nodes.create(document)
         except ConflictError:

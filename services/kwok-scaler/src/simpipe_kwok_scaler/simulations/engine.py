@@ -413,10 +413,7 @@ class Simulations:
     def _scrape_seconds(self, record: ClusterRecord) -> float:
         """The scrape interval Prometheus gives the cluster's nodes."""
         settings = self.settings
-        scrape = scrape_class(
-            record.nodes, record.pods, settings.fast_scrape_max_nodes,
-            settings.fast_scrape_max_pods, settings.standard_scrape_max_nodes,
-        )  # fmt: skip
+        scrape = scrape_class(record.nodes, record.pods, settings)
         return {
             FAST: settings.simulation_fast_scrape_interval_seconds,
             STANDARD: settings.simulation_scrape_interval_seconds,

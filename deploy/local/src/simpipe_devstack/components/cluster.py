@@ -42,9 +42,9 @@ PROJECT_CRD = KUSTOMIZE_BASE / "crds" / "projects.simpipe.io.yaml"
 KWOK_NODE_LABEL = "simpipe.io/node-kind"
 KWOK_NODE_KIND = "kwok"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+KWOK_NODE_ANNOTATION_VALUE = "fake"
 # The kwok-scaler's label of a virtual cluster's nodes (its clusters/nodes.py).
 VIRTUAL_CLUSTER_LABEL = "simpipe.io/virtual-cluster"
-KWOK_NODE_ANNOTATION_VALUE = "fake"
 # How long a KWOK node's Lease lasts; kwok-controller renews it every quarter.
 NODE_LEASE_SECONDS = 20
 HEARTBEAT_FACTOR = 5  # kwokctl's default

@@ -16,11 +16,7 @@ from simpipe_devstack.components.argo import (
 from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.minio import REGION, Minio
 from simpipe_devstack.components.nats import nats_user_env
-from simpipe_devstack.components.prometheus import (
-    CADVISOR_SCRAPE_INTERVAL,
-    COARSE_SCRAPE_INTERVAL,
-    FAST_SCRAPE_INTERVAL,
-)
+from simpipe_devstack.components.prometheus import KWOK_SCRAPE_INTERVALS
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.mesh_pki import stack_pki
 from simpipe_devstack.mesh_users import MESH_IDENTITIES, TESTS
@@ -113,14 +109,15 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
             "SIMPIPE_ARGO_WATCHER_ADDR": f"127.0.0.1:{ports['argo_watcher_grpc']}",
             "SIMPIPE_METRICS_COLLECTOR_ADDR": f"127.0.0.1:{ports['metrics_collector_grpc']}",
             # A simulated step must last three cAdvisor scrapes of wall time:
-            # the time scale is bounded by the interval Prometheus really uses.
-            "SIMPIPE_SIMULATION_SCRAPE_INTERVAL_SECONDS": str(go_seconds(CADVISOR_SCRAPE_INTERVAL)),
-            "SIMPIPE_SIMULATION_FAST_SCRAPE_INTERVAL_SECONDS": str(
-                go_seconds(FAST_SCRAPE_INTERVAL)
-            ),
-            "SIMPIPE_SIMULATION_COARSE_SCRAPE_INTERVAL_SECONDS": str(
-                go_seconds(COARSE_SCRAPE_INTERVAL)
-            ),
+            # the time scale is bounded by the intervals Prometheus really
+            # uses, one per scrape class (SIMPIPE_SIMULATION_SCRAPE_...
+            # for the standard one, SIMPIPE_SIMULATION_<CLASS>_SCRAPE_...).
+            **{
+                "SIMPIPE_SIMULATION_"
+                + ("" if scrape == "standard" else f"{scrape.upper()}_")
+                + "SCRAPE_INTERVAL_SECONDS": str(go_seconds(interval))
+                for scrape, interval in KWOK_SCRAPE_INTERVALS.items()
+            },
         },
         "gateway": {
             # Its view of the services and of its callers.

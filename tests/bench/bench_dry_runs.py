@@ -20,7 +20,6 @@ import statistics
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ from simpipe.v1 import service_info_pb2, service_info_pb2_grpc
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.ownership import ANNOTATION_OWNER, ownership_labels, stamp
 from simpipe_common.settings import ServiceSettings
-from simpipe_devstack.bench_stats import report
+from simpipe_devstack.bench_stats import report, rss_mib
 from simpipe_devstack.components.services import SERVICE_NAMES
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
@@ -185,13 +184,6 @@ async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
             api.delete_namespaced_custom_object(
                 "argoproj.io", "v1alpha1", "simpipe", "workflows", name
             )
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 WARM_UP_ROUNDS = 3

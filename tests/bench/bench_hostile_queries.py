@@ -12,12 +12,11 @@ import asyncio
 import contextlib
 import itertools
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from simpipe_devstack.bench_stats import percentile, report
+from simpipe_devstack.bench_stats import percentile, report, rss_mib
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 
@@ -34,13 +33,6 @@ HOSTILE = [
     "{ " + " ".join(f"p{i}: ping" for i in range(20_000)) + " }",
     "{ projects { dryRuns { project { dryRuns { project { dryRuns { id } } } } } } }",
 ]
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def timed(gql: GraphQLClient) -> float:

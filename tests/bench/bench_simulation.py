@@ -29,6 +29,7 @@ from simpipe.v1 import (
 from simpipe.v1 import kwok_scaler_pb2 as pb
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.settings import ServiceSettings
+from simpipe_devstack.bench_stats import rss_mib
 from simpipe_devstack.cluster_policy import container_security_context
 from simpipe_devstack.components.prometheus import CADVISOR_SCRAPE_INTERVAL
 from simpipe_devstack.components.services import go_seconds
@@ -91,16 +92,6 @@ def template_document(name: str, steps: int = STEPS_PER_COPY) -> str:
             "spec": {"entrypoint": "main", "templates": [main, step]},
         }
     )
-
-
-def rss_mib(pid: int) -> float:
-    if not os.path.exists(f"/proc/{pid}/status"):
-        return math.nan
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return math.nan
 
 
 async def all_ready(

@@ -55,3 +55,13 @@ def test_report_prints_one_line_of_p50_p99_and_ratios(capsys: pytest.CaptureFixt
     )
     report("thing", [0.010], [0.005], "raw", decimals=2)
     assert "p50=10.00 ms p99=10.00 ms | raw: p50=5.00 ms" in capsys.readouterr().out
+
+
+def test_rss_of_this_process_and_of_one_gone() -> None:
+    import math
+    import os
+
+    from simpipe_devstack.bench_stats import rss_mib
+
+    assert rss_mib(os.getpid()) > 1
+    assert math.isnan(rss_mib(2**22 + 1))  # above the kernel's pid_max

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
@@ -37,3 +38,15 @@ def report(
         f"\n[bench] {name}: n={len(ours)} p50={p50:.{d}f} ms p99={p99:.{d}f} ms | {raw_name}: "
         f"p50={r50:.{d}f} ms p99={r99:.{d}f} ms | ratio p50={p50 / r50:.2f} p99={p99 / r99:.2f}"
     )
+
+
+def rss_mib(pid: int) -> float:
+    """A process's resident memory in MiB (NaN once it is gone)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return math.nan
+    for line in lines:
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return math.nan

@@ -41,13 +41,27 @@ def _cmdline(pid: int) -> list[str]:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
-def _is_zombie(pid: int) -> bool:
+def _has_exited(task_stat: Path) -> bool:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = task_stat.read_text()
     except OSError:
         return True
     # The state letter follows the parenthesised command name.
-    return stat.rpartition(")")[2].split()[0] == "Z"
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
+
+
+def _threads_left(pid: int) -> int:
+    """Threads of `pid` that have not exited yet, the leader included.
+
+    A multi-threaded program killed by a signal can show its leader as a
+    zombie (with no cmdline) while its other threads are still closing its
+    files; its listening sockets are only free once the count is 0.
+    """
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return 0
+    return sum(not _has_exited(task / "stat") for task in tasks)
 
 
 class Supervisor:
@@ -70,10 +84,15 @@ class Supervisor:
         except (OSError, ValueError, KeyError, TypeError):
             return None
         cmdline = _cmdline(pid)
-        if not cmdline or cmdline[0] != exe or _is_zombie(pid):
-            path.unlink(missing_ok=True)
-            return None
-        return pid
+        ours = bool(cmdline) and cmdline[0] == exe
+        # An exiting leader has no cmdline left to check. Taking it for ours
+        # can only be wrong if a stale pid file meets another program at the
+        # moment it exits, and then we signal a process already going away.
+        exiting = not cmdline and _has_exited(Path(f"/proc/{pid}/stat"))
+        if (ours or exiting) and _threads_left(pid) > 0:
+            return pid
+        path.unlink(missing_ok=True)
+        return None
 
     def start(self, spec: ProcessSpec) -> int:
         self.pid_dir.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,7 @@ EXPLODE = "capture-vkfvt-2349931391"
 
 class FakeArchive(ArgoArchive):
     def __init__(self, workflows: list[Workflow]) -> None:
-        super().__init__(UNREACHABLE_URL, "simpipe", 1)
+        super().__init__(UNREACHABLE_URL, ("simpipe",), 1)
         self.workflows = workflows
         self.selectors: list[str] = []
 

@@ -20,7 +20,7 @@ def answering(status: int, text: str) -> httpx.MockTransport:
 
 @pytest.fixture
 async def archive() -> AsyncIterator[ArgoArchive]:
-    archive = ArgoArchive(ARGO, "simpipe", 1)
+    archive = ArgoArchive(ARGO, ("simpipe", "simpipe-sim"), 1)
     yield archive
     await archive.close()
 
@@ -38,16 +38,34 @@ async def test_a_step_log_is_read(archive: ArgoArchive) -> None:
         return httpx.Response(200, text="loading\nexit 3\n")
 
     await serve(archive, httpx.MockTransport(handler))
-    assert await archive.step_log("run-1", "uid-1", "run-1-42", archived=True) == (
+    assert await archive.step_log("simpipe", "run-1", "uid-1", "run-1-42", archived=True) == (
         "loading\nexit 3\n"
     )
-    assert await archive.step_log("run-1", "uid-1", "run-1-42", archived=False) == (
+    assert await archive.step_log("simpipe-sim", "run-1", "uid-1", "run-1-42", False) == (
         "loading\nexit 3\n"
     )
+    # A run that does not say where it is (read before runs said): the first namespace.
+    assert await archive.step_log("", "run-1", "uid-1", "run-1-42", archived=True)
     assert seen == [
         "/artifact-files/simpipe/archived-workflows/uid-1/run-1-42/outputs/main-logs",
-        "/artifact-files/simpipe/workflows/run-1/run-1-42/outputs/main-logs",
+        "/artifact-files/simpipe-sim/workflows/run-1/run-1-42/outputs/main-logs",
+        "/artifact-files/simpipe/archived-workflows/uid-1/run-1-42/outputs/main-logs",
     ]
+
+
+async def test_archived_runs_are_listed_from_every_run_namespace(archive: ArgoArchive) -> None:
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        namespace = request.url.params["namespace"]
+        asked.append(namespace)
+        item = {"metadata": {"name": f"run-in-{namespace}", "namespace": namespace}}
+        return httpx.Response(200, json={"items": [item]})
+
+    await serve(archive, httpx.MockTransport(handler))
+    found = await archive.list("simpipe.io/owner=abc")
+    assert asked == ["simpipe", "simpipe-sim"]
+    assert [w["metadata"]["name"] for w in found] == ["run-in-simpipe", "run-in-simpipe-sim"]
 
 
 async def test_a_step_log_the_argo_server_does_not_have_is_not_found(
@@ -55,7 +73,7 @@ async def test_a_step_log_the_argo_server_does_not_have_is_not_found(
 ) -> None:
     await serve(archive, answering(404, "not found"))
     with pytest.raises(NotFoundError, match="run-1-42"):
-        await archive.step_log("run-1", "uid-1", "run-1-42", archived=True)
+        await archive.step_log("simpipe", "run-1", "uid-1", "run-1-42", archived=True)
 
 
 @pytest.mark.parametrize("status", [500, 502, 403])
@@ -64,7 +82,7 @@ async def test_a_step_log_the_argo_server_fails_to_serve_is_unavailable(
 ) -> None:
     await serve(archive, answering(status, "it broke"))
     with pytest.raises(UnavailableError, match=f"HTTP {status}"):
-        await archive.step_log("run-1", "uid-1", "run-1-42", archived=True)
+        await archive.step_log("simpipe", "run-1", "uid-1", "run-1-42", archived=True)
 
 
 async def test_an_archived_workflow_that_is_gone_is_none_and_a_failure_unavailable(
@@ -82,7 +100,7 @@ async def test_the_token_is_sent_and_a_replaced_one_retried_once_after_401(
 ) -> None:
     token_file = tmp_path / "argo.token"
     token_file.write_text("old\n")
-    archive = ArgoArchive(ARGO, "simpipe", 1, ArgoToken(token_file))
+    archive = ArgoArchive(ARGO, ("simpipe",), 1, ArgoToken(token_file))
     seen: list[str | None] = []
 
     def handler(request: httpx.Request) -> httpx.Response:

@@ -17,10 +17,12 @@ EXPLODE = "capture-vkfvt-2349931391"
 
 class ArchivedLog(ArgoArchive):
     def __init__(self) -> None:
-        super().__init__(UNREACHABLE_URL, "simpipe", 1)
+        super().__init__(UNREACHABLE_URL, ("simpipe",), 1)
         self.read: list[tuple[str, str, str, bool]] = []
 
-    async def step_log(self, name: str, uid: str, node_id: str, archived: bool) -> str:
+    async def step_log(
+        self, namespace: str, name: str, uid: str, node_id: str, archived: bool
+    ) -> str:
         self.read.append((name, uid, node_id, archived))
         return "loading\nexploding\nexit 3\n"
 

@@ -67,7 +67,7 @@ def ids(events: list[str]) -> list[str]:
 async def test_a_follower_keeps_the_model_but_publishes_nothing(
     loop: Loop, pending: dict[str, Any], running: dict[str, Any]
 ) -> None:
-    await loop.feed(Listed([pending]), Watched("MODIFIED", running))
+    await loop.feed(Listed([pending], "simpipe"), Watched("MODIFIED", running))
     assert loop.model.get("capture-vkfvt") is not None
     assert loop.publisher.published == loop.publisher.caught_up == []
 
@@ -76,7 +76,7 @@ async def test_a_leader_catches_up_first_then_publishes_changes(
     loop: Loop, pending: dict[str, Any], running: dict[str, Any], failed: dict[str, Any]
 ) -> None:
     loop.sync.set_leader(True)
-    await loop.feed(Listed([pending]))
+    await loop.feed(Listed([pending], "simpipe"))
     # The first list is compared with what JetStream holds, not published blindly.
     assert (loop.publisher.caught_up, loop.publisher.published) == (["1409"], [])
     await loop.feed(Watched("MODIFIED", running), Watched("MODIFIED", failed))
@@ -88,7 +88,7 @@ async def test_after_a_failed_publish_the_current_state_follows(
     loop: Loop, pending: dict[str, Any], running: dict[str, Any], failed: dict[str, Any]
 ) -> None:
     loop.sync.set_leader(True)
-    await loop.feed(Listed([pending]))
+    await loop.feed(Listed([pending], "simpipe"))
     loop.publisher.failing = True
     await loop.feed(Watched("MODIFIED", running))
     loop.publisher.failing = False
@@ -107,7 +107,7 @@ async def test_losing_leadership_stops_publishing(
     loop: Loop, pending: dict[str, Any], running: dict[str, Any]
 ) -> None:
     loop.sync.set_leader(True)
-    await loop.feed(Listed([pending]))
+    await loop.feed(Listed([pending], "simpipe"))
     loop.sync.set_leader(False)
     await loop.feed(Watched("MODIFIED", running), Watched("DELETED", running))
     assert loop.publisher.published == []

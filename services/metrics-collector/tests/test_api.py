@@ -93,12 +93,16 @@ class FakeWatcher(Watcher):
         super().__init__(UNREACHABLE_URL, 1, ServiceSettings(mesh_insecure=True))
         self.artifacts = artifacts
         self.asked: list[str] = []
+        # Where the watcher says the run's pods are ("": it does not say).
+        self.namespace = ""
 
     async def dry_run(self, caller: str, dry_run_id: str) -> dry_runs_pb2.DryRun:
         self.asked.append(dry_run_id)
         if caller != ALICE or dry_run_id != RUN:
             raise NotFoundError(f"dry run {dry_run_id} not found")
-        return dry_run(self.artifacts)
+        found = dry_run(self.artifacts)
+        found.namespace = self.namespace
+        return found
 
 
 class FakeS3:
@@ -266,6 +270,20 @@ async def test_one_query_per_metric_for_all_steps(harness: tuple[Harness, Any]) 
     assert crunch[-1][0] <= T0 + 11 + 10
     assert float(crunch[-1][1]) == pytest.approx(9.0)
     assert h.trim.requests == 1  # the freed answer goes back to the OS after it
+
+
+async def test_a_run_is_measured_in_its_own_namespace(harness: tuple[Harness, Any]) -> None:
+    h, stub = harness
+    request = pb.GetStepSeriesRequest(caller=ALICE, dry_run_id=RUN, metrics=["memoryRss"])
+    await stub.GetStepSeries(request)
+    assert isinstance(h.collector.watcher, FakeWatcher)
+    h.collector.watcher.namespace = "simpipe-sim"  # a run on virtual nodes
+    await stub.GetStepSeries(request)
+    await stub.GetRunSummary(pb.DryRunMetricsRef(caller=ALICE, dry_run_id=RUN))
+    first, *on_virtual = h.prometheus.queries
+    assert 'namespace="simpipe"' in first
+    assert on_virtual
+    assert all('namespace="simpipe-sim"' in query for query in on_virtual)
 
 
 async def test_explicit_range_and_step(harness: tuple[Harness, Any]) -> None:

@@ -304,7 +304,7 @@ async def test_calls_carry_the_token_and_a_replaced_one_is_tried_once(tmp_path: 
         # hera's calls (every command but a create) likewise.
         accepted[0] = "ccc"
         _looking_the_same(token_file, "ccc")
-        await argo.suspend("t-1")
+        await argo.suspend("t-1", "simpipe")
         await argo.close()
     sent = [
         line.removeprefix(b"Authorization: Bearer ")

@@ -51,7 +51,7 @@ class FakeArgo(Argo):
         self.workflows[name] = document
         return CreatedWorkflow(name, f"uid-{name}")
 
-    async def get_workflow(self, name: str) -> dict[str, Any]:
+    async def get_workflow(self, name: str, namespace: str = "") -> dict[str, Any]:
         if name not in self.workflows:
             raise NotFoundError(f"dry run {name} not found")
         return self.workflows[name]
@@ -65,7 +65,7 @@ class FakeArgo(Argo):
             raise NotFoundError(f"workflow template {name} not found")
         return copy.deepcopy(self.templates[name])
 
-    async def resubmit(self, name: str) -> str:
+    async def resubmit(self, name: str, namespace: str) -> str:
         raise AssertionError("resubmitted")
 
 
@@ -80,7 +80,9 @@ class Storage(ProjectStorage):
     def __init__(self) -> None:
         self.attached: list[str] = []
 
-    async def attach(self, document: dict[str, Any], owner: str, project_id: str) -> None:
+    async def attach(
+        self, document: dict[str, Any], owner: str, project_id: str, namespace: str
+    ) -> None:
         self.attached.append(project_id)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from simpipe.v1 import events_pb2, kwok_scaler_pb2, workflow_submitter_pb2
-from simpipe_common.errors import ConflictError, InvalidInputError
+from simpipe_common.errors import ConflictError, InvalidInputError, NotFoundError
 from simpipe_common.ownership import owner_of, project_of
 from simpipe_common.testing import UNREACHABLE_URL, RecordedStream
 from simpipe_events import contract
@@ -34,23 +34,28 @@ spec:
 
 
 class FakeArgo(Argo):
-    """Stores Workflows by name; a second create of a name is a conflict."""
+    """Stores Workflows by namespace and name, as the apiserver: a second
+    create of a name in a namespace is a conflict."""
 
     def __init__(self) -> None:
-        super().__init__(UNREACHABLE_URL, "simpipe")
-        self.workflows: dict[str, dict[str, Any]] = {}
+        super().__init__(UNREACHABLE_URL, "simpipe", run_namespaces=("simpipe", "simpipe-sim"))
+        self.workflows: dict[tuple[str, str], dict[str, Any]] = {}
 
     async def create_workflow(self, document: dict[str, Any]) -> CreatedWorkflow:
-        name = str(document["metadata"].get("name") or f"demo-{len(self.workflows)}")
-        if name in self.workflows:
+        metadata = document["metadata"]
+        name = str(metadata.get("name") or f"demo-{len(self.workflows)}")
+        if (metadata["namespace"], name) in self.workflows:
             raise ConflictError(f"workflow {name} already exists")
         uid = f"uid-{len(self.workflows)}"
-        document["metadata"].update(name=name, uid=uid)
-        self.workflows[name] = document
+        metadata.update(name=name, uid=uid)
+        self.workflows[metadata["namespace"], name] = document
         return CreatedWorkflow(name, uid)
 
-    async def get_workflow(self, name: str) -> dict[str, Any]:
-        return self.workflows[name]
+    async def get_workflow(self, name: str, namespace: str = "") -> dict[str, Any]:
+        for where in (namespace,) if namespace else self.run_namespaces:
+            if (where, name) in self.workflows:
+                return self.workflows[where, name]
+        raise NotFoundError(f"dry run {name} not found")
 
 
 class RecordedStorage(ProjectStorage):
@@ -59,9 +64,13 @@ class RecordedStorage(ProjectStorage):
 
     def __init__(self) -> None:
         self.attached: list[tuple[str, str]] = []
+        self.attached_in: list[str] = []
 
-    async def attach(self, document: dict[str, Any], owner: str, project_id: str) -> None:
+    async def attach(
+        self, document: dict[str, Any], owner: str, project_id: str, namespace: str
+    ) -> None:
         self.attached.append((owner, project_id))
+        self.attached_in.append(namespace)
 
 
 @pytest.fixture
@@ -129,3 +138,39 @@ async def test_a_simulated_copy_carries_its_figures_and_simulation(dry_runs: Dry
     request.dry_run_id = "sim-1-1"
     with pytest.raises(InvalidInputError, match="VIRTUAL"):
         await dry_runs.create(request)
+
+
+VIRTUAL = workflow_submitter_pb2.Placement(nodes=workflow_submitter_pb2.NODES_VIRTUAL)
+
+
+async def test_a_run_on_virtual_nodes_lives_in_the_simulations_namespace(
+    dry_runs: DryRuns,
+) -> None:
+    real = workflow_submitter_pb2.CreateDryRunRequest(
+        caller=ALICE, document=DOCUMENT, dry_run_id="on-real"
+    )
+    virtual = workflow_submitter_pb2.CreateDryRunRequest(
+        caller=ALICE, document=DOCUMENT, dry_run_id="on-virtual", placement=VIRTUAL
+    )
+    await dry_runs.create(real)
+    await dry_runs.create(virtual)
+    assert (await dry_runs.argo.get_workflow("on-real"))["metadata"]["namespace"] == "simpipe"
+    found = await dry_runs.argo.get_workflow("on-virtual")
+    assert found["metadata"]["namespace"] == "simpipe-sim"
+    # Its project's storage is made where it runs.
+    assert isinstance(dry_runs.projects.storage, RecordedStorage)
+    assert dry_runs.projects.storage.attached_in == ["simpipe", "simpipe-sim"]
+
+
+async def test_an_id_taken_in_one_namespace_is_refused_in_the_other(dry_runs: DryRuns) -> None:
+    await dry_runs.create(
+        workflow_submitter_pb2.CreateDryRunRequest(caller=ALICE, document=DOCUMENT, dry_run_id="x")
+    )
+    with pytest.raises(ConflictError, match="already exists"):
+        await dry_runs.create(
+            workflow_submitter_pb2.CreateDryRunRequest(
+                caller=ALICE, document=DOCUMENT, dry_run_id="x", placement=VIRTUAL
+            )
+        )
+    assert isinstance(dry_runs.argo, FakeArgo)
+    assert [key for key in dry_runs.argo.workflows if key[1] == "x"] == [("simpipe", "x")]

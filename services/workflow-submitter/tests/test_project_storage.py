@@ -120,7 +120,7 @@ def credentials() -> FakeCredentials:
 
 @pytest.fixture
 def storage(core: FakeCore, credentials: FakeCredentials) -> ProjectStorage:
-    return ProjectStorage(credentials, lambda: core, NAMESPACE, "10.0.0.1:9000", True)  # type: ignore[arg-type,return-value]
+    return ProjectStorage(credentials, lambda: core, (NAMESPACE,), "10.0.0.1:9000", True)  # type: ignore[arg-type,return-value]
 
 
 def dry_run(*inputs: tuple[str, str, str]) -> dict[str, Any]:
@@ -142,7 +142,7 @@ async def test_a_run_gets_its_projects_repository_and_reads_inputs_with_its_secr
         ("own", "alice-data", "b.csv"),
         ("earlier", "argo-artifacts", "proj/run-0/run-0-1/out.tgz"),
     )
-    await storage.attach(document, ALICE, "proj")
+    await storage.attach(document, ALICE, "proj", NAMESPACE)
     assert credentials.issued == [(ALICE, "proj")]
 
     spec = document["spec"]
@@ -189,12 +189,12 @@ async def test_a_run_gets_its_projects_repository_and_reads_inputs_with_its_secr
 async def test_a_repeated_run_reads_and_writes_nothing_new(
     storage: ProjectStorage, core: FakeCore
 ) -> None:
-    await storage.attach(dry_run(), ALICE, "proj")
-    await storage.attach(dry_run(), ALICE, "proj")
+    await storage.attach(dry_run(), ALICE, "proj", NAMESPACE)
+    await storage.attach(dry_run(), ALICE, "proj", NAMESPACE)
     assert core.writes == [("create", "Secret"), ("create", "ConfigMap")]
     # Changed keys (a rotated root secret) are written over.
     core.objects[("Secret", "simpipe-proj-s3")]["data"]["secretkey"] = "b2xk"
-    await storage.attach(dry_run(), ALICE, "proj")
+    await storage.attach(dry_run(), ALICE, "proj", NAMESPACE)
     assert core.writes[-1] == ("replace", "Secret")
 
 
@@ -202,7 +202,7 @@ async def test_a_run_outside_any_project_has_its_owners_own_scope(
     storage: ProjectStorage, core: FakeCore
 ) -> None:
     document = dry_run()
-    await storage.attach(document, ALICE, "")
+    await storage.attach(document, ALICE, "", NAMESPACE)
     assert secret_name(ALICE, "") == f"simpipe--{A}-s3"
     assert document["spec"]["artifactRepositoryRef"]["configMap"] == f"simpipe--{A}-artifacts"
     assert set(core.objects) == {("Secret", secret_name(ALICE, "")),
@@ -215,7 +215,7 @@ async def test_an_input_in_a_bucket_not_the_owners_is_not_found_and_nothing_writ
 ) -> None:
     document = dry_run(("theirs", "bob-data", "b.csv"))
     with pytest.raises(NotFoundError, match="bob-data"):
-        await storage.attach(document, ALICE, "proj")
+        await storage.attach(document, ALICE, "proj", NAMESPACE)
     assert core.objects == {}
 
 
@@ -224,14 +224,14 @@ async def test_a_user_set_repository_is_replaced_by_the_projects(
 ) -> None:
     document = dry_run()
     document["spec"]["artifactRepositoryRef"] = {"configMap": "someone-elses", "key": "x"}
-    await storage.attach(document, ALICE, "proj")
+    await storage.attach(document, ALICE, "proj", NAMESPACE)
     assert document["spec"]["artifactRepositoryRef"]["configMap"] == "simpipe-proj-artifacts"
 
 
 async def test_forgetting_a_project_revokes_and_deletes_what_it_had(
     storage: ProjectStorage, core: FakeCore, credentials: FakeCredentials
 ) -> None:
-    await storage.attach(dry_run(), ALICE, "proj")
+    await storage.attach(dry_run(), ALICE, "proj", NAMESPACE)
     await storage.forget(ALICE, "proj")
     assert credentials.revoked == [(ALICE, "proj")]
     assert core.objects == {}

@@ -84,6 +84,15 @@ class KubernetesSettings(BaseSettings):
     kubeconfig: Path | None = None
     # Where SIM-PIPE's Projects, WorkflowTemplates and Workflows live.
     namespace: str = "simpipe"
+    # Where every run placed on virtual (KWOK) nodes lives, simulations' copies
+    # included: nothing else runs there, and none of it in `namespace`. A run's
+    # id (its Workflow's name) is unique across both.
+    simulation_namespace: str = "simpipe-sim"
+
+    @property
+    def run_namespaces(self) -> tuple[str, str]:
+        """Where a run may be, the real nodes' namespace first."""
+        return (self.namespace, self.simulation_namespace)
 
 
 class ArgoSettings(BaseSettings):

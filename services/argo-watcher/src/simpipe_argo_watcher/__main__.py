@@ -31,30 +31,38 @@ def main() -> None:
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
         async with event_broker.running():
-            model = ReadModel(settings.artifact_bucket)
+            model = ReadModel(settings.artifact_bucket, settings.run_namespaces)
             items: asyncio.Queue[Item] = asyncio.Queue()
             publisher = Publisher(
                 event_broker.publisher, lambda: event_broker.broker.connection.jetstream()
             )
             sync = ModelSync(model, publisher, items)
-            watch = WorkflowWatch(
-                kube, settings.namespace, settings.watch_timeout_seconds,
-                asyncio.get_running_loop(), items.put_nowait,
-            )  # fmt: skip
+            # One watch per namespace runs live in: the service may read only those.
+            watches = [
+                WorkflowWatch(
+                    kube,
+                    namespace,
+                    settings.watch_timeout_seconds,
+                    asyncio.get_running_loop(),
+                    items.put_nowait,
+                )
+                for namespace in settings.run_namespaces
+            ]
             election = LeaseElection(
                 kube, settings.namespace, settings.leader_lease_name,
                 settings.leader_lease_seconds, sync.set_leader,
             )  # fmt: skip
             archive = ArgoArchive(
-                settings.argo_server_url, settings.namespace, settings.argo_timeout_seconds,
+                settings.argo_server_url, settings.run_namespaces, settings.argo_timeout_seconds,
                 ArgoToken(settings.argo_token_file),
             )  # fmt: skip
             api = ArgoWatcherApi(
                 model, archive, StepLogs(kube, settings.namespace, archive),
                 settings.initial_sync_timeout_seconds,
-                LiveWorkflows(kube, settings.namespace, settings.argo_timeout_seconds),
+                LiveWorkflows(kube, settings.run_namespaces, settings.argo_timeout_seconds),
             )  # fmt: skip
-            watch.start()
+            for watch in watches:
+                watch.start()
             tasks = [asyncio.create_task(sync.run()), asyncio.create_task(election.run())]
             try:
                 yield [
@@ -66,7 +74,8 @@ def main() -> None:
                     )
                 ]
             finally:
-                watch.stop()
+                for watch in watches:
+                    watch.stop()
                 for task in tasks:
                     task.cancel()
                 for task in tasks:

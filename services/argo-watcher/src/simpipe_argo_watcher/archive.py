@@ -19,21 +19,30 @@ HTTP_NOT_FOUND = 404
 
 class ArgoArchive:
     def __init__(
-        self, argo_server_url: str, namespace: str, timeout: float, token: ArgoToken | None = None
+        self,
+        argo_server_url: str,
+        namespaces: tuple[str, ...],
+        timeout: float,
+        token: ArgoToken | None = None,
     ) -> None:
+        """`namespaces`: where runs are, the first where a run that does not
+        say (archived before runs said) is."""
         self._url = argo_server_url.rstrip("/")
-        self._namespace = namespace
+        self._namespaces = namespaces
         self._token = token or ArgoToken(None)
         self._http = httpx.AsyncClient(base_url=self._url, timeout=timeout)
 
     async def list(self, label_selector: str, name: str = "") -> list[Workflow]:
         """Archived Workflows matching the selector (and name), without their nodes:
         Argo's archive lists summaries."""
-        params = {"namespace": self._namespace, "listOptions.labelSelector": label_selector}
-        if name:
-            params["listOptions.fieldSelector"] = f"metadata.name={name}"
-        body = await self._get_json("/api/v1/archived-workflows", params)
-        items: list[Workflow] = (body or {}).get("items") or []
+        items: list[Workflow] = []
+        # One list per namespace: the services may read only their own.
+        for namespace in self._namespaces:
+            params = {"namespace": namespace, "listOptions.labelSelector": label_selector}
+            if name:
+                params["listOptions.fieldSelector"] = f"metadata.name={name}"
+            body = await self._get_json("/api/v1/archived-workflows", params)
+            items += (body or {}).get("items") or []
         return items
 
     async def get(self, uid: str) -> Workflow | None:
@@ -41,11 +50,14 @@ class ArgoArchive:
         found: Workflow | None = await self._get_json(f"/api/v1/archived-workflows/{uid}", {})
         return found
 
-    async def step_log(self, name: str, uid: str, node_id: str, archived: bool) -> str:
+    async def step_log(
+        self, namespace: str, name: str, uid: str, node_id: str, archived: bool
+    ) -> str:
         """The `main-logs` artifact Argo keeps in S3 when archiveLogs is on, of
         node `node_id` of the Workflow `name` (`uid` once it is archived)."""
         where = f"archived-workflows/{uid}" if archived else f"workflows/{name}"
-        path = f"/artifact-files/{self._namespace}/{where}/{node_id}/outputs/main-logs"
+        namespace = namespace or self._namespaces[0]
+        path = f"/artifact-files/{namespace}/{where}/{node_id}/outputs/main-logs"
         response = await self._found(path, {})
         if response is None:
             raise NotFoundError(

@@ -73,6 +73,7 @@ def to_dry_run(
     dry_run = dry_runs_pb2.DryRun(
         id=str(metadata.get("name", "")),
         uid=str(metadata.get("uid", "")),
+        namespace=str(metadata.get("namespace", "")),
         project_id=project_of(workflow),
         owner=owner_of(workflow),
         status=dry_runs_pb2.DryRunStatus(

@@ -17,18 +17,28 @@ from simpipe_common.ownership import LABEL_MANAGED
 
 class LiveWorkflows:
     def __init__(
-        self, kube: Callable[[], client.ApiClient], namespace: str, timeout_seconds: float
+        self,
+        kube: Callable[[], client.ApiClient],
+        namespaces: tuple[str, ...],
+        timeout_seconds: float,
     ) -> None:
         self._kube = kube
-        self._namespace = namespace
+        self._namespaces = namespaces
         self._timeout = timeout_seconds
 
     async def get(self, name: str) -> Workflow | None:
-        """The Workflow SIM-PIPE manages under `name`; None if there is none."""
+        """The Workflow SIM-PIPE manages under `name` in any of the run
+        namespaces (a name is in one at most); None if there is none."""
+        for namespace in self._namespaces:
+            workflow = await self._get(namespace, name)
+            if workflow is not None:
+                return workflow
+        return None
 
+    async def _get(self, namespace: str, name: str) -> Workflow | None:
         def read() -> Workflow:
             found = client.CustomObjectsApi(self._kube()).get_namespaced_custom_object(
-                "argoproj.io", "v1alpha1", self._namespace, "workflows", name,
+                "argoproj.io", "v1alpha1", namespace, "workflows", name,
                 _request_timeout=self._timeout,
             )  # fmt: skip
             return cast(Workflow, found)

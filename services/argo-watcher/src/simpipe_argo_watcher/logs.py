@@ -68,6 +68,7 @@ class StepLogs:
     def __init__(
         self, api: Callable[[], client.ApiClient], namespace: str, archive: ArgoArchive
     ) -> None:
+        """`namespace`: where a run that does not say (read before runs said) is."""
         self._api = api
         self._namespace = namespace
         self._archive = archive
@@ -81,7 +82,8 @@ class StepLogs:
         max_lines: int,
     ) -> list[str]:
         if not dry_run.archived:
-            live = await self._live(node.pod_name, since, grep, max_lines)
+            namespace = dry_run.namespace or self._namespace
+            live = await self._live(namespace, node.pod_name, since, grep, max_lines)
             if live is not None:
                 return select(live, since, grep, max_lines)
         if not any(artifact.name == MAIN_LOGS_ARTIFACT for artifact in node.output_artifacts):
@@ -92,11 +94,13 @@ class StepLogs:
         finished = node.finished_at.ToDatetime(tzinfo=UTC) if node.HasField("finished_at") else None
         if since is not None and finished is not None and finished < since:
             return []
-        text = await self._archive.step_log(dry_run.id, dry_run.uid, node.id, dry_run.archived)
+        text = await self._archive.step_log(
+            dry_run.namespace, dry_run.id, dry_run.uid, node.id, dry_run.archived
+        )
         return select((LogLine(None, line) for line in text.splitlines()), None, grep, max_lines)
 
     async def _live(
-        self, pod: str, since: datetime | None, grep: str, max_lines: int
+        self, namespace: str, pod: str, since: datetime | None, grep: str, max_lines: int
     ) -> list[LogLine] | None:
         """The pod's `main` log; None when the pod is gone."""
         # Kubernetes can tail by itself only when nothing is filtered before the tail.
@@ -105,7 +109,7 @@ class StepLogs:
         def read() -> str:
             text: str = client.CoreV1Api(self._api()).read_namespaced_pod_log(
                 pod,
-                self._namespace,
+                namespace,
                 container="main",
                 timestamps=True,
                 tail_lines=tail,

@@ -32,14 +32,18 @@ Update = dry_runs_pb2.DryRun | None
 
 
 class ReadModel:
-    def __init__(self, artifact_bucket: str = DEFAULT_ARTIFACT_BUCKET) -> None:
+    def __init__(
+        self, artifact_bucket: str = DEFAULT_ARTIFACT_BUCKET, namespaces: tuple[str, ...] = ()
+    ) -> None:
         # Where the steps' artifacts are when their Workflow does not say.
         self.artifact_bucket = artifact_bucket
         self._runs: dict[str, Snapshot] = {}
         self._subscribers: dict[str, set[asyncio.Queue[Update]]] = {}
-        # Set once the first list of Workflows is in: until then an empty model
-        # would answer "not found" for runs that exist.
+        # Set once the first list of Workflows of every namespace watched is
+        # in: until then an empty model would answer "not found" for runs
+        # that exist.
         self.synced = asyncio.Event()
+        self._unlisted = set(namespaces)
 
     def get(self, name: str) -> dry_runs_pb2.DryRun | None:
         snapshot = self._runs.get(name)
@@ -60,19 +64,30 @@ class ReadModel:
         self._notify(name, current.dry_run)
         return Change(previous, current)
 
-    def delete(self, name: str) -> Change | None:
-        previous = self._runs.pop(name, None)
-        if previous is None:
+    def delete(self, name: str, namespace: str = "") -> Change | None:
+        """`name` is gone (from `namespace`, when given: a run of that name
+        elsewhere stays)."""
+        previous = self._runs.get(name)
+        if previous is None or (namespace and previous.dry_run.namespace != namespace):
             return None
+        del self._runs[name]
         self._notify(name, None)
         return Change(previous, None)
 
-    def replace_all(self, workflows: Iterable[Workflow]) -> list[Change]:
-        """A fresh list: upserts what it holds, deletes what it no longer holds."""
+    def replace_all(self, workflows: Iterable[Workflow], namespace: str = "") -> list[Change]:
+        """A fresh list (of `namespace`, when given: the runs of other
+        namespaces stay): upserts what it holds, deletes what it no longer
+        holds."""
         listed = {str(w["metadata"]["name"]): w for w in workflows}
-        changes = [self.delete(name) for name in set(self._runs) - set(listed)]
+        changes = [
+            self.delete(name, namespace)
+            for name, snapshot in list(self._runs.items())
+            if name not in listed and (not namespace or snapshot.dry_run.namespace == namespace)
+        ]
         changes += [self.upsert(workflow) for workflow in listed.values()]
-        self.synced.set()
+        self._unlisted.discard(namespace)
+        if not self._unlisted or not namespace:
+            self.synced.set()
         return [change for change in changes if change is not None]
 
     @contextmanager

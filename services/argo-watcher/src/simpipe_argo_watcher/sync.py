@@ -75,10 +75,13 @@ class ModelSync:
 
     def _apply(self, item: Item) -> list[Change]:
         match item:
-            case Listed(workflows):
-                return self._model.replace_all(workflows)
+            case Listed(workflows, namespace):
+                return self._model.replace_all(workflows, namespace)
             case Watched("DELETED", workflow):
-                change = self._model.delete(str(workflow["metadata"]["name"]))
+                metadata = workflow["metadata"]
+                change = self._model.delete(
+                    str(metadata["name"]), str(metadata.get("namespace", ""))
+                )
             case Watched(_, workflow):
                 change = self._model.upsert(workflow)
             case _:

@@ -1,4 +1,4 @@
-"""One list-then-watch of SIM-PIPE's Workflows, in a worker thread.
+"""One list-then-watch of SIM-PIPE's Workflows in a namespace, in a worker thread.
 
 The `kubernetes` package's Watch blocks, so it runs in a daemon thread and
 hands what it sees to the event loop; this keeps one Kubernetes client (the
@@ -32,9 +32,11 @@ MAX_BACKOFF_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class Listed:
-    """Every Workflow there is now: the model is replaced by these."""
+    """Every Workflow there is now in `namespace`: the model's runs there
+    are replaced by these."""
 
     workflows: list[Workflow]
+    namespace: str
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,9 @@ class WorkflowWatch:
         self._loop = loop
         self._receive = receive
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="workflow-watch", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"workflow-watch-{namespace}", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -110,7 +114,7 @@ class WorkflowWatch:
             label_selector=SELECTOR,
             _request_timeout=self._timeout_seconds,
         )
-        self._hand_over(Listed(list(listed.get("items") or [])))
+        self._hand_over(Listed(list(listed.get("items") or []), self._namespace))
         return str(listed["metadata"]["resourceVersion"])
 
     def _watch(self, resource_version: str) -> str:

@@ -158,14 +158,20 @@ class MetricsCollector:
                 raise NotFoundError(f"dry run {dry_run.id} has no step {missing[0]}")
             steps = [s for s in steps if s.node_id in wanted]
         windows = {s.node_id: padded(s, start, end) for s in steps}
-        series = await self.series(metrics, steps, windows, step)
+        series = await self.series(self.namespace_of(dry_run), metrics, steps, windows, step)
         ids = wanted or [n.id for n in dry_run.nodes if n.type == "Pod"]
         return [
             StepSeries(n, m.name, series.get((n, m.name), NO_SAMPLES)) for n in ids for m in metrics
         ]
 
+    def namespace_of(self, dry_run: dry_runs_pb2.DryRun) -> str:
+        """Where the run's pods are (runs on virtual nodes have a namespace of
+        their own); the configured one for a run that does not say."""
+        return dry_run.namespace or self.namespace
+
     async def series(
         self,
+        namespace: str,
         metrics: Sequence[Metric],
         steps: Sequence[Step],
         windows: dict[str, Window],
@@ -187,7 +193,7 @@ class MetricsCollector:
         # A grid on multiples of the step: repeated asks get the same samples.
         start = math.floor(start / seconds) * seconds
         found = await self._per_pod(
-            promql.series_queries(metrics, self.namespace, [s.pod_name for s in steps]),
+            promql.series_queries(metrics, namespace, [s.pod_name for s in steps]),
             start, end, seconds,
         )  # fmt: skip
         return {
@@ -225,10 +231,11 @@ class MetricsCollector:
         # rate() needs two samples in its window, whatever the jitter.
         rate_window = max(3, math.ceil(3 * self.scrape_interval), math.ceil(2 * step))
         pods = [s.pod_name for s in steps]
+        namespace = self.namespace_of(dry_run)
         values = await self._per_pod(
             [
-                *promql.series_queries(list(_SUMMARISED.values()), self.namespace, pods),
-                promql.rate_query(catalog.CPU, self.namespace, pods, rate_window),
+                *promql.series_queries(list(_SUMMARISED.values()), namespace, pods),
+                promql.rate_query(catalog.CPU, namespace, pods, rate_window),
             ],
             start, end, step,
         )  # fmt: skip

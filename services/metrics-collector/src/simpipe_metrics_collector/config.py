@@ -13,7 +13,7 @@ class MetricsCollectorSettings(GrpcServiceSettings, S3Settings):
     argo_watcher_timeout_seconds: float = 20.0
     # A run's series are the mesh's largest answers (README: "Inside the mesh").
     grpc_max_answer_bytes: int = 16 * MIB
-    # The namespace of the dry runs' pods.
+    # The namespace of the pods of a run that does not name its own.
     namespace: str = "simpipe"
     # Prometheus's scrape interval of cAdvisor: the finest step worth asking
     # for, and the unit of the waits below.

@@ -153,7 +153,9 @@ class RunReports:
         measures = await self.collector.measure(dry_run)
         steps = [step for step, _ in measures.steps]
         windows = {s.node_id: padded(s) for s in steps}
-        found = await self.collector.series(list(catalog.METRICS.values()), steps, windows, 0)
+        found = await self.collector.series(
+            self.collector.namespace_of(dry_run), list(catalog.METRICS.values()), steps, windows, 0
+        )
         series = [StepSeries(node, metric, samples) for (node, metric), samples in found.items()]
         summary = run_summary_message(measures, self.collector.energy)
         phase = contract.run_phase_name(event.phase)

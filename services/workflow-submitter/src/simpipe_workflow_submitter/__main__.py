@@ -31,8 +31,9 @@ def main() -> None:
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
         custom_objects = CustomObjects(settings.kubeconfig)
         argo = Argo(
-            settings.argo_server_url, settings.namespace, ArgoToken(settings.argo_token_file)
-        )
+            settings.argo_server_url, settings.namespace, ArgoToken(settings.argo_token_file),
+            settings.run_namespaces,
+        )  # fmt: skip
         projects = ProjectStore(custom_objects, settings.namespace)
         bounds = Bounds(
             settings.max_document_bytes, settings.max_document_depth, settings.max_list_items
@@ -49,6 +50,7 @@ def main() -> None:
                     settings.artifact_s3_endpoint, settings.artifact_s3_insecure,
                     settings.artifact_s3_secret,
                 ),
+                settings.simulation_namespace,
             ),
         )  # fmt: skip
         try:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from simpipe.v1 import dry_runs_pb2, workflow_submitter_pb2, workflow_submitter_pb2_grpc
 from simpipe_common.errors import Context, typed_errors
 from simpipe_workflow_submitter import validation
-from simpipe_workflow_submitter.dry_runs import DryRuns
+from simpipe_workflow_submitter.dry_runs import DryRuns, namespace_of
 from simpipe_workflow_submitter.projects import ProjectStore
 from simpipe_workflow_submitter.templates import Templates, to_message
 
@@ -92,20 +92,20 @@ class WorkflowSubmitterApi(workflow_submitter_pb2_grpc.WorkflowSubmitterServicer
 
     @typed_errors
     async def SuspendDryRun(self, request: pb.DryRunRef, context: Context) -> pb.DryRunRef:
-        await self.dry_runs.owned(request.caller, request.dry_run_id)
-        await self.dry_runs.argo.suspend(request.dry_run_id)
+        run = await self.dry_runs.owned(request.caller, request.dry_run_id)
+        await self.dry_runs.argo.suspend(request.dry_run_id, namespace_of(run))
         return request
 
     @typed_errors
     async def ResumeDryRun(self, request: pb.DryRunRef, context: Context) -> pb.DryRunRef:
-        await self.dry_runs.checked(request.caller, request.dry_run_id)
-        await self.dry_runs.argo.resume(request.dry_run_id)
+        run = await self.dry_runs.checked(request.caller, request.dry_run_id)
+        await self.dry_runs.argo.resume(request.dry_run_id, namespace_of(run))
         return request
 
     @typed_errors
     async def RetryDryRun(self, request: pb.DryRunRef, context: Context) -> pb.DryRunRef:
-        await self.dry_runs.checked(request.caller, request.dry_run_id)
-        await self.dry_runs.argo.retry(request.dry_run_id)
+        run = await self.dry_runs.checked(request.caller, request.dry_run_id)
+        await self.dry_runs.argo.retry(request.dry_run_id, namespace_of(run))
         return request
 
     @typed_errors
@@ -115,17 +115,17 @@ class WorkflowSubmitterApi(workflow_submitter_pb2_grpc.WorkflowSubmitterServicer
 
     @typed_errors
     async def StopDryRun(self, request: pb.StopDryRunRequest, context: Context) -> pb.DryRunRef:
-        await self.dry_runs.owned(request.caller, request.dry_run_id)
+        run = await self.dry_runs.owned(request.caller, request.dry_run_id)
         if request.terminate:
-            await self.dry_runs.argo.terminate(request.dry_run_id)
+            await self.dry_runs.argo.terminate(request.dry_run_id, namespace_of(run))
         else:
-            await self.dry_runs.argo.stop(request.dry_run_id)
+            await self.dry_runs.argo.stop(request.dry_run_id, namespace_of(run))
         return pb.DryRunRef(caller=request.caller, dry_run_id=request.dry_run_id)
 
     @typed_errors
     async def DeleteDryRun(self, request: pb.DryRunRef, context: Context) -> pb.DeleteResponse:
-        await self.dry_runs.owned(request.caller, request.dry_run_id)
-        await self.dry_runs.argo.delete_workflow(request.dry_run_id)
+        run = await self.dry_runs.owned(request.caller, request.dry_run_id)
+        await self.dry_runs.argo.delete_workflow(request.dry_run_id, namespace_of(run))
         return pb.DeleteResponse(deleted=True)
 
     @typed_errors

@@ -12,9 +12,10 @@ since been replaced is sent once more with the new one.
 """
 
 import asyncio
+import functools
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -52,7 +53,7 @@ T = TypeVar("T")
 # How long a create may take at most (hera's own calls have no limit).
 CREATE_TIMEOUT_SECONDS = 30.0
 # What get_workflow asks Argo for (its `fields` filter).
-_METADATA = "metadata.name,metadata.uid,metadata.labels,metadata.annotations"
+_METADATA = "metadata.name,metadata.namespace,metadata.uid,metadata.labels,metadata.annotations"
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,17 @@ class Argo:
     """Argo validates a document when it is created (400 on any problem, and
     nothing is stored), so there is no separate lint round trip."""
 
-    def __init__(self, server_url: str, namespace: str, token: ArgoToken | None = None) -> None:
+    def __init__(
+        self,
+        server_url: str,
+        namespace: str,
+        token: ArgoToken | None = None,
+        run_namespaces: tuple[str, ...] = (),
+    ) -> None:
+        """`namespace`: the WorkflowTemplates'; `run_namespaces`: where
+        Workflows may be (default: `namespace`), searched in that order."""
         self.namespace = namespace
+        self.run_namespaces = run_namespaces or (namespace,)
         self.token = token or ArgoToken(None)
         self.service = WorkflowsService(host=server_url, verify_ssl=False, namespace=namespace)
         self.http = ArgoHttp(server_url, verify_ssl=False, timeout_seconds=CREATE_TIMEOUT_SECONDS)
@@ -151,7 +161,7 @@ class Argo:
             raise InvalidArgoDocumentError(
                 "the Workflow holds values that are not JSON", REASONS[WORKFLOW]
             ) from None
-        path = f"/api/v1/workflows/{self.namespace}"
+        path = f"/api/v1/workflows/{document['metadata'].get('namespace') or self.namespace}"
         with _typed(name, WORKFLOW):
             used = self.token.header()
             answer = await self.http.post_json(path, body, used)
@@ -171,40 +181,54 @@ class Argo:
     async def close(self) -> None:
         await self.http.close()
 
-    async def _on_workflow(self, name: str, fn: Callable[..., T], *args: Any) -> T:
-        return await self._call(f"dry run {name}", WORKFLOW, fn, name, *args)
+    async def _on_workflow(self, name: str, namespace: str, fn: Callable[..., T], *args: Any) -> T:
+        call = functools.partial(fn, namespace=namespace)
+        return await self._call(f"dry run {name}", WORKFLOW, call, name, *args)
 
-    async def get_workflow(self, name: str) -> dict[str, Any]:
-        """The Workflow's metadata only: all a command checks (owner, project).
-        Its spec and status, every node included, stay on the Argo server."""
-        # get_workflow(name, namespace, resource_version, fields)
-        found = await self._on_workflow(name, self.service.get_workflow, None, None, _METADATA)
-        return _plain(found)
+    async def get_workflow(self, name: str, namespace: str = "") -> dict[str, Any]:
+        """The Workflow's metadata only: all a command checks (owner, project,
+        namespace). Its spec and status, every node included, stay on the Argo
+        server. Without `namespace`, looked for in each run namespace."""
+        for where in (namespace,) if namespace else self.run_namespaces:
+            with suppress(NotFoundError):
+                found = await self._on_workflow(
+                    name, where, self.service.get_workflow, None, _METADATA
+                )
+                return _plain(found)
+        raise NotFoundError(f"dry run {name} not found")
 
-    async def suspend(self, name: str) -> None:
-        await self._on_workflow(name, self.service.suspend_workflow, WorkflowSuspendRequest())
+    async def suspend(self, name: str, namespace: str) -> None:
+        await self._on_workflow(
+            name, namespace, self.service.suspend_workflow, WorkflowSuspendRequest()
+        )
 
-    async def resume(self, name: str) -> None:
-        await self._on_workflow(name, self.service.resume_workflow, WorkflowResumeRequest())
+    async def resume(self, name: str, namespace: str) -> None:
+        await self._on_workflow(
+            name, namespace, self.service.resume_workflow, WorkflowResumeRequest()
+        )
 
-    async def retry(self, name: str) -> None:
-        await self._on_workflow(name, self.service.retry_workflow, WorkflowRetryRequest())
+    async def retry(self, name: str, namespace: str) -> None:
+        await self._on_workflow(
+            name, namespace, self.service.retry_workflow, WorkflowRetryRequest()
+        )
 
-    async def resubmit(self, name: str) -> str:
-        """The name of the copy."""
+    async def resubmit(self, name: str, namespace: str) -> str:
+        """The name of the copy (in the original's namespace)."""
         copy = await self._on_workflow(
-            name, self.service.resubmit_workflow, WorkflowResubmitRequest()
+            name, namespace, self.service.resubmit_workflow, WorkflowResubmitRequest()
         )
         return str(copy.metadata.name)
 
-    async def stop(self, name: str) -> None:
-        await self._on_workflow(name, self.service.stop_workflow, WorkflowStopRequest())
+    async def stop(self, name: str, namespace: str) -> None:
+        await self._on_workflow(name, namespace, self.service.stop_workflow, WorkflowStopRequest())
 
-    async def terminate(self, name: str) -> None:
-        await self._on_workflow(name, self.service.terminate_workflow, WorkflowTerminateRequest())
+    async def terminate(self, name: str, namespace: str) -> None:
+        await self._on_workflow(
+            name, namespace, self.service.terminate_workflow, WorkflowTerminateRequest()
+        )
 
-    async def delete_workflow(self, name: str) -> None:
-        await self._on_workflow(name, self.service.delete_workflow)
+    async def delete_workflow(self, name: str, namespace: str) -> None:
+        await self._on_workflow(name, namespace, self.service.delete_workflow)
 
     # WorkflowTemplates (pipelines)
     async def create_template(self, document: dict[str, Any]) -> dict[str, Any]:

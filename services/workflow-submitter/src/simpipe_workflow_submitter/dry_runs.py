@@ -39,6 +39,9 @@ class DryRuns:
     namespace: str
     placements: Placements
     artifact_repository: documents.ArtifactRepository
+    # Where runs on virtual nodes live (simulations' copies included), apart
+    # from the real nodes' runs in `namespace`.
+    simulation_namespace: str = "simpipe-sim"
 
     async def owned(self, caller: str, dry_run_id: str) -> dict[str, Any]:
         validation.caller(caller)
@@ -109,19 +112,22 @@ class DryRuns:
         scope = Scope(caller, project_id)
         document, checked = await self._document(request, scope)
         await self.templates.check_references(checked, scope, documents.WORKFLOW)
+        # A run on virtual nodes lives in the simulations' namespace, where
+        # the pipelines' WorkflowTemplates are not: it carries its template.
+        namespace = self.simulation_namespace if placement.virtual else self.namespace
+        if request.workflow_template_name and placement.virtual:
+            template = await self.templates.owned(caller, request.workflow_template_name)
+            simulated_steps.inline_template(document, template)
         if simulated:
             # The kwok-scaler's copy of a pipeline: its steps' figures on its pods.
-            if request.workflow_template_name:
-                template = await self.templates.owned(caller, request.workflow_template_name)
-                simulated_steps.inline_template(document, template)
             simulated_steps.annotate(document, request.simulated_steps, request.simulation_id)
         # What the service adds after the policy: input files, placement,
         # the project's storage.
         documents.set_input_artifacts(document, request.input_artifacts, self.artifact_repository)
         placement.apply(document)
-        await self.projects.storage.attach(document, caller, project_id)
+        await self.projects.storage.attach(document, caller, project_id, namespace)
         metadata = document["metadata"]
-        metadata["namespace"] = self.namespace
+        metadata["namespace"] = namespace
         if request.dry_run_id:
             metadata["name"] = validation.dns_label("dry run id", request.dry_run_id)
             metadata.pop("generateName", None)
@@ -129,13 +135,15 @@ class DryRuns:
             validation.dns_label("dry run id", str(metadata["name"]))
         elif not metadata.get("generateName"):
             metadata["generateName"] = f"{project_id or 'dry-run'}-"
+        if metadata.get("name"):
+            await self._not_elsewhere(str(metadata["name"]), namespace)
         stamp(metadata, caller, project_id)
         metadata["annotations"][POLICY_ANNOTATION] = POLICY_VERSION
         try:
             created = await self.argo.create_workflow(document)
         except ConflictError:
             # A retried create with the same id: the same dry run, once.
-            existing = await self.argo.get_workflow(str(metadata.get("name")))
+            existing = await self.argo.get_workflow(str(metadata.get("name")), namespace)
             if (
                 request.dry_run_id
                 and owner_of(existing) == caller
@@ -158,25 +166,41 @@ class DryRuns:
         )
         return name
 
+    async def _not_elsewhere(self, name: str, namespace: str) -> None:
+        """A run's id names one run: refused when another namespace has it."""
+        for other in self.argo.run_namespaces:
+            if other != namespace:
+                try:
+                    await self.argo.get_workflow(name, other)
+                except NotFoundError:
+                    continue
+                raise ConflictError(f"dry run {name} already exists")
+
     async def resubmit(self, caller: str, dry_run_id: str) -> str:
         original = await self.checked(caller, dry_run_id)
-        name = await self.argo.resubmit(dry_run_id)
+        namespace = namespace_of(original)
+        name = await self.argo.resubmit(dry_run_id, namespace)
         # Argo copies the spec, not our labels: the copy belongs where the original did.
-        await self._label(name, caller, project_of(original))
+        await self._label(name, namespace, caller, project_of(original))
         return name
 
     async def assign(self, caller: str, dry_run_id: str, project_id: str) -> str:
-        await self.owned(caller, dry_run_id)
+        workflow = await self.owned(caller, dry_run_id)
         await self.projects.get(caller, project_id)
-        await self._label(dry_run_id, caller, project_id)
+        await self._label(dry_run_id, namespace_of(workflow), caller, project_id)
         return dry_run_id
 
-    async def _label(self, name: str, caller: str, project_id: str) -> None:
+    async def _label(self, name: str, namespace: str, caller: str, project_id: str) -> None:
         metadata: dict[str, Any] = {}
         stamp(metadata, caller, project_id)
         patch = {"metadata": metadata}
         await call(
             f"dry run {name}",
             self.custom_objects().patch_namespaced_custom_object,
-            "argoproj.io", "v1alpha1", self.namespace, "workflows", name, patch,
+            "argoproj.io", "v1alpha1", namespace, "workflows", name, patch,
         )  # fmt: skip
+
+
+def namespace_of(workflow: dict[str, Any]) -> str:
+    """Where a Workflow read by Argo.get_workflow lives."""
+    return str((workflow.get("metadata") or {}).get("namespace") or "")

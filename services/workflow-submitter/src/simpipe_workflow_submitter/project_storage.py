@@ -133,7 +133,9 @@ def _secret_ref(name: str, key: str) -> dict[str, str]:
 class ProjectStorage:
     credentials: ProjectCredentialsSource
     core: Callable[[], client.CoreV1Api]
-    namespace: str
+    # Where runs live (KubernetesSettings.run_namespaces): a project's Secret
+    # and ConfigMap are made in the namespace of each run that needs them.
+    namespaces: tuple[str, ...]
     # S3 as the steps' pods reach it (Argo's host:port).
     endpoint: str
     insecure: bool
@@ -147,12 +149,14 @@ class ProjectStorage:
                 own.storage_broker_addr, own.storage_broker_timeout_seconds, submitter
             ),
             core=lambda: client.CoreV1Api(api_client()),
-            namespace=submitter.namespace,
+            namespaces=submitter.run_namespaces,
             endpoint=submitter.artifact_s3_endpoint,
             insecure=submitter.artifact_s3_insecure,
         )
 
-    async def attach(self, document: dict[str, Any], owner: str, project_id: str) -> None:
+    async def attach(
+        self, document: dict[str, Any], owner: str, project_id: str, namespace: str
+    ) -> None:
         """Point a dry run (before it is created) at its project's storage:
         artifacts under the project's prefix, read and written with the
         project's credentials, as are its input files (spec.arguments)."""
@@ -166,8 +170,8 @@ class ProjectStorage:
             if isinstance(s3, dict) and s3.get("bucket"):
                 self._read_with_project_credentials(s3, secret, issued)
         spec["artifactRepositoryRef"] = {"configMap": repository, "key": REPOSITORY_KEY}
-        await self._ensure_secret(secret, owner, project_id, issued)
-        await self._ensure_repository(repository, secret, owner, project_id, issued)
+        await self._ensure_secret(namespace, secret, owner, project_id, issued)
+        await self._ensure_repository(namespace, repository, secret, owner, project_id, issued)
 
     def _read_with_project_credentials(
         self, s3: dict[str, Any], secret: str, issued: pb.ProjectCredentials
@@ -182,16 +186,17 @@ class ProjectStorage:
         s3["accessKeySecret"] = _secret_ref(secret, "accesskey")
         s3["secretKeySecret"] = _secret_ref(secret, "secretkey")
 
-    def _metadata(self, name: str, owner: str, project_id: str) -> dict[str, Any]:
-        metadata: dict[str, Any] = {"name": name, "namespace": self.namespace}
+    @staticmethod
+    def _metadata(namespace: str, name: str, owner: str, project_id: str) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"name": name, "namespace": namespace}
         stamp(metadata, owner, project_id)
         return metadata
 
     async def _ensure_secret(
-        self, name: str, owner: str, project_id: str, issued: pb.ProjectCredentials
+        self, namespace: str, name: str, owner: str, project_id: str, issued: pb.ProjectCredentials
     ) -> None:
         data = {"accesskey": issued.access_key, "secretkey": issued.secret_key}
-        metadata = self._metadata(name, owner, project_id)
+        metadata = self._metadata(namespace, name, owner, project_id)
         body = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "data": _b64(data)}
         api = self.core()
         await self._ensure(
@@ -200,7 +205,13 @@ class ProjectStorage:
         )  # fmt: skip
 
     async def _ensure_repository(
-        self, name: str, secret: str, owner: str, project_id: str, issued: pb.ProjectCredentials
+        self,
+        namespace: str,
+        name: str,
+        secret: str,
+        owner: str,
+        project_id: str,
+        issued: pb.ProjectCredentials,
     ) -> None:
         repository = {
             # Step logs are kept with the other files (the argo-watcher and
@@ -218,7 +229,7 @@ class ProjectStorage:
         body = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": self._metadata(name, owner, project_id),
+            "metadata": self._metadata(namespace, name, owner, project_id),
             "data": {REPOSITORY_KEY: json.dumps(repository, sort_keys=True)},
         }
         api = self.core()
@@ -235,14 +246,14 @@ class ProjectStorage:
         create: Callable[..., Any],
         replace: Callable[..., Any],
     ) -> None:
-        """`body` in the namespace: one read when it is there already, a
+        """`body` in its namespace: one read when it is there already, a
         write when it is not or differs (its data or labels)."""
-        name = body["metadata"]["name"]
+        name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
         try:
-            found = await call(what, read, name, self.namespace)
+            found = await call(what, read, name, namespace)
         except NotFoundError:
             try:
-                await call(what, create, self.namespace, body)
+                await call(what, create, namespace, body)
                 return
             except ConflictError:
                 found = None  # made by a concurrent dry run of the project
@@ -250,20 +261,25 @@ class ProjectStorage:
             body["data"],
             body["metadata"]["labels"],
         ):
-            await call(what, replace, name, self.namespace, body)
+            await call(what, replace, name, namespace, body)
 
     async def forget(self, owner: str, project_id: str) -> None:
         """After a project's runs are deleted: its credentials revoked, its
         Secret and ConfigMap gone."""
         await self.credentials.revoke(owner, project_id)
         api = self.core()
-        for what, delete, name in (
-            ("secret", api.delete_namespaced_secret, secret_name(owner, project_id)),
-            ("config map", api.delete_namespaced_config_map, repository_name(owner, project_id)),
-        ):
-            # None there: the project never ran anything.
-            with suppress(NotFoundError):
-                await call(f"{what} {name}", delete, name, self.namespace)
+        for namespace in self.namespaces:
+            for what, delete, name in (
+                ("secret", api.delete_namespaced_secret, secret_name(owner, project_id)),
+                (
+                    "config map",
+                    api.delete_namespaced_config_map,
+                    repository_name(owner, project_id),
+                ),
+            ):
+                # None there: the project never ran anything there.
+                with suppress(NotFoundError):
+                    await call(f"{what} {name}", delete, name, namespace)
 
 
 def _b64(data: dict[str, str]) -> dict[str, str]:

@@ -96,11 +96,13 @@ class ProjectStore:
         await self._get_owned(caller, project_id)
         # The project's dry runs and pipelines go with it.
         selector = owner_selector(caller, project_id)
-        for plural in ("workflows", "workflowtemplates"):
+        kinds = [("workflowtemplates", self.namespace)]
+        kinds += [("workflows", namespace) for namespace in self.storage.namespaces]
+        for plural, namespace in kinds:
             await call(
                 f"{plural} of project {project_id}",
                 self.api().delete_collection_namespaced_custom_object,
-                "argoproj.io", "v1alpha1", self.namespace, plural, label_selector=selector,
+                "argoproj.io", "v1alpha1", namespace, plural, label_selector=selector,
             )  # fmt: skip
         await self.storage.forget(caller, project_id)
         await call(

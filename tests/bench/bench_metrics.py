@@ -35,6 +35,7 @@ from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.layout import SIMULATION_NAMESPACE
 from simpipe_devstack.stack import Stack
 from simpipe_metrics_collector import catalog, promql
 
@@ -110,7 +111,9 @@ def test_all_metrics_of_a_100_step_run(
     # The step the collector picks for this range (range / 1000, at least 1 s).
     step = max(1, -(-int(end - start) // 1000))
     prometheus = PrometheusConnect(url=endpoints["prometheus"], disable_ssl=True)
-    raw_query = " or ".join(promql.series_queries(metrics, "simpipe", [n["podName"] for n in pods]))
+    raw_query = " or ".join(
+        promql.series_queries(metrics, SIMULATION_NAMESPACE, [n["podName"] for n in pods])
+    )
 
     def raw() -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = prometheus.custom_query_range(
@@ -169,7 +172,7 @@ def test_all_metrics_of_a_100_step_run(
             for metric in metrics:
                 container = "" if metric.pod_level else ',container="main"'
                 found = prometheus.custom_query_range(
-                    f'{metric.series}{{namespace="simpipe",pod="{node["podName"]}"{container}}}',
+                    f'{metric.series}{{namespace="{SIMULATION_NAMESPACE}",pod="{node["podName"]}"{container}}}',
                     start_time=_dt(seconds(node["startedAt"]) - PADDING_SECONDS),
                     end_time=_dt(seconds(node["finishedAt"]) + PADDING_SECONDS),
                     step=str(step),

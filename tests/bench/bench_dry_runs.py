@@ -34,6 +34,7 @@ from simpipe_devstack.bench_stats import report, rss_mib
 from simpipe_devstack.components.services import SERVICE_NAMES
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.layout import SIMULATION_NAMESPACE
 from simpipe_devstack.runs import argo_token
 from simpipe_devstack.stack import Stack
 
@@ -48,7 +49,7 @@ CREATE_WARM_UP = 5
 def long_running_workflow(name: str) -> dict[str, Any]:
     steps = (SimulatedStep("hold", seconds=600, cpu_millicores=10, memory_mib=8),)
     document: dict[str, Any] = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
-    document["metadata"] = {"name": name, "namespace": "simpipe"}
+    document["metadata"] = {"name": name, "namespace": SIMULATION_NAMESPACE}
     stamp(document["metadata"], USER, "")
     return document
 
@@ -58,7 +59,7 @@ async def test_status_propagation_vs_raw_watch(stack: Stack, dev: GraphQLClient)
     api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
     name = f"bench-prop-{uuid.uuid4().hex[:6]}"
     api.create_namespaced_custom_object(
-        "argoproj.io", "v1alpha1", "simpipe", "workflows", long_running_workflow(name)
+        "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE, "workflows", long_running_workflow(name)
     )
     # (when, spec.suspend) of every change the raw watch delivers
     raw_events: list[tuple[float, bool]] = []
@@ -67,7 +68,7 @@ async def test_status_propagation_vs_raw_watch(stack: Stack, dev: GraphQLClient)
     def raw_watch() -> None:
         w = watch.Watch()
         for event in w.stream(
-            api.list_namespaced_custom_object, "argoproj.io", "v1alpha1", "simpipe", "workflows",
+            api.list_namespaced_custom_object, "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE, "workflows",
             field_selector=f"metadata.name={name}", timeout_seconds=240,
         ):  # fmt: skip
             suspended = bool(event["object"].get("spec", {}).get("suspend"))
@@ -98,7 +99,7 @@ async def test_status_propagation_vs_raw_watch(stack: Stack, dev: GraphQLClient)
             suspend = i % 2 == 0
             written = time.perf_counter()
             await asyncio.to_thread(
-                api.patch_namespaced_custom_object, "argoproj.io", "v1alpha1", "simpipe",
+                api.patch_namespaced_custom_object, "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE,
                 "workflows", name, {"spec": {"suspend": suspend}},
             )  # fmt: skip
             seen_by_us = await next_run_phase("Suspended" if suspend else "Running")
@@ -114,7 +115,9 @@ async def test_status_propagation_vs_raw_watch(stack: Stack, dev: GraphQLClient)
         )
     finally:
         stop.set()
-        api.delete_namespaced_custom_object("argoproj.io", "v1alpha1", "simpipe", "workflows", name)
+        api.delete_namespaced_custom_object(
+            "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE, "workflows", name
+        )
 
 
 @pytest.mark.timeout(300)
@@ -128,7 +131,9 @@ async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
     # One client each, kept for the whole run, both requests-based: the
     # measured difference is the path, not the HTTP libraries (httpx alone
     # costs more per call than requests).
-    hera_service = argo_service(endpoints["argo_server"], argo_token(endpoints))
+    hera_service = argo_service(
+        endpoints["argo_server"], argo_token(endpoints), SIMULATION_NAMESPACE
+    )
     session = requests.Session()
     session.headers.update(dev.headers())
     mutation = "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"
@@ -182,7 +187,7 @@ async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
         api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
         for name in created:
             api.delete_namespaced_custom_object(
-                "argoproj.io", "v1alpha1", "simpipe", "workflows", name
+                "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE, "workflows", name
             )
 
 

@@ -35,7 +35,7 @@ from simpipe_devstack.components.kubelet import REAL_NODE_KIND, REAL_NODE_TAINT
 from simpipe_devstack.demo import example_document, example_placement
 from simpipe_devstack.example_pipeline import EXAMPLE_STEPS, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
-from simpipe_devstack.layout import SERVICES_NAMESPACE, WORKFLOW_NAMESPACE
+from simpipe_devstack.layout import SERVICES_NAMESPACE, SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
 from simpipe_devstack.node_images import STEP_IMAGE
 from simpipe_devstack.stack import Stack
 
@@ -232,17 +232,35 @@ def test_services_have_only_their_own_rights_on_workflows(stack: Stack) -> None:
     for service in ("gateway", "metrics-collector", "storage-broker"):
         account = f"{SERVICES_NAMESPACE}:{service}"
         assert not can_i(stack, account, "get", "workflows.argoproj.io"), service
-    # The kwok-scaler watches simulated runs; the submitter makes and stops them.
+    # The kwok-scaler watches simulated runs, in the simulations' namespace
+    # only; the submitter makes and stops them.
     scaler = f"{SERVICES_NAMESPACE}:kwok-scaler"
-    assert can_i(stack, scaler, "watch", "workflows.argoproj.io")
-    assert can_i(stack, scaler, "watch", "pods")
+    sim = SIMULATION_NAMESPACE
+    assert can_i(stack, scaler, "watch", "workflows.argoproj.io", namespace=sim)
+    assert can_i(stack, scaler, "watch", "pods", namespace=sim)
+    assert can_i(stack, scaler, "patch", "pods", namespace=sim)
     assert can_i(stack, scaler, "create", "nodes")
-    assert can_i(stack, scaler, "create", "workflowtaskresults.argoproj.io")
+    assert can_i(stack, scaler, "create", "workflowtaskresults.argoproj.io", namespace=sim)
     for verb in ("create", "delete", "patch"):
-        assert not can_i(stack, scaler, verb, "workflows.argoproj.io"), verb
-    assert not can_i(stack, scaler, "create", "pods")
-    assert not can_i(stack, scaler, "get", "secrets")
-    assert not can_i(stack, scaler, "get", "secrets", namespace=SERVICES_NAMESPACE)
+        assert not can_i(stack, scaler, verb, "workflows.argoproj.io", namespace=sim), verb
+    assert not can_i(stack, scaler, "create", "pods", namespace=sim)
+    for namespace in (sim, WORKFLOW_NAMESPACE, SERVICES_NAMESPACE):
+        assert not can_i(stack, scaler, "get", "secrets", namespace=namespace)
+    # Nothing at all on the real nodes' runs and pods.
+    for verb, resource in (
+        ("get", "workflows.argoproj.io"),
+        ("list", "pods"),
+        ("patch", "pods"),
+        ("create", "workflowtaskresults.argoproj.io"),
+    ):
+        assert not can_i(stack, scaler, verb, resource), (verb, resource)
+    # The submitter and the watcher do in the simulations' namespace what
+    # they do in the workflows one; no templates or Projects live there.
+    assert can_i(stack, submitter, "create", "workflows.argoproj.io", namespace=sim)
+    assert can_i(stack, submitter, "create", "secrets", namespace=sim)
+    assert not can_i(stack, submitter, "create", "workflowtemplates.argoproj.io", namespace=sim)
+    assert can_i(stack, watcher, "watch", "workflows.argoproj.io", namespace=sim)
+    assert not can_i(stack, watcher, "create", "workflows.argoproj.io", namespace=sim)
 
 
 def token_of(stack: Stack, identity: str) -> str:

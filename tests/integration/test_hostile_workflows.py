@@ -21,8 +21,11 @@ from simpipe_devstack.components.argo import ARTIFACT_BUCKET
 from simpipe_devstack.components.minio import SYSTEM_BUCKETS
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
-from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
 from simpipe_devstack.stack import Stack
+
+# A run may be in either (runs on virtual nodes have their own): a leak is looked for in both.
+RUN_NAMESPACES = (WORKFLOW_NAMESPACE, SIMULATION_NAMESPACE)
 
 GUEST, DEV = "local-guest", "local-dev"
 STEP = SimulatedStep("step", seconds=1, cpu_millicores=100, memory_mib=16)
@@ -129,23 +132,26 @@ async def guest_project(guest: GraphQLClient) -> AsyncIterator[str]:
 
 
 def exists(api: client.CustomObjectsApi, plural: str, name: str) -> bool:
-    try:
-        api.get_namespaced_custom_object(
-            "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, plural, name
-        )
-    except ApiException as error:
-        if error.status == 404:
-            return False
-        raise
-    return True
+    for namespace in RUN_NAMESPACES:
+        try:
+            api.get_namespaced_custom_object("argoproj.io", "v1alpha1", namespace, plural, name)
+        except ApiException as error:
+            if error.status == 404:
+                continue
+            raise
+        return True
+    return False
 
 
 def guests_objects(api: client.CustomObjectsApi, plural: str) -> set[str]:
-    found: dict[str, Any] = api.list_namespaced_custom_object(  # type: ignore[assignment]
-        "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, plural,
-        label_selector=f"{LABEL_OWNER_HASH}={owner_hash(GUEST)}",
-    )  # fmt: skip
-    return {item["metadata"]["name"] for item in found["items"]}
+    names: set[str] = set()
+    for namespace in RUN_NAMESPACES:
+        found: dict[str, Any] = api.list_namespaced_custom_object(  # type: ignore[assignment]
+            "argoproj.io", "v1alpha1", namespace, plural,
+            label_selector=f"{LABEL_OWNER_HASH}={owner_hash(GUEST)}",
+        )  # fmt: skip
+        names |= {item["metadata"]["name"] for item in found["items"]}
+    return names
 
 
 async def refusal(gql: GraphQLClient, mutation: str, **variables: Any) -> GraphQLError:
@@ -270,7 +276,7 @@ async def test_a_safe_document_runs_with_what_the_service_decides(
     )  # fmt: skip
     try:
         stored: dict[str, Any] = custom_objects.get_namespaced_custom_object(  # type: ignore[assignment]
-            "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, "workflows", run_id
+            "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE, "workflows", run_id
         )
         spec = stored["spec"]
         assert spec["serviceAccountName"] == "simpipe-workflow"

@@ -21,10 +21,11 @@ from kubernetes import client, watch
 
 from simpipe.v1 import kwok_scaler_pb2, workflow_submitter_pb2
 from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.layout import SIMULATION_NAMESPACE
 
 pb = workflow_submitter_pb2
 DEV = "local-dev"
-NAMESPACE = "simpipe"
+NAMESPACE = SIMULATION_NAMESPACE
 NODES = """query($id: String!) { dryRun(dryRunId: $id) { status { phase message }
   nodes { displayName templateName phase message } } }"""
 RUN_SECONDS = 90

@@ -21,7 +21,7 @@ from kubernetes import client, config, watch
 
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
-from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.layout import SIMULATION_NAMESPACE
 from simpipe_devstack.stack import Stack
 
 CLUSTER_LABEL = "simpipe.io/virtual-cluster"
@@ -270,7 +270,7 @@ async def test_a_dry_run_placed_on_a_pool_runs_on_its_nodes(
     placed = set()
     for name in pods:
         found = core.api_client.sanitize_for_serialization(
-            core.read_namespaced_pod(name, WORKFLOW_NAMESPACE)
+            core.read_namespaced_pod(name, SIMULATION_NAMESPACE)
         )
         placed.add(found["spec"]["nodeName"])
     assert placed <= pool_b, (placed, pool_b)
@@ -304,7 +304,7 @@ SIMULATION_LABEL = "simpipe.io/simulation"
 def simulated_workflows(stack: Stack, simulation: str) -> list[str]:
     api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
     found: dict[str, Any] = api.list_namespaced_custom_object(  # type: ignore[assignment]
-        "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, "workflows",
+        "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE, "workflows",
         label_selector=f"{SIMULATION_LABEL}={simulation}",
     )  # fmt: skip
     return [w["metadata"]["name"] for w in found["items"]]

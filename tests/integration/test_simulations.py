@@ -44,7 +44,7 @@ from simpipe_devstack.example_pipeline import (
     real_pipeline,
     simulated_pipeline,
 )
-from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.layout import SIMULATION_NAMESPACE
 from simpipe_devstack.stack import Stack
 
 sub = workflow_submitter_pb2
@@ -389,7 +389,7 @@ async def running_samples(prometheus: str, run: str) -> dict[str, float]:
     deleted), so n changes are n + 1 samples while it ran."""
     query = (
         f"sum by (pod) (changes(container_cpu_usage_seconds_total{{"
-        f'namespace="{WORKFLOW_NAMESPACE}", pod=~"{run}-.+", container="main"}}[30m]))'
+        f'namespace="{SIMULATION_NAMESPACE}", pod=~"{run}-.+", container="main"}}[30m]))'
     )
     async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         answer = await http.get(f"{prometheus}/api/v1/query", params={"query": query})
@@ -486,7 +486,7 @@ async def test_a_step_bigger_than_every_node_ends_the_simulation_with_the_reason
     deadline = time.monotonic() + TIMEOUT
     while True:
         workflow: Any = client.CustomObjectsApi(kube).get_namespaced_custom_object(
-            "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, "workflows", started.dry_run_ids[0]
+            "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE, "workflows", started.dry_run_ids[0]
         )
         phase = (workflow.get("status") or {}).get("phase")
         if phase in ("Failed", "Error"):
@@ -520,7 +520,7 @@ async def test_bad_input_is_refused_and_leaves_nothing(
             )
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
         runs: Any = client.CustomObjectsApi(kube).list_namespaced_custom_object(
-            "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, "workflows",
+            "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE, "workflows",
             label_selector=f"simpipe.io/simulation={simulation_id}",
         )  # fmt: skip
         assert runs["items"] == []

@@ -40,7 +40,7 @@ from simpipe_devstack.example_pipeline import (
     simulated_pipeline,
 )
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
-from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
 from simpipe_devstack.stack import Stack
 from simpipe_workflow_submitter.project_storage import secret_name
 
@@ -239,16 +239,19 @@ def init_log(stack: Stack, run_id: str) -> str:
 
 
 def project_keys(stack: Stack, project_id: str) -> tuple[str, str] | None:
-    """The access and secret key of the project's Secret, if it has one."""
+    """The access and secret key of the project's Secret, if it has one in
+    either run namespace (it is made where the project's runs are)."""
     name = secret_name(DEV, project_id)
-    try:
-        secret = core_api(stack).read_namespaced_secret(name, WORKFLOW_NAMESPACE)
-    except client.exceptions.ApiException as error:
-        if error.status == 404:
-            return None
-        raise
-    data = {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
-    return data["accesskey"], data["secretkey"]
+    for namespace in (WORKFLOW_NAMESPACE, SIMULATION_NAMESPACE):
+        try:
+            secret = core_api(stack).read_namespaced_secret(name, namespace)
+        except client.exceptions.ApiException as error:
+            if error.status == 404:
+                continue
+            raise
+        data = {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+        return data["accesskey"], data["secretkey"]
+    return None
 
 
 def s3_as(endpoints: dict[str, str], keys: tuple[str, str]) -> S3Client:

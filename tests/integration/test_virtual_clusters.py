@@ -21,7 +21,7 @@ from simpipe.v1 import kwok_scaler_pb2_grpc, workflow_submitter_pb2, workflow_su
 from simpipe_common.errors import REASON_KEY
 from simpipe_devstack.components.base import Component
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.layout import SERVICES_NAMESPACE, WORKFLOW_NAMESPACE
+from simpipe_devstack.layout import SERVICES_NAMESPACE, SIMULATION_NAMESPACE
 from simpipe_devstack.stack import Stack
 from simpipe_events.contract import owner_token
 
@@ -425,7 +425,7 @@ async def finished_workflow(kube: client.ApiClient, name: str) -> dict[str, Any]
             custom.list_namespaced_custom_object,
             "argoproj.io",
             "v1alpha1",
-            WORKFLOW_NAMESPACE,
+            SIMULATION_NAMESPACE,
             "workflows",
             field_selector=f"metadata.name={name}",
             timeout_seconds=90,

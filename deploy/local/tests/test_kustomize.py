@@ -24,7 +24,12 @@ from simpipe_devstack.cluster_policy import (
     WORKFLOW_SERVICE_ACCOUNT,
 )
 from simpipe_devstack.components.argo import controller_config
-from simpipe_devstack.layout import SERVICES_NAMESPACE, WORKFLOW_NAMESPACE, Layout
+from simpipe_devstack.layout import (
+    SERVICES_NAMESPACE,
+    SIMULATION_NAMESPACE,
+    WORKFLOW_NAMESPACE,
+    Layout,
+)
 from simpipe_devstack.stack import Stack
 
 Doc = dict[str, Any]
@@ -74,9 +79,9 @@ def of_kind(docs: list[Doc], kind: str, namespace: str | None = None) -> dict[st
     }
 
 
-def test_both_namespaces_enforce_restricted_pod_security(docs: list[Doc]) -> None:
+def test_every_namespace_enforces_restricted_pod_security(docs: list[Doc]) -> None:
     namespaces = of_kind(docs, "Namespace")
-    assert set(namespaces) == {SERVICES_NAMESPACE, WORKFLOW_NAMESPACE}
+    assert set(namespaces) == {SERVICES_NAMESPACE, WORKFLOW_NAMESPACE, SIMULATION_NAMESPACE}
     for namespace in namespaces.values():
         labels = namespace["metadata"]["labels"]
         assert {labels[f"pod-security.kubernetes.io/{mode}"] for mode in PSA} == {"restricted"}
@@ -123,11 +128,14 @@ def test_service_pods_pass_restricted_and_only_three_get_a_token(docs: list[Doc]
     assert with_token == {"workflow-submitter", "argo-watcher", "kwok-scaler"}
 
 
-def grants(docs: list[Doc], account: str, namespace: str) -> dict[tuple[str, str], set[str]]:
-    """(apiGroup, resource) -> verbs the account has in the workflows namespace."""
-    roles = of_kind(docs, "Role", WORKFLOW_NAMESPACE)
+def grants(
+    docs: list[Doc], account: str, namespace: str, where: str = WORKFLOW_NAMESPACE
+) -> dict[tuple[str, str], set[str]]:
+    """(apiGroup, resource) -> verbs the account (of `namespace`) has in
+    `where` (the workflows namespace unless said)."""
+    roles = of_kind(docs, "Role", where)
     found: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for binding in of_kind(docs, "RoleBinding", WORKFLOW_NAMESPACE).values():
+    for binding in of_kind(docs, "RoleBinding", where).values():
         subject = {"kind": "ServiceAccount", "name": account, "namespace": namespace}
         if subject not in binding["subjects"]:
             continue
@@ -138,19 +146,20 @@ def grants(docs: list[Doc], account: str, namespace: str) -> dict[tuple[str, str
     return dict(found)
 
 
-def test_workflow_accounts_have_least_privilege(docs: list[Doc]) -> None:
-    accounts = of_kind(docs, "ServiceAccount", WORKFLOW_NAMESPACE)
+@pytest.mark.parametrize("runs", [WORKFLOW_NAMESPACE, SIMULATION_NAMESPACE])
+def test_workflow_accounts_have_least_privilege(docs: list[Doc], runs: str) -> None:
+    accounts = of_kind(docs, "ServiceAccount", runs)
     assert set(accounts) == {WORKFLOW_SERVICE_ACCOUNT, EXECUTOR_SERVICE_ACCOUNT}
     assert all(a["automountServiceAccountToken"] is False for a in accounts.values())
-    assert grants(docs, WORKFLOW_SERVICE_ACCOUNT, WORKFLOW_NAMESPACE) == {}
-    assert grants(docs, EXECUTOR_SERVICE_ACCOUNT, WORKFLOW_NAMESPACE) == {
+    assert grants(docs, WORKFLOW_SERVICE_ACCOUNT, runs, runs) == {}
+    assert grants(docs, EXECUTOR_SERVICE_ACCOUNT, runs, runs) == {
         ("argoproj.io", "workflowtaskresults"): {"create", "patch"}
     }
     # No binding anywhere names a namespace's `default` account.
     for kind in ("RoleBinding", "ClusterRoleBinding"):
         for binding in of_kind(docs, kind).values():
             assert all(s.get("name") != "default" for s in binding["subjects"])
-    (secret,) = of_kind(docs, "Secret", WORKFLOW_NAMESPACE).values()
+    (secret,) = of_kind(docs, "Secret", runs).values()
     assert secret["type"] == "kubernetes.io/service-account-token"
     assert secret["metadata"]["name"] == f"{EXECUTOR_SERVICE_ACCOUNT}.service-account-token"
 
@@ -164,10 +173,18 @@ def test_only_the_submitter_creates_workflows_and_the_watcher_only_reads(
         if "create" in grants(docs, name, SERVICES_NAMESPACE).get(("argoproj.io", "workflows"), ())
     }
     assert creators == {"workflow-submitter"}
-    watcher = grants(docs, "argo-watcher", SERVICES_NAMESPACE)
-    assert watcher[("argoproj.io", "workflows")] == {"get", "list", "watch"}
-    for name in ("gateway", "metrics-collector", "storage-broker"):
-        assert grants(docs, name, SERVICES_NAMESPACE) == {}, name
+    for runs in (WORKFLOW_NAMESPACE, SIMULATION_NAMESPACE):
+        watcher = grants(docs, "argo-watcher", SERVICES_NAMESPACE, runs)
+        assert watcher[("argoproj.io", "workflows")] == {"get", "list", "watch"}
+        submitter = grants(docs, "workflow-submitter", SERVICES_NAMESPACE, runs)
+        assert "create" in submitter[("argoproj.io", "workflows")]
+        for name in ("gateway", "metrics-collector", "storage-broker"):
+            assert grants(docs, name, SERVICES_NAMESPACE, runs) == {}, name
+    # Runs on virtual nodes are made from documents with their templates
+    # inlined: no templates or Projects in the simulations' namespace.
+    submitter = grants(docs, "workflow-submitter", SERVICES_NAMESPACE, SIMULATION_NAMESPACE)
+    assert ("argoproj.io", "workflowtemplates") not in submitter
+    assert ("simpipe.io", "projects") not in submitter
 
 
 def cluster_grants(docs: list[Doc], account: str) -> dict[tuple[str, str], set[str]]:
@@ -191,11 +208,14 @@ def test_the_kwok_scaler_writes_nodes_and_task_results_and_only_reads_runs(
         ("", "nodes"): {"get", "list", "watch", "create", "patch", "delete", "deletecollection"},
         ("kwok.x-k8s.io", "stages"): {"get", "list", "watch"},
     }
-    scaler = grants(docs, "kwok-scaler", SERVICES_NAMESPACE)
+    # Nothing in the real nodes' runs; the simulations' it watches and plays.
+    assert grants(docs, "kwok-scaler", SERVICES_NAMESPACE) == {}
+    scaler = grants(docs, "kwok-scaler", SERVICES_NAMESPACE, SIMULATION_NAMESPACE)
     assert scaler[("argoproj.io", "workflows")] == {"get", "list", "watch"}
     # Pods' annotations hold and end virtual daemons (the executor emulation).
     assert scaler[("", "pods")] == {"get", "list", "watch", "patch"}
     assert scaler[("argoproj.io", "workflowtaskresults")] == {"create", "patch"}
+    assert scaler[("", "configmaps")] == {"get"}
     assert set(scaler) == {
         ("", "pods"),
         ("argoproj.io", "workflows"),

@@ -13,7 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from simpipe_devstack.layout import DEPLOY_LOCAL, SERVICES_NAMESPACE, WORKFLOW_NAMESPACE, Layout
+from simpipe_devstack.layout import (
+    DEPLOY_LOCAL,
+    SERVICES_NAMESPACE,
+    SIMULATION_NAMESPACE,
+    WORKFLOW_NAMESPACE,
+    Layout,
+)
 
 KUSTOMIZE_BASE = DEPLOY_LOCAL.parent / "kustomize" / "base"
 POLICY_MANIFESTS = tuple(
@@ -77,16 +83,25 @@ def argo_token_file(layout: Layout, identity: str) -> Path:
 
 def local_tools_rbac() -> list[dict[str, Any]]:
     """The local tools drive Argo directly, as an operator would: submit
-    example pipelines, follow and stop them, read their steps' logs."""
+    example pipelines, follow and stop them, read their steps' logs, in
+    both run namespaces."""
     namespace, account = ARGO_IDENTITIES[LOCAL_TOOLS]
-    meta = {"name": account, "namespace": WORKFLOW_NAMESPACE}
+    identity: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": account, "namespace": namespace},
+        "automountServiceAccountToken": False,
+    }
+    return [identity] + [
+        rbac
+        for runs in (WORKFLOW_NAMESPACE, SIMULATION_NAMESPACE)
+        for rbac in _local_tools_role(account, namespace, runs)
+    ]
+
+
+def _local_tools_role(account: str, namespace: str, runs: str) -> list[dict[str, Any]]:
+    meta = {"name": account, "namespace": runs}
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": account, "namespace": namespace},
-            "automountServiceAccountToken": False,
-        },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
@@ -114,4 +129,11 @@ def local_tools_rbac() -> list[dict[str, Any]]:
 # What the stack applied before workflows had their own accounts: Argo's
 # executor role bound to the workflows namespace's `default` account. A
 # cluster kept from then would go on granting it; `default` has no rights now.
-RETIRED_OBJECTS = (("rolebinding", "argo-executor"), ("role", "argo-executor"))
+# Likewise the kwok-scaler's rights in the workflows namespace, from before
+# runs on virtual nodes had a namespace of their own (it has none there now).
+RETIRED_OBJECTS = (
+    ("rolebinding", "argo-executor"),
+    ("role", "argo-executor"),
+    ("rolebinding", "kwok-scaler"),
+    ("role", "kwok-scaler"),
+)

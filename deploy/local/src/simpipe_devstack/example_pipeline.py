@@ -65,11 +65,15 @@ EXAMPLE_STEPS = (
 )
 
 
-def argo_service(argo_server_url: str, token: str | None = None) -> WorkflowsService:
+def argo_service(
+    argo_server_url: str, token: str | None = None, namespace: str = WORKFLOW_NAMESPACE
+) -> WorkflowsService:
     """`token`: a Kubernetes token the Argo server accepts (it runs with
-    `--auth-mode=client`), e.g. the stack's `argo_token_file`'s."""
+    `--auth-mode=client`), e.g. the stack's `argo_token_file`'s.
+    `namespace`: where its Workflows go (SIMULATION_NAMESPACE for those on
+    virtual nodes, as the workflow-submitter places them)."""
     return WorkflowsService(
-        host=argo_server_url, verify_ssl=False, namespace=WORKFLOW_NAMESPACE, token=token
+        host=argo_server_url, verify_ssl=False, namespace=namespace, token=token
     )
 
 

@@ -75,6 +75,8 @@ CLUSTER_NAME = "simpipe"
 # (its base/namespaces.yaml says why).
 WORKFLOW_NAMESPACE = "simpipe"
 SERVICES_NAMESPACE = "simpipe-system"
+# Every run on virtual (KWOK) nodes, simulations' copies included, and only those.
+SIMULATION_NAMESPACE = "simpipe-sim"
 
 # The real node's pod network: a bridge whose /24 exists only inside this
 # machine (nothing routes it elsewhere, pods get no route out). Its first

@@ -1,7 +1,8 @@
 """Argo Workflows: the workflow-controller and `argo server` (API only).
 
-Both run with the cluster's admin kubeconfig, namespaced to the workflow
-namespace, archiving finished workflows to PostgreSQL and keeping artifacts
+Both run with the cluster's admin kubeconfig, for every namespace (as
+Argo's cluster install; the services' RBAC is what limits a caller to the
+workflows and simulations namespaces), archiving finished workflows to PostgreSQL and keeping artifacts
 and step logs in S3. The server authenticates its callers (`--auth-mode
 client`: a Kubernetes token, with whose RBAC it then acts), and a netfilter
 rule keeps its port and the controller's, which listen on every interface,
@@ -212,9 +213,10 @@ class ArgoController(ProcessComponent):
             [
                 str(stack.layout.binaries["workflow-controller"]),
                 "--kubeconfig", str(stack.layout.kubeconfig),
+                # Its configuration is in the workflows namespace; it runs
+                # the Workflows of every namespace (the real nodes' and the
+                # simulations'), as Argo's cluster install does.
                 "--namespace", WORKFLOW_NAMESPACE,
-                "--namespaced",
-                "--managed-namespace", WORKFLOW_NAMESPACE,
                 "--configmap", CONFIGMAP,
                 "--executor-image", f"quay.io/argoproj/argoexec:{version}",
                 "--log-format", "json",
@@ -301,8 +303,6 @@ class ArgoServer(ProcessComponent):
                 "server",
                 "--kubeconfig", str(stack.layout.kubeconfig),
                 "--namespace", WORKFLOW_NAMESPACE,
-                "--namespaced",
-                "--managed-namespace", WORKFLOW_NAMESPACE,
                 # Every request needs a Kubernetes token (Authorization:
                 # Bearer), and the server acts with it: a caller can do
                 # through Argo only what its RBAC allows.

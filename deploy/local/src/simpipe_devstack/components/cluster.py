@@ -4,6 +4,7 @@ kube-controller-manager, kube-scheduler, kwok-controller)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,6 +28,7 @@ from simpipe_devstack.layout import (
     CLUSTER_NAME,
     MANIFESTS,
     SERVICE_SUBNET,
+    SIMULATION_NAMESPACE,
     WORKFLOW_NAMESPACE,
 )
 from simpipe_devstack.processes import StackError
@@ -426,15 +428,19 @@ class Cluster(Component):
             )
         # Argo mounts the executor's token from this Secret into every
         # step's pod: the token controller must have filled it in first.
-        wait_until(
-            f"the {EXECUTOR_SERVICE_ACCOUNT} token",
-            lambda: bool(
-                self.kubectl(
-                    stack, "get", "secret", f"{EXECUTOR_SERVICE_ACCOUNT}.service-account-token",
-                    "-n", WORKFLOW_NAMESPACE, "-o", "jsonpath={.data.token}",
-                ).strip()
-            ),
-            30,
+        for namespace in (WORKFLOW_NAMESPACE, SIMULATION_NAMESPACE):
+            wait_until(
+                f"the {EXECUTOR_SERVICE_ACCOUNT} token in {namespace}",
+                functools.partial(self._has_executor_token, stack, namespace),
+                30,
+            )
+
+    def _has_executor_token(self, stack: Stack, namespace: str) -> bool:
+        return bool(
+            self.kubectl(
+                stack, "get", "secret", f"{EXECUTOR_SERVICE_ACCOUNT}.service-account-token",
+                "-n", namespace, "-o", "jsonpath={.data.token}",
+            ).strip()
         )  # fmt: skip
 
     def _lease_renewals(self, stack: Stack) -> dict[str, datetime]:

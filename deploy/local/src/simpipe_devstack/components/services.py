@@ -17,7 +17,7 @@ from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.minio import REGION, Minio
 from simpipe_devstack.components.nats import nats_user_env
 from simpipe_devstack.components.prometheus import KWOK_SCRAPE_INTERVALS
-from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
 from simpipe_devstack.mesh_pki import stack_pki
 from simpipe_devstack.mesh_users import MESH_IDENTITIES, TESTS
 
@@ -60,6 +60,7 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
     kubernetes = {
         "SIMPIPE_KUBECONFIG": str(stack.layout.kubeconfig),
         "SIMPIPE_NAMESPACE": WORKFLOW_NAMESPACE,
+        "SIMPIPE_SIMULATION_NAMESPACE": SIMULATION_NAMESPACE,
     }
     argo = {
         "SIMPIPE_ARGO_SERVER_URL": f"http://127.0.0.1:{ports['argo_server']}",

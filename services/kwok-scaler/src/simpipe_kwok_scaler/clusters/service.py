@@ -78,7 +78,7 @@ class VirtualClusters:
         )
         self.nodes = Nodes(kube, self.writer)
         self.records = Records(kube, settings.scaler_namespace)
-        self.workflows = Workflows(kube, settings.namespace)
+        self.workflows = Workflows(kube, settings.simulation_namespace)
         self._quota = asyncio.Lock()
 
     # RPCs

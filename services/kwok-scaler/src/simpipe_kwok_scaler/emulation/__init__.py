@@ -23,19 +23,20 @@ log = structlog.get_logger(__name__)
 async def run_emulation(
     settings: RunnableEmulationConfig, api: Callable[[], client.ApiClient] | None = None
 ) -> None:
-    """Watches the workflows namespace's step pods and emulates Argo's
-    executor for those on virtual nodes, until cancelled."""
+    """Watches the step pods of the simulations' namespace (every run on
+    virtual nodes is there) and emulates Argo's executor for those on
+    virtual nodes, until cancelled."""
     if not settings.emulation_enabled:
         log.info("emulation of Argo's executor on virtual nodes is off")
         return
     api = api or lazy_api_client(settings.kubeconfig)
     emulator = Emulator(settings, EmulationKube(api, settings.emulation_kube_timeout_seconds))
     watch = PodWatch(
-        api, settings.namespace, settings.emulation_watch_timeout_seconds,
+        api, settings.simulation_namespace, settings.emulation_watch_timeout_seconds,
         asyncio.get_running_loop(), emulator.receive,
     )  # fmt: skip
     watch.start()
-    log.info("emulating Argo's executor on virtual nodes", namespace=settings.namespace)
+    log.info("emulating Argo's executor on virtual nodes", namespace=settings.simulation_namespace)
     try:
         await emulator.run()
     finally:

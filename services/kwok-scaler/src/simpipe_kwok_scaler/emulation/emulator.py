@@ -70,7 +70,7 @@ MAX_REMEMBERED = 200_000
 
 
 class EmulationConfig(Protocol):
-    namespace: str
+    simulation_namespace: str
     emulation_node_kind_label: str
     emulation_node_kind: str
     emulation_workers: int

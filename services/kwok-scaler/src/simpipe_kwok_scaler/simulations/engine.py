@@ -196,11 +196,11 @@ class Simulations:
         resumed = await self._resume_records()
         self._watches = [
             ObjectWatch(
-                "pods", self._kube, pods_call, self.settings.namespace, WORKFLOW_LABEL,
+                "pods", self._kube, pods_call, self.settings.simulation_namespace, WORKFLOW_LABEL,
                 self._on_pod, self.settings.kube_timeout_seconds,
             ),
             ObjectWatch(
-                "workflows", self._kube, workflows_call, self.settings.namespace,
+                "workflows", self._kube, workflows_call, self.settings.simulation_namespace,
                 SIMULATION_LABEL, self._on_workflow, self.settings.kube_timeout_seconds,
             ),
         ]  # fmt: skip

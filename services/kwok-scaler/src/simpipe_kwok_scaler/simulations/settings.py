@@ -5,8 +5,9 @@ from simpipe_common.settings import ENV_PREFIX
 
 class SimulationSettings(BaseSettings):
     """The simulation engine's own settings (a mixin of KwokScalerSettings).
-    Simulated runs, their pods and the simulations' records (a ConfigMap
-    each) live in KubernetesSettings.namespace, where dry runs live."""
+    Simulated runs and their pods live in
+    KubernetesSettings.simulation_namespace, apart from the dry runs on real
+    nodes; the simulations' records (a ConfigMap each) in the scaler's own."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -15,6 +16,7 @@ from simpipe_common.argo_auth import ArgoToken
 from simpipe_common.errors import (
     ConflictError,
     InvalidArgoDocumentError,
+    NotFoundError,
     UnavailableError,
 )
 from simpipe_workflow_submitter import argo_http
@@ -313,3 +315,33 @@ async def test_calls_carry_the_token_and_a_replaced_one_is_tried_once(tmp_path: 
         if line.startswith(b"Authorization: ")
     ]
     assert sent == [b"aaa", b"aaa", b"bbb", b"bbb", b"ccc"]
+
+
+async def test_a_run_is_looked_for_in_each_run_namespace_in_turn() -> None:
+    stored = json.dumps(
+        {"metadata": {"name": "r-1", "namespace": "simpipe-sim"}, "spec": {}}
+    ).encode()
+
+    async def only_in_the_simulations(
+        head: bytes, body: bytes, writer: asyncio.StreamWriter
+    ) -> None:
+        found = b"/api/v1/workflows/simpipe-sim/r-1?" in head
+        await answer(
+            200 if found else 404, stored if found else b'{"code":5,"message":"not found"}'
+        )(head, body, writer)
+
+    async with serving(only_in_the_simulations) as (server, url):
+        argo = Argo(url, "simpipe", run_namespaces=("simpipe", "simpipe-sim"))
+        found = await argo.get_workflow("r-1")
+        assert found["metadata"]["namespace"] == "simpipe-sim"
+        with pytest.raises(NotFoundError, match="r-1"):
+            await argo.get_workflow("r-1", "simpipe")
+        await argo.close()
+    paths = [head.split(b" ")[1].decode() for head, _ in server.requests]
+    assert [path.split("?")[0] for path in paths] == [
+        "/api/v1/workflows/simpipe/r-1",
+        "/api/v1/workflows/simpipe-sim/r-1",
+        "/api/v1/workflows/simpipe/r-1",
+    ]
+    # Only the metadata is asked for, namespace included.
+    assert all("metadata.namespace" in unquote(path) for path in paths)

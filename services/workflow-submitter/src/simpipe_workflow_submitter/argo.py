@@ -181,8 +181,10 @@ class Argo:
     async def close(self) -> None:
         await self.http.close()
 
-    async def _on_workflow(self, name: str, namespace: str, fn: Callable[..., T], *args: Any) -> T:
-        call = functools.partial(fn, namespace=namespace)
+    async def _on_workflow(
+        self, name: str, namespace: str, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        call = functools.partial(fn, namespace=namespace, **kwargs)
         return await self._call(f"dry run {name}", WORKFLOW, call, name, *args)
 
     async def get_workflow(self, name: str, namespace: str = "") -> dict[str, Any]:
@@ -192,7 +194,7 @@ class Argo:
         for where in (namespace,) if namespace else self.run_namespaces:
             with suppress(NotFoundError):
                 found = await self._on_workflow(
-                    name, where, self.service.get_workflow, None, _METADATA
+                    name, where, self.service.get_workflow, fields=_METADATA
                 )
                 return _plain(found)
         raise NotFoundError(f"dry run {name} not found")

@@ -18,6 +18,7 @@ from simpipe_devstack.components.base import Component
 from simpipe_devstack.components.nats import Nats
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
 from simpipe_devstack.stack import Stack
 
 STEPS = (
@@ -48,10 +49,14 @@ async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQ
 
 def managed_workflows(stack: Stack) -> list[str]:
     api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
-    found: dict[str, Any] = api.list_namespaced_custom_object(  # type: ignore[assignment]
-        "argoproj.io", "v1alpha1", "simpipe", "workflows", label_selector=f"{LABEL_MANAGED}=true"
-    )
-    return sorted(w["metadata"]["name"] for w in found["items"])
+    names: list[str] = []
+    for namespace in (WORKFLOW_NAMESPACE, SIMULATION_NAMESPACE):
+        found: dict[str, Any] = api.list_namespaced_custom_object(  # type: ignore[assignment]
+            "argoproj.io", "v1alpha1", namespace, "workflows",
+            label_selector=f"{LABEL_MANAGED}=true",
+        )  # fmt: skip
+        names += [w["metadata"]["name"] for w in found["items"]]
+    return sorted(names)
 
 
 async def follow(gql: GraphQLClient, dry_run_id: str) -> list[dict[str, Any]]:
@@ -369,7 +374,13 @@ async def test_dry_run_from_a_project_template_with_parameters(
         },
     )
     spec = run["createDryRunFromTemplate"]["argoWorkflow"]["spec"]
-    assert spec["workflowTemplateRef"] == {"name": name}
+    # On virtual nodes the run lives in the simulations' namespace, where
+    # templates are not: it carries the template, its parameter overridden.
+    assert "workflowTemplateRef" not in spec
+    assert spec["entrypoint"] == template["spec"]["entrypoint"]
+    assert [t["name"] for t in spec["templates"]] == [
+        t["name"] for t in template["spec"]["templates"]
+    ]
     assert spec["arguments"]["parameters"] == [{"name": "size", "value": "10"}]
     updates = await follow(dev, run["createDryRunFromTemplate"]["id"])
     assert updates[-1]["phase"] == "Succeeded"

@@ -4,7 +4,9 @@ same run, never asserted against a clock.
 
 - ours: GetStepSeries for every metric and every step (one batched PromQL
   query for the whole run: its pods in one regex, its metrics in another),
-  and the same through GraphQL;
+  and all 43 series of all steps in one GraphQL query in the original GUI's
+  shape (lists of `{timestamp value}`), each against the raw query timed
+  alternately with it;
 - raw: ONE query_range through prometheus-api-client for the same series:
   the collector's own two selectors (container-level metrics of the step
   container, pod-level metrics of every container) joined by `or`, so
@@ -46,6 +48,8 @@ PADDING_SECONDS = 10.0
 STEP = SimulatedStep("work", seconds=5, cpu_millicores=250, memory_mib=32)
 # GetStepSeries / raw query_range, p50 against p50 (issue 5).
 TARGET_RATIO = 2.0
+# All series of all steps through GraphQL / raw query_range (issue 16).
+GRAPHQL_TARGET_RATIO = 2.0
 NODES = "query($id: String!) { dryRun(dryRunId: $id) { status { phase startedAt finishedAt } nodes { ... on DryRunNodePod { id podName startedAt finishedAt } } } }"
 
 
@@ -184,24 +188,33 @@ def test_all_metrics_of_a_100_step_run(
     naive_samples = naive()
     naive_seconds = time.perf_counter() - naive_started
 
-    async def through_graphql() -> float:
+    async def through_graphql() -> tuple[float, int, float]:
+        """All series of all steps in one query, in the original GUI's shape,
+        alternately with the raw query (their own p50s: same load)."""
         fields = " ".join(f"{m.name} {{ timestamp value }}" for m in metrics)
         query = f"query($id: String!) {{ dryRun(dryRunId: $id) {{ nodes {{ ... on DryRunNodePod {{ metrics {{ {fields} }} }} }} }} }}"
         client = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[USER])
         try:
             await client.execute(query, id=run_id)
-            took = []
-            for _ in range(3):
+            took, raw_took = [], []
+            for _ in range(REPEATS):
                 t = time.perf_counter()
-                await client.execute(query, id=run_id)
+                data = await client.execute(query, id=run_id)
                 took.append(time.perf_counter() - t)
-            return statistics.median(took)
+                t = time.perf_counter()
+                raw()
+                raw_took.append(time.perf_counter() - t)
         finally:
             await client.close()
+        steps = [n["metrics"] for n in data["dryRun"]["nodes"] if n and "metrics" in n]
+        samples = sum(len(s) for step in steps for s in step.values())
+        return statistics.median(took), samples, statistics.median(raw_took)
 
-    graphql_seconds = asyncio.run(through_graphql())
+    graphql_seconds, graphql_samples, graphql_raw_seconds = asyncio.run(through_graphql())
     ratio = ours_seconds / raw_seconds
     verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
+    graphql_ratio = graphql_seconds / graphql_raw_seconds
+    graphql_verdict = "met" if graphql_ratio <= GRAPHQL_TARGET_RATIO else "NOT met"
     print(
         f"\n[bench] {STEPS}-step run on KWOK took {run_seconds:.0f} s to run;"
         f" all {len(metrics)} metrics of all steps ({ours_samples} samples; one query for container metrics, one for pod-level):"
@@ -210,9 +223,14 @@ def test_all_metrics_of_a_100_step_run(
         f"\n[bench]   RATIO GetStepSeries / raw = {ratio:.2f} (target <= {TARGET_RATIO:.1f}: {verdict})"
         f"\n[bench]   naive, one query per step per metric ({STEPS * len(metrics)} queries, {naive_samples} samples): {naive_seconds * 1000:.0f} ms"
         f" | naive / ours {naive_seconds / ours_seconds:.1f}"
-        f"\n[bench]   the same through GraphQL (gateway, JSON): p50 {graphql_seconds * 1000:.0f} ms"
-        f" | ratio to raw {graphql_seconds / raw_seconds:.2f}"
+        f"\n[bench]   all {len(metrics)} series of all steps in one GraphQL query, the original GUI's shape"
+        f" ({graphql_samples} samples; gateway, JSON): p50 {graphql_seconds * 1000:.0f} ms"
+        f" | raw, timed alternately with it: p50 {graphql_raw_seconds * 1000:.0f} ms"
+        f"\n[bench]   RATIO GraphQL / raw = {graphql_ratio:.2f} (target <= {GRAPHQL_TARGET_RATIO:.1f}: {graphql_verdict})"
     )
+    # The GraphQL answer is the whole of what the collector has, or its
+    # figure would measure less work.
+    assert graphql_samples == ours_samples
     # A run whose samples KWOK never delivered measures nothing.
     assert ours_samples > 0, "no samples: KWOK's cAdvisor was not scraped"
     assert raw_samples > 0

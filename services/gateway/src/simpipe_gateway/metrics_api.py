@@ -4,22 +4,23 @@ report, and the original scaling-law queries (getAggregatedNodesMetrics,
 computeScalingLawsFromNodesMetrics, predictScaling).
 
 A query asking for the series of many steps makes one GetStepSeries call
-per dry run and range: the gateway's executor hands each step the series the
-query asks of it (DryRunNodeMetrics.prepare_fields), a per-operation DataLoader
-gathers the steps, and the collector makes one Prometheus query per metric for
-all of them. The series fields then resolve synchronously from what was loaded.
+per dry run and range: a step's `metrics` resolver reads which series the
+query asks of it (simpipe_gateway.series_selection) and loads them through a
+per-operation DataLoader, which gathers the steps; the collector makes one
+Prometheus query per metric for all of them. The series fields then look
+their own up in what was loaded.
 """
 
 import asyncio
+import dataclasses
 from collections import defaultdict
-from collections.abc import Awaitable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Annotated, Any, NewType, cast
 
 import strawberry
 from google.protobuf.timestamp_pb2 import Timestamp
-from graphql import GraphQLError, GraphQLResolveInfo
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import SchemaExtension
 from strawberry.types.scalar import ScalarDefinition
@@ -29,6 +30,7 @@ from simpipe_gateway.context import GatewayInfo, caller, gateway
 from simpipe_gateway.errors import graphql_error, rpc, rpc_or_none
 from simpipe_gateway.input_bounds import bounded_list
 from simpipe_gateway.scalars import as_is, iso
+from simpipe_gateway.series_selection import Place, default_range_series, place
 
 
 def _timestamp_value(value: Any) -> float:
@@ -132,7 +134,8 @@ _OPERATION_LOADERS: ContextVar[dict[str, Any] | None] = ContextVar("metrics_load
 
 
 class MetricsLoaders(SchemaExtension):
-    """Fresh DataLoaders for each operation. The context is not per operation:
+    """Fresh DataLoaders for each operation (and the series its places ask,
+    see _asked_series). The context is not per operation:
     over graphql-transport-ws it is built once per connection and shared by all
     of its operations, so loaders kept there would answer every later query on
     the socket from the first one's cache (failures included) and hold its
@@ -162,34 +165,69 @@ def _loader(info: GatewayInfo, name: str, load: Any) -> Any:
     return loaders[name]
 
 
+def _asked_series(info: GatewayInfo) -> frozenset[SeriesArgs]:
+    """The series (default range) the query asks of the step whose `metrics`
+    this is, read once per place in the operation."""
+    loaders = _OPERATION_LOADERS.get()
+    if loaders is None:
+        raise RuntimeError("metrics loaders need the MetricsLoaders extension in the schema")
+    by_place: dict[Place, frozenset[SeriesArgs]] = loaders.setdefault("asked", {})
+    where = place(info.path)
+    found = by_place.get(where)
+    if found is None:
+        names = default_range_series(info.selected_fields, SERIES_METRICS)
+        found = by_place[where] = frozenset((m, None, None, 0) for m in names)
+    return found
+
+
 def _series_args(metric: str, start: Any, end: Any, step: Any) -> SeriesArgs:
     if step is not None and step <= 0:
         raise graphql_error("step must be a positive number of seconds", "INPUT_VALIDATION_ERROR")
     return (metric, start, end, step or 0)
 
 
+def _given(value: Any) -> Any:
+    return None if value is strawberry.UNSET else value
+
+
+# A series field's arguments, named here: strawberry would otherwise work the
+# GraphQL name out from the Python one on every call of every field.
+Start = Annotated[TimeStamp | None, strawberry.argument(name="start")]
+End = Annotated[TimeStamp | None, strawberry.argument(name="end")]
+Step = Annotated[int | None, strawberry.argument(name="step")]
+
 # The names of DryRunNodeMetrics's series fields.
 SERIES_METRICS: set[str] = set()
 
 
 def _series_field(metric: str) -> Any:
-    """A series: plain data once the executor has prepared the step (one load
-    for every series the query asks of it), loaded on its own otherwise."""
+    """A series: looked up in what the step loaded for the query (every
+    series asked without arguments), loaded on its own otherwise (batched
+    with the other fields' loads all the same).
+
+    The arguments default to UNSET, not None: strawberry converts only the
+    arguments a query gives, and the GUI gives none to any of a run's many
+    series fields."""
     SERIES_METRICS.add(metric)
+    default_range: SeriesArgs = (metric, None, None, 0)
 
     def resolve(
         root: "DryRunNodeMetrics",
         info: GatewayInfo,
-        start: TimeStamp | None = None,
-        end: TimeStamp | None = None,
-        step: int | None = None,
+        start: Start = strawberry.UNSET,
+        end: End = strawberry.UNSET,
+        step: Step = strawberry.UNSET,
     ) -> Any:
-        args = _series_args(metric, start, end, step)
-        prepared = root.prepared
-        if isinstance(prepared, BaseException):
-            raise prepared
-        if prepared is not None and args in prepared:
-            return prepared[args]
+        if start is strawberry.UNSET and end is strawberry.UNSET and step is strawberry.UNSET:
+            args = default_range
+        else:
+            args = _series_args(metric, _given(start), _given(end), _given(step))
+        loaded = root.loaded
+        if isinstance(loaded, BaseException):
+            raise loaded
+        found = loaded.get(args)
+        if found is not None:
+            return found
         return _one_series(info, root, args)
 
     return strawberry.field(
@@ -313,31 +351,8 @@ async def run_metrics_summary(info: GatewayInfo, dry_run_id: str) -> RunMetricsS
 class DryRunNodeMetrics:
     dry_run_id: strawberry.Private[str]
     node_id: strawberry.Private[str]
-    # What prepare_fields loaded (or why it could not), before the fields resolve.
-    prepared: strawberry.Private[Series | Exception | None] = None
-
-    def prepare_fields(
-        self, info: GraphQLResolveInfo[Any], fields: Sequence[tuple[str, dict[str, Any]]]
-    ) -> Awaitable[None] | None:
-        """Called by the gateway's executor with the fields the query asks of
-        this step and their arguments: every series is loaded in one go (and the
-        steps of a request together), so the fields themselves are plain data."""
-        asked: set[SeriesArgs] = set()
-        for name, args in fields:
-            if name in SERIES_METRICS:
-                try:
-                    asked.add(
-                        _series_args(name, args.get("start"), args.get("end"), args.get("step"))
-                    )
-                except GraphQLError:
-                    continue  # the field itself reports it
-        return self._prepare(cast(GatewayInfo, info), frozenset(asked)) if asked else None
-
-    async def _prepare(self, info: GatewayInfo, asked: frozenset[SeriesArgs]) -> None:
-        try:
-            self.prepared = await _step_series(info, self.dry_run_id, self.node_id, asked)
-        except Exception as error:  # each series field raises it, as it would have
-            self.prepared = error
+    # The series step_metrics loaded for the query (or why it could not).
+    loaded: strawberry.Private[Series | Exception] = dataclasses.field(default_factory=dict)
 
     cpu_system_seconds_total = _series_field("cpuSystemSecondsTotal")
     cpu_usage_seconds_total = _series_field("cpuUsageSecondsTotal")
@@ -387,6 +402,19 @@ class DryRunNodeMetrics:
     async def summary(self, info: GatewayInfo) -> MetricsSummary | None:
         run = await run_metrics_summary(info, self.dry_run_id)
         return run.by_node.get(self.node_id)
+
+
+async def step_metrics(info: GatewayInfo, dry_run_id: str, node_id: str) -> DryRunNodeMetrics:
+    """A step's metrics, with every series the query asks of it without
+    arguments loaded in one go (and the steps of a request together)."""
+    found = DryRunNodeMetrics(dry_run_id=dry_run_id, node_id=node_id)
+    asked = _asked_series(info)
+    if asked:
+        try:
+            found.loaded = await _step_series(info, dry_run_id, node_id, asked)
+        except Exception as error:  # each series field raises it, as it would have
+            found.loaded = error
+    return found
 
 
 @strawberry.type(description="The durable report of a finished run (JSON and Parquet in S3).")

@@ -20,7 +20,6 @@ from simpipe_gateway.deadline import RequestDeadline
 from simpipe_gateway.dry_run_api import DryRunMutation, DryRunQuery
 from simpipe_gateway.dry_run_api import Subscription as DryRunSubscription
 from simpipe_gateway.error_reporting import report_errors
-from simpipe_gateway.executor import GatewayExecutor
 from simpipe_gateway.metrics_api import METRICS_SCALARS, MetricsLoaders, MetricsQuery
 from simpipe_gateway.operation_cache import OperationCache
 from simpipe_gateway.query_length import QueryLengthLimiter
@@ -102,7 +101,4 @@ def build_schema(settings: GatewaySettings) -> GatewaySchema:
         # The kinds of DryRunNode, reached only through the interface.
         types=[DryRunNodePod, DryRunNodeMisc],
         config=StrawberryConfig(scalar_map={**DOCUMENT_SCALARS, **METRICS_SCALARS}),
-        # Step metrics load once per step, and sample lists complete without
-        # resolving each sample's fields (simpipe_gateway.executor).
-        execution_context_class=GatewayExecutor,
     )

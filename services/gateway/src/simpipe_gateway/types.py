@@ -21,6 +21,7 @@ from simpipe_gateway.metrics_api import (
     RunReport,
     run_metrics_summary,
     run_report,
+    step_metrics,
 )
 from simpipe_gateway.scalars import as_is, iso
 
@@ -224,8 +225,8 @@ class DryRunNodePod(DryRunNode):
         return await step_files(info, self.output_files)
 
     @strawberry.field(description="The step's Prometheus series and summary.")  # type: ignore[untyped-decorator]
-    def metrics(self) -> DryRunNodeMetrics:
-        return DryRunNodeMetrics(dry_run_id=self.dry_run_id, node_id=self.id)
+    async def metrics(self, info: GatewayInfo) -> DryRunNodeMetrics:
+        return await step_metrics(info, self.dry_run_id, self.id)
 
     @strawberry.field(
         description=f"The step's log lines (main container): the last maxLines, at most {MAX_LOG_LINES}."

@@ -155,6 +155,7 @@ async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
 
     async def through_hera() -> float:
         workflow = simulated_pipeline(steps, hera_service, "bench-hera-")
+        workflow.namespace = SIMULATION_NAMESPACE  # where the submitter puts ours
         # The same dry run as SIM-PIPE would make it: unlabelled, the
         # watcher would ignore it, and its work on each new run (CPU of the
         # same 2 cores) would weigh on our path alone.

@@ -9,7 +9,7 @@ import asyncio
 import io
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import Any
 
 import grpc
@@ -20,7 +20,6 @@ import pytest
 
 from simpipe.v1 import events_pb2, metrics_collector_pb2_grpc
 from simpipe.v1 import metrics_collector_pb2 as pb
-from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.nats_auth import connect_options
 from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
@@ -85,14 +84,6 @@ def run_id(stack: Stack, endpoints: dict[str, str]) -> str:
 
     asyncio.run(run())
     return found
-
-
-@pytest.fixture
-async def collector(
-    endpoints: dict[str, str], mesh: ServiceSettings
-) -> AsyncIterator[metrics_collector_pb2_grpc.MetricsCollectorAsyncStub]:
-    async with mesh_channel(endpoints["metrics-collector_grpc"], mesh) as channel:
-        yield metrics_collector_pb2_grpc.MetricsCollectorStub(channel)
 
 
 def values(samples: list[dict[str, Any]]) -> list[float]:

@@ -14,8 +14,6 @@ import pytest
 
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe.v1 import metrics_collector_pb2_grpc
-from simpipe_common.grpc_channel import mesh_channel
-from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
@@ -57,14 +55,6 @@ async def run_id(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[str]:
     finally:
         await gql.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=found)
         await gql.close()
-
-
-@pytest.fixture
-async def collector(
-    endpoints: dict[str, str], mesh: ServiceSettings
-) -> AsyncIterator[metrics_collector_pb2_grpc.MetricsCollectorAsyncStub]:
-    async with mesh_channel(endpoints["metrics-collector_grpc"], mesh) as channel:
-        yield metrics_collector_pb2_grpc.MetricsCollectorStub(channel)
 
 
 async def report_written(

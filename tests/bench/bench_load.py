@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 import uuid
 from datetime import datetime
 from typing import Any
 
 import pytest
+from kubernetes import client, config, watch
 
 from simpipe_devstack.bench_stats import report
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.layout import SIMULATION_NAMESPACE
 from simpipe_devstack.stack import Stack
 
 SUBSCRIBERS = 200
@@ -156,3 +159,157 @@ async def test_status_latency_with_200_subscribers_under_20_creates_per_second(
         f" ({len(loaded_runs) / sent_for:.1f}/s), {refused} refused;"
         f" {ended} subscriptions ended; {missing} Succeeded updates missing"
     )
+
+
+# The issue's load for status: phase changes, not creates. Runs that never
+# end on their own (one 10-minute step on virtual nodes), each suspended and
+# resumed in turn by patching its Workflow, as `argo suspend` does.
+TOGGLED_RUNS = 20
+PHASE_CHANGES_PER_SECOND = 20
+TOGGLE_SECONDS = 15.0
+PHASE_UPDATES = """subscription($p: String!) { projectDryRunUpdates(projectId: $p) {
+  dryRunId phase } }"""
+
+
+class PhaseSubscriber:
+    """When each (run, phase) update arrived, in order."""
+
+    def __init__(self, gql: GraphQLClient, project: str) -> None:
+        self.arrived: dict[tuple[str, str], list[float]] = {}
+        self.failed = ""
+        self.task = asyncio.create_task(self._run(gql, project))
+
+    async def _run(self, gql: GraphQLClient, project: str) -> None:
+        try:
+            async for data in gql.subscribe(PHASE_UPDATES, p=project):
+                update = data["projectDryRunUpdates"]
+                key = (update["dryRunId"], update["phase"])
+                self.arrived.setdefault(key, []).append(time.time())
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # counted: the benchmark says how many ended
+            self.failed = repr(error)
+
+
+def raw_watch(
+    api: client.CustomObjectsApi, runs: set[str], seen: dict[tuple[str, str], list[float]],
+    listening: threading.Event, stop: threading.Event,
+) -> None:  # fmt: skip
+    """A raw Kubernetes watch of the same Workflows: when each suspend or
+    resume was first seen (the anchor). `listening` is set once the watch
+    has delivered every run as it is (its first events)."""
+    last: dict[str, bool] = {}
+    stream = watch.Watch()
+    for event in stream.stream(
+        api.list_namespaced_custom_object, "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE,
+        "workflows", timeout_seconds=int(TOGGLE_SECONDS) + 120,
+    ):  # fmt: skip
+        found = event["object"]
+        name = found["metadata"]["name"]
+        suspended = bool((found.get("spec") or {}).get("suspend"))
+        if name in runs and last.get(name) != suspended:
+            if name in last:
+                phase = "Suspended" if suspended else "Running"
+                seen.setdefault((name, phase), []).append(time.time())
+            last[name] = suspended
+        if runs <= set(last):
+            listening.set()
+        if stop.is_set():
+            stream.stop()
+
+
+def matched(
+    written: dict[tuple[str, str], list[float]], arrived: dict[tuple[str, str], list[float]]
+) -> tuple[list[float], int]:
+    """Latencies of the n-th arrival of each (run, phase) after its n-th
+    write; how many writes had no arrival."""
+    latencies: list[float] = []
+    missing = 0
+    for key, writes in written.items():
+        got = arrived.get(key, [])
+        latencies += [a - w for w, a in zip(writes, got, strict=False)]
+        missing += max(0, len(writes) - len(got))
+    return latencies, missing
+
+
+@pytest.mark.timeout(900)
+async def test_status_latency_with_200_subscribers_and_20_phase_changes_per_second(
+    stack: Stack, endpoints: dict[str, str], dev: GraphQLClient, project: str
+) -> None:
+    api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
+    token = stack.secrets.api_tokens["local-dev"]
+    clients = [GraphQLClient(endpoints["graphql"], token) for _ in range(SUBSCRIBERS)]
+    steps = (SimulatedStep("hold", seconds=600, cpu_millicores=10, memory_mib=8),)
+    runs: list[str] = []
+    stop = threading.Event()
+    try:
+        subscribers = [PhaseSubscriber(c, project) for c in clients]
+        for _ in range(TOGGLED_RUNS):
+            run_id = f"toggle-{uuid.uuid4().hex[:8]}"
+            document = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
+            await dev.execute(
+                CREATE,
+                i={"projectId": project, "dryRunId": run_id, "placement": "VIRTUAL_NODES",
+                   "argoWorkflow": document},
+            )  # fmt: skip
+            runs.append(run_id)
+        # Every subscriber registered and every run Running before the load.
+        running = {(run, "Running") for run in runs}
+        async with asyncio.timeout(180):
+            while any(not running <= set(s.arrived) for s in subscribers if not s.failed):  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
+        for s in subscribers:
+            s.arrived.clear()
+        raw_seen: dict[tuple[str, str], list[float]] = {}
+        listening = threading.Event()
+        watcher = threading.Thread(
+            target=raw_watch, args=(api, set(runs), raw_seen, listening, stop), daemon=True
+        )
+        watcher.start()
+        assert await asyncio.to_thread(listening.wait, 30), "the raw watch did not start"
+        written: dict[tuple[str, str], list[float]] = {}
+        started = time.monotonic()
+        changes = int(TOGGLE_SECONDS * PHASE_CHANGES_PER_SECOND)
+        for i in range(changes):
+            # On the clock, not after the previous answer.
+            await asyncio.sleep(max(0.0, started + i / PHASE_CHANGES_PER_SECOND - time.monotonic()))
+            run, suspend = runs[i % TOGGLED_RUNS], (i // TOGGLED_RUNS) % 2 == 0
+            written.setdefault((run, "Suspended" if suspend else "Running"), []).append(time.time())
+            await asyncio.to_thread(
+                api.patch_namespaced_custom_object, "argoproj.io", "v1alpha1",
+                SIMULATION_NAMESPACE, "workflows", run, {"spec": {"suspend": suspend}},
+            )  # fmt: skip
+        sent_for = time.monotonic() - started
+        # Until every subscriber has every change, or a minute has passed.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(60):
+                while any(matched(written, s.arrived)[1] for s in subscribers if not s.failed):  # noqa: ASYNC110
+                    await asyncio.sleep(0.5)
+        for s in subscribers:
+            s.task.cancel()
+        await asyncio.gather(*(s.task for s in subscribers), return_exceptions=True)
+    finally:
+        stop.set()
+        for run in runs:
+            with contextlib.suppress(Exception):
+                await dev.execute("mutation($r: String!) { deleteDryRun(dryRunId: $r) }", r=run)
+        for c in clients:
+            await c.close()
+    ours: list[float] = []
+    missing = 0
+    for s in subscribers:
+        latencies, lost = matched(written, s.arrived)
+        ours += latencies
+        missing += lost if not s.failed else 0
+    raw, raw_missing = matched(written, raw_seen)
+    report(
+        f"status to {SUBSCRIBERS} subscribers, {PHASE_CHANGES_PER_SECOND} phase changes/s"
+        " (write to subscriber)",
+        ours, raw, "raw kube watch (write to watch event)",
+    )  # fmt: skip
+    ended = sum(1 for s in subscribers if s.failed)
+    print(
+        f"[bench] phase load: {changes} changes written in {sent_for:.1f} s;"
+        f" {ended} subscriptions ended; {missing} updates missing ({raw_missing} on the raw watch)"
+    )
+    assert ours, "no subscriber received any change"

@@ -99,6 +99,9 @@ class HttpServer:
                 access_log=False,
                 lifespan="off",
                 timeout_graceful_shutdown=max(1, round(grace_seconds)),
+                # Subscription messages are a few hundred bytes: compressing
+                # each costs both ends CPU for next to no bytes saved.
+                ws_per_message_deflate=False,
             )
         )
         self._task: asyncio.Task[None] | None = None

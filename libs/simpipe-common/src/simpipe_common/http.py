@@ -99,8 +99,8 @@ class HttpServer:
                 access_log=False,
                 lifespan="off",
                 timeout_graceful_shutdown=max(1, round(grace_seconds)),
-                # Subscription messages are a few hundred bytes: compressing
-                # each costs both ends CPU for next to no bytes saved.
+                # Subscription messages are small: compressing each costs
+                # both ends CPU for next to no bytes saved.
                 ws_per_message_deflate=False,
             )
         )

@@ -35,7 +35,7 @@ from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe.v1 import metrics_collector_pb2_grpc
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.settings import ServiceSettings
-from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
+from simpipe_devstack.example_pipeline import SimulatedStep, simulated_fan_out
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import SIMULATION_NAMESPACE
 from simpipe_devstack.stack import Stack
@@ -53,20 +53,16 @@ GRAPHQL_TARGET_RATIO = 2.0
 NODES = "query($id: String!) { dryRun(dryRunId: $id) { status { phase startedAt finishedAt } nodes { ... on DryRunNodePod { id podName startedAt finishedAt } } } }"
 
 
-def fan_out(steps: int) -> dict[str, Any]:
-    """`steps` parallel copies of STEP (Argo withItems), on KWOK nodes."""
-    document: dict[str, Any] = simulated_pipeline((STEP,), argo_service("http://unused")).to_dict()
-    entry = next(t for t in document["spec"]["templates"] if t["name"] == "pipeline")
-    entry["steps"] = [[{"name": "work", "template": "work", "withItems": list(range(steps))}]]
-    return document
-
-
 async def finished_run(url: str, token: str, run_id: str) -> dict[str, Any]:
     gql = GraphQLClient(url, token)
     try:
         await gql.execute(
             "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
-            i={"dryRunId": run_id, "placement": "VIRTUAL_NODES", "argoWorkflow": fan_out(STEPS)},
+            i={
+                "dryRunId": run_id,
+                "placement": "VIRTUAL_NODES",
+                "argoWorkflow": simulated_fan_out(STEP, STEPS),
+            },
         )
         run = await gql.finished_dry_run(NODES, run_id, seconds=480)
     finally:

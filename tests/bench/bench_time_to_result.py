@@ -28,7 +28,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -46,7 +45,7 @@ from simpipe_devstack.example_pipeline import (
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.node_images import STEP_IMAGE
-from simpipe_devstack.runs import argo_token
+from simpipe_devstack.runs import TERMINAL_PHASES, argo_token, seconds_between
 from simpipe_devstack.stack import Stack
 
 STEADY_RUNS = int(os.environ.get("SIMPIPE_BENCH_STEADY_RUNS", "10"))
@@ -55,7 +54,6 @@ RUN_TIMEOUT = 240.0
 WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
 UPDATES = """subscription($id: String!) { dryRunUpdates(dryRunId: $id) { kind phase } }"""
 CREATE = "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"
-TERMINAL = ("Succeeded", "Failed", "Error")
 
 
 @dataclass
@@ -134,17 +132,9 @@ def _note_pod(seen: RunSeen, pod: dict[str, Any], now: float) -> None:
         ended = state.get("terminated")
         if ended:
             p.main_ended = _first(p.main_ended, now)
-            if ended.get("startedAt") and ended.get("finishedAt"):
-                p.own = _between(ended["startedAt"], ended["finishedAt"])
+            p.own = seconds_between(ended.get("startedAt"), ended.get("finishedAt")) or 0.0
     if status.get("phase") in ("Succeeded", "Failed"):
         p.done = _first(p.done, now)
-
-
-def _between(start: str, end: str) -> float:
-    return (
-        datetime.fromisoformat(end.replace("Z", "+00:00"))
-        - datetime.fromisoformat(start.replace("Z", "+00:00"))
-    ).total_seconds()
 
 
 @contextmanager
@@ -178,7 +168,7 @@ def watching(api: client.ApiClient, name: str) -> Iterator[RunSeen]:
                 now, found = time.time(), event["object"]
                 seen.workflow = _first(seen.workflow, now)
                 phase = (found.get("status") or {}).get("phase") or ""
-                if phase in TERMINAL:
+                if phase in TERMINAL_PHASES:
                     seen.phase = phase
                     seen.succeeded = _first(seen.succeeded, now)
                 seen.note()
@@ -206,7 +196,7 @@ async def through_graphql(gql: GraphQLClient, api: client.ApiClient, project: st
         )  # fmt: skip
         async for data in gql.subscribe(UPDATES, id=name):
             update = data["dryRunUpdates"]
-            if update["kind"] == "run" and update["phase"] in TERMINAL:
+            if update["kind"] == "run" and update["phase"] in TERMINAL_PHASES:
                 seen.told = time.time()
                 break
         await _settled(seen)

@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
 import pytest
 
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe.v1 import metrics_collector_pb2_grpc
-from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
+from simpipe_devstack.example_pipeline import SimulatedStep, simulated_fan_out
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 from simpipe_metrics_collector import catalog
@@ -30,14 +29,6 @@ EVERY_SERIES = f"query($id: String!) {{ dryRun(dryRunId: $id) {{ nodes {{ ... on
 Samples = dict[tuple[str, str], list[tuple[float, str]]]
 
 
-def fan_out(steps: int) -> dict[str, Any]:
-    """`steps` parallel copies of STEP (Argo withItems), on KWOK nodes."""
-    document: dict[str, Any] = simulated_pipeline((STEP,), argo_service("http://unused")).to_dict()
-    entry = next(t for t in document["spec"]["templates"] if t["name"] == "pipeline")
-    entry["steps"] = [[{"name": "work", "template": "work", "withItems": list(range(steps))}]]
-    return document
-
-
 @pytest.fixture
 async def run_id(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[str]:
     """A finished run of STEPS steps, deleted afterwards whatever happened."""
@@ -46,7 +37,11 @@ async def run_id(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[str]:
     try:
         await gql.execute(
             "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
-            i={"dryRunId": found, "placement": "VIRTUAL_NODES", "argoWorkflow": fan_out(STEPS)},
+            i={
+                "dryRunId": found,
+                "placement": "VIRTUAL_NODES",
+                "argoWorkflow": simulated_fan_out(STEP, STEPS),
+            },
         )
         run = await gql.finished_dry_run(NODES, found, seconds=300)
         assert run["status"]["phase"] == "Succeeded"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from hera.workflows import Artifact, Container, EmptyDirVolume, Steps, Workflow, WorkflowsService
 from hera.workflows.models import SecurityContext, Toleration
@@ -113,6 +114,15 @@ def simulated_pipeline(
             for template in templates:
                 template(name=template.name)
     return workflow
+
+
+def simulated_fan_out(step: SimulatedStep, width: int) -> dict[str, Any]:
+    """`width` parallel copies of `step` (Argo withItems) on KWOK nodes, as
+    a Workflow document: a run with many steps for little YAML."""
+    document: dict[str, Any] = simulated_pipeline((step,), argo_service("http://unused")).to_dict()
+    entry = next(t for t in document["spec"]["templates"] if t["name"] == "pipeline")
+    entry["steps"] = [[{"name": step.name, "template": step.name, "withItems": list(range(width))}]]
+    return document
 
 
 # Where a real step finds its input file and leaves its output file: an

@@ -20,7 +20,8 @@ from simpipe_events import contract
 TERMINAL_PHASES = frozenset(contract.run_phase_name(p) for p in contract.TERMINAL_RUN_PHASES)
 
 
-def _seconds_between(start: str | None, end: str | None) -> float | None:
+def seconds_between(start: str | None, end: str | None) -> float | None:
+    """Seconds between two of Kubernetes' or Argo's timestamps; None if one is missing."""
     if not start or not end:
         return None
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
@@ -38,7 +39,7 @@ class StepStatus:
 
     @property
     def duration(self) -> float | None:
-        return _seconds_between(self.started_at, self.finished_at)
+        return seconds_between(self.started_at, self.finished_at)
 
     @classmethod
     def from_node(cls, node: dict[str, Any]) -> StepStatus:

@@ -94,7 +94,7 @@ def dry_runs() -> DryRuns:
     return DryRuns(
         argo, projects, Templates(argo, projects, "simpipe", intake), CustomObjects(None),
         RecordedStream(), "simpipe", Placements(PlacementSettings(), Nodes(None)),
-        ArtifactRepository("s3:9000", True, "s3-secret"),
+        ArtifactRepository("s3:9000", True, "s3-secret"), "simpipe-sim",
     )  # fmt: skip
 
 

@@ -86,7 +86,7 @@ def dry_runs(stream: RecordedStream) -> DryRuns:
     return DryRuns(
         argo, projects, Templates(argo, projects, "simpipe", intake), CustomObjects(None),
         stream, "simpipe", Placements(PlacementSettings(), Nodes(None)),
-        ArtifactRepository("http://s3", True, "s3-secret"),
+        ArtifactRepository("http://s3", True, "s3-secret"), "simpipe-sim",
     )  # fmt: skip
 
 

@@ -41,7 +41,7 @@ class DryRuns:
     artifact_repository: documents.ArtifactRepository
     # Where runs on virtual nodes live (simulations' copies included), apart
     # from the real nodes' runs in `namespace`.
-    simulation_namespace: str = "simpipe-sim"
+    simulation_namespace: str
 
     async def owned(self, caller: str, dry_run_id: str) -> dict[str, Any]:
         validation.caller(caller)

@@ -17,7 +17,12 @@ import pytest
 from kubernetes import client
 from pydantic import SecretStr
 
-from simpipe.v1 import kwok_scaler_pb2_grpc, metrics_collector_pb2_grpc, workflow_submitter_pb2_grpc
+from simpipe.v1 import (
+    argo_watcher_pb2_grpc,
+    kwok_scaler_pb2_grpc,
+    metrics_collector_pb2_grpc,
+    workflow_submitter_pb2_grpc,
+)
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.kube import kubernetes_api_client
 from simpipe_common.settings import MIB, ServiceSettings
@@ -125,6 +130,15 @@ async def project(dev: GraphQLClient) -> AsyncIterator[str]:
 def kube(stack: Stack) -> client.ApiClient:
     """The stack's apiserver, as its admin (to watch what the services did)."""
     return kubernetes_api_client(stack.layout.kubeconfig)
+
+
+@pytest.fixture
+async def watcher(
+    endpoints: dict[str, str], mesh: ServiceSettings
+) -> AsyncIterator[argo_watcher_pb2_grpc.ArgoWatcherAsyncStub]:
+    """The argo-watcher's gRPC API, called as the tests' mesh identity."""
+    async with mesh_channel(endpoints["argo-watcher_grpc"], mesh) as channel:
+        yield argo_watcher_pb2_grpc.ArgoWatcherStub(channel)
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from nats.js.api import DeliverPolicy
 
 from simpipe.v1 import argo_watcher_pb2 as pb
 from simpipe.v1 import argo_watcher_pb2_grpc, events_pb2
-from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.nats_auth import connect_options
 from simpipe_common.ownership import stamp
 from simpipe_common.settings import ServiceSettings
@@ -77,14 +76,6 @@ def workflow_phase(stack: Stack, name: str) -> int:
         "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, "workflows", name
     )
     return contract.run_phase_of_name(str((found.get("status") or {}).get("phase") or "Pending"))
-
-
-@pytest.fixture
-async def watcher(
-    endpoints: dict[str, str], mesh: ServiceSettings
-) -> AsyncIterator[argo_watcher_pb2_grpc.ArgoWatcherAsyncStub]:
-    async with mesh_channel(endpoints["argo-watcher_grpc"], mesh) as channel:
-        yield argo_watcher_pb2_grpc.ArgoWatcherStub(channel)
 
 
 @pytest.fixture

@@ -34,8 +34,6 @@ from simpipe.v1 import (
     workflow_submitter_pb2_grpc,
 )
 from simpipe.v1 import kwok_scaler_pb2 as pb
-from simpipe_common.grpc_channel import mesh_channel
-from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.cluster_policy import container_security_context
 from simpipe_devstack.example_pipeline import (
     EXAMPLE_REAL_STEPS,
@@ -591,7 +589,7 @@ async def reference_run(
 
 @pytest.mark.timeout(300)
 async def test_a_simulation_from_a_reference_run_plays_its_measured_steps(
-    project: Project, endpoints: dict[str, str], mesh: ServiceSettings
+    project: Project, collector: metrics_collector_pb2_grpc.MetricsCollectorAsyncStub
 ) -> None:
     """The example pipeline dry-run on the stack's virtual nodes, its report
     written; simulated from that run on a cluster of its own: each step's
@@ -600,13 +598,11 @@ async def test_a_simulation_from_a_reference_run_plays_its_measured_steps(
     template = await project.example(
         simulated_pipeline(EXAMPLE_STEPS, argo_service("http://unused")).to_dict()
     )
-    async with mesh_channel(endpoints["metrics-collector_grpc"], mesh) as channel:
-        collector = metrics_collector_pb2_grpc.MetricsCollectorStub(channel)
-        run = await reference_run(project, collector, template)
-        measured = await collector.GetRunReport(
-            metrics_collector_pb2.DryRunMetricsRef(caller=project.owner, dry_run_id=run),
-            timeout=TIMEOUT,
-        )
+    run = await reference_run(project, collector, template)
+    measured = await collector.GetRunReport(
+        metrics_collector_pb2.DryRunMetricsRef(caller=project.owner, dry_run_id=run),
+        timeout=TIMEOUT,
+    )
     cluster = await project.cluster(2, cpu="4", memory="8Gi", pods=4)
     started = await project.start(
         template, cluster, timing=pb.TimingSource(reference_dry_run_id=run)
@@ -701,7 +697,10 @@ def measured_seconds(
 
 @pytest.mark.timeout(600)
 async def test_a_simulation_from_a_real_run_of_the_example_plays_its_measured_steps(
-    real_node: Stack, project: Project, endpoints: dict[str, str], mesh: ServiceSettings
+    real_node: Stack,
+    project: Project,
+    collector: metrics_collector_pb2_grpc.MetricsCollectorAsyncStub,
+    watcher: argo_watcher_pb2_grpc.ArgoWatcherAsyncStub,
 ) -> None:
     """The example pipeline `make demo` runs, dry-run for real on the real
     node (kubelet + containerd), then simulated from its report on a
@@ -711,84 +710,78 @@ async def test_a_simulation_from_a_real_run_of_the_example_plays_its_measured_st
     template = await project.example(
         real_pipeline(EXAMPLE_REAL_STEPS, argo_service("http://unused")).to_dict()
     )
-    async with (
-        mesh_channel(endpoints["metrics-collector_grpc"], mesh) as collector_channel,
-        mesh_channel(endpoints["argo-watcher_grpc"], mesh) as watcher_channel,
-    ):
-        collector = metrics_collector_pb2_grpc.MetricsCollectorStub(collector_channel)
-        watcher = argo_watcher_pb2_grpc.ArgoWatcherStub(watcher_channel)
 
-        async def dry_run(dry_run_id: str) -> dry_runs_pb2.DryRun:
-            found: dry_runs_pb2.DryRun = await answered(
-                lambda: watcher.GetDryRun(
-                    argo_watcher_pb2.GetDryRunRequest(caller=project.owner, dry_run_id=dry_run_id),
-                    timeout=TIMEOUT,
-                )
+    async def dry_run(dry_run_id: str) -> dry_runs_pb2.DryRun:
+        found: dry_runs_pb2.DryRun = await answered(
+            lambda: watcher.GetDryRun(
+                argo_watcher_pb2.GetDryRunRequest(caller=project.owner, dry_run_id=dry_run_id),
+                timeout=TIMEOUT,
             )
-            return found
+        )
+        return found
 
-        # The cluster is made while the pipeline runs for real.
-        run, cluster = await asyncio.gather(
-            reference_run(project, collector, template, sub.NODES_REAL, limit=240.0),
-            project.cluster(2, cpu="4", memory="8Gi", pods=4),
-        )
-        reference = await collector.GetRunReport(
-            metrics_collector_pb2.DryRunMetricsRef(caller=project.owner, dry_run_id=run),
-            timeout=TIMEOUT,
-        )
-        real = await dry_run(run)
-        measured = measured_seconds(reference, real)
-        assert set(measured) == {step.name for step in EXAMPLE_REAL_STEPS}, measured
-        assert all(seconds > 0 for seconds in measured.values()), measured
+    # The cluster is made while the pipeline runs for real.
+    run, cluster = await asyncio.gather(
+        reference_run(project, collector, template, sub.NODES_REAL, limit=240.0),
+        project.cluster(2, cpu="4", memory="8Gi", pods=4),
+    )
+    reference = await collector.GetRunReport(
+        metrics_collector_pb2.DryRunMetricsRef(caller=project.owner, dry_run_id=run),
+        timeout=TIMEOUT,
+    )
+    real = await dry_run(run)
+    measured = measured_seconds(reference, real)
+    assert set(measured) == {step.name for step in EXAMPLE_REAL_STEPS}, measured
+    assert all(seconds > 0 for seconds in measured.values()), measured
 
-        started = await project.start(
-            template, cluster, timing=pb.TimingSource(reference_dry_run_id=run)
-        )
-        finished = await project.ended(started.id, limit=180.0)
-        assert finished.phase == events_pb2.SIMULATION_PHASE_SUCCEEDED, finished.message
-        report = await project.report(started.id)
-        print(
-            f"\nreference {run}: measured {measured}, run"
-            f" {reference.summary.run.duration_seconds:.2f} s; simulated: "
-            + ", ".join(f"{s.template_name} {s.run_seconds:.2f} s" for s in report.steps)
-            + f"; makespan {report.makespan_seconds:.2f} s,"
-            f" overhead {report.orchestration_overhead_seconds:.2f} s"
-        )
-        # The same steps ran, under the same names, each once and to the end.
-        simulated = {s.template_name: s for s in report.steps}
-        assert len(simulated) == len(report.steps) == len(measured), list(report.steps)
-        assert set(simulated) == set(measured)
-        assert {s.display_name for s in report.steps} == {
-            n.display_name for n in real.nodes if n.type == "Pod"
-        }
-        assert all(s.phase == "Succeeded" for s in report.steps), list(report.steps)
-        for name, step in simulated.items():
-            assert within(step.run_seconds, measured[name]), (name, step.run_seconds, measured)
-            # A roomy cluster: no step waits for a node.
-            assert step.queued_seconds == pytest.approx(0.0, abs=0.5), (name, step.queued_seconds)
-        # The example is a chain (each step reads the previous one's file):
-        # the makespan is the sum of its steps. The real run's own duration
-        # also holds Argo's gaps between steps, reported apart.
-        assert within(report.makespan_seconds, sum(measured.values())), (
-            report.makespan_seconds,
-            measured,
-        )
-        order = sorted(report.steps, key=lambda s: s.started_seconds)
-        assert [s.template_name for s in order] == [step.name for step in EXAMPLE_REAL_STEPS]
-        for before, after in itertools.pairwise(order):
-            assert after.started_seconds >= before.finished_seconds - 1e-6, (before, after)
+    started = await project.start(
+        template, cluster, timing=pb.TimingSource(reference_dry_run_id=run)
+    )
+    finished = await project.ended(started.id, limit=180.0)
+    assert finished.phase == events_pb2.SIMULATION_PHASE_SUCCEEDED, finished.message
+    report = await project.report(started.id)
+    print(
+        f"\nreference {run}: measured {measured}, run"
+        f" {reference.summary.run.duration_seconds:.2f} s; simulated: "
+        + ", ".join(f"{s.template_name} {s.run_seconds:.2f} s" for s in report.steps)
+        + f"; makespan {report.makespan_seconds:.2f} s,"
+        f" overhead {report.orchestration_overhead_seconds:.2f} s"
+    )
+    # The same steps ran, under the same names, each once and to the end.
+    simulated = {s.template_name: s for s in report.steps}
+    assert len(simulated) == len(report.steps) == len(measured), list(report.steps)
+    assert set(simulated) == set(measured)
+    assert {s.display_name for s in report.steps} == {
+        n.display_name for n in real.nodes if n.type == "Pod"
+    }
+    assert all(s.phase == "Succeeded" for s in report.steps), list(report.steps)
+    for name, step in simulated.items():
+        assert within(step.run_seconds, measured[name]), (name, step.run_seconds, measured)
+        # A roomy cluster: no step waits for a node.
+        assert step.queued_seconds == pytest.approx(0.0, abs=0.5), (name, step.queued_seconds)
+    # The example is a chain (each step reads the previous one's file):
+    # the makespan is the sum of its steps. The real run's own duration
+    # also holds Argo's gaps between steps, reported apart.
+    assert within(report.makespan_seconds, sum(measured.values())), (
+        report.makespan_seconds,
+        measured,
+    )
+    order = sorted(report.steps, key=lambda s: s.started_seconds)
+    assert [s.template_name for s in order] == [step.name for step in EXAMPLE_REAL_STEPS]
+    for before, after in itertools.pairwise(order):
+        assert after.started_seconds >= before.finished_seconds - 1e-6, (before, after)
 
-        # Outputs: the example's steps have no output parameters (they pass
-        # files, as Argo artifacts through S3), so what later steps read is
-        # their output artifacts. The simulated run records the same ones,
-        # and each step's inputs resolve to them, as in the real run; a
-        # parameter the example gained would be compared here too.
-        [simulated_run_id] = finished.dry_run_ids
-        simulated_run = await dry_run(simulated_run_id)
-        real_outputs = step_outputs(real)
-        assert any(o["outputs"] for o in real_outputs.values()), real_outputs
-        assert step_outputs(simulated_run) == real_outputs
-        assert unresolved_inputs(real) == unresolved_inputs(simulated_run) == []
+    # Outputs: the example's steps have no output parameters (they pass
+    # files, as Argo artifacts through S3), so what later steps read is
+    # their output artifacts. The simulated run records the same ones,
+    # and each step's inputs resolve to them, as in the real run; a
+    # parameter the example gained would be compared here too.
+    [simulated_run_id] = finished.dry_run_ids
+    simulated_run = await dry_run(simulated_run_id)
+    real_outputs = step_outputs(real)
+    assert any(o["outputs"] for o in real_outputs.values()), real_outputs
+    assert step_outputs(simulated_run) == real_outputs
+    assert unresolved_inputs(real) == unresolved_inputs(simulated_run) == []
 
     comparison = await project.scaler.CompareSimulations(
         pb.CompareSimulationsRequest(

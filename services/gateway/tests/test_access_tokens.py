@@ -276,6 +276,43 @@ async def test_a_subscription_of_a_revoked_token_ends_even_when_idle() -> None:
     assert (ended.value.extensions or {}).get("code") == "UNAUTHENTICATED"
 
 
+async def test_a_token_revoked_while_its_subscriber_sends_ends_it_before_the_next_event() -> None:
+    store = new_store(Apiserver())
+    token, record = await store.create("alice", "ci", None)
+    feed: asyncio.Queue[RunEvent] = asyncio.Queue()
+
+    async def events() -> AsyncGenerator[RunEvent, None]:
+        while True:
+            yield await feed.get()
+
+    info = SimpleNamespace(context=context(store, f"Bearer {token}"))
+    stream = while_authorized(info, events())  # type: ignore[arg-type]
+    feed.put_nowait(event("alice"))
+    assert (await anext(stream)).payload.owner == "alice"
+    # Revoked while the reader is not waiting (it holds the event it got),
+    # with the next event already there: that event is not shown.
+    await store.revoke("alice", record.id)
+    feed.put_nowait(event("alice"))
+    with pytest.raises(GraphQLError, match="revoked or has expired"):
+        await asyncio.wait_for(anext(stream), 10)
+
+
+async def test_a_subscription_its_client_ends_is_cancelled_not_refused() -> None:
+    store = new_store(Apiserver())
+    token, _ = await store.create("alice", "ci", None)
+
+    async def events() -> AsyncGenerator[RunEvent, None]:
+        await asyncio.Event().wait()
+        yield event("alice")
+
+    info = SimpleNamespace(context=context(store, f"Bearer {token}"))
+    waiting = asyncio.ensure_future(anext(while_authorized(info, events())))  # type: ignore[arg-type]
+    await asyncio.sleep(0)  # (it waits for an event)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+
+
 async def test_a_subscription_ends_when_its_credential_expires() -> None:
     authenticator = Authenticator(
         api_tokens={}, jwks=None, issuer="", audience="", user_claim="", dev_user=None

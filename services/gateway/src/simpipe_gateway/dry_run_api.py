@@ -398,7 +398,7 @@ class Subscription:
         run = await _dry_run(info, dry_run_id)  # the caller must own it
         events = gateway(info).run_feed.of_dry_run(owner, dry_run_id, run.uid)
         async for event in while_authorized(info, events):
-            yield to_update(event)
+            yield event.view(to_update)
 
     @strawberry.subscription(  # type: ignore[untyped-decorator]
         description="Phase changes of a project's dry runs, from now on."
@@ -409,4 +409,4 @@ class Subscription:
         await project_by_id(info, project_id)  # the caller must own it
         events = gateway(info).run_feed.of_project(await caller(info), project_id)
         async for event in while_authorized(info, events):
-            yield to_update(event)
+            yield event.view(to_update)

@@ -22,9 +22,9 @@ stream order.
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 import structlog
 from faststream.nats import NatsBroker, NatsMessage
@@ -39,6 +39,8 @@ from simpipe_events import contract
 from simpipe_events.stream import STREAM
 
 log = structlog.get_logger(__name__)
+
+View = TypeVar("View")
 
 RunPayload = events_pb2.DryRunPhaseChanged | events_pb2.StepPhaseChanged
 _RUN = contract.event_type(events_pb2.DryRunPhaseChanged)
@@ -58,6 +60,17 @@ class RunEvent:
     payload: RunPayload
     # The stream sequence of a stored copy; None for a core copy.
     sequence: int | None = None
+    # What subscriptions made of it (simpipe_gateway.run_feed.RunEvent.view).
+    _views: dict[Callable[["RunEvent"], Any], Any] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def view(self, make: "Callable[[RunEvent], View]") -> "View":
+        """`make(self)`, made once: every subscription an event reaches gets
+        the same object instead of converting the event again."""
+        if make not in self._views:
+            self._views[make] = make(self)
+        return cast("View", self._views[make])
 
     @property
     def event_id(self) -> str:

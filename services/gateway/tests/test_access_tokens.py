@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from graphql import GraphQLError
-from kubernetes.client.exceptions import ApiException
 
 from simpipe.v1 import events_pb2
 from simpipe_common.errors import NotFoundError
@@ -29,7 +28,7 @@ from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.run_feed import RunEvent
 from simpipe_gateway.schema import build_schema
 from simpipe_gateway.subscription_guard import while_authorized
-from simpipe_gateway.token_watch import Secret, TokenWatch
+from simpipe_gateway.token_watch import Secret, TokenWatch, WatchExpiredError
 
 BOOTSTRAP = {"bootstrap-token-alice-01": "alice", "bootstrap-token-bob-0001": "bob"}
 schema = build_schema(GatewaySettings())
@@ -239,11 +238,11 @@ async def test_every_replica_follows_the_secrets_through_its_watch() -> None:
         await wait_until(lambda: replica.find(late) is None)
         # 410 Gone: the watch lists again, and what was deleted meanwhile goes.
         await writer.revoke("alice", writer.of_owner("alice")[0].id)
-        apiserver.events.put(ApiException(status=410, reason="Gone"))
+        apiserver.events.put(WatchExpiredError("too old resource version"))
         await wait_until(lambda: apiserver.lists == 2)
         await wait_until(lambda: replica.find(early) is None)
         # Any other failure: it keeps trying.
-        apiserver.events.put(ApiException(status=500, reason="boom"))
+        apiserver.events.put(RuntimeError("boom"))
         await wait_until(lambda: len(apiserver.watched_from) == 4)
     finally:
         watch.stop()

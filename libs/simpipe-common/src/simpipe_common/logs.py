@@ -40,3 +40,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    # httpx says every request at INFO (a watch renewed each minute, each
+    # Secret written): only its warnings are news.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

@@ -9,7 +9,6 @@ from pydantic import ValidationError
 from simpipe_common.checks import CheckResult
 from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
-from simpipe_common.kube import lazy_api_client
 from simpipe_common.runner import Service, run_service
 from simpipe_gateway.access_tokens import AccessTokenStore
 from simpipe_gateway.app import GraphQLApp
@@ -31,7 +30,7 @@ def main() -> None:
     events = EventBroker(settings, "gateway")
     run_feed = RunFeed(events)
     simulation_feed = SimulationFeed(events)
-    secrets = SecretsApi(lazy_api_client(settings.kubeconfig), settings.services_namespace)
+    secrets = SecretsApi.of_cluster(settings.kubeconfig, settings.services_namespace)
     tokens = AccessTokenStore(
         secrets,
         max_days=settings.max_access_token_days,

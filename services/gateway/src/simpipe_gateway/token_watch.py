@@ -1,28 +1,33 @@
 """The access tokens' Secrets on the Kubernetes API: written through
 SecretsApi, and followed by every replica with one list-then-watch in a
-worker thread (the `kubernetes` package's watch blocks), which hands what it
-sees to the event loop. A dropped or timed-out watch resumes from the last
-resourceVersion it saw (bookmarks keep that fresh); 410 Gone means that
-version left the apiserver's window, so it lists again and goes on from the
-list's version. (argo-watcher follows its Workflows the same way.)
+worker thread (lightkube's synchronous watch blocks), which hands what it
+sees to the event loop. lightkube resumes a watch the server ended from the
+last resourceVersion it saw; 410 Gone means that version left the
+apiserver's window, so the watch lists again and goes on from the list's
+version. (argo-watcher follows its Workflows the same way.)
+
+lightkube rather than the `kubernetes` package: its CoreV1Api alone made up
+most of the gateway's memory, for four calls on one kind.
 """
 
 import asyncio
-import json
+import functools
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
 import structlog
-from kubernetes import client, watch
-from kubernetes.client.exceptions import ApiException
+from lightkube import ApiError, Client, KubeConfig
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Secret as SecretResource
 
 from simpipe_gateway.access_tokens import LABEL_ACCESS_TOKEN, AccessTokenStore
 
 log = structlog.get_logger(__name__)
 
-SELECTOR = f"{LABEL_ACCESS_TOKEN}=true"
 HTTP_NOT_FOUND = 404
 HTTP_GONE = 410
 FIRST_BACKOFF_SECONDS = 0.5
@@ -30,8 +35,14 @@ MAX_BACKOFF_SECONDS = 10.0
 # A watch request ends after this long and is resumed: a connection that
 # went away silently is noticed within it.
 WATCH_SECONDS = 60
+# Any other call to the apiserver.
+REQUEST_SECONDS = 10.0
 
 Secret = Mapping[str, Any]
+
+
+class WatchExpiredError(Exception):
+    """The version a watch resumed from has left the apiserver's window (410)."""
 
 
 class SecretSource(Protocol):
@@ -42,60 +53,75 @@ class SecretSource(Protocol):
         ...
 
     def watch(self, resource_version: str) -> Iterator[tuple[str, Secret]]:
-        """(ADDED | MODIFIED | DELETED | BOOKMARK, Secret) from that version on,
-        until the server ends the request; ApiException 410 when it is gone."""
+        """(ADDED | MODIFIED | DELETED, Secret) from that version on;
+        WatchExpiredError when that version is gone."""
         ...
+
+
+def kubernetes_client(kubeconfig: Path | None, namespace: str) -> Client:
+    """A client for the cluster of `kubeconfig`, or, without one, the pod's own cluster."""
+    config = (
+        KubeConfig.from_service_account()
+        if kubeconfig is None
+        else KubeConfig.from_file(kubeconfig)
+    )
+    return Client(config, namespace=namespace, timeout=httpx.Timeout(REQUEST_SECONDS))
 
 
 class SecretsApi:
     """The services' namespace's token Secrets on the Kubernetes API."""
 
-    def __init__(self, api: Callable[[], client.ApiClient], namespace: str) -> None:
-        self._api = api
-        self._namespace = namespace
+    def __init__(self, client: Callable[[], Client]) -> None:
+        self._client = client
 
-    def _core(self) -> client.CoreV1Api:
-        return client.CoreV1Api(self._api())
+    @classmethod
+    def of_cluster(cls, kubeconfig: Path | None, namespace: str) -> "SecretsApi":
+        """The client made on first use and kept: an unreadable kubeconfig or
+        an absent cluster fails that call (and is tried again), not the start."""
+        return cls(functools.cache(lambda: kubernetes_client(kubeconfig, namespace)))
 
     def create(self, secret: dict[str, Any]) -> None:
         metadata = secret["metadata"]
-        body = client.V1Secret(
-            api_version="v1",
-            kind="Secret",
-            type=secret["type"],
-            metadata=client.V1ObjectMeta(name=metadata["name"], labels=metadata["labels"]),
-            data=secret["data"],
+        self._client().create(
+            SecretResource(
+                type=secret["type"],
+                metadata=ObjectMeta(name=metadata["name"], labels=metadata["labels"]),
+                data=secret["data"],
+            )
         )
-        self._core().create_namespaced_secret(self._namespace, body, _request_timeout=10)
 
     def delete(self, name: str) -> None:
         try:
-            self._core().delete_namespaced_secret(name, self._namespace, _request_timeout=10)
-        except ApiException as error:
-            if error.status != HTTP_NOT_FOUND:  # gone already: revoked twice at once
+            self._client().delete(SecretResource, name)
+        except ApiError as error:
+            if error.status.code != HTTP_NOT_FOUND:  # gone already: revoked twice at once
                 raise
 
     def list(self) -> tuple[list[Secret], str]:
-        # The raw JSON, as the watch hands over its objects.
-        response: Any = self._core().list_namespaced_secret(
-            self._namespace, label_selector=SELECTOR, _preload_content=False, _request_timeout=10
-        )
-        listed = json.loads(response.data)
-        return list(listed.get("items") or []), str(listed["metadata"]["resourceVersion"])
+        listed = self._client().list(SecretResource, labels={LABEL_ACCESS_TOKEN: "true"})
+        secrets = [_as_json(secret) for secret in listed]
+        return secrets, listed.resourceVersion
 
     def watch(self, resource_version: str) -> Iterator[tuple[str, Secret]]:
-        stream = watch.Watch().stream(
-            self._core().list_namespaced_secret,
-            self._namespace,
-            label_selector=SELECTOR,
+        events = self._client().watch(
+            SecretResource,
+            labels={LABEL_ACCESS_TOKEN: "true"},
             resource_version=resource_version,
-            allow_watch_bookmarks=True,
-            timeout_seconds=WATCH_SECONDS,
-            _request_timeout=(10, WATCH_SECONDS + 10),
+            server_timeout=WATCH_SECONDS,
         )
-        for event in stream:
-            if event is not None:  # None: a blank keep-alive line
-                yield str(event["type"]), event["raw_object"]
+        try:
+            for kind, secret in events:
+                yield kind, _as_json(secret)
+        except ApiError as error:
+            if error.status.code == HTTP_GONE:
+                raise WatchExpiredError(error.status.message) from error
+            raise
+
+
+def _as_json(secret: SecretResource) -> Secret:
+    """The Secret as the API writes it (camelCase keys), as the store reads it."""
+    found: Secret = secret.to_dict()  # type: ignore[no-untyped-call]
+    return found
 
 
 @dataclass(frozen=True)
@@ -130,8 +156,8 @@ class TokenWatch:
         self._thread.start()
 
     def stop(self) -> None:
-        """The thread ends at its next event or request timeout; a daemon, it
-        never holds up the process's exit."""
+        """The thread ends at its next event; a daemon, it never holds up the
+        process's exit."""
         self._stopping.set()
 
     def _hand_over(self, item: _Listed | _Watched) -> None:
@@ -157,12 +183,16 @@ class TokenWatch:
                 resource_version = self._watch(resource_version)
                 backoff = self._first_backoff
                 continue
-            except ApiException as error:
-                if error.status == HTTP_GONE:
-                    log.info("access token watch expired; listing again")
-                    resource_version = None
-                    continue
-                log.warning("access token watch failed", status=error.status, reason=error.reason)
+            except WatchExpiredError:
+                log.info("access token watch expired; listing again")
+                resource_version = None
+                continue
+            except ApiError as error:
+                log.warning(
+                    "access token watch failed",
+                    status=error.status.code,
+                    reason=error.status.reason,
+                )
             except Exception as error:  # the apiserver is away: keep trying
                 log.warning("access token watch failed", error=f"{type(error).__name__}: {error}")
             self._stopping.wait(backoff)
@@ -172,8 +202,7 @@ class TokenWatch:
         """Streams until the server ends the request; returns the last version seen."""
         for kind, secret in self._source.watch(resource_version):
             resource_version = str(secret["metadata"]["resourceVersion"])
-            if kind != "BOOKMARK":
-                self._hand_over(_Watched(kind, secret))
+            self._hand_over(_Watched(kind, secret))
             if self._stopping.is_set():
                 break
         return resource_version

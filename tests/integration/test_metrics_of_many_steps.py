@@ -24,6 +24,7 @@ STEP = SimulatedStep("work", seconds=3, cpu_millicores=250, memory_mib=32)
 NODES = "query($id: String!) { dryRun(dryRunId: $id) { status { phase } nodes { ... on DryRunNodePod { id } } } }"
 FIELDS = " ".join(f"{name} {{ timestamp value }}" for name in catalog.METRICS)
 EVERY_SERIES = f"query($id: String!) {{ dryRun(dryRunId: $id) {{ nodes {{ ... on DryRunNodePod {{ id metrics {{ {FIELDS} }} }} }} }} }}"
+SERIES_TABLE = "query($id: String!) { dryRun(dryRunId: $id) { nodes { ... on DryRunNodePod { id metrics { seriesTable } } } } }"
 
 # (step, metric) -> its samples as (timestamp, value), in the order given.
 Samples = dict[tuple[str, str], list[tuple[float, str]]]
@@ -90,6 +91,21 @@ async def through_graphql(gql: GraphQLClient, run_id: str) -> Samples:
     return found
 
 
+async def through_series_table(gql: GraphQLClient, run_id: str) -> Samples:
+    data = await gql.execute(SERIES_TABLE, id=run_id)
+    steps = [n for n in data["dryRun"]["nodes"] if n]
+    assert len(steps) == STEPS
+    found: Samples = {}
+    for step in steps:
+        table = step["metrics"]["seriesTable"]
+        assert set(table) == set(catalog.METRICS)
+        for metric, columns in table.items():
+            found[(step["id"], metric)] = list(
+                zip(columns["timestamps"], columns["values"], strict=True)
+            )
+    return found
+
+
 @pytest.mark.timeout(600)
 async def test_every_series_of_100_steps_is_complete_and_in_order(
     dev: GraphQLClient,
@@ -103,9 +119,11 @@ async def test_every_series_of_100_steps_is_complete_and_in_order(
         while True:
             before = await through_grpc(collector, run_id)
             graphql = await through_graphql(dev, run_id)
+            compact = await through_series_table(dev, run_id)
             if before == await through_grpc(collector, run_id):
                 break
     assert graphql == before
+    assert compact == before
     # KWOK's emulated series were scraped for every step, in time order.
     for step in {node for node, _ in graphql}:
         samples = graphql[(step, "cpuUsageSecondsTotal")]

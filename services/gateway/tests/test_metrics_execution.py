@@ -317,3 +317,55 @@ async def test_a_schema_without_metrics_loaders_fails_loudly() -> None:
             "metrics loaders need the MetricsLoaders extension in the schema"
         }
     assert set(shared) == {"gateway", "caller"}
+
+
+async def test_the_series_table_of_a_100_step_run_is_every_sample_in_one_collector_call() -> None:
+    """The compact form: the same samples as the per-sample fields, in order,
+    in two columns, for all steps in one collector call."""
+    collector = Collector(steps=100, samples=15)
+    data, errors, _ = await run(pods("seriesTable"), collector=collector)
+    assert errors == []
+    steps = [n for n in data["dryRun"]["nodes"] if n]
+    assert [s["id"] for s in steps] == [f"r-{i}" for i in range(100)]
+    for step in steps:
+        table = step["metrics"]["seriesTable"]
+        assert set(table) == SERIES_METRICS
+        assert table["threadsMax"] == {"timestamps": [], "values": []}
+        assert table["memoryRss"] == {
+            "timestamps": [1_700_000_000.0 + i for i in range(15)],
+            "values": [f"{step['id']}/memoryRss/{i}" for i in range(15)],
+        }
+    assert len(collector.requests) == 1
+    assert set(collector.requests[0].metrics) == SERIES_METRICS
+
+
+async def test_the_series_table_takes_named_metrics_and_a_range() -> None:
+    query = pods(
+        'seriesTable(metrics: ["sockets", "memoryRss", "sockets"], start: $s, step: 5)',
+        "($s: TimeStamp)",
+    )
+    data, errors, collector = await run(query, {"s": 1_700_000_000}, collector=Collector())
+    assert errors == []
+    table = data["dryRun"]["nodes"][1]["metrics"]["seriesTable"]
+    assert list(table) == ["sockets", "memoryRss"]
+    # start + step + len("sockets") + the step's number (0), + 0.5
+    assert table["sockets"] == {
+        "timestamps": [1_700_000_012.5, 1_700_000_013.0, 1_700_000_014.0],
+        "values": ["7", "NaN", "+Inf"],
+    }
+    assert len(collector.requests) == 1
+    assert collector.requests[0].start.seconds == 1_700_000_000
+    assert collector.requests[0].step_seconds == 5
+
+
+async def test_the_series_table_refuses_unknown_metrics_too_many_names_and_a_bad_step() -> None:
+    data, errors, collector = await run(pods('seriesTable(metrics: ["memoryRss", "rm -rf"])'))
+    assert data["dryRun"]["nodes"][1]["metrics"] == {"seriesTable": None}
+    assert [m for m, _ in errors] == [errors[0][0]] * STEPS
+    assert errors[0][0].startswith("unknown metrics 'rm -rf'; the metrics are")
+    assert collector.requests == []
+    many = ", ".join(['"memoryRss"'] * (len(SERIES_METRICS) + 1))
+    _, errors, _ = await run(pods(f"seriesTable(metrics: [{many}])"))
+    assert {m for m, _ in errors} == {"metrics holds 44 items; at most 43 are allowed"}
+    _, errors, _ = await run(pods("seriesTable(step: -1)"))
+    assert {m for m, _ in errors} == {"step must be a positive number of seconds"}

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Annotated, Any, NewType, cast
+from typing import Annotated, Any, NamedTuple, NewType, cast
 
 import strawberry
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -48,6 +48,7 @@ def _timestamp_value(value: Any) -> float:
 # Mapped to their scalars by METRICS_SCALARS (in the schema's scalar_map).
 TimeStamp = NewType("TimeStamp", float)
 PrometheusStringNumber = NewType("PrometheusStringNumber", str)
+SeriesTable = NewType("SeriesTable", dict)  # type: ignore[type-arg]
 METRICS_SCALARS: dict[object, ScalarDefinition] = {
     TimeStamp: strawberry.scalar(
         name="TimeStamp",
@@ -64,6 +65,17 @@ METRICS_SCALARS: dict[object, ScalarDefinition] = {
         serialize=str,
         parse_value=str,
     ),
+    SeriesTable: strawberry.scalar(
+        name="SeriesTable",
+        description=(
+            "Series by metric name, each as two columns of the same length, in time order:"
+            ' {"cpuUsageSecondsTotal": {"timestamps": [unix seconds, ...], "values":'
+            ' ["Prometheus\'s text", ...]}, ...}. The values are strings, as in'
+            " PrometheusStringNumber."
+        ),
+        serialize=as_is,
+        parse_value=as_is,
+    ),
 }
 
 
@@ -73,9 +85,30 @@ class PrometheusSample:
     value: PrometheusStringNumber
 
 
+class Samples(NamedTuple):
+    """A series as GetStepSeries answers it: unix seconds and Prometheus's
+    text side by side (a tuple: made by the thousand for every query), made
+    into GraphQL objects only for the fields that ask for them."""
+
+    timestamps: Sequence[float] = ()
+    values: Sequence[str] = ()
+
+    def objects(self) -> list[PrometheusSample]:
+        # Already what the scalars hold: unix seconds, Prometheus's text.
+        times = cast(Sequence[TimeStamp], self.timestamps)
+        values = cast(Sequence[PrometheusStringNumber], self.values)
+        return [PrometheusSample(timestamp=t, value=v) for t, v in zip(times, values, strict=True)]
+
+    def columns(self) -> dict[str, list[Any]]:
+        # Copied whole (in C), not element by element.
+        return {"timestamps": list(self.timestamps), "values": list(self.values)}
+
+
+NO_SAMPLES = Samples()
+
 # A series as a field asks for it: (metric, start, end, step; 0 is the default).
 SeriesArgs = tuple[str, float | None, float | None, int]
-Series = dict[SeriesArgs, list[PrometheusSample]]
+Series = dict[SeriesArgs, Samples]
 # (caller, dry run, node, the series asked for that node)
 StepKey = tuple[str, str, str, frozenset[SeriesArgs]]
 
@@ -88,7 +121,8 @@ async def _load_steps(keys: Sequence[StepKey], info: GatewayInfo) -> list[Series
         who, dry_run_id, _, asked = key
         for _, start, end, step in asked:
             groups[(who, dry_run_id, start, end, step)].add(key)
-    found: dict[tuple[str, str, str, SeriesArgs], list[PrometheusSample]] = {}
+    # (caller, dry run, node) -> its series.
+    found: defaultdict[tuple[str, str, str], Series] = defaultdict(dict)
     for (who, dry_run_id, start, end, step), members in groups.items():
         request = pb.GetStepSeriesRequest(
             caller=who,
@@ -103,16 +137,14 @@ async def _load_steps(keys: Sequence[StepKey], info: GatewayInfo) -> list[Series
             request.end.CopyFrom(_timestamp(end))
         response = await rpc(gateway(info).metrics.GetStepSeries, request)
         for series in response.series:
-            # Already what the scalars hold: unix seconds, Prometheus's text.
-            times = cast(Sequence[TimeStamp], series.timestamps)
-            values = cast(Sequence[PrometheusStringNumber], series.values)
-            found[(who, dry_run_id, series.node_id, (series.metric, start, end, step))] = [
-                PrometheusSample(timestamp=t, value=v) for t, v in zip(times, values, strict=True)
-            ]
-    return [
-        {args: found.get((who, run, node, args), []) for args in asked}
-        for who, run, node, asked in keys
-    ]
+            found[(who, dry_run_id, series.node_id)][(series.metric, start, end, step)] = Samples(
+                series.timestamps, series.values
+            )
+    loaded: list[Series] = []
+    for who, run, node, asked in keys:
+        of_node = found.get((who, run, node), {})
+        loaded.append({args: of_node.get(args, NO_SAMPLES) for args in asked})
+    return loaded
 
 
 async def _step_series(
@@ -227,7 +259,7 @@ def _series_field(metric: str) -> Any:
             raise loaded
         found = loaded.get(args)
         if found is not None:
-            return found
+            return found.objects()
         return _one_series(info, root, args)
 
     return strawberry.field(
@@ -238,7 +270,8 @@ def _series_field(metric: str) -> Any:
 async def _one_series(
     info: GatewayInfo, root: "DryRunNodeMetrics", args: SeriesArgs
 ) -> list[PrometheusSample]:
-    return (await _step_series(info, root.dry_run_id, root.node_id, frozenset((args,))))[args]
+    loaded = await _step_series(info, root.dry_run_id, root.node_id, frozenset((args,)))
+    return loaded[args].objects()
 
 
 @strawberry.type(description="Totals and extremes of what a step or a run used.")
@@ -398,10 +431,50 @@ class DryRunNodeMetrics:
     threads_max = _series_field("threadsMax")
     ulimits_soft = _series_field("ulimitsSoft")
 
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        name="seriesTable",
+        description=(
+            "The series named in `metrics` (every series of this type when it is not given),"
+            " all in one value: the compact form of the fields above, for reading many"
+            " steps' series at once (one value per step instead of an object per sample)."
+        ),
+    )
+    async def series_table(
+        self,
+        info: GatewayInfo,
+        metrics: list[str] | None = None,
+        start: Start = strawberry.UNSET,
+        end: End = strawberry.UNSET,
+        step: Step = strawberry.UNSET,
+    ) -> SeriesTable | None:  # None: with an error, as the series fields
+        names = _known_metrics(metrics)
+        asked = {m: _series_args(m, _given(start), _given(end), _given(step)) for m in names}
+        loaded = self.loaded
+        if isinstance(loaded, BaseException) or not all(a in loaded for a in asked.values()):
+            loaded = await _step_series(
+                info, self.dry_run_id, self.node_id, frozenset(asked.values())
+            )
+        return SeriesTable({m: loaded[a].columns() for m, a in asked.items()})
+
     @strawberry.field(description="The step's totals and extremes, with energy and carbon.")  # type: ignore[untyped-decorator]
     async def summary(self, info: GatewayInfo) -> MetricsSummary | None:
         run = await run_metrics_summary(info, self.dry_run_id)
         return run.by_node.get(self.node_id)
+
+
+def _known_metrics(metrics: list[str] | None) -> list[str]:
+    """The metrics asked, each once, in order; all of them when none are named."""
+    if metrics is None:
+        return sorted(SERIES_METRICS)
+    names = list(dict.fromkeys(bounded_list(metrics, "metrics", len(SERIES_METRICS))))
+    unknown = [name for name in names if name not in SERIES_METRICS]
+    if unknown:
+        raise graphql_error(
+            f"unknown metrics {', '.join(map(repr, unknown[:5]))}; the metrics are the series"
+            f" fields of DryRunNodeMetrics: {', '.join(sorted(SERIES_METRICS))}",
+            "INPUT_VALIDATION_ERROR",
+        )
+    return names
 
 
 async def step_metrics(info: GatewayInfo, dry_run_id: str, node_id: str) -> DryRunNodeMetrics:

@@ -1,5 +1,6 @@
 """Dry runs: Argo Workflows created, controlled and deleted for their owner."""
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,7 +126,6 @@ class DryRuns:
         # the project's storage.
         documents.set_input_artifacts(document, request.input_artifacts, self.artifact_repository)
         placement.apply(document)
-        await self.projects.storage.attach(document, caller, project_id, namespace)
         metadata = document["metadata"]
         metadata["namespace"] = namespace
         if request.dry_run_id:
@@ -135,8 +135,11 @@ class DryRuns:
             validation.dns_label("dry run id", str(metadata["name"]))
         elif not metadata.get("generateName"):
             metadata["generateName"] = f"{project_id or 'dry-run'}-"
-        if metadata.get("name"):
-            await self._not_elsewhere(str(metadata["name"]), namespace)
+        # Both are round trips: made at once.
+        await asyncio.gather(
+            self.projects.storage.attach(document, caller, project_id, namespace),
+            self._not_elsewhere(str(metadata.get("name") or ""), namespace),
+        )
         stamp(metadata, caller, project_id)
         metadata["annotations"][POLICY_ANNOTATION] = POLICY_VERSION
         try:
@@ -167,7 +170,10 @@ class DryRuns:
         return name
 
     async def _not_elsewhere(self, name: str, namespace: str) -> None:
-        """A run's id names one run: refused when another namespace has it."""
+        """A run's id names one run: refused when another namespace has it
+        (nothing to check for a name Argo is to generate: "")."""
+        if not name:
+            return
         for other in self.argo.run_namespaces:
             if other != namespace:
                 try:

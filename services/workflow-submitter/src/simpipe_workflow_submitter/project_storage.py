@@ -11,6 +11,7 @@ The scope is the project id, or `-<owner hash>` for an owner's runs outside
 any project (no project id starts with '-', so no project can take it).
 """
 
+import asyncio
 import base64
 import json
 from collections.abc import Callable
@@ -160,9 +161,16 @@ class ProjectStorage:
         """Point a dry run (before it is created) at its project's storage:
         artifacts under the project's prefix, read and written with the
         project's credentials, as are its input files (spec.arguments)."""
-        issued = await self.credentials.issue(owner, project_id)
         secret = secret_name(owner, project_id)
         repository = repository_name(owner, project_id)
+        api = self.core()
+        # The credentials and what the namespace has now, asked at once: each
+        # is a round trip, and they were most of a create's time one by one.
+        issued, secret_found, repository_found = await asyncio.gather(
+            self.credentials.issue(owner, project_id),
+            _found(f"secret {secret}", api.read_namespaced_secret, secret, namespace),
+            _found(f"config map {repository}", api.read_namespaced_config_map, repository, namespace),
+        )  # fmt: skip
         spec = document["spec"]
         arguments = spec.get("arguments")
         for artifact in (arguments.get("artifacts") or []) if isinstance(arguments, dict) else []:
@@ -170,8 +178,10 @@ class ProjectStorage:
             if isinstance(s3, dict) and s3.get("bucket"):
                 self._read_with_project_credentials(s3, secret, issued)
         spec["artifactRepositoryRef"] = {"configMap": repository, "key": REPOSITORY_KEY}
-        await self._ensure_secret(namespace, secret, owner, project_id, issued)
-        await self._ensure_repository(namespace, repository, secret, owner, project_id, issued)
+        await self._ensure_secret(namespace, secret, owner, project_id, issued, secret_found)
+        await self._ensure_repository(
+            namespace, repository, secret, owner, project_id, issued, repository_found
+        )
 
     def _read_with_project_credentials(
         self, s3: dict[str, Any], secret: str, issued: pb.ProjectCredentials
@@ -193,15 +203,21 @@ class ProjectStorage:
         return metadata
 
     async def _ensure_secret(
-        self, namespace: str, name: str, owner: str, project_id: str, issued: pb.ProjectCredentials
+        self,
+        namespace: str,
+        name: str,
+        owner: str,
+        project_id: str,
+        issued: pb.ProjectCredentials,
+        found: Any,
     ) -> None:
         data = {"accesskey": issued.access_key, "secretkey": issued.secret_key}
         metadata = self._metadata(namespace, name, owner, project_id)
         body = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "data": _b64(data)}
         api = self.core()
         await self._ensure(
-            f"secret {name}", body, api.read_namespaced_secret,
-            api.create_namespaced_secret, api.replace_namespaced_secret,
+            f"secret {name}", body, found, api.create_namespaced_secret,
+            api.replace_namespaced_secret,
         )  # fmt: skip
 
     async def _ensure_repository(
@@ -212,6 +228,7 @@ class ProjectStorage:
         owner: str,
         project_id: str,
         issued: pb.ProjectCredentials,
+        found: Any,
     ) -> None:
         repository = {
             # Step logs are kept with the other files (the argo-watcher and
@@ -234,24 +251,23 @@ class ProjectStorage:
         }
         api = self.core()
         await self._ensure(
-            f"config map {name}", body, api.read_namespaced_config_map,
-            api.create_namespaced_config_map, api.replace_namespaced_config_map,
+            f"config map {name}", body, found, api.create_namespaced_config_map,
+            api.replace_namespaced_config_map,
         )  # fmt: skip
 
     async def _ensure(
         self,
         what: str,
         body: dict[str, Any],
-        read: Callable[..., Any],
+        found: Any,
         create: Callable[..., Any],
         replace: Callable[..., Any],
     ) -> None:
-        """`body` in its namespace: one read when it is there already, a
-        write when it is not or differs (its data or labels)."""
+        """`body` in its namespace, given what it has now (`found`, None when
+        nothing): a write only when it is not there or differs (its data or
+        labels)."""
         name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
-        try:
-            found = await call(what, read, name, namespace)
-        except NotFoundError:
+        if found is None:
             try:
                 await call(what, create, namespace, body)
                 return
@@ -280,6 +296,14 @@ class ProjectStorage:
                 # None there: the project never ran anything there.
                 with suppress(NotFoundError):
                     await call(f"{what} {name}", delete, name, namespace)
+
+
+async def _found(what: str, read: Callable[..., Any], name: str, namespace: str) -> Any:
+    """The object `read` finds, or None when there is none."""
+    try:
+        return await call(what, read, name, namespace)
+    except NotFoundError:
+        return None
 
 
 def _b64(data: dict[str, str]) -> dict[str, str]:

@@ -202,6 +202,33 @@ def raw_watch(
             stream.stop()
 
 
+async def settled(stack: Stack, seconds: int = 300) -> None:
+    """Until the simulations' namespace has no pods left (an earlier
+    benchmark's runs, deleted, take their pods with them a while later): the
+    load below is measured on a quiet stack, not beside that clean-up."""
+    core = client.CoreV1Api(config.new_client_from_config(str(stack.layout.kubeconfig)))
+
+    def until_none() -> None:
+        listed: Any = core.list_namespaced_pod(SIMULATION_NAMESPACE)
+        left = {pod.metadata.name for pod in listed.items}
+        if not left:
+            return
+        for event in watch.Watch().stream(
+            core.list_namespaced_pod, SIMULATION_NAMESPACE,
+            resource_version=listed.metadata.resource_version, timeout_seconds=seconds,
+        ):  # fmt: skip
+            name = event["object"].metadata.name
+            if event["type"] == "DELETED":
+                left.discard(name)
+            else:
+                left.add(name)
+            if not left:
+                return
+        raise TimeoutError(f"{len(left)} pods still in {SIMULATION_NAMESPACE} after {seconds} s")
+
+    await asyncio.to_thread(until_none)
+
+
 def matched(
     written: dict[tuple[str, str], list[float]], arrived: dict[tuple[str, str], list[float]]
 ) -> tuple[list[float], int]:
@@ -220,6 +247,7 @@ def matched(
 async def test_status_latency_with_200_subscribers_and_20_phase_changes_per_second(
     stack: Stack, endpoints: dict[str, str], dev: GraphQLClient, project: str
 ) -> None:
+    await settled(stack)
     api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
     token = stack.secrets.api_tokens["local-dev"]
     clients = [GraphQLClient(endpoints["graphql"], token) for _ in range(SUBSCRIBERS)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 from collections.abc import AsyncIterator
 
 import grpc
@@ -77,12 +78,17 @@ async def through_grpc(
     }
 
 
-async def through_graphql(gql: GraphQLClient, run_id: str) -> Samples:
-    data = await gql.execute(EVERY_SERIES, id=run_id)
+async def pod_steps(gql: GraphQLClient, query: str, run_id: str) -> list[dict[str, Any]]:
+    """The run's steps as `query` answers them: all of them."""
+    data = await gql.execute(query, id=run_id)
     steps = [n for n in data["dryRun"]["nodes"] if n]
     assert len(steps) == STEPS
+    return steps
+
+
+async def through_graphql(gql: GraphQLClient, run_id: str) -> Samples:
     found: Samples = {}
-    for step in steps:
+    for step in await pod_steps(gql, EVERY_SERIES, run_id):
         # Every series, by its original name, a list of {timestamp value}.
         assert set(step["metrics"]) == set(catalog.METRICS)
         for metric, samples in step["metrics"].items():
@@ -92,11 +98,8 @@ async def through_graphql(gql: GraphQLClient, run_id: str) -> Samples:
 
 
 async def through_series_table(gql: GraphQLClient, run_id: str) -> Samples:
-    data = await gql.execute(SERIES_TABLE, id=run_id)
-    steps = [n for n in data["dryRun"]["nodes"] if n]
-    assert len(steps) == STEPS
     found: Samples = {}
-    for step in steps:
+    for step in await pod_steps(gql, SERIES_TABLE, run_id):
         table = step["metrics"]["seriesTable"]
         assert set(table) == set(catalog.METRICS)
         for metric, columns in table.items():

@@ -8,7 +8,7 @@ import base64
 import json
 import queue
 import time
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -20,6 +20,7 @@ from simpipe.v1 import events_pb2
 from simpipe_common.errors import NotFoundError
 from simpipe_gateway.access_tokens import (
     LABEL_ACCESS_TOKEN,
+    AccessToken,
     AccessTokenStore,
     token_digest,
 )
@@ -253,8 +254,11 @@ def event(owner: str) -> RunEvent:
     return RunEvent(events_pb2.DryRunPhaseChanged(owner=owner, dry_run_id="r"))
 
 
-async def test_a_subscription_of_a_revoked_token_ends_even_when_idle() -> None:
-    store = new_store(Apiserver())
+async def alices_subscription(
+    store: AccessTokenStore,
+) -> tuple[AccessToken, asyncio.Queue[RunEvent], AsyncIterator[RunEvent]]:
+    """A subscription with a token of alice's: the token's record, the queue
+    its events come from, and what the subscriber reads."""
     token, record = await store.create("alice", "ci", None)
     feed: asyncio.Queue[RunEvent] = asyncio.Queue()
 
@@ -263,7 +267,12 @@ async def test_a_subscription_of_a_revoked_token_ends_even_when_idle() -> None:
             yield await feed.get()
 
     info = SimpleNamespace(context=context(store, f"Bearer {token}"))
-    stream = while_authorized(info, events())  # type: ignore[arg-type]
+    return record, feed, while_authorized(info, events())  # type: ignore[arg-type]
+
+
+async def test_a_subscription_of_a_revoked_token_ends_even_when_idle() -> None:
+    store = new_store(Apiserver())
+    record, feed, stream = await alices_subscription(store)
     feed.put_nowait(event("someone-else"))  # never shown to alice
     feed.put_nowait(event("alice"))
     assert (await anext(stream)).payload.owner == "alice"
@@ -277,15 +286,7 @@ async def test_a_subscription_of_a_revoked_token_ends_even_when_idle() -> None:
 
 async def test_a_token_revoked_while_its_subscriber_sends_ends_it_before_the_next_event() -> None:
     store = new_store(Apiserver())
-    token, record = await store.create("alice", "ci", None)
-    feed: asyncio.Queue[RunEvent] = asyncio.Queue()
-
-    async def events() -> AsyncGenerator[RunEvent, None]:
-        while True:
-            yield await feed.get()
-
-    info = SimpleNamespace(context=context(store, f"Bearer {token}"))
-    stream = while_authorized(info, events())  # type: ignore[arg-type]
+    record, feed, stream = await alices_subscription(store)
     feed.put_nowait(event("alice"))
     assert (await anext(stream)).payload.owner == "alice"
     # Revoked while the reader is not waiting (it holds the event it got),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import pytest

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simpipe_devstack.processes import ProcessSpec
-from simpipe_devstack.readiness import wait_until
+from simpipe_devstack.readiness import port_bindable, port_holder, wait_until
 
 if TYPE_CHECKING:
     from simpipe_devstack.stack import Stack
@@ -46,6 +46,9 @@ class ProcessComponent(Component):
     """A component that is exactly one process we start and supervise."""
 
     ready_timeout: float = 60.0
+    # How long a start waits for its ports to be free (a killed predecessor's
+    # sockets may outlive it briefly).
+    ports_free_timeout: float = 15.0
 
     @abstractmethod
     def spec(self, stack: Stack) -> ProcessSpec: ...
@@ -64,6 +67,7 @@ class ProcessComponent(Component):
 
     def start(self, stack: Stack) -> None:
         self.prepare(stack)
+        self._until_ports_free(stack)
         stack.supervisor.start(self.spec(stack))
         wait_until(
             self.name,
@@ -79,3 +83,18 @@ class ProcessComponent(Component):
 
     def stop(self, stack: Stack) -> bool:
         return stack.supervisor.stop(self.name)
+
+    def _until_ports_free(self, stack: Stack) -> None:
+        """Its ports free before it starts: a restart right after a SIGKILL
+        found NATS's monitor port still taken and NATS exited at once."""
+        ports = [stack.layout.ports[key] for key in self.port_keys]
+        wait_until(
+            f"{self.name}'s ports",
+            lambda: all(port_bindable(port) for port in ports),
+            self.ports_free_timeout,
+            on_failure=lambda: "; ".join(
+                f"port {port} is taken by {port_holder(port)}"
+                for port in ports
+                if not port_bindable(port)
+            ),
+        )

@@ -4,8 +4,10 @@ test_ownership_on_moto's."""
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
+from dataclasses import replace
 
 import pytest
+from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
 from simpipe.v1 import events_pb2
@@ -220,3 +222,31 @@ async def test_delete_refuses_bad_keys_before_deleting_any(storage: Storage) -> 
         await storage.delete_objects(CALLER, "unit-bad", ["ok", "../escape"])
     ok = pb.ObjectRef(caller=CALLER, bucket="unit-bad", key="ok")
     assert (await storage.stat_object(ok)).size == 1
+
+
+async def test_created_buckets_allow_the_configured_browser_origins(storage: Storage) -> None:
+    gui = "http://127.0.0.1:4173"
+    with_origins = replace(storage, cors_origins=(gui,))
+    await with_origins.create_bucket(CALLER, "unit-cors")
+    rules = (await storage.s3.get_bucket_cors(Bucket="unit-cors"))["CORSRules"]
+    assert [r["AllowedOrigins"] for r in rules] == [[gui]]
+    assert sorted(rules[0]["AllowedMethods"]) == ["GET", "HEAD", "PUT"]
+    # A multipart upload from a page completes with the parts' ETags.
+    assert rules[0]["ExposeHeaders"] == ["ETag"]
+    # Without origins configured, a bucket gets no CORS rule at all.
+    await storage.create_bucket(CALLER, "unit-no-cors")
+    with pytest.raises(ClientError, match="NoSuchCORSConfiguration"):
+        await storage.s3.get_bucket_cors(Bucket="unit-no-cors")
+
+
+async def test_an_s3_without_bucket_cors_still_creates_the_bucket(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MinIO answers PutBucketCors with NotImplemented.
+    async def not_implemented(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "NotImplemented"}}, "PutBucketCors")
+
+    monkeypatch.setattr(storage.s3, "put_bucket_cors", not_implemented)
+    with_origins = replace(storage, cors_origins=("http://127.0.0.1:4173",))
+    await with_origins.create_bucket(CALLER, "unit-minio-like")
+    assert "unit-minio-like" in [b.name for b in await storage.list_buckets(CALLER)]

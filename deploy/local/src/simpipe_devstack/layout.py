@@ -67,6 +67,9 @@ DEFAULT_PORTS: dict[str, int] = {
     "storage_broker_grpc": 9114,
     "kwok_scaler_http": 9105,
     "kwok_scaler_grpc": 9115,
+    # Where a browser GUI is served on this machine (the original SIM-PIPE
+    # GUI's `make original-gui`): the gateway and S3 allow its origin.
+    "gui": 4173,
 }
 
 CLUSTER_NAME = "simpipe"
@@ -229,3 +232,9 @@ class Layout:
     @property
     def secrets_file(self) -> Path:
         return self.state / "secrets.json"
+
+
+def gui_origins(ports: dict[str, int]) -> str:
+    """The browser origins of the local GUI, as the gateway's and MinIO's
+    CORS settings take them (comma-separated)."""
+    return f"http://127.0.0.1:{ports['gui']},http://localhost:{ports['gui']}"

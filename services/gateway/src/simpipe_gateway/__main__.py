@@ -14,6 +14,7 @@ from simpipe_gateway.access_tokens import AccessTokenStore
 from simpipe_gateway.app import GraphQLApp
 from simpipe_gateway.asyncapi_route import AsyncApiDocument
 from simpipe_gateway.config import GatewaySettings
+from simpipe_gateway.cors import parse_origins, with_cors
 from simpipe_gateway.run_feed import RunFeed
 from simpipe_gateway.simulation_feed import SimulationFeed
 from simpipe_gateway.token_watch import SecretsApi, TokenWatch
@@ -62,7 +63,10 @@ def main() -> None:
             name="gateway",
             settings=settings,
             http_routes={
-                "/graphql": GraphQLApp(settings, run_feed, tokens, simulation_feed),
+                "/graphql": with_cors(
+                    GraphQLApp(settings, run_feed, tokens, simulation_feed),
+                    parse_origins(settings.cors_allowed_origins),
+                ),
                 "/asyncapi.json": AsyncApiDocument(settings.events_url or settings.nats_url),
             },
             dependencies=[events.check],

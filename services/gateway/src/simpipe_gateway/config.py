@@ -1,7 +1,9 @@
+import ipaddress
 from pathlib import Path
 
 from pydantic import SecretStr, model_validator
 
+from simpipe_common.origins import parse_origins
 from simpipe_common.settings import MIB, ServiceSettings
 from simpipe_gateway.deadline import DEFAULT_RPC_TIMEOUT_SECONDS
 
@@ -30,6 +32,9 @@ class GatewaySettings(ServiceSettings):
     # explicitly, and the gateway says so in its log at start.
     auth_disabled: bool = False
     dev_user: str = "dev"
+    # Browser origins (scheme://host[:port], comma-separated) whose pages may
+    # call the API: a GUI served from another origin. Empty: none.
+    cors_allowed_origins: str = ""
     # Request bodies (a query with its variables, e.g. an Argo document) larger
     # than this are refused with 413 before they are read.
     max_query_bytes: int = 2 * 1024 * 1024
@@ -70,9 +75,11 @@ class GatewaySettings(ServiceSettings):
     max_access_tokens_per_user: int = 50
 
     @model_validator(mode="after")
-    def _oidc_is_complete(self) -> "GatewaySettings":
-        """With OIDC on, a token of any issuer or for any audience signed by a
-        key of the JWKS would pass: both are required, at start."""
+    def _consistent(self) -> "GatewaySettings":
+        """Settings that would open the API wider than meant stop the start.
+        With OIDC on, a token of any issuer or for any audience signed by a
+        key of the JWKS would pass: both are required. Without authentication,
+        anyone who reaches the port is the dev user: only on loopback."""
         if self.oidc_jwks_url:
             missing = [
                 f"SIMPIPE_OIDC_{name.upper()}"
@@ -83,8 +90,23 @@ class GatewaySettings(ServiceSettings):
                 raise ValueError(
                     f"SIMPIPE_OIDC_JWKS_URL is set, so {' and '.join(missing)} must be set too"
                 )
+        if self.auth_disabled and not is_loopback(self.bind_host):
+            raise ValueError(
+                "SIMPIPE_AUTH_DISABLED is for local development only: the gateway must then"
+                f" listen on a loopback address (SIMPIPE_BIND_HOST is {self.bind_host!r})"
+            )
+        parse_origins(self.cors_allowed_origins)
         if self.default_access_token_days > self.max_access_token_days:
             raise ValueError(
                 "SIMPIPE_DEFAULT_ACCESS_TOKEN_DAYS exceeds SIMPIPE_MAX_ACCESS_TOKEN_DAYS"
             )
         return self
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is an address only this machine reaches: 127.0.0.0/8 or
+    ::1. A name (even "localhost") is not: what it resolves to can change."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -6,6 +6,7 @@ from simpipe_common.checks import nats_check
 from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
 from simpipe_common.nats_auth import connect_options
+from simpipe_common.origins import parse_origins
 from simpipe_common.runner import Service, run_service
 from simpipe_common.s3 import s3_check, s3_client
 from simpipe_storage_broker.api import StorageBrokerApi
@@ -64,6 +65,7 @@ def main() -> None:
                 events=ObjectEvents(event_broker.publisher),
                 ownership=ownership,
                 region=settings.s3_region,
+                cors_origins=parse_origins(settings.cors_allowed_origins),
             )
             api = StorageBrokerApi(
                 storage, ProjectCredentials(ownership, credential_issuer(settings))

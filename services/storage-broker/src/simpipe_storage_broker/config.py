@@ -3,6 +3,7 @@ from typing import Annotated, Literal
 from pydantic import field_validator
 from pydantic_settings import NoDecode
 
+from simpipe_common.origins import parse_origins
 from simpipe_common.settings import GrpcServiceSettings, S3Settings
 
 # SigV4 presigned URLs live at most 7 days.
@@ -32,6 +33,11 @@ class StorageBrokerSettings(GrpcServiceSettings, S3Settings):
     # (service accounts through MinIO's admin API at s3_endpoint, as the root
     # user), or "none" (an S3 without one: dry runs are then refused).
     project_credentials: Literal["minio", "none"] = "minio"
+    # Browser origins (a GUI's pages) allowed to PUT and GET presigned URLs:
+    # written as CORS rules on each bucket the broker creates, where the S3
+    # takes them (MinIO does not: it takes its origins from its own
+    # configuration, MINIO_API_CORS_ALLOW_ORIGIN). Same setting as the gateway's.
+    cors_allowed_origins: str = ""
     presign_default_ttl_seconds: int = 600
     presign_max_ttl_seconds: int = SIGV4_MAX_TTL_SECONDS
 
@@ -40,6 +46,12 @@ class StorageBrokerSettings(GrpcServiceSettings, S3Settings):
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return frozenset(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        parse_origins(value)
         return value
 
     @field_validator("presign_default_ttl_seconds", "presign_max_ttl_seconds")

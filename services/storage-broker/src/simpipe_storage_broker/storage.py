@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import structlog
+from botocore.exceptions import ClientError
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from simpipe.v1 import storage_broker_pb2 as pb
 from simpipe_common.errors import ConflictError, InvalidInputError, NotFoundError
+from simpipe_common.origins import PREFLIGHT_MAX_AGE_SECONDS
 from simpipe_common.s3_errors import s3_errors
 from simpipe_storage_broker import validation
 from simpipe_storage_broker.object_events import ObjectEvents
@@ -21,6 +24,9 @@ from simpipe_storage_broker.presigner import Presigner
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_s3.type_defs import CORSRuleTypeDef
+
+log = structlog.get_logger(__name__)
 
 # S3 returns at most 1000 keys per listing and deletes at most 1000 per request.
 S3_PAGE = 1000
@@ -46,6 +52,8 @@ class Storage:
     events: ObjectEvents
     ownership: Ownership
     region: str
+    # Browser origins allowed on the buckets the broker creates (origins.py).
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def default_bucket(self) -> str:
@@ -111,6 +119,30 @@ class Storage:
             extra["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         with s3_errors(f"bucket {bucket!r}"):
             await self.s3.create_bucket(Bucket=bucket, **extra)
+        if self.cors_origins:
+            await self._allow_origins(bucket)
+
+    async def _allow_origins(self, bucket: str) -> None:
+        """Lets the configured browser origins use presigned URLs of `bucket`:
+        PUT (uploads, multipart parts, whose ETag the page must read to
+        complete them), GET and HEAD. An S3 without bucket CORS (MinIO) says
+        NotImplemented and is left to its own configuration; any other refusal
+        is logged and the bucket kept: it works, only not from those pages."""
+        rule: CORSRuleTypeDef = {
+            "AllowedOrigins": list(self.cors_origins),
+            "AllowedMethods": ["GET", "HEAD", "PUT"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": PREFLIGHT_MAX_AGE_SECONDS,
+        }
+        try:
+            await self.s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code == "NotImplemented":
+                log.info("this S3 has no bucket CORS; its own configuration applies", bucket=bucket)
+            else:
+                log.warning("bucket CORS refused", bucket=bucket, code=code)
 
     async def _ensure_upload_bucket(self) -> None:
         """The shared upload bucket is made on first use; nobody owns it."""

@@ -10,6 +10,7 @@ from botocore.config import Config
 
 from simpipe_devstack.components.argo import ARTIFACT_BUCKET
 from simpipe_devstack.components.base import ProcessComponent
+from simpipe_devstack.layout import gui_origins
 from simpipe_devstack.processes import ProcessSpec
 from simpipe_devstack.readiness import http_ok
 
@@ -64,6 +65,9 @@ class Minio(ProcessComponent):
                 "MINIO_ROOT_USER": stack.secrets.s3_access_key,
                 "MINIO_ROOT_PASSWORD": stack.secrets.s3_secret_key,
                 "MINIO_BROWSER": "off",
+                # A GUI's page PUTs and GETs presigned URLs from its own
+                # origin: only the local GUI's (MinIO's default is any).
+                "MINIO_API_CORS_ALLOW_ORIGIN": gui_origins(ports),
                 "MINIO_UPDATE": "off",
             },
         )

@@ -17,7 +17,7 @@ from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.minio import REGION, Minio
 from simpipe_devstack.components.nats import nats_user_env
 from simpipe_devstack.components.prometheus import KWOK_SCRAPE_INTERVALS
-from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
+from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE, gui_origins
 from simpipe_devstack.mesh_pki import stack_pki
 from simpipe_devstack.mesh_users import MESH_IDENTITIES, TESTS
 
@@ -97,6 +97,8 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
             # (the root keys) makes each project's scoped credentials.
             "SIMPIPE_ARTIFACT_BUCKET": ARTIFACT_BUCKET,
             "SIMPIPE_PROJECT_CREDENTIALS": "minio",
+            # Bucket CORS where the S3 takes it (MinIO takes its own setting).
+            "SIMPIPE_CORS_ALLOWED_ORIGINS": gui_origins(stack.layout.ports),
         },
         "kwok-scaler": {
             **kubernetes,
@@ -134,6 +136,8 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
             # on (a deployment leaves them off, the settings' default).
             "SIMPIPE_GRAPHIQL": "true",
             "SIMPIPE_INTROSPECTION": "true",
+            # The local GUI's pages call the API from their own origin.
+            "SIMPIPE_CORS_ALLOWED_ORIGINS": gui_origins(stack.layout.ports),
         },
     }
     return common | own[service]

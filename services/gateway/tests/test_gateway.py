@@ -12,20 +12,31 @@ TOKEN = "test-token-0123456789abcdef"
 ORIGINAL_NAMES = {
     "Query": [
         "username", "ping", "projects", "project", "dryRun", "workflowTemplate", "buckets",
-        "artifacts", "artifact", "apiTokens",
+        "artifacts", "artifact", "apiTokens", "getAggregatedNodesMetrics",
+        "fetchCarbontrackerData", "resources", "getMooseAnalysis", "k3sClusterSecret",
     ],
     "Mutation": [
         "createProject", "renameProject", "deleteProject", "createWorkflowTemplate",
         "updateWorkflowTemplate", "deleteWorkflowTemplate", "createDryRun", "suspendDryRun",
         "resumeDryRun", "retryDryRun", "resubmitDryRun", "stopDryRun", "deleteDryRun",
         "assignDryRunToProject", "computeUploadPresignedUrl", "createBucket", "deleteBucket",
-        "deleteArtifacts", "updateApiTokens",
+        "deleteArtifacts", "updateApiTokens", "getAggregatedNodesMetrics", "createResource",
+        "deleteResource", "cleanupStaleResource", "shutdownResource", "setMooseReport",
+        "updateK3sClusterSecret",
     ],
     "Bucket": ["name"],
-    "Artifact": ["name", "key", "url", "size", "bucketName"],
+    "Artifact": ["name", "key", "url", "size", "bucketName", "mooseReport", "sotwReportUrl"],
     "ArtifactMetadata": ["etag", "lastModified", "metaData", "size"],
     "Project": ["id", "name", "createdAt", "dryRuns", "workflowTemplates"],
-    "DryRun": ["id", "createdAt", "argoWorkflow", "status", "project", "nodes", "node"],
+    "DryRun": [
+        "id", "createdAt", "argoWorkflow", "status", "project", "nodes", "node", "nodeName",
+    ],
+    "CarbonTrackerData": [
+        "duration", "cpuModel", "cpuPowerData", "averagePowerUsage", "averagePowerUsageUnit",
+        "energyUsage", "energyUsageUnit", "location", "carbonIntensity", "carbonIntensityUnit",
+        "energy", "energyUnit", "co2eq", "co2eqUnit",
+    ],
+    "Resource": ["id", "name", "os", "cpus", "memory", "status"],
     "DryRunStatus": ["phase", "startedAt", "finishedAt", "progress", "message", "estimatedDuration"],
     "DryRunNodePod": [
         "id", "type", "name", "displayName", "templateName", "phase", "startedAt", "finishedAt",
@@ -63,6 +74,9 @@ async def test_schema_is_a_superset_of_the_original_api() -> None:
     assert fields["Mutation"]["computeUploadPresignedUrl"] == ["key", "bucketName"]
     assert fields["Mutation"]["deleteArtifacts"] == ["bucketName", "keys"]
     assert fields["Mutation"]["updateApiTokens"] == ["mooseApiKey", "openrouterApiKey"]
+    assert fields["Query"]["fetchCarbontrackerData"] == ["input"]
+    assert fields["Query"]["getMooseAnalysis"] == ["artifactUrl", "stepStartedAt", "save"]
+    assert fields["Mutation"]["getAggregatedNodesMetrics"] == ["dryRunIds", "aggregateMethod"]
 
 
 async def test_ping_is_public_but_the_caller_needs_a_valid_token() -> None:

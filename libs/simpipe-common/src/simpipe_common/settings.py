@@ -10,6 +10,8 @@ from typing import Annotated
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from simpipe_common.energy import EnergyModel
+
 ENV_PREFIX = "SIMPIPE_"
 MIB = 1024 * 1024
 
@@ -105,6 +107,23 @@ class ArgoSettings(BaseSettings):
     # stack mints. Read again when the file changes or Argo answers 401
     # (simpipe_common.argo_auth). None: no token sent (Argo in `server` mode).
     argo_token_file: Path | None = None
+
+
+class EnergySettings(BaseSettings):
+    """The energy estimate's power model, read from the same variables by
+    every service that estimates (collector, kwok-scaler, gateway), so their
+    figures agree."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    # Watts per busy core and per GB of memory held (Green Algorithms'
+    # 0.3725 W/GB), and the grid's carbon intensity.
+    watts_per_core: float = 10.0
+    watts_per_gb_memory: float = 0.3725
+    grid_g_co2_per_kwh: float = 300.0
+
+    def energy_model(self) -> EnergyModel:
+        return EnergyModel(self.watts_per_core, self.watts_per_gb_memory, self.grid_g_co2_per_kwh)
 
 
 class S3Settings(BaseSettings):

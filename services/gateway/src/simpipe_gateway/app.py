@@ -74,6 +74,7 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
                 self.run_feed,
                 self.simulation_feed,
                 self.settings,
+                self.settings.energy_model(),
             )
         return self._gateway
 

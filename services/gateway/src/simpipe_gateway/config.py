@@ -4,11 +4,11 @@ from pathlib import Path
 from pydantic import SecretStr, model_validator
 
 from simpipe_common.origins import parse_origins
-from simpipe_common.settings import MIB, ServiceSettings
+from simpipe_common.settings import MIB, EnergySettings, ServiceSettings
 from simpipe_gateway.deadline import DEFAULT_RPC_TIMEOUT_SECONDS
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(ServiceSettings, EnergySettings):
     http_port: int = 8080
     workflow_submitter_addr: str = "127.0.0.1:50051"
     argo_watcher_addr: str = "127.0.0.1:50052"

@@ -12,6 +12,7 @@ from simpipe.v1 import (
     storage_broker_pb2_grpc,
     workflow_submitter_pb2_grpc,
 )
+from simpipe_common.energy import EnergyModel
 from simpipe_common.errors import ServiceError, UnauthenticatedError
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.settings import ServiceSettings
@@ -41,6 +42,8 @@ class Gateway:
     scaler: "KwokScalerAsyncStub"
     run_feed: RunFeed
     simulation_feed: SimulationFeed
+    # The power model of energy estimates the gateway makes itself.
+    energy: EnergyModel
 
     @classmethod
     def connect(
@@ -54,6 +57,7 @@ class Gateway:
         run_feed: RunFeed,
         simulation_feed: SimulationFeed,
         settings: ServiceSettings,
+        energy: EnergyModel,
     ) -> "Gateway":
         """Channels with the gateway's mesh identity (settings' TLS files):
         the services answer the gateway, and trust the caller it names."""
@@ -70,6 +74,7 @@ class Gateway:
             scaler=kwok_scaler_pb2_grpc.KwokScalerStub(mesh_channel(scaler_addr, settings)),
             run_feed=run_feed,
             simulation_feed=simulation_feed,
+            energy=energy,
         )
 
 

@@ -636,6 +636,34 @@ async def _laws_request(
 DataX = Annotated[list[float | None] | None, strawberry.argument(name="data_x")]
 
 
+async def aggregated_nodes_metrics(
+    info: GatewayInfo, dry_run_ids: list[str | None], aggregate_method: str | None
+) -> list[NodesAggregatedNodeMetrics | None]:
+    found = await rpc(
+        gateway(info).metrics.GetAggregatedNodesMetrics,
+        pb.GetAggregatedNodesMetricsRequest(
+            caller=await caller(info),
+            dry_run_ids=_present(dry_run_ids, "dryRunIds"),
+            aggregate_method=aggregate_method or "",
+        ),
+    )
+    return [
+        NodesAggregatedNodeMetrics(node_name=n.node_name, data=_aggregated(n.data))
+        for n in found.nodes
+    ]
+
+
+@strawberry.type
+class MetricsMutation:
+    @strawberry.mutation(
+        description="The same as the query of this name: the original GUI sends it as a mutation."
+    )  # type: ignore[untyped-decorator]
+    async def get_aggregated_nodes_metrics(
+        self, info: GatewayInfo, dry_run_ids: list[str | None], aggregate_method: str | None = None
+    ) -> list[NodesAggregatedNodeMetrics | None]:
+        return await aggregated_nodes_metrics(info, dry_run_ids, aggregate_method)
+
+
 @strawberry.type
 class MetricsQuery:
     @strawberry.field(
@@ -644,18 +672,7 @@ class MetricsQuery:
     async def get_aggregated_nodes_metrics(
         self, info: GatewayInfo, dry_run_ids: list[str | None], aggregate_method: str | None = None
     ) -> list[NodesAggregatedNodeMetrics | None]:
-        found = await rpc(
-            gateway(info).metrics.GetAggregatedNodesMetrics,
-            pb.GetAggregatedNodesMetricsRequest(
-                caller=await caller(info),
-                dry_run_ids=_present(dry_run_ids, "dryRunIds"),
-                aggregate_method=aggregate_method or "",
-            ),
-        )
-        return [
-            NodesAggregatedNodeMetrics(node_name=n.node_name, data=_aggregated(n.data))
-            for n in found.nodes
-        ]
+        return await aggregated_nodes_metrics(info, dry_run_ids, aggregate_method)
 
     @strawberry.field(
         description="Least-squares fits of each step's cpu, mem and duration against data_x."

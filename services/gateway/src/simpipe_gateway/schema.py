@@ -15,12 +15,19 @@ from strawberry.types import ExecutionContext
 
 from simpipe_gateway.access_token_api import AccessTokenMutation, AccessTokenQuery
 from simpipe_gateway.bounds import QueryLimits, bounds_rule
+from simpipe_gateway.carbontracker_api import CarbonTrackerQuery
 from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.deadline import RequestDeadline
 from simpipe_gateway.dry_run_api import DryRunMutation, DryRunQuery
 from simpipe_gateway.dry_run_api import Subscription as DryRunSubscription
 from simpipe_gateway.error_reporting import report_errors
-from simpipe_gateway.metrics_api import METRICS_SCALARS, MetricsLoaders, MetricsQuery
+from simpipe_gateway.metrics_api import (
+    METRICS_SCALARS,
+    MetricsLoaders,
+    MetricsMutation,
+    MetricsQuery,
+)
+from simpipe_gateway.not_run_here_api import NotRunHereMutation, NotRunHereQuery
 from simpipe_gateway.operation_cache import OperationCache
 from simpipe_gateway.query_length import QueryLengthLimiter
 from simpipe_gateway.simulation_api import (
@@ -43,13 +50,15 @@ Query = merge_types(
         AccessTokenQuery,
         VirtualClusterQuery,
         SimulationQuery,
+        CarbonTrackerQuery,
+        NotRunHereQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
     (
         DryRunMutation, StorageMutation, AccessTokenMutation, VirtualClusterMutation,
-        SimulationMutation,
+        SimulationMutation, MetricsMutation, NotRunHereMutation,
     ),
 )  # fmt: skip
 Subscription = merge_types("Subscription", (DryRunSubscription, SimulationSubscription))

@@ -23,6 +23,7 @@ from simpipe_gateway.metrics_api import (
     run_report,
     step_metrics,
 )
+from simpipe_gateway.run_node import run_node_name
 from simpipe_gateway.scalars import as_is, iso
 
 # Documents pass through as JSON has them; the schema maps these types to
@@ -63,6 +64,13 @@ class Artifact:
     url: str | None = strawberry.field(description="A presigned download URL.")
     size: Size | None
     bucket_name: str
+    moose_report: str | None = strawberry.field(
+        default=None,
+        description="Always null: Moose compliance analysis is not run here (the original GUI asks).",
+    )
+    sotw_report_url: str | None = strawberry.field(
+        default=None, description="Always null: derived from mooseReport, which is not run here."
+    )
 
 
 async def step_files(info: GatewayInfo, files: list[dry_runs_pb2.Artifact]) -> list[Artifact]:
@@ -315,6 +323,15 @@ class DryRun:
     @strawberry.field
     def node(self, id: str) -> DryRunNode | None:
         return next((n for n in self.nodes or [] if n.id == id), None)
+
+    @strawberry.field(
+        description=(
+            "The node the run's first pod ran on; before any ran, the node it was placed on"
+            " (createDryRun's nodeName); otherwise null."
+        )
+    )  # type: ignore[untyped-decorator]
+    def node_name(self) -> str | None:
+        return run_node_name(self.argo_workflow)
 
     @strawberry.field
     async def project(self, info: GatewayInfo) -> Optional["Project"]:

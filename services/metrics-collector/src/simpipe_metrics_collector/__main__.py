@@ -4,7 +4,6 @@ from contextlib import asynccontextmanager
 
 from simpipe.v1 import metrics_collector_pb2, metrics_collector_pb2_grpc
 from simpipe_common.checks import http_check, nats_check
-from simpipe_common.energy import EnergyModel
 from simpipe_common.event_broker import EventBroker
 from simpipe_common.grpc_server import GrpcRegistration
 from simpipe_common.memory import DeferredTrim
@@ -36,9 +35,7 @@ def main() -> None:
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[Sequence[GrpcRegistration]]:
-        energy = EnergyModel(
-            settings.watts_per_core, settings.watts_per_gb_memory, settings.grid_g_co2_per_kwh
-        )
+        energy = settings.energy_model()
         prometheus = Prometheus(
             settings.prometheus_url, settings.prometheus_timeout_seconds, settings.query_concurrency
         )

@@ -1,7 +1,7 @@
-from simpipe_common.settings import MIB, GrpcServiceSettings, S3Settings
+from simpipe_common.settings import MIB, EnergySettings, GrpcServiceSettings, S3Settings
 
 
-class MetricsCollectorSettings(GrpcServiceSettings, S3Settings):
+class MetricsCollectorSettings(GrpcServiceSettings, S3Settings, EnergySettings):
     grpc_port: int = 50053
     http_port: int = 9103
     prometheus_url: str = "http://127.0.0.1:9090"
@@ -27,8 +27,3 @@ class MetricsCollectorSettings(GrpcServiceSettings, S3Settings):
     report_settle_seconds: float = 3.0
     # How long a report's presigned URLs stay valid.
     report_url_seconds: int = 3600
-    # Power model of the energy estimate: watts per busy core and per GB of
-    # memory held (Green Algorithms' 0.3725 W/GB), and the grid's intensity.
-    watts_per_core: float = 10.0
-    watts_per_gb_memory: float = 0.3725
-    grid_g_co2_per_kwh: float = 300.0

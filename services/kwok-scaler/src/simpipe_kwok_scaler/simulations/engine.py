@@ -32,7 +32,6 @@ from simpipe.v1 import (
     metrics_collector_pb2,
     workflow_submitter_pb2,
 )
-from simpipe_common.energy import EnergyModel
 from simpipe_common.errors import (
     ConflictError,
     InvalidInputError,
@@ -180,9 +179,7 @@ class Simulations:
         self._timeout = settings.grpc_call_timeout_seconds
         self.records = Records(kube, settings.scaler_namespace, settings.kube_timeout_seconds)
         self.reports = ReportStore(s3, signer, settings.reports_bucket, settings.report_url_seconds)
-        self.energy = EnergyModel(
-            settings.watts_per_core, settings.watts_per_gb_memory, settings.grid_g_co2_per_kwh
-        )
+        self.energy = settings.energy_model()
         self._live: dict[tuple[str, str], Live] = {}
         self._by_run: dict[str, Live] = {}
         self._watches: list[ObjectWatch] = []

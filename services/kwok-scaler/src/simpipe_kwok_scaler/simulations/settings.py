@@ -1,9 +1,9 @@
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from simpipe_common.settings import ENV_PREFIX
+from simpipe_common.settings import ENV_PREFIX, EnergySettings
 
 
-class SimulationSettings(BaseSettings):
+class SimulationSettings(EnergySettings):
     """The simulation engine's own settings (a mixin of KwokScalerSettings).
     Simulated runs and their pods live in
     KubernetesSettings.simulation_namespace, apart from the dry runs on real
@@ -33,7 +33,3 @@ class SimulationSettings(BaseSettings):
     simulation_unschedulable_grace_seconds: float = 5.0
     reports_bucket: str = "simpipe-reports"
     report_url_seconds: int = 3600
-    # The energy model (as the metrics-collector's).
-    watts_per_core: float = 10.0
-    watts_per_gb_memory: float = 0.3725
-    grid_g_co2_per_kwh: float = 300.0

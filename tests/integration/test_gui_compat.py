@@ -1,9 +1,17 @@
-"""What a browser GUI served from its own origin needs of the real stack
-(issue: the original SIM-PIPE GUI against our gateway): the gateway and S3
-answer its origin's preflights, and nobody else's."""
+"""What the original SIM-PIPE GUI needs of the real stack: the gateway and S3
+answer its origin's preflights (and nobody else's), and its pages' fields
+answer with real values: a run's node, each step's energy."""
+
+import itertools
+import math
 
 import httpx
+import pytest
 
+from simpipe_common.settings import EnergySettings
+from simpipe_devstack.components.kubelet import REAL_NODE_NAME
+from simpipe_devstack.demo import example_document
+from simpipe_devstack.example_pipeline import EXAMPLE_REAL_STEPS
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 
@@ -59,3 +67,51 @@ async def test_a_presigned_upload_url_answers_the_local_gui_origin_only(
         put = await http.put(url, content=b"from a page", headers={"Origin": gui})
         assert put.status_code == 200
         assert put.headers["access-control-allow-origin"] == gui
+
+
+# The shapes of the original GUI's dry-runs list and energy requests (its
+# fields, our words).
+RUN_LIST = """query($p: String!) { project(projectId: $p) { id dryRuns {
+  id createdAt nodeName status { phase message }
+  nodes { startedAt finishedAt duration type
+    ... on DryRunNodePod { displayName phase outputArtifacts { key name url mooseReport } } } } } }"""
+STEP_CPU = """query($id: String!) { dryRun(dryRunId: $id) { status { phase }
+  nodes { ... on DryRunNodePod { displayName
+    metrics { cpuUsageSecondsTotal { timestamp value } } } } } }"""
+CARBON = """query($s: [PrometheusSampleInput!]!) {
+  fetchCarbontrackerData(input: {data: {dryRun: {node: {metrics: {cpuUsageSecondsTotal: $s}}}}}) {
+    duration energy co2eq carbonIntensity } }"""
+
+
+@pytest.mark.timeout(240)
+async def test_the_gui_sees_a_real_runs_node_and_each_steps_energy(
+    real_node: Stack, dev: GraphQLClient, project: str
+) -> None:
+    document, _ = example_document(real_node)
+    created = await dev.execute(
+        "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
+        i={"projectId": project, "argoWorkflow": document, "placement": "REAL_NODES"},
+    )
+    run_id = created["createDryRun"]["id"]
+    final = await dev.finished_dry_run(STEP_CPU, run_id, 220)
+    assert final["status"]["phase"] == "Succeeded"
+    listed = (await dev.execute(RUN_LIST, p=project))["project"]["dryRuns"]
+    [run] = [r for r in listed if r["id"] == run_id]
+    assert run["nodeName"] == REAL_NODE_NAME
+    files = [a for n in run["nodes"] for a in n.get("outputArtifacts") or []]
+    assert files
+    assert all(a["mooseReport"] is None for a in files)
+
+    model = EnergySettings().energy_model()
+    steps = [n for n in final["nodes"] if n.get("metrics")]
+    assert sorted(n["displayName"] for n in steps) == sorted(s.name for s in EXAMPLE_REAL_STEPS)
+    for step in steps:
+        series = step["metrics"]["cpuUsageSecondsTotal"]
+        assert series, step["displayName"]
+        values = [float(s["value"]) for s in series]
+        used = sum(b - a if b >= a else b for a, b in itertools.pairwise(values))
+        energy = (await dev.execute(CARBON, s=series))["fetchCarbontrackerData"]
+        assert energy["duration"] == series[-1]["timestamp"] - series[0]["timestamp"]
+        assert math.isclose(energy["energy"], model.energy_kwh(used, 0.0))
+        assert math.isclose(energy["co2eq"], model.carbon_g_co2(energy["energy"]))
+        assert energy["carbonIntensity"] == model.grid_g_co2_per_kwh

@@ -30,7 +30,7 @@ def preflight_headers(origin: str) -> dict[str, str]:
     return {
         "Origin": origin,
         "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type",
+        "Access-Control-Request-Headers": "authorization, content-type, mode",
     }
 
 

@@ -16,8 +16,10 @@ from simpipe_common.origins import PREFLIGHT_MAX_AGE_SECONDS, parse_origins
 
 __all__ = ["PREFLIGHT_MAX_AGE_SECONDS", "parse_origins", "with_cors"]
 
-# What a GraphQL client sends: a JSON body and a bearer token.
-ALLOWED_HEADERS = ("authorization", "content-type", "accept")
+# What a GraphQL client sends: a JSON body and a bearer token. The original
+# GUI also sends a header named `mode` (fetch's option, passed as a header by
+# mistake): a preflight naming a header not allowed fails as a whole.
+ALLOWED_HEADERS = ("authorization", "content-type", "accept", "mode")
 ALLOWED_METHODS = ("GET", "POST", "OPTIONS")
 
 

@@ -218,9 +218,12 @@ def test_services_have_only_their_own_rights_on_workflows(stack: Stack) -> None:
     submitter = f"{SERVICES_NAMESPACE}:workflow-submitter"
     watcher = f"{SERVICES_NAMESPACE}:argo-watcher"
     assert can_i(stack, submitter, "create", "workflows.argoproj.io")
-    # Projects' S3 credentials, by name: never the whole list.
+    # Projects' S3 credentials, by name; users' registry credentials, listed
+    # by owner where the runs on real nodes are, and nowhere else.
     assert can_i(stack, submitter, "create", "secrets")
-    assert not can_i(stack, submitter, "list", "secrets")
+    assert can_i(stack, submitter, "list", "secrets")
+    for namespace in (SIMULATION_NAMESPACE, SERVICES_NAMESPACE):
+        assert not can_i(stack, submitter, "list", "secrets", namespace=namespace), namespace
     assert not can_i(stack, submitter, "get", "secrets", namespace=SERVICES_NAMESPACE)
     assert can_i(stack, watcher, "watch", "workflows.argoproj.io")
     assert not can_i(stack, watcher, "create", "workflows.argoproj.io")

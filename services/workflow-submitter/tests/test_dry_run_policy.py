@@ -5,6 +5,7 @@ mark, and templates they name must be the caller's, of the same project,
 and still within the policy as stored."""
 
 import copy
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from simpipe_workflow_submitter.placement import Placements
 from simpipe_workflow_submitter.policy import POLICY_ANNOTATION, WorkflowPolicy
 from simpipe_workflow_submitter.project_storage import ProjectStorage
 from simpipe_workflow_submitter.projects import ProjectStore
+from simpipe_workflow_submitter.registry_credentials import RegistryCredentials
 from simpipe_workflow_submitter.templates import Templates
 
 pb = workflow_submitter_pb2
@@ -86,6 +88,12 @@ class Storage(ProjectStorage):
         self.attached.append(project_id)
 
 
+def no_registry_credentials() -> RegistryCredentials:
+    """A namespace with no registry credentials in it."""
+    core = SimpleNamespace(list_namespaced_secret=lambda *_, **__: SimpleNamespace(items=[]))
+    return RegistryCredentials(lambda: core, "simpipe", 50)  # type: ignore[arg-type,return-value]
+
+
 @pytest.fixture
 def dry_runs() -> DryRuns:
     argo = FakeArgo()
@@ -95,6 +103,7 @@ def dry_runs() -> DryRuns:
         argo, projects, Templates(argo, projects, "simpipe", intake), CustomObjects(None),
         RecordedStream(), "simpipe", Placements(PlacementSettings(), Nodes(None)),
         ArtifactRepository("s3:9000", True, "s3-secret"), "simpipe-sim",
+        no_registry_credentials(),
     )  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """A dry run's create announces it once, on its owner's run subject, over a
 stand-in Argo and the event stream in memory."""
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from simpipe_workflow_submitter.placement import Placements
 from simpipe_workflow_submitter.policy import WorkflowPolicy
 from simpipe_workflow_submitter.project_storage import ProjectStorage
 from simpipe_workflow_submitter.projects import ProjectStore
+from simpipe_workflow_submitter.registry_credentials import RegistryCredentials
 from simpipe_workflow_submitter.templates import Templates
 
 ALICE = "alice@example.org"
@@ -73,6 +75,19 @@ class RecordedStorage(ProjectStorage):
         self.attached_in.append(namespace)
 
 
+class PullSecrets(RegistryCredentials):
+    """Names one credential of each owner's (what pull_secrets adds is
+    test_registry_credentials'); records whose runs asked."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda: SimpleNamespace(), "simpipe", 50)  # type: ignore[arg-type,return-value]
+        self.asked: list[str] = []
+
+    async def pull_secrets(self, document: dict[str, Any], owner: str) -> None:
+        self.asked.append(owner)
+        document["spec"].setdefault("imagePullSecrets", []).append({"name": f"pull-{owner}"})
+
+
 @pytest.fixture
 def stream() -> RecordedStream:
     return RecordedStream()
@@ -86,7 +101,7 @@ def dry_runs(stream: RecordedStream) -> DryRuns:
     return DryRuns(
         argo, projects, Templates(argo, projects, "simpipe", intake), CustomObjects(None),
         stream, "simpipe", Placements(PlacementSettings(), Nodes(None)),
-        ArtifactRepository("http://s3", True, "s3-secret"), "simpipe-sim",
+        ArtifactRepository("http://s3", True, "s3-secret"), "simpipe-sim", PullSecrets(),
     )  # fmt: skip
 
 
@@ -160,6 +175,12 @@ async def test_a_run_on_virtual_nodes_lives_in_the_simulations_namespace(
     # Its project's storage is made where it runs.
     assert isinstance(dry_runs.projects.storage, RecordedStorage)
     assert dry_runs.projects.storage.attached_in == ["simpipe", "simpipe-sim"]
+    # Only the real nodes pull images with the owner's registry credentials.
+    assert isinstance(dry_runs.registry_credentials, PullSecrets)
+    assert dry_runs.registry_credentials.asked == [ALICE]
+    real_spec = (await dry_runs.argo.get_workflow("on-real"))["spec"]
+    assert real_spec["imagePullSecrets"] == [{"name": f"pull-{ALICE}"}]
+    assert "imagePullSecrets" not in found["spec"]
 
 
 async def test_an_id_taken_in_one_namespace_is_refused_in_the_other(dry_runs: DryRuns) -> None:

@@ -17,6 +17,7 @@ from simpipe_workflow_submitter.kube import CustomObjects, Nodes
 from simpipe_workflow_submitter.placement import Placements
 from simpipe_workflow_submitter.policy import WorkflowPolicy
 from simpipe_workflow_submitter.projects import ProjectStore
+from simpipe_workflow_submitter.registry_credentials import RegistryCredentials
 from simpipe_workflow_submitter.templates import Templates
 
 SERVICE_NAME = workflow_submitter_pb2.DESCRIPTOR.services_by_name["WorkflowSubmitter"].full_name
@@ -40,6 +41,7 @@ def main() -> None:
         )
         intake = Intake(WorkflowPolicy(settings), bounds)
         templates = Templates(argo, projects, settings.namespace, intake)
+        registry_credentials = RegistryCredentials.from_settings(settings)
         api = WorkflowSubmitterApi(
             projects=projects,
             templates=templates,
@@ -50,8 +52,9 @@ def main() -> None:
                     settings.artifact_s3_endpoint, settings.artifact_s3_insecure,
                     settings.artifact_s3_secret,
                 ),
-                settings.simulation_namespace,
+                settings.simulation_namespace, registry_credentials,
             ),
+            registry_credentials=registry_credentials,
         )  # fmt: skip
         try:
             async with event_broker.running():

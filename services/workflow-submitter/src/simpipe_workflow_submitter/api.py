@@ -7,6 +7,7 @@ from simpipe_common.errors import Context, typed_errors
 from simpipe_workflow_submitter import validation
 from simpipe_workflow_submitter.dry_runs import DryRuns, namespace_of
 from simpipe_workflow_submitter.projects import ProjectStore
+from simpipe_workflow_submitter.registry_credentials import RegistryCredentials
 from simpipe_workflow_submitter.templates import Templates, to_message
 
 pb = workflow_submitter_pb2
@@ -17,6 +18,7 @@ class WorkflowSubmitterApi(workflow_submitter_pb2_grpc.WorkflowSubmitterServicer
     projects: ProjectStore
     templates: Templates
     dry_runs: DryRuns
+    registry_credentials: RegistryCredentials
 
     # Projects
     @typed_errors
@@ -134,3 +136,30 @@ class WorkflowSubmitterApi(workflow_submitter_pb2_grpc.WorkflowSubmitterServicer
     ) -> pb.DryRunRef:
         name = await self.dry_runs.assign(request.caller, request.dry_run_id, request.project_id)
         return pb.DryRunRef(caller=request.caller, dry_run_id=name)
+
+    # Registry credentials
+    @typed_errors
+    async def ListRegistryCredentials(
+        self, request: pb.ListRegistryCredentialsRequest, context: Context
+    ) -> pb.ListRegistryCredentialsResponse:
+        found = await self.registry_credentials.list(request.caller)
+        return pb.ListRegistryCredentialsResponse(credentials=found)
+
+    @typed_errors
+    async def CreateRegistryCredential(
+        self, request: pb.RegistryCredentialRequest, context: Context
+    ) -> pb.RegistryCredential:
+        return await self.registry_credentials.create(request)
+
+    @typed_errors
+    async def UpdateRegistryCredential(
+        self, request: pb.RegistryCredentialRequest, context: Context
+    ) -> pb.RegistryCredential:
+        return await self.registry_credentials.update(request)
+
+    @typed_errors
+    async def DeleteRegistryCredential(
+        self, request: pb.RegistryCredentialRef, context: Context
+    ) -> pb.DeleteResponse:
+        await self.registry_credentials.delete(request.caller, request.name)
+        return pb.DeleteResponse(deleted=True)

@@ -60,3 +60,6 @@ class WorkflowSubmitterSettings(
     artifact_s3_endpoint: str = "127.0.0.1:9000"
     artifact_s3_insecure: bool = False
     artifact_s3_secret: str = "argo-s3"
+    # Registry credentials one user may keep (registry_credentials): each is
+    # a Secret, and every run of theirs on real nodes names them all.
+    max_registry_credentials: int = 50

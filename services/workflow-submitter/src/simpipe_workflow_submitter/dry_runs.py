@@ -23,6 +23,7 @@ from simpipe_workflow_submitter.kube import CustomObjects, call
 from simpipe_workflow_submitter.placement import Placements
 from simpipe_workflow_submitter.policy import POLICY_ANNOTATION, POLICY_VERSION, Checked, Scope
 from simpipe_workflow_submitter.projects import ProjectStore
+from simpipe_workflow_submitter.registry_credentials import RegistryCredentials
 from simpipe_workflow_submitter.templates import Templates
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,8 @@ class DryRuns:
     # Where runs on virtual nodes live (simulations' copies included), apart
     # from the real nodes' runs in `namespace`.
     simulation_namespace: str
+    # The owner's registry logins, named by every run of theirs on real nodes.
+    registry_credentials: RegistryCredentials
 
     async def owned(self, caller: str, dry_run_id: str) -> dict[str, Any]:
         validation.caller(caller)
@@ -123,7 +126,7 @@ class DryRuns:
             # The kwok-scaler's copy of a pipeline: its steps' figures on its pods.
             simulated_steps.annotate(document, request.simulated_steps, request.simulation_id)
         # What the service adds after the policy: input files, placement,
-        # the project's storage.
+        # the project's storage, the owner's registry credentials.
         documents.set_input_artifacts(document, request.input_artifacts, self.artifact_repository)
         placement.apply(document)
         metadata = document["metadata"]
@@ -135,10 +138,11 @@ class DryRuns:
             validation.dns_label("dry run id", str(metadata["name"]))
         elif not metadata.get("generateName"):
             metadata["generateName"] = f"{project_id or 'dry-run'}-"
-        # Both are round trips: made at once.
+        # Each is a round trip: made at once.
         await asyncio.gather(
             self.projects.storage.attach(document, caller, project_id, namespace),
             self._not_elsewhere(str(metadata.get("name") or ""), namespace),
+            self._pull_secrets(document, caller, placement.virtual),
         )
         stamp(metadata, caller, project_id)
         metadata["annotations"][POLICY_ANNOTATION] = POLICY_VERSION
@@ -168,6 +172,11 @@ class DryRuns:
             )
         )
         return name
+
+    async def _pull_secrets(self, document: dict[str, Any], owner: str, virtual: bool) -> None:
+        # A virtual node pulls no image; the Secrets are not in its namespace either.
+        if not virtual:
+            await self.registry_credentials.pull_secrets(document, owner)
 
     async def _not_elsewhere(self, name: str, namespace: str) -> None:
         """A run's id names one run: refused when another namespace has it

@@ -30,6 +30,10 @@ from simpipe_gateway.metrics_api import (
 from simpipe_gateway.not_run_here_api import NotRunHereMutation, NotRunHereQuery
 from simpipe_gateway.operation_cache import OperationCache
 from simpipe_gateway.query_length import QueryLengthLimiter
+from simpipe_gateway.registry_credential_api import (
+    RegistryCredentialMutation,
+    RegistryCredentialQuery,
+)
 from simpipe_gateway.simulation_api import (
     SimulationMutation,
     SimulationQuery,
@@ -52,13 +56,14 @@ Query = merge_types(
         SimulationQuery,
         CarbonTrackerQuery,
         NotRunHereQuery,
+        RegistryCredentialQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
     (
         DryRunMutation, StorageMutation, AccessTokenMutation, VirtualClusterMutation,
-        SimulationMutation, MetricsMutation, NotRunHereMutation,
+        SimulationMutation, MetricsMutation, NotRunHereMutation, RegistryCredentialMutation,
     ),
 )  # fmt: skip
 Subscription = merge_types("Subscription", (DryRunSubscription, SimulationSubscription))

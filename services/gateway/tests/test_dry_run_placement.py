@@ -58,6 +58,8 @@ FROM_TEMPLATE = (
         ("placement: REAL_NODES, sandbox: GVISOR", pb.NODES_REAL, pb.SANDBOX_GVISOR, ""),
         ('placement: VIRTUAL_NODES, nodeName: "kwok-node-1"', pb.NODES_VIRTUAL, pb.SANDBOX_UNSPECIFIED, "kwok-node-1"),
         ("sandbox: NONE", pb.NODES_UNSPECIFIED, pb.SANDBOX_NONE, ""),
+        # The original GUI's "no node chosen".
+        ('nodeName: "default"', pb.NODES_UNSPECIFIED, pb.SANDBOX_UNSPECIFIED, ""),
     ],
 )  # fmt: skip
 async def test_placement_and_sandbox_reach_the_submitter(

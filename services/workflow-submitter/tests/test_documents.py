@@ -69,6 +69,21 @@ def test_wrong_kind_names_the_template_reason() -> None:
     assert caught.value.reason == "invalid-argo-workflow-template"
 
 
+def test_a_workflow_template_given_for_a_run_runs_as_a_workflow_of_its_spec() -> None:
+    template = WORKFLOW_YAML.replace("kind: Workflow", "kind: WorkflowTemplate").replace(
+        "metadata: {generateName: demo-}", "metadata: {name: demo, labels: {a: b}}"
+    )
+    document = parse(template, WORKFLOW, BOUNDS)
+    assert document["kind"] == "Workflow"
+    # Each run gets its own name: the template's becomes a prefix.
+    assert document["metadata"] == {"generateName": "demo-", "labels": {"a": "b"}}
+    assert document["spec"] == parse(WORKFLOW_YAML, WORKFLOW, BOUNDS)["spec"]
+    # As a template it stays one; a template's checks still apply to it.
+    assert parse(template, WORKFLOW_TEMPLATE, BOUNDS)["kind"] == "WorkflowTemplate"
+    with pytest.raises(InvalidArgoDocumentError, match="no spec"):
+        parse("apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\n", WORKFLOW, BOUNDS)
+
+
 REPOSITORY = ArtifactRepository("10.244.0.1:9000", insecure=True, credentials_secret="argo-s3")
 
 

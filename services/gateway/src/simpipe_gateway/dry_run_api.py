@@ -80,7 +80,9 @@ class Sandbox(enum.Enum):
 
 PLACEMENT_DESCRIPTION = "Real nodes (the default) or KWOK's virtual nodes."
 SANDBOX_DESCRIPTION = "The node's runtime (the default), or gVisor (real nodes only)."
-NODE_NAME_DESCRIPTION = "One node of the placement's kind, by name."
+NODE_NAME_DESCRIPTION = (
+    'One node of the placement\'s kind, by name ("default", as the original GUI sends it: any).'
+)
 VIRTUAL_CLUSTER_DESCRIPTION = (
     "VIRTUAL_NODES only: one of the caller's virtual clusters (without it: the stack's shared"
     " virtual nodes)."
@@ -200,6 +202,15 @@ async def _create_dry_run(
     return await _dry_run(info, ref.dry_run_id, just_created=True)
 
 
+# What the original GUI sends as createDryRun's nodeName when no node was
+# chosen in its dialog (it lists no nodes here: `resources` is empty).
+ORIGINAL_GUI_NO_NODE = "default"
+
+
+def _node_name(given: str | None) -> str:
+    return "" if given in (None, ORIGINAL_GUI_NO_NODE) else given
+
+
 def _placement(input: CreateDryRunInput | CreateDryRunFromTemplateInput) -> dict[str, Any]:
     """The typed placement and sandbox of a new dry run; the submitter turns
     them into the Workflow's scheduling fields."""
@@ -207,7 +218,7 @@ def _placement(input: CreateDryRunInput | CreateDryRunFromTemplateInput) -> dict
     return {
         "placement": pb.Placement(
             nodes=nodes,
-            node_name=input.node_name or "",
+            node_name=_node_name(input.node_name),
             virtual_cluster=input.virtual_cluster or "",
             pool=input.pool or "",
         ),

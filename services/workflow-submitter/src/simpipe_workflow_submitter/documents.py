@@ -137,6 +137,12 @@ def parse(text: str, kind: str, bounds: Bounds) -> dict[str, Any]:
     reason = REASONS[kind]
     if not isinstance(data, dict):
         raise InvalidArgoDocumentError(f"the document must be an Argo {kind} mapping", reason)
+    if (
+        kind == WORKFLOW
+        and data.get("kind") == WORKFLOW_TEMPLATE
+        and data.get("apiVersion") == ARGO_API_VERSION
+    ):
+        _template_as_workflow(data)
     if data.get("apiVersion") != ARGO_API_VERSION or data.get("kind") != kind:
         raise InvalidArgoDocumentError(
             f"expected apiVersion {ARGO_API_VERSION} and kind {kind}, got "
@@ -149,6 +155,19 @@ def parse(text: str, kind: str, bounds: Bounds) -> dict[str, Any]:
     if not isinstance(metadata, dict):
         raise InvalidArgoDocumentError(f"the {kind}'s metadata must be a mapping", reason)
     return data
+
+
+def _template_as_workflow(data: dict[str, Any]) -> None:
+    """A WorkflowTemplate given where a Workflow is expected runs as the
+    Workflow of the same spec, as the original SIM-PIPE's createDryRun did
+    (its GUI sends the project's template as the run's document). Its name
+    becomes a prefix: each run of it gets a name of its own."""
+    data["kind"] = WORKFLOW
+    metadata = data.get("metadata")
+    if isinstance(metadata, dict) and "name" in metadata and not metadata.get("generateName"):
+        name = metadata.pop("name")
+        if isinstance(name, str) and name:
+            metadata["generateName"] = f"{name}-"
 
 
 async def off_loop(text: str, work: Callable[[], T]) -> T:

@@ -20,10 +20,14 @@ MAX_REFERENCED_TEMPLATES = 32
 
 
 def to_message(template: dict[str, Any]) -> dry_runs_pb2.WorkflowTemplate:
+    # The items of a Kubernetes list carry no apiVersion or kind; a client
+    # that submits the document it read (the original GUI runs a project's
+    # template so) needs them.
+    document = {"apiVersion": documents.ARGO_API_VERSION, "kind": documents.WORKFLOW_TEMPLATE}
     return dry_runs_pb2.WorkflowTemplate(
         name=template["metadata"]["name"],
         project_id=project_of(template),
-        argo_workflow_template_json=json.dumps(template, sort_keys=True),
+        argo_workflow_template_json=json.dumps(document | template, sort_keys=True),
     )
 
 

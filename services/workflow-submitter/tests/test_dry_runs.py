@@ -77,7 +77,7 @@ class RecordedStorage(ProjectStorage):
 
 class PullSecrets(RegistryCredentials):
     """Names one credential of each owner's (what pull_secrets adds is
-    test_registry_credentials'); records whose runs asked."""
+    test_registry_credential_secrets'); records whose runs asked."""
 
     def __init__(self) -> None:
         super().__init__(lambda: SimpleNamespace(), "simpipe", 50)  # type: ignore[arg-type,return-value]

@@ -266,3 +266,39 @@ async def test_a_dry_run_on_real_nodes_pulls_with_all_its_owners_credentials(
             except GraphQLError as error:
                 if error.codes != ["NOT_FOUND_ERROR"]:
                     raise
+
+
+@pytest.mark.timeout(150)
+async def test_a_run_of_a_template_pulls_with_the_templates_secrets_and_its_owners(
+    real_node: Stack, dev: GraphQLClient, project: str, core: client.CoreV1Api, made: list[Any]
+) -> None:
+    """The owner's credentials go on the Workflow, the project's Secrets the
+    template names stay on the template: Argo merges the two lists by name
+    (neither replaces the other) into the pods."""
+    name = unique("reg-tpl")
+    await dev.execute(CREATE, c=credential(name))
+    made.append((dev, name))
+    [alices] = [s.metadata.name for s in secrets_of(core, ALICE, name)]
+    template = unique("pull-tpl")
+    document = run_document(template, f"simpipe-{project}.own")
+    document["kind"] = "WorkflowTemplate"
+    await dev.execute(
+        "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name } }",
+        i={"projectId": project, "argoWorkflowTemplate": document},
+    )
+    run = unique("pull-from-tpl")
+    try:
+        await dev.execute(
+            "mutation($i: CreateDryRunFromTemplateInput!) { createDryRunFromTemplate(input: $i) { id } }",
+            i={"workflowTemplateName": template, "dryRunId": run, "placement": "REAL_NODES"},
+        )
+        pod = await asyncio.to_thread(first_pod, core, run, 60)
+        assert sorted(r.name for r in pod.spec.image_pull_secrets) == sorted(
+            [f"simpipe-{project}.own", alices]
+        )
+    finally:
+        try:
+            await dev.execute(DELETE_RUN, id=run)
+        except GraphQLError as error:
+            if error.codes != ["NOT_FOUND_ERROR"]:
+                raise

@@ -13,10 +13,14 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import grpc
 import pytest
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
+from simpipe.v1 import workflow_submitter_pb2 as pb
+from simpipe.v1 import workflow_submitter_pb2_grpc
+from simpipe_common.errors import REASON_KEY
 from simpipe_common.ownership import owner_hash
 from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
@@ -302,3 +306,47 @@ async def test_a_run_of_a_template_pulls_with_the_templates_secrets_and_its_owne
         except GraphQLError as error:
             if error.codes != ["NOT_FOUND_ERROR"]:
                 raise
+
+
+# The submitter's default SIMPIPE_MAX_REGISTRY_CREDENTIALS, which the stack keeps.
+MAX_PER_USER = 50
+
+
+@pytest.mark.timeout(120)
+async def test_a_user_keeps_a_bounded_number_of_credentials(
+    submitter: workflow_submitter_pb2_grpc.WorkflowSubmitterAsyncStub, core: client.CoreV1Api
+) -> None:
+    """Called as the mesh's tests identity for a user of its own, so the
+    bound is reached without touching anyone else's credentials."""
+    user = unique("quota-user")
+
+    def login(name: str) -> pb.RegistryCredentialRequest:
+        return pb.RegistryCredentialRequest(
+            caller=user, name=name, server="ghcr.io", username="u", password="p"
+        )
+
+    names = [f"c{i}" for i in range(MAX_PER_USER)]
+    try:
+        await asyncio.gather(*(submitter.CreateRegistryCredential(login(n)) for n in names))
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await submitter.CreateRegistryCredential(login("one-more"))
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert dict(refused.value.trailing_metadata() or ())[REASON_KEY] == "quota-exceeded"
+        assert secrets_of(core, user, "one-more") == []
+        listed = await submitter.ListRegistryCredentials(
+            pb.ListRegistryCredentialsRequest(caller=user)
+        )
+        assert sorted(c.name for c in listed.credentials) == sorted(names)
+        # Deleting one makes room again.
+        await submitter.DeleteRegistryCredential(pb.RegistryCredentialRef(caller=user, name="c0"))
+        await submitter.CreateRegistryCredential(login("one-more"))
+        names[0] = "one-more"
+    finally:
+        for name in names:
+            try:
+                await submitter.DeleteRegistryCredential(
+                    pb.RegistryCredentialRef(caller=user, name=name)
+                )
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.NOT_FOUND:
+                    raise

@@ -709,7 +709,7 @@ async def test_graphql_upload_list_download_and_delete(
     )
     (artifact,) = listed["artifacts"]
     assert {k: artifact[k] for k in ("name", "key", "size", "bucketName")} == {
-        "name": "data.bin",
+        "name": "inputs/data.bin",
         "key": "inputs/data.bin",
         "size": len(data),
         "bucketName": name,

@@ -37,7 +37,9 @@ class ArtifactMetadata:
 
 def _artifact(info: pb.ObjectInfo) -> Artifact:
     return Artifact(
-        name=info.key.rstrip("/").rsplit("/", 1)[-1],
+        # The object's name is its key, as in the original API: its GUI
+        # builds the bucket's folder tree from the names.
+        name=info.key,
         key=info.key,
         url=info.download_url or None,
         size=info.size,

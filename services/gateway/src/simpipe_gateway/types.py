@@ -58,7 +58,8 @@ Size = float
 @strawberry.type
 class Artifact:
     name: str = strawberry.field(
-        description="The last segment of the key; of a step's file, its Argo artifact name."
+        description="Of a listed object, its key (as the original API); of a step's file, its Argo"
+        " artifact name."
     )
     key: str
     url: str | None = strawberry.field(description="A presigned download URL.")

@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 STACK := $(PY) -m simpipe_devstack
 ASYNCAPI := proto/simpipe/v1/events.asyncapi.json
 
-.PHONY: help install protos asyncapi events-lock lint typecheck unit build up down status logs test demo load-image bench
+.PHONY: help install protos asyncapi events-lock lint typecheck unit build up down status logs test demo original-gui-check load-image bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ test: install ## lint, types, unit tests; then the stack up and the integration 
 
 demo: up ## stack up, an example pipeline dry-run, its steps and measurements
 	$(PY) -m simpipe_devstack demo
+
+original-gui-check: ## drive the original SIM-PIPE GUI, served at SIMPIPE_ORIGINAL_GUI_URL, against the stack (README)
+	$(PY) -m pytest -s -q -o 'python_files=check_*.py' tests/gui
 
 load-image: ## load an image archive into the real node: make load-image IMAGE=path.tar (docker save or OCI)
 	@test -n "$(IMAGE)" || { echo "usage: make load-image IMAGE=path/to/image.tar" >&2; exit 2; }

@@ -176,3 +176,38 @@ async def test_a_file_uploaded_in_the_artifact_browser_is_listed_and_stored(
     [stored] = [a for a in listed["artifacts"] if a["name"] == name]
     async with httpx.AsyncClient(timeout=30) as http:
         assert (await http.get(stored["url"])).content == content
+
+
+async def test_a_registry_credential_made_on_the_registry_page_is_listed_without_password(
+    page: Page, gui_url: str, shots: Path, dev: GraphQLClient
+) -> None:
+    name = f"gui-registry-{uuid.uuid4().hex[:6]}"
+    password = f"pw-{uuid.uuid4().hex}"
+    await page.goto(f"{gui_url}/secrets")
+    await page.get_by_role("button", name="Create").click()
+    form = page.locator(".modal-example-form")
+    await form.get_by_placeholder("image-registry-secret").fill(name)
+    await form.get_by_placeholder("username...").fill("gui-user")
+    await form.get_by_placeholder("https://image-registry.server.com:5000").fill(
+        "registry.example.org:5000"
+    )
+    await form.get_by_placeholder("Enter password...").fill(password)
+    await form.get_by_role("button", name="Submit").click()
+    row = page.get_by_role("row").filter(has_text=name)
+    await expect(row).to_contain_text("gui-user", timeout=PAGE_MS)
+    await expect(row).to_contain_text("registry.example.org:5000")
+    await page.screenshot(path=shots / "6-registry.png")
+    assert password not in await page.content()
+    try:
+        listed = (await dev.execute("{ dockerRegistryCredentials { name username server } }"))[
+            "dockerRegistryCredentials"
+        ]
+        assert {
+            "name": name,
+            "username": "gui-user",
+            "server": "registry.example.org:5000",
+        } in listed
+    finally:
+        await dev.execute(
+            "mutation($n: String!) { deleteDockerRegistryCredential(name: $n) }", n=name
+        )

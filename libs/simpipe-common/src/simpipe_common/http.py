@@ -23,7 +23,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class HealthApp:
     """Serves /health (503 while a readiness check fails; what is still
     starting listed under "starting", without failing it) and /metrics;
-    `routes` maps other exact paths to their ASGI apps."""
+    `routes` maps other exact paths to their ASGI apps; `fallback`, if any,
+    answers every other HTTP request (a web GUI's files)."""
 
     def __init__(
         self,
@@ -32,12 +33,14 @@ class HealthApp:
         readiness: Sequence[Check],
         routes: Mapping[str, ASGIApp],
         starting: Sequence[Check] = (),
+        fallback: ASGIApp | None = None,
     ) -> None:
         self._service = service
         self._version = version
         self._readiness = readiness
         self._starting = starting
         self._routes = routes
+        self._fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         mounted = self._routes.get(scope["path"])
@@ -49,6 +52,8 @@ class HealthApp:
             await self._health(send)
         elif scope["path"] == "/metrics":
             await respond(send, 200, prometheus_client.CONTENT_TYPE_LATEST, _metrics())
+        elif self._fallback is not None:
+            await self._fallback(scope, receive, send)
         else:
             await respond(send, 404, "text/plain; charset=utf-8", b"not found\n")
 

@@ -41,6 +41,8 @@ class Service:
     # dependency's outage must not pull every replica out at once.
     starting: Sequence[Check] = ()
     http_routes: Mapping[str, ASGIApp] = field(default_factory=dict)
+    # Answers HTTP paths that are none of the above (the gateway's web GUI).
+    http_fallback: ASGIApp | None = None
     # Opens what the service's APIs need (connections, watches) before the
     # servers start and closes it after they stopped; yields the service's
     # own gRPC services.
@@ -89,6 +91,7 @@ class ServiceRunner:
                     [self._accepting_check],
                     service.http_routes,
                     service.starting,
+                    service.http_fallback,
                 ),
                 settings.bind_host,
                 settings.http_port,

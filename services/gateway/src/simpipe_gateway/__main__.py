@@ -18,6 +18,7 @@ from simpipe_gateway.cors import parse_origins, with_cors
 from simpipe_gateway.run_feed import RunFeed
 from simpipe_gateway.simulation_feed import SimulationFeed
 from simpipe_gateway.token_watch import SecretsApi, TokenWatch
+from simpipe_gateway.web_files import WebFiles
 
 
 def main() -> None:
@@ -69,6 +70,7 @@ def main() -> None:
                 ),
                 "/asyncapi.json": AsyncApiDocument(settings.events_url or settings.nats_url),
             },
+            http_fallback=WebFiles(settings.web_dir) if settings.web_dir else None,
             dependencies=[events.check],
             starting=[events.ready, tokens_loaded],
             lifespan=lifespan,

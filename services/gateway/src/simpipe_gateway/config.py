@@ -35,6 +35,9 @@ class GatewaySettings(ServiceSettings, EnergySettings):
     # Browser origins (scheme://host[:port], comma-separated) whose pages may
     # call the API: a GUI served from another origin. Empty: none.
     cors_allowed_origins: str = ""
+    # The web GUI's built files (services/web/build), served at every path
+    # that is not the API's; None: no GUI.
+    web_dir: Path | None = None
     # Request bodies (a query with its variables, e.g. an Argo document) larger
     # than this are refused with 413 before they are read.
     max_query_bytes: int = 2 * 1024 * 1024
@@ -96,6 +99,10 @@ class GatewaySettings(ServiceSettings, EnergySettings):
                 f" listen on a loopback address (SIMPIPE_BIND_HOST is {self.bind_host!r})"
             )
         parse_origins(self.cors_allowed_origins)
+        if self.web_dir is not None and not (self.web_dir / "index.html").is_file():
+            raise ValueError(
+                f"SIMPIPE_WEB_DIR {self.web_dir} holds no index.html: build the GUI (make web)"
+            )
         if self.default_access_token_days > self.max_access_token_days:
             raise ValueError(
                 "SIMPIPE_DEFAULT_ACCESS_TOKEN_DAYS exceeds SIMPIPE_MAX_ACCESS_TOKEN_DAYS"

@@ -19,6 +19,8 @@ DEPLOY_LOCAL = Path(__file__).resolve().parents[2]
 VERSIONS_FILE = DEPLOY_LOCAL / "versions.env"
 MANIFESTS = DEPLOY_LOCAL / "manifests"
 NODE_TOOLS_SRC = DEPLOY_LOCAL / "cmd"
+# The web GUI's build (`make web`), which the gateway serves when present.
+WEB_BUILD = DEPLOY_LOCAL.parents[1] / "services" / "web" / "build"
 
 # Every port the stack listens on, all bound to 127.0.0.1 (except where the
 # upstream program has no bind flag: see README). Override one with

@@ -17,7 +17,12 @@ from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.minio import REGION, Minio
 from simpipe_devstack.components.nats import nats_user_env
 from simpipe_devstack.components.prometheus import KWOK_SCRAPE_INTERVALS
-from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE, gui_origins
+from simpipe_devstack.layout import (
+    SIMULATION_NAMESPACE,
+    WEB_BUILD,
+    WORKFLOW_NAMESPACE,
+    gui_origins,
+)
 from simpipe_devstack.mesh_pki import stack_pki
 from simpipe_devstack.mesh_users import MESH_IDENTITIES, TESTS
 
@@ -138,6 +143,8 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
             "SIMPIPE_INTROSPECTION": "true",
             # The local GUI's pages call the API from their own origin.
             "SIMPIPE_CORS_ALLOWED_ORIGINS": gui_origins(stack.layout.ports),
+            # Our own GUI, once built, from the gateway's own address.
+            **({"SIMPIPE_WEB_DIR": str(WEB_BUILD)} if (WEB_BUILD / "index.html").is_file() else {}),
         },
     }
     return common | own[service]

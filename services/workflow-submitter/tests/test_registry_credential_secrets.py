@@ -231,7 +231,9 @@ BAD_FIELDS = [
     ({"name": ""}, "name"),
     ({"name": "Upper"}, "name"),
     ({"name": "a" * 64}, "name"),
-    ({"name": "has.dot"}, "name"),
+    ({"name": "two..dots"}, "name"),
+    ({"name": "under_score"}, "name"),
+    ({"name": "-dash"}, "name"),
     ({"server": ""}, "server"),
     ({"server": "ftp://ghcr.io"}, "server"),
     ({"server": "ghcr.io:99999"}, "server"),
@@ -266,6 +268,15 @@ async def test_each_field_is_checked_with_a_typed_refusal(
         if change.get("password"):
             assert change["password"][:8] not in caught.value.message
     assert core.secrets == {}
+
+
+async def test_a_name_may_have_dots_as_the_original_guis_did(
+    credentials: RegistryCredentials, core: FakeCore
+) -> None:
+    await credentials.create(request(name="my.registry-1"))
+    assert [c.name for c in await credentials.list(ALICE)] == ["my.registry-1"]
+    assert "." not in secret_name(ALICE, "my.registry-1")
+    await credentials.delete(ALICE, "my.registry-1")
 
 
 @pytest.mark.parametrize(

@@ -29,8 +29,8 @@ class DockerRegistryCredential:
 @strawberry.input(description="A registry login to store; its password is never answered.")
 class DockerRegistryCredentialInput:
     name: str = strawberry.field(
-        description="A DNS-1123 label (lower-case letters, digits, '-'), at most 63 characters;"
-        " an update names the credential it replaces."
+        description="Lower-case letters, digits, '-' and '.' (a DNS-1123 subdomain), at most 63"
+        " characters; an update names the credential it replaces."
     )
     username: str = strawberry.field(description="Printable, without ':'.")
     password: str = strawberry.field(description="Or an access token; printable, stored only.")

@@ -51,6 +51,8 @@ _SERVER = re.compile(
     r"(?:/[A-Za-z0-9._-]+)*/?"
 )
 MAX_SERVER_LENGTH = 253
+# The name is a label value too.
+MAX_NAME_LENGTH = 63
 MAX_USERNAME_LENGTH = 256
 # Registries' tokens (a cloud's service-account key) run to a few KB.
 MAX_PASSWORD_LENGTH = 8192
@@ -80,7 +82,7 @@ class Login:
 def checked(request: pb.RegistryCredentialRequest) -> Login:
     """The request's credential, each field held to what the Secret, the
     kubelet and a registry accept; the password is never quoted back."""
-    name = validation.dns_label("registry credential name", request.name)
+    name = credential_name(request.name)
     server = request.server
     match = _SERVER.fullmatch(server) if len(server) <= MAX_SERVER_LENGTH else None
     if match is None or not 1 <= int(match["port"] or 1) <= 65535:
@@ -97,6 +99,17 @@ def checked(request: pb.RegistryCredentialRequest) -> Login:
     if not _text(request.password, MAX_PASSWORD_LENGTH):
         raise InvalidInputError(f"password must be 1-{MAX_PASSWORD_LENGTH} printable characters")
     return Login(name, server, username, request.password)
+
+
+def credential_name(value: str) -> str:
+    """A Kubernetes name as the original SIM-PIPE's Secrets had (lower-case
+    letters, digits, '-', '.'), short enough to be a label value."""
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidInputError(
+            f"registry credential name {value[:80]!r} is not valid: at most {MAX_NAME_LENGTH}"
+            " characters"
+        )
+    return validation.dns_subdomain("registry credential name", value)
 
 
 def _text(value: str, max_length: int) -> bool:
@@ -178,7 +191,7 @@ class RegistryCredentials:
         return [s for s in found.items if _owner(s) == owner and s.type == SECRET_TYPE]
 
     async def _owned(self, owner: str, name: str) -> Any:
-        validation.dns_label("registry credential name", name)
+        credential_name(name)
         what = f"registry credential {name}"
         secret = await call(
             what, self.core().read_namespaced_secret, secret_name(owner, name), self.namespace

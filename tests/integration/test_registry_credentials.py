@@ -100,7 +100,7 @@ async def codes_of(gql: GraphQLClient, query: str, **variables: Any) -> list[str
 async def test_a_credential_is_a_write_only_secret_of_its_owner(
     dev: GraphQLClient, guest: GraphQLClient, core: client.CoreV1Api, made: list[Any]
 ) -> None:
-    name = unique("ghcr")
+    name = unique("my.ghcr")  # dots, as the original GUI allowed
     first = credential(name)
     answers = [await dev.execute(CREATE, c=first)]
     made.append((dev, name))

@@ -75,7 +75,7 @@ class Login:
     password: str
 
     def __repr__(self) -> str:
-        # Never in a log line or a traceback's locals.
+        # Never in a log line, an error or a debugger's view of it.
         return f"Login(name={self.name!r}, server={self.server!r}, username={self.username!r})"
 
 
@@ -94,7 +94,8 @@ def checked(request: pb.RegistryCredentialRequest) -> Login:
     # docker's auth field is "username:password": a ':' would end the name.
     if not _text(username, MAX_USERNAME_LENGTH) or ":" in username or username.strip() != username:
         raise InvalidInputError(
-            f"username must be 1-{MAX_USERNAME_LENGTH} printable characters without ':'"
+            f"username must be 1-{MAX_USERNAME_LENGTH} printable characters, without ':' or"
+            " spaces around it"
         )
     if not _text(request.password, MAX_PASSWORD_LENGTH):
         raise InvalidInputError(f"password must be 1-{MAX_PASSWORD_LENGTH} printable characters")

@@ -128,3 +128,29 @@ def test_typed_service_errors_keep_their_codes() -> None:
     assert from_service_error(UnavailableError("later")).extensions == {
         "code": "SERVICE_UNAVAILABLE"
     }
+
+
+CREATE_CREDENTIAL = """mutation($c: DockerRegistryCredentialInput!) {
+  createDockerRegistryCredential(credential: $c) { name } }"""
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        # An input object graphql-core refuses whole: it quotes all of it.
+        {"name": "n", "username": "u", "password": "hunter2-secret", "server": "s", "x": 1},
+        # A scalar of the wrong type: it quotes the value.
+        {"name": "n", "username": "u", "password": 20240601123, "server": "s"},
+    ],
+    ids=["unknown-field", "not-a-string"],
+)
+async def test_a_variable_that_does_not_coerce_is_not_quoted_back(given: dict[str, Any]) -> None:
+    errors, logs = await run(CREATE_CREDENTIAL, RuntimeError(), {"c": given})
+    (error,) = errors
+    assert error["extensions"]["code"] == "INPUT_VALIDATION_ERROR"
+    assert error["message"].startswith("Variable '$c' has invalid value")
+    assert error["message"].endswith("(not shown)")
+    secret = str(given["password"])
+    assert secret not in str(errors)
+    assert secret not in str(logs)
+    assert logs

@@ -11,7 +11,12 @@ told to the client without internals.
 Errors graphql-core reports itself carry no code; they get one here:
 GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, INPUT_VALIDATION_ERROR (a
 variable that does not coerce) or QUERY_TOO_COMPLEX (a bound passed).
+A variable that does not coerce is not quoted back: graphql-core's message
+shows its value (a whole input object, a password with it), which would be
+logged and answered.
 """
+
+import re
 
 import structlog
 from graphql import GraphQLError, GraphQLSyntaxError
@@ -24,10 +29,17 @@ from simpipe_gateway.errors import INTERNAL, QUERY_TOO_COMPLEX, SERVICE_UNAVAILA
 log = structlog.get_logger(__name__)
 
 _SERVER_SIDE = frozenset({SERVICE_UNAVAILABLE, TIMEOUT})
+# graphql-core's "Variable '$x' has invalid value[ at .path]: <detail>", where
+# the detail quotes the value after ", found: " (an input object) or
+# "value: " (a scalar); what comes before is its own text and schema names.
+_VARIABLE_ERROR = re.compile(r"(Variable '\$\w+' has invalid value(?: at [^:]*)?: )(.*)", re.DOTALL)
+_VALUE_MARKERS = (", found: ", "value: ")
 
 
 def report_errors(errors: list[GraphQLError], max_tokens: int) -> None:
     for error in errors:
+        if error.path is None:
+            error.message = without_values(error.message)
         extensions = error.extensions or {}
         code = extensions.get("code")
         if code == INTERNAL and "correlationId" in extensions:
@@ -40,6 +52,16 @@ def report_errors(errors: list[GraphQLError], max_tokens: int) -> None:
             error.extensions = {**extensions, "code": code}
         level = log.warning if code in _SERVER_SIDE else log.info
         level("request refused", code=code, message=error.message, path=error.path)
+
+
+def without_values(message: str) -> str:
+    """A variable's coercion error without the value it quotes."""
+    found = _VARIABLE_ERROR.fullmatch(message)
+    if found is None:
+        return message
+    prefix, detail = found.groups()
+    cuts = [at + len(m) for m in _VALUE_MARKERS if (at := detail.find(m)) >= 0]
+    return prefix + detail[: min(cuts)] + "(not shown)" if cuts else message
 
 
 def _client_code(error: GraphQLError, max_tokens: int) -> str | None:

@@ -9,9 +9,10 @@ import grpc
 import pytest
 from structlog.testing import capture_logs
 
-from simpipe_common.errors import NotFoundError, UnavailableError
+from simpipe_common.errors import REASON_KEY, NotFoundError, UnavailableError
 from simpipe_gateway.auth import Authenticator, Caller
 from simpipe_gateway.config import GatewaySettings
+from simpipe_gateway.errors import from_rpc_error
 from simpipe_gateway.schema import build_schema
 
 schema = build_schema(GatewaySettings())
@@ -154,3 +155,17 @@ async def test_a_variable_that_does_not_coerce_is_not_quoted_back(given: dict[st
     assert secret not in str(errors)
     assert secret not in str(logs)
     assert logs
+
+
+def test_a_quota_refusal_says_so_and_keeps_the_services_words() -> None:
+    trailers = grpc.aio.Metadata((REASON_KEY, "quota-exceeded"))
+    exhausted = grpc.aio.AioRpcError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.aio.Metadata(), trailers, "you hold 50 of 50"
+    )
+    error = from_rpc_error(exhausted)
+    assert (error.message, error.extensions) == ("you hold 50 of 50", {"code": "QUOTA_EXCEEDED"})
+    # Without the reason, an exhausted service is an overloaded one.
+    overloaded = grpc.aio.AioRpcError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.aio.Metadata(), grpc.aio.Metadata(), "queue full"
+    )
+    assert from_rpc_error(overloaded).extensions == {"code": "SERVICE_UNAVAILABLE"}

@@ -22,6 +22,9 @@ Response = TypeVar("Response")
 
 # Codes of the gateway's own, beside the original API's.
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+# The caller holds as many of a thing as one may (registry credentials,
+# virtual clusters): theirs to fix, not a fault to retry.
+QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
 INTERNAL = "INTERNAL_SERVER_ERROR"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
@@ -47,6 +50,7 @@ _BY_REASON = {
     # simpipe_common's FailedPreconditionError without a reason of its own:
     # the request is valid, the state it acts on does not allow it.
     "failed-precondition": "CONFLICT_ERROR",
+    "quota-exceeded": QUOTA_EXCEEDED,
 }
 # What gRPC itself writes for these (addresses, connection failures) is the
 # gateway's to know: the client is told this instead.
@@ -93,7 +97,9 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> GraphQLError:
     code = _BY_REASON.get(str(reason)) or _BY_STATUS.get(status)
     if code is None:
         return internal_error(f"a service answered {status.name}: {error.details()}")
-    own = _OWN_MESSAGES.get(status)
+    # A service's own refusal says what to do; gRPC's own words for the
+    # status (an overloaded server) would not.
+    own = None if reason in _BY_REASON else _OWN_MESSAGES.get(status)
     if own is not None:
         log.warning("service call failed", status=status.name, details=error.details())
         return graphql_error(own, code)

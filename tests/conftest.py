@@ -116,6 +116,14 @@ async def dev(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLC
 
 
 @pytest.fixture
+async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
+    """A client of the gateway's GraphQL API, as the user local-guest."""
+    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-guest"])
+    yield gql
+    await gql.close()
+
+
+@pytest.fixture
 async def project(dev: GraphQLClient) -> AsyncIterator[str]:
     """A fresh project of local-dev's, deleted (with its runs and templates) after the test."""
     created = await dev.execute(

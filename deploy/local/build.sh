@@ -94,6 +94,10 @@ build_argo() {
     github.com/argoproj/argo-workflows/v3/cmd/argo
 }
 build_minio() { go_module minio "$MINIO_VERSION" github.com/minio/minio github.com/minio/minio; }
+build_registry() {
+  go_module registry "$DISTRIBUTION_VERSION" github.com/distribution/distribution/v3 \
+    github.com/distribution/distribution/v3/cmd/registry
+}
 # SFTPGo's go.mod replaces four of its dependencies with the author's forks
 # (x/crypto among them); replaces only count in the main module, so the
 # wrapper takes over that replace block from the module's own go.mod. Built
@@ -218,7 +222,7 @@ build_node_packages() {
   systemctl disable --now containerd >/dev/null 2>&1 || service containerd stop >/dev/null 2>&1 || true
 }
 
-all=(debian node_packages nats kwok etcd kubernetes argo argoexec minio sftpgo node_tools)
+all=(debian node_packages nats kwok etcd kubernetes argo argoexec minio sftpgo registry node_tools)
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 for t in "${targets[@]}"; do
   declare -F "build_$t" >/dev/null || { log "unknown component '$t' (known: ${all[*]})"; exit 2; }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -38,13 +38,6 @@ def pipeline(steps: tuple[SimulatedStep, ...] = STEPS) -> dict[str, Any]:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-guest"])
-    yield gql
-    await gql.close()
 
 
 def managed_workflows(stack: Stack) -> list[str]:

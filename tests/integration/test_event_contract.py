@@ -11,7 +11,7 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +56,6 @@ NODE_ORDER = [contract.node_phase_of_name(p) for p in ("Pending", "Running", "Su
 def pipeline(steps: tuple[SimulatedStep, ...]) -> dict[str, Any]:
     built: dict[str, Any] = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
     return built
-
-
-@pytest.fixture
-async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[GUEST])
-    yield gql
-    await gql.close()
 
 
 async def _connect(url: str, mesh: ServiceSettings | None = None) -> Client:

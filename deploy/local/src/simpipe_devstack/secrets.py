@@ -46,6 +46,14 @@ class Secrets:
         }
     )
 
+    # The private registry (components/registry.py): its one login.
+    registry: dict[str, str] = field(
+        default_factory=lambda: {
+            "user": "registry-" + secrets.token_hex(3),
+            "password": secrets.token_urlsafe(18),
+        }
+    )
+
     # NATS (components/nats.py): a password per user of the mesh's NATS.
     nats_passwords: dict[str, str] = field(
         default_factory=lambda: {user: secrets.token_urlsafe(24) for user in NATS_USERS}

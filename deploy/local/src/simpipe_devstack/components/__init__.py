@@ -12,6 +12,7 @@ from simpipe_devstack.components.nats import Nats
 from simpipe_devstack.components.node_network import NodeNetwork
 from simpipe_devstack.components.postgres import Postgres
 from simpipe_devstack.components.prometheus import Prometheus
+from simpipe_devstack.components.registry import Registry
 from simpipe_devstack.components.services import SERVICE_NAMES, Service
 from simpipe_devstack.components.sftpgo import Sftpgo
 
@@ -21,6 +22,7 @@ def all_components() -> list[Component]:
         Nats(),
         Minio(),
         Sftpgo(),
+        Registry(),
         Postgres(),
         Cluster(),
         # The real node (skipped where containers cannot run).

@@ -56,10 +56,14 @@ def authenticator(jwks_url: str | None = None, dev_user: str | None = None) -> A
 
 
 def token(key: rsa.RSAPrivateKey = KEY, **claims: object) -> str:
+    return signed(key, {"kid": "k1"}, **claims)
+
+
+def signed(key: rsa.RSAPrivateKey, headers: dict[str, str], **claims: object) -> str:
     now = int(time.time())
     body = {"iss": "https://issuer.test", "aud": "simpipe", "iat": now, "exp": now + 60,
             "sub": "u-1", "preferred_username": "bob", **claims}  # fmt: skip
-    return jwt.encode(body, key, algorithm="RS256", headers={"kid": "k1"})
+    return jwt.encode(body, key, algorithm="RS256", headers=headers)
 
 
 async def name_of(auth: Authenticator, header: str | None) -> str | None:
@@ -93,6 +97,15 @@ async def test_oidc_users_live_apart_from_api_token_users(jwks_url: str) -> None
 
 async def test_oidc_token_signed_by_the_jwks_is_accepted(jwks_url: str) -> None:
     assert await name_of(authenticator(jwks_url), f"Bearer {token()}") == "oidc:bob"
+
+
+async def test_a_token_naming_no_key_takes_the_providers_only_key(jwks_url: str) -> None:
+    # oidc-provider-mock (the local stack's provider) names no kid.
+    assert await name_of(authenticator(jwks_url), f"Bearer {signed(KEY, {})}") == "oidc:bob"
+    with pytest.raises(UnauthenticatedError, match="refused"):
+        await authenticator(jwks_url).caller(f"Bearer {signed(OTHER_KEY, {})}")
+    with pytest.raises(UnauthenticatedError, match="refused"):
+        await authenticator(jwks_url).caller(f"Bearer {signed(KEY, {'kid': 'k2'})}")
 
 
 @pytest.mark.parametrize(

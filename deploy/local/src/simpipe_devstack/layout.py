@@ -72,6 +72,8 @@ DEFAULT_PORTS: dict[str, int] = {
     # The private image registry (components/registry.py); containerd pulls
     # from a loopback registry over plain HTTP without configuration.
     "registry": 5001,
+    # The local OpenID provider (components/oidc.py).
+    "oidc": 9400,
     # Where a browser GUI is served on this machine (the original SIM-PIPE
     # GUI's `make original-gui`): the gateway and S3 allow its origin.
     "gui": 4173,

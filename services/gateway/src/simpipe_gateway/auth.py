@@ -129,10 +129,23 @@ class Authenticator:
             raise UnavailableError("access tokens are still being loaded; try again")
         raise UnauthenticatedError("the bearer token is not valid (revoked or expired?)")
 
+    @staticmethod
+    def _signing_key(jwks: jwt.PyJWKClient, token: str) -> jwt.PyJWK:
+        """The JWKS key named by the token's `kid`; a token naming none (a
+        provider with one key need not) takes the provider's only key."""
+        if "kid" in jwt.get_unverified_header(token):
+            return jwks.get_signing_key_from_jwt(token)
+        keys = jwks.get_signing_keys()
+        if len(keys) != 1:
+            raise jwt.InvalidTokenError(
+                f"the token names no key (kid); the provider has {len(keys)}"
+            )
+        return keys[0]
+
     def _jwt_caller(self, token: str) -> Caller:
         assert self.jwks is not None
         try:
-            key = self.jwks.get_signing_key_from_jwt(token)
+            key = self._signing_key(self.jwks, token)
             claims = jwt.decode(
                 token,
                 key.key,

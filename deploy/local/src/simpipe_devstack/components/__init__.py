@@ -10,6 +10,7 @@ from simpipe_devstack.components.kubelet import Kubelet
 from simpipe_devstack.components.minio import Minio
 from simpipe_devstack.components.nats import Nats
 from simpipe_devstack.components.node_network import NodeNetwork
+from simpipe_devstack.components.oidc import Oidc
 from simpipe_devstack.components.postgres import Postgres
 from simpipe_devstack.components.prometheus import Prometheus
 from simpipe_devstack.components.registry import Registry
@@ -23,6 +24,7 @@ def all_components() -> list[Component]:
         Minio(),
         Sftpgo(),
         Registry(),
+        Oidc(),
         Postgres(),
         Cluster(),
         # The real node (skipped where containers cannot run).

@@ -16,6 +16,7 @@ from simpipe_devstack.components.argo import (
 from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.minio import REGION, Minio
 from simpipe_devstack.components.nats import nats_user_env
+from simpipe_devstack.components.oidc import Oidc
 from simpipe_devstack.components.prometheus import KWOK_SCRAPE_INTERVALS
 from simpipe_devstack.layout import (
     SIMULATION_NAMESPACE,
@@ -141,6 +142,8 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
             # on (a deployment leaves them off, the settings' default).
             "SIMPIPE_GRAPHIQL": "true",
             "SIMPIPE_INTROSPECTION": "true",
+            # ID tokens of the local OpenID provider (an OIDC login).
+            **Oidc().gateway_settings(stack),
             # The local GUI's pages call the API from their own origin.
             "SIMPIPE_CORS_ALLOWED_ORIGINS": gui_origins(stack.layout.ports),
             # Our own GUI, once built, from the gateway's own address.

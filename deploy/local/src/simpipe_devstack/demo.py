@@ -18,6 +18,7 @@ from simpipe_devstack.example_pipeline import (
     simulated_pipeline,
 )
 from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.layout import WEB_BUILD
 from simpipe_devstack.runs import PrometheusApi, step_measurements
 from simpipe_devstack.stack import Stack
 
@@ -105,10 +106,13 @@ async def _demo(stack: Stack) -> int:
     )
     print(f"\ndry run {run_id}: {run['status']['phase']}\n")
     print("\n".join(_table(run, measured)))
+    token_file = f"{DEMO_USER}'s token in {stack.layout.secrets_file}"
+    if (WEB_BUILD / "index.html").is_file():
+        gui = endpoints["graphql"].removesuffix("graphql")
+        print(f"\nthe run in the web GUI: {gui}runs/{run_id} (log in with {token_file})")
     print(
-        f"\nnext: GraphiQL at {endpoints['graphql']} (header Authorization: Bearer <token of "
-        f"{DEMO_USER} in {stack.layout.secrets_file}>), Prometheus at {Prometheus().url(stack)},"
-        " `make status`, `make logs`."
+        f"\nnext: GraphiQL at {endpoints['graphql']} (header Authorization: Bearer <{token_file}>),"
+        f" Prometheus at {Prometheus().url(stack)}, `make status`, `make logs`."
     )
     return 0 if run["status"]["phase"] == "Succeeded" else 1
 

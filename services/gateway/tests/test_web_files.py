@@ -68,3 +68,12 @@ async def test_health_is_still_health(built: Path) -> None:
 def test_a_web_dir_without_a_built_app_stops_the_start(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match=r"holds no index\.html"):
         GatewaySettings(web_dir=tmp_path)
+
+
+async def test_a_build_taken_away_answers_503_not_a_fault(built: Path) -> None:
+    async with client(built) as http:
+        (built / "index.html").unlink()
+        for path in ("/", "/projects/p-1"):
+            response = await http.get(path)
+            assert response.status_code == 503
+            assert "not built" in response.text

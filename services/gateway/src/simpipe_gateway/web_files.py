@@ -29,6 +29,9 @@ class WebFiles(StaticFiles):
         self.entry = directory / ENTRY_PAGE
 
     async def get_response(self, path: str, scope: Scope) -> Response:
+        if not self.entry.is_file():
+            # Its directory is being rebuilt (make web), or was removed.
+            return PlainTextResponse("the web GUI is not built; try again shortly", 503)
         try:
             response = await super().get_response(path, scope)
         except HTTPException as error:

@@ -30,11 +30,16 @@ from kubernetes.client.exceptions import ApiException
 
 from simpipe.v1 import service_info_pb2, service_info_pb2_grpc
 from simpipe_common.grpc_channel import mesh_channel
-from simpipe_common.ownership import ANNOTATION_OWNER, ownership_labels, stamp
+from simpipe_common.ownership import ANNOTATION_OWNER, ownership_labels
 from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.bench_stats import report, rss_mib
 from simpipe_devstack.components.services import SERVICE_NAMES
-from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
+from simpipe_devstack.example_pipeline import (
+    SimulatedStep,
+    argo_service,
+    held_workflow,
+    simulated_pipeline,
+)
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import SIMULATION_NAMESPACE
 from simpipe_devstack.runs import argo_token
@@ -48,20 +53,12 @@ CREATES = 200
 CREATE_WARM_UP = 5
 
 
-def long_running_workflow(name: str) -> dict[str, Any]:
-    steps = (SimulatedStep("hold", seconds=600, cpu_millicores=10, memory_mib=8),)
-    document: dict[str, Any] = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
-    document["metadata"] = {"name": name, "namespace": SIMULATION_NAMESPACE}
-    stamp(document["metadata"], USER, "")
-    return document
-
-
 @pytest.mark.timeout(300)
 async def test_status_propagation_vs_raw_watch(stack: Stack, dev: GraphQLClient) -> None:
     api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
     name = f"bench-prop-{uuid.uuid4().hex[:6]}"
     api.create_namespaced_custom_object(
-        "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE, "workflows", long_running_workflow(name)
+        "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE, "workflows", held_workflow(name, USER)
     )
     # (when, spec.suspend) of every change the raw watch delivers
     raw_events: list[tuple[float, bool]] = []

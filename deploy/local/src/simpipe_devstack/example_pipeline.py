@@ -19,10 +19,11 @@ from typing import Any
 from hera.workflows import Artifact, Container, EmptyDirVolume, Steps, Workflow, WorkflowsService
 from hera.workflows.models import SecurityContext, Toleration
 
+from simpipe_common.ownership import stamp
 from simpipe_devstack.cluster_policy import container_security_context
 from simpipe_devstack.components.cluster import KWOK_NODE_LABEL
 from simpipe_devstack.components.kubelet import REAL_NODE_KIND, REAL_NODE_TAINT
-from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
 from simpipe_devstack.node_images import STEP_IMAGE
 
 # Pod annotations read by deploy/local/manifests/kwok-*.yaml.
@@ -122,6 +123,17 @@ def simulated_fan_out(step: SimulatedStep, width: int) -> dict[str, Any]:
     document: dict[str, Any] = simulated_pipeline((step,), argo_service("http://unused")).to_dict()
     entry = next(t for t in document["spec"]["templates"] if t["name"] == "pipeline")
     entry["steps"] = [[{"name": step.name, "template": step.name, "withItems": list(range(width))}]]
+    return document
+
+
+def held_workflow(name: str, owner: str) -> dict[str, Any]:
+    """A Workflow of `owner`'s on KWOK nodes whose one step lasts 10 minutes,
+    stamped as the submitter would (it is created straight in the cluster):
+    a run whose phase a benchmark changes at will with spec.suspend."""
+    steps = (SimulatedStep("hold", seconds=600, cpu_millicores=10, memory_mib=8),)
+    document: dict[str, Any] = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
+    document["metadata"] = {"name": name, "namespace": SIMULATION_NAMESPACE}
+    stamp(document["metadata"], owner, "")
     return document
 
 

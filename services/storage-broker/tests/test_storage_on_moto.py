@@ -250,3 +250,17 @@ async def test_an_s3_without_bucket_cors_still_creates_the_bucket(
     with_origins = replace(storage, cors_origins=("http://127.0.0.1:4173",))
     await with_origins.create_bucket(CALLER, "unit-minio-like")
     assert "unit-minio-like" in [b.name for b in await storage.list_buckets(CALLER)]
+
+
+async def test_a_multipart_upload_without_a_bucket_goes_to_the_callers_uploads(
+    storage: Storage,
+) -> None:
+    upload = await storage.create_multipart_upload(
+        pb.CreateMultipartUploadRequest(caller=CALLER, key="big/file.bin")
+    )
+    assert (upload.bucket, upload.key) == ("uploads-default", "big/file.bin")
+    listed = await storage.s3.list_multipart_uploads(Bucket="uploads-default")
+    [stored] = [u["Key"] for u in listed["Uploads"] if u["UploadId"] == upload.upload_id]
+    # In the caller's own part of the shared bucket.
+    assert stored.endswith("/big/file.bin")
+    assert stored != "big/file.bin"

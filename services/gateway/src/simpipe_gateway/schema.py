@@ -27,6 +27,7 @@ from simpipe_gateway.metrics_api import (
     MetricsMutation,
     MetricsQuery,
 )
+from simpipe_gateway.multipart_api import MultipartMutation
 from simpipe_gateway.not_run_here_api import NotRunHereMutation, NotRunHereQuery
 from simpipe_gateway.operation_cache import OperationCache
 from simpipe_gateway.query_length import QueryLengthLimiter
@@ -64,6 +65,7 @@ Mutation = merge_types(
     (
         DryRunMutation, StorageMutation, AccessTokenMutation, VirtualClusterMutation,
         SimulationMutation, MetricsMutation, NotRunHereMutation, RegistryCredentialMutation,
+        MultipartMutation,
     ),
 )  # fmt: skip
 Subscription = merge_types("Subscription", (DryRunSubscription, SimulationSubscription))

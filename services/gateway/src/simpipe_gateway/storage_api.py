@@ -35,7 +35,7 @@ class ArtifactMetadata:
     size: Size
 
 
-def _artifact(info: pb.ObjectInfo) -> Artifact:
+def object_artifact(info: pb.ObjectInfo) -> Artifact:
     return Artifact(
         # The object's name is its key, as in the original API: its GUI
         # builds the bucket's folder tree from the names.
@@ -76,7 +76,7 @@ class StorageQuery:
         listed: list[Artifact] = []
         while len(listed) < MAX_LISTED_ARTIFACTS:
             page = await rpc(gateway(info).storage.ListObjects, request)
-            listed.extend(_artifact(o) for o in page.objects)
+            listed.extend(object_artifact(o) for o in page.objects)
             if not page.next_page_token:
                 break
             request.page_token = page.next_page_token

@@ -310,7 +310,11 @@ class Storage:
     async def create_multipart_upload(
         self, request: pb.CreateMultipartUploadRequest
     ) -> pb.MultipartUpload:
-        place, key = await self._upload_place(request.caller, request.bucket, request.key)
+        # Without a bucket, the default upload bucket, as for a presigned PUT.
+        bucket = request.bucket or self.default_bucket
+        place, key = await self._upload_place(request.caller, bucket, request.key)
+        if place.bucket == self.default_bucket:
+            await self._ensure_upload_bucket()
         params: dict[str, Any] = {"Bucket": place.bucket, "Key": key}
         if request.content_type:
             params["ContentType"] = request.content_type

@@ -84,3 +84,28 @@ load-image: ## load an image archive into the real node: make load-image IMAGE=p
 
 bench: ## benchmarks against the running stack (prints figures; run `make up` first)
 	$(PY) -m pytest -s -q -o 'python_files=bench_*.py' tests/bench
+
+# The web GUI (services/web): a static app the gateway serves (SIMPIPE_WEB_DIR).
+.PHONY: web web-check web-schema web-codegen
+WEB := services/web
+WEB_SCHEMA := $(PY) -c "from simpipe_gateway.config import GatewaySettings; from simpipe_gateway.schema import build_schema; print(build_schema(GatewaySettings()).as_str())"
+
+# npm ci again only when the lock file changed since the last install.
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci
+	touch $@
+
+web-schema: ## write services/web/schema.graphql from the gateway's schema (the GUI's types)
+	$(WEB_SCHEMA) > $(WEB)/schema.graphql.tmp || { rm -f $(WEB)/schema.graphql.tmp; exit 1; }
+	mv $(WEB)/schema.graphql.tmp $(WEB)/schema.graphql
+
+web-codegen: $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && npm run --silent codegen
+
+web: web-codegen ## build the web GUI into services/web/build (npm ci when stale, types from schema.graphql)
+	cd $(WEB) && rm -rf build && npm run --silent build
+
+web-check: web-codegen ## the web GUI: schema.graphql is the gateway's, svelte-check and eslint without warnings
+	@$(WEB_SCHEMA) | diff -u $(WEB)/schema.graphql - > /dev/null \
+		|| { echo "services/web/schema.graphql is not the gateway's schema: run make web-schema" >&2; exit 1; }
+	cd $(WEB) && npm run --silent check && npm run --silent lint

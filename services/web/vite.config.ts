@@ -1,0 +1,10 @@
+import { sveltekit } from '@sveltejs/kit/vite';
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+	plugins: [sveltekit()],
+	// `vite dev` calls the local stack's gateway as the built app calls its own origin.
+	server: {
+		proxy: { '/graphql': { target: 'http://127.0.0.1:8080', ws: true } }
+	}
+});

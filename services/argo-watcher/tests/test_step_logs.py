@@ -32,3 +32,19 @@ def test_select_applies_since_grep_and_tail_in_that_order() -> None:
     assert select(lines, None, ".", 0) == ["reading input.csv"]
     assert select(lines, None, "o", 1) == ["not a timestamped line"]
     assert select(lines, since, "o", 2) == ["done", "not a timestamped line"]
+
+
+def test_a_followed_log_gives_whole_lines_whatever_its_chunks_cut() -> None:
+    from simpipe_argo_watcher.logs import LineSplitter
+
+    text = "première ligne\nsecond\n\nlast without newline".encode()
+    for size in (1, 2, 3, 7, len(text)):
+        splitter = LineSplitter()
+        lines: list[str] = []
+        for start in range(0, len(text), size):
+            lines += splitter.feed(text[start : start + size])
+        lines += splitter.rest()
+        assert lines == ["première ligne", "second", "", "last without newline"], size
+    ended = LineSplitter()
+    assert ended.feed(b"done\n") == ["done"]
+    assert ended.rest() == []

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC
 
-from simpipe.v1 import argo_watcher_pb2, argo_watcher_pb2_grpc, dry_runs_pb2
+from simpipe.v1 import argo_watcher_pb2, argo_watcher_pb2_grpc, dry_runs_pb2, events_pb2
 from simpipe_argo_watcher import ids
 from simpipe_argo_watcher.archive import ArgoArchive
 from simpipe_argo_watcher.convert import Workflow, to_dry_run
@@ -30,6 +30,10 @@ from simpipe_common.ownership import owner_of, owner_selector
 from simpipe_events import contract
 
 pb = argo_watcher_pb2
+# A step whose container has not started has no log to follow yet.
+NOT_STARTED = frozenset({events_pb2.NODE_PHASE_UNSPECIFIED, events_pb2.NODE_PHASE_PENDING})
+# Lines in one streamed message (a message stays far below gRPC's bound).
+FOLLOW_BATCH_LINES = 1000
 
 
 @dataclass
@@ -74,6 +78,41 @@ class ArgoWatcherApi(argo_watcher_pb2_grpc.ArgoWatcherServicer):
     async def GetStepLog(
         self, request: pb.GetStepLogRequest, context: Context
     ) -> pb.GetStepLogResponse:
+        dry_run, node = await self._step(request)
+        return pb.GetStepLogResponse(lines=await self._lines_so_far(request, dry_run, node))
+
+    async def FollowStepLog(
+        self, request: pb.GetStepLogRequest, context: Context
+    ) -> AsyncIterator[pb.GetStepLogResponse]:
+        try:
+            dry_run, node = await self._step(request)
+        except ServiceError as error:
+            await abort(context, error)
+        # Subscribed before looking again: no change of the step falls in between.
+        with self.model.subscribe(dry_run.id) as updates:
+            while not dry_run.archived and node.phase in NOT_STARTED:
+                update = await updates.get()
+                if update is None:  # the run was deleted
+                    return
+                dry_run = update
+                node = next((n for n in dry_run.nodes if n.id == node.id), node)
+        try:
+            if dry_run.archived or node.phase in contract.TERMINAL_NODE_PHASES:
+                lines = await self._lines_so_far(request, dry_run, node)
+                for start in range(0, len(lines), FOLLOW_BATCH_LINES):
+                    yield pb.GetStepLogResponse(lines=lines[start : start + FOLLOW_BATCH_LINES])
+                return
+            namespace = dry_run.namespace or self.logs.namespace
+            async for batch in self.logs.follow(namespace, node.pod_name):
+                for start in range(0, len(batch), FOLLOW_BATCH_LINES):
+                    yield pb.GetStepLogResponse(lines=batch[start : start + FOLLOW_BATCH_LINES])
+        except ServiceError as error:
+            await abort(context, error)
+
+    async def _step(
+        self, request: pb.GetStepLogRequest
+    ) -> tuple[dry_runs_pb2.DryRun, dry_runs_pb2.DryRunNode]:
+        """The caller's run and its step the request names; refused otherwise."""
         node_id = ids.node_id(request.node_id)
         if request.max_lines < 0:
             raise InvalidInputError("max_lines must be 0 (all) or more")
@@ -87,9 +126,16 @@ class ArgoWatcherApi(argo_watcher_pb2_grpc.ArgoWatcherServicer):
             raise InvalidInputError(
                 f"node {node_id} is a {node.type} node, not a step: only steps have logs"
             )
+        return dry_run, node
+
+    async def _lines_so_far(
+        self,
+        request: pb.GetStepLogRequest,
+        dry_run: dry_runs_pb2.DryRun,
+        node: dry_runs_pb2.DryRunNode,
+    ) -> list[str]:
         since = request.since.ToDatetime(tzinfo=UTC) if request.HasField("since") else None
-        lines = await self.logs.lines(dry_run, node, since, request.grep, request.max_lines)
-        return pb.GetStepLogResponse(lines=lines)
+        return await self.logs.lines(dry_run, node, since, request.grep, request.max_lines)
 
     async def WatchDryRun(
         self, request: pb.GetDryRunRequest, context: Context

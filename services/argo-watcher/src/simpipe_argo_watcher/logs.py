@@ -10,9 +10,10 @@ keeps or drops them whole, by the step's finish time.
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import grpc
 from kubernetes import client
@@ -23,6 +24,8 @@ from simpipe_argo_watcher.archive import ArgoArchive
 from simpipe_common.errors import NotFoundError, ServiceError, UnavailableError
 
 MAIN_LOGS_ARTIFACT = "main-logs"
+# New lines of a followed log go out at most this long after they are read.
+FOLLOW_BATCH_SECONDS = 0.1
 HTTP_NOT_FOUND = 404
 
 
@@ -70,8 +73,11 @@ class StepLogs:
     ) -> None:
         """`namespace`: where a run that does not say (read before runs said) is."""
         self._api = api
-        self._namespace = namespace
+        self.namespace = namespace
         self._archive = archive
+
+    def follow(self, namespace: str, pod: str) -> AsyncIterator[list[str]]:
+        return follow_pod_log(self._api(), namespace, pod, FOLLOW_BATCH_SECONDS)
 
     async def lines(
         self,
@@ -82,7 +88,7 @@ class StepLogs:
         max_lines: int,
     ) -> list[str]:
         if not dry_run.archived:
-            namespace = dry_run.namespace or self._namespace
+            namespace = dry_run.namespace or self.namespace
             live = await self._live(namespace, node.pod_name, since, grep, max_lines)
             if live is not None:
                 return select(live, since, grep, max_lines)
@@ -129,6 +135,87 @@ class StepLogs:
             raise UnavailableError(
                 f"the Kubernetes API does not answer: {type(error).__name__}: {error}"
             ) from error
+
+
+class LineSplitter:
+    """Whole lines out of a byte stream read in chunks that may cut a line,
+    or a UTF-8 character, anywhere."""
+
+    def __init__(self) -> None:
+        self._partial = b""
+
+    def feed(self, chunk: bytes) -> list[str]:
+        *whole, self._partial = (self._partial + chunk).split(b"\n")
+        return [line.decode(errors="replace") for line in whole]
+
+    def rest(self) -> list[str]:
+        """What is left once the stream ended: a last line without its newline."""
+        rest, self._partial = self._partial, b""
+        return [rest.decode(errors="replace")] if rest else []
+
+
+async def follow_pod_log(
+    api: client.ApiClient, namespace: str, pod: str, batch_seconds: float
+) -> AsyncIterator[list[str]]:
+    """The `main` container's log from its start, then each new line as the
+    container writes it, in batches at most `batch_seconds` apart, until the
+    container ends. Reading happens in a thread; leaving the iteration (the
+    client went away) closes the stream, which ends the thread."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[list[str] | BaseException | None] = asyncio.Queue()
+    opened: list[Any] = []
+
+    def read() -> None:
+        splitter = LineSplitter()
+        try:
+            # Unread (a urllib3 response), whatever the client's annotation says.
+            response: Any = client.CoreV1Api(api).read_namespaced_pod_log(
+                pod, namespace, container="main", follow=True, _preload_content=False
+            )
+            opened.append(response)
+            for chunk in response.stream(64 * 1024):
+                lines = splitter.feed(chunk)
+                if lines:
+                    loop.call_soon_threadsafe(queue.put_nowait, lines)
+            loop.call_soon_threadsafe(queue.put_nowait, splitter.rest())
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        except BaseException as error:  # handed to the reader, whatever it is
+            loop.call_soon_threadsafe(queue.put_nowait, error)
+
+    reader = loop.run_in_executor(None, read)
+    try:
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                if isinstance(item, ApiException) and item.status == HTTP_NOT_FOUND:
+                    return  # the pod went away while followed
+                if isinstance(item, ApiException):
+                    raise LogsUnavailableError(
+                        f"the log of pod {pod} cannot be read: {_api_message(item)}"
+                    ) from item
+                if opened and getattr(opened[0], "closed", False):
+                    return
+                raise UnavailableError(f"following the log of pod {pod} failed: {item}") from item
+            lines = list(item)
+            # More lines already read join this batch, within batch_seconds.
+            deadline = loop.time() + batch_seconds
+            while (timeout := deadline - loop.time()) > 0:
+                try:
+                    more = await asyncio.wait_for(queue.get(), timeout)
+                except TimeoutError:
+                    break
+                if not isinstance(more, list):
+                    queue.put_nowait(more)  # the end or an error: after this batch
+                    break
+                lines.extend(more)
+            if lines:
+                yield lines
+    finally:
+        if opened:
+            opened[0].close()
+        reader.cancel()
 
 
 def _api_message(error: ApiException) -> str:

@@ -40,6 +40,7 @@ from simpipe_gateway.simulation_api import (
     SimulationQuery,
     SimulationSubscription,
 )
+from simpipe_gateway.step_log_feed import StepLogSubscription
 from simpipe_gateway.storage_api import StorageMutation, StorageQuery
 from simpipe_gateway.types import DOCUMENT_SCALARS, DryRunNodeMisc, DryRunNodePod
 from simpipe_gateway.virtual_cluster_api import VirtualClusterMutation, VirtualClusterQuery
@@ -68,7 +69,9 @@ Mutation = merge_types(
         MultipartMutation,
     ),
 )  # fmt: skip
-Subscription = merge_types("Subscription", (DryRunSubscription, SimulationSubscription))
+Subscription = merge_types(
+    "Subscription", (DryRunSubscription, SimulationSubscription, StepLogSubscription)
+)
 
 
 class GatewaySchema(strawberry.Schema):

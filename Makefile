@@ -105,7 +105,7 @@ web-codegen: $(WEB)/node_modules/.package-lock.json
 web: web-codegen ## build the web GUI into services/web/build (npm ci when stale, types from schema.graphql)
 	cd $(WEB) && rm -rf build && npm run --silent build
 
-web-check: web-codegen ## the web GUI: schema.graphql is the gateway's, svelte-check and eslint without warnings
+web-check: web-codegen ## the web GUI: schema.graphql is the gateway's, svelte-check and eslint without warnings, unit tests
 	@$(WEB_SCHEMA) | diff -u $(WEB)/schema.graphql - > /dev/null \
 		|| { echo "services/web/schema.graphql is not the gateway's schema: run make web-schema" >&2; exit 1; }
-	cd $(WEB) && npm run --silent check && npm run --silent lint
+	cd $(WEB) && npm run --silent check && npm run --silent lint && npm test --silent

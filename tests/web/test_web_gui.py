@@ -153,6 +153,14 @@ async def test_local_dev_signs_in_and_sees_their_projects(
     await expect(page.get_by_role("status")).to_contain_text("No dry runs yet", timeout=PAGE_MS)
     await assert_accessible(page)
 
+    # What is not there (or not the caller's) is said so, readably.
+    await page.goto(f"{gui}/runs/no-such-run")
+    await expect(page.get_by_role("alert")).to_contain_text(
+        "This run could not be loaded", timeout=PAGE_MS
+    )
+    await expect(page.get_by_role("alert")).to_contain_text("not found")
+    await page.screenshot(path=shots / "2-run-not-found.png")
+
     await page.get_by_role("button", name="Log out").click()
     await expect(page).to_have_url(f"{gui}/login")
     assert await page.evaluate("sessionStorage.getItem('simpipe.token')") is None

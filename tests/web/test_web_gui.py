@@ -218,6 +218,12 @@ async def test_a_real_run_is_followed_live_and_its_page_shows_what_the_api_says(
     await expect(page).to_have_url(f"{gui}/runs/{run_id}")
     box = page.locator(f'.dag-box[data-step="{WATCHED_STEP}"]')
     await expect(box).to_have_attribute("data-phase", "Running", timeout=RUN_MS)
+    # Its log pane follows the running step's log (pushed, dryRunStepLog).
+    await box.click()
+    await expect(page.locator("section[data-log-following]")).to_have_attribute(
+        "data-log-following", "true"
+    )
+    await expect(page.get_by_role("heading", name="Log (live)")).to_be_visible()
     await page.screenshot(path=shots / "4-run-page-running.png", full_page=True)
     await expect(box).to_have_attribute("data-phase", "Succeeded", timeout=RUN_MS)
     await expect(

@@ -42,7 +42,11 @@ AXE = WEB_BUILD.parent / "node_modules" / "axe-core" / "axe.min.js"
 def gui(endpoints: dict[str, str]) -> str:
     if not (WEB_BUILD / "index.html").is_file():
         pytest.fail("the web GUI is not built: run `make web`, then restart the gateway")
-    return endpoints["gateway_http"].rstrip("/")
+    url = endpoints["gateway_http"].rstrip("/")
+    # The gateway serves the build only if it was there when it started.
+    if "<title>SIM-PIPE</title>" not in httpx.get(f"{url}/projects", timeout=10).text:
+        pytest.fail("the gateway does not serve the web GUI: restart it after `make web`")
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,10 @@ by the registry, and the step says so."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +20,9 @@ from simpipe_devstack.components.registry import Registry
 from simpipe_devstack.demo import example_document
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
-from simpipe_devstack.node_images import STEP_IMAGE
+from simpipe_devstack.node_images import busybox_image, import_archive
+from simpipe_devstack.oci_archive import write_oci_archive
+from simpipe_devstack.processes import StackError
 from simpipe_devstack.stack import Stack
 
 RUN_SECONDS = 200
@@ -37,18 +41,30 @@ MESSAGE_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
-def private_image(real_node: Stack) -> str:
-    """The step image pushed to the registry under a name no node has: it
-    leaves the node's image store once pushed."""
-    image = f"{Registry().address(real_node)}/private/busybox:{uuid.uuid4().hex[:8]}"
+def private_image(real_node: Stack) -> Iterator[str]:
+    """A step image of its own (its own digest: no image on the node is the
+    same) pushed to the registry, then taken off the node so a run must pull
+    it; after the test, the copy the run pulled goes too."""
+    tag = uuid.uuid4().hex[:8]
+    image = f"{Registry().address(real_node)}/private/busybox:{tag}"
     login = real_node.secrets.registry
-    ctr(real_node, "images", "tag", STEP_IMAGE, image)
+    archive = real_node.layout.state / "images" / f"private-{tag}.tar"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    write_oci_archive(busybox_image(image, f"SIMPIPE_PRIVATE_IMAGE={tag}"), archive)
     try:
+        import_archive(real_node, archive)
         ctr(real_node, "images", "push", "--plain-http", "--user",
             f"{login['user']}:{login['password']}", image)  # fmt: skip
     finally:
         ctr(real_node, "images", "rm", image)
-    return image
+        archive.unlink()
+    yield image
+    # By its tag and by the digest name the pull recorded.
+    repository = image.rsplit(":", 1)[0]
+    for name in ctr(real_node, "images", "ls", "-q").split():
+        if name.startswith((f"{repository}:", f"{repository}@")):
+            with contextlib.suppress(StackError):
+                ctr(real_node, "images", "rm", name)
 
 
 def one_step_run(stack: Stack, image: str) -> dict[str, Any]:

@@ -37,6 +37,17 @@ def _busybox_files() -> list[ImageFile]:
     ]
 
 
+def busybox_image(name: str, *env: str) -> ImageSpec:
+    """A busybox step image named `name`; `env` added to its environment
+    makes an image of its own (another digest) from the same files."""
+    return ImageSpec(
+        name,
+        _busybox_files(),
+        entrypoint=["/bin/sh"],
+        env=("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", *env),
+    )
+
+
 def node_image_specs(stack: Stack) -> list[ImageSpec]:
     bins = stack.layout.binaries
     return [
@@ -48,7 +59,7 @@ def node_image_specs(stack: Stack) -> list[ImageSpec]:
             [ImageFile("bin/argoexec", source=bins["argoexec"])],
             entrypoint=["argoexec"],
         ),
-        ImageSpec(STEP_IMAGE, _busybox_files(), entrypoint=["/bin/sh"]),
+        busybox_image(STEP_IMAGE),
     ]
 
 

@@ -60,6 +60,11 @@ class ChosenAnswers(argo_watcher_pb2_grpc.ArgoWatcherServicer):
     ) -> argo_watcher_pb2.GetStepLogResponse:
         return argo_watcher_pb2.GetStepLogResponse()
 
+    async def FollowStepLog(  # noqa: N802
+        self, request: argo_watcher_pb2.GetStepLogRequest, context: Any
+    ) -> AsyncIterator[argo_watcher_pb2.GetStepLogResponse]:
+        yield argo_watcher_pb2.GetStepLogResponse()
+
 
 def watcher_settings(**changes: Any) -> GrpcServiceSettings:
     """The argo-watcher's identity of the test run's CA, on a free loopback port."""

@@ -3,13 +3,16 @@ here) becomes batches of whole lines, ending with the container."""
 
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
+import kubernetes.client
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from simpipe_argo_watcher import logs
 from simpipe_argo_watcher.logs import LogsUnavailableError, follow_pod_log
+
+# Never called: the client class is faked by each test.
+API = cast("kubernetes.client.ApiClient", object())
 
 
 class Streamed:
@@ -45,7 +48,7 @@ def fake_api(monkeypatch: pytest.MonkeyPatch, answer: Any) -> list[dict[str, Any
                 raise answer
             return answer
 
-    monkeypatch.setattr(logs.client, "CoreV1Api", CoreV1Api)
+    monkeypatch.setattr(kubernetes.client, "CoreV1Api", CoreV1Api)
     return asked
 
 
@@ -55,7 +58,7 @@ async def test_lines_come_as_they_are_written_and_end_with_the_container(
     response = Streamed([b"one\ntw", b"o\n", b"three"])
     asked = fake_api(monkeypatch, response)
     batches: list[list[str]] = []
-    follow = follow_pod_log(object(), "simpipe", "pod-1", batch_seconds=0.05)
+    follow = follow_pod_log(API, "simpipe", "pod-1", batch_seconds=0.05)
     response.released.release()
     batches.append(await anext(follow))
     # The first line went out before the rest was written.
@@ -73,7 +76,7 @@ async def test_lines_come_as_they_are_written_and_end_with_the_container(
 async def test_leaving_early_closes_the_stream(monkeypatch: pytest.MonkeyPatch) -> None:
     response = Streamed([b"one\n", b"two\n"])
     fake_api(monkeypatch, response)
-    follow = follow_pod_log(object(), "simpipe", "pod-1", batch_seconds=0.01)
+    follow = follow_pod_log(API, "simpipe", "pod-1", batch_seconds=0.01)
     response.released.release()
     assert await anext(follow) == ["one"]
     await follow.aclose()
@@ -84,9 +87,9 @@ async def test_a_pod_gone_ends_the_log_and_other_refusals_are_typed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake_api(monkeypatch, ApiException(status=404, reason="Not Found"))
-    assert [b async for b in follow_pod_log(object(), "simpipe", "gone", 0.01)] == []
+    assert [b async for b in follow_pod_log(API, "simpipe", "gone", 0.01)] == []
     refused = ApiException(status=400, reason="Bad Request")
     refused.body = '{"message": "container \\"main\\" is waiting to start"}'
     fake_api(monkeypatch, refused)
     with pytest.raises(LogsUnavailableError, match="waiting to start"):
-        [b async for b in follow_pod_log(object(), "simpipe", "pod-1", 0.01)]
+        [b async for b in follow_pod_log(API, "simpipe", "pod-1", 0.01)]

@@ -10,7 +10,7 @@ keeps or drops them whole, by the step's finish time.
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -76,7 +76,7 @@ class StepLogs:
         self.namespace = namespace
         self._archive = archive
 
-    def follow(self, namespace: str, pod: str) -> AsyncIterator[list[str]]:
+    def follow(self, namespace: str, pod: str) -> AsyncGenerator[list[str], None]:
         return follow_pod_log(self._api(), namespace, pod, FOLLOW_BATCH_SECONDS)
 
     async def lines(
@@ -156,7 +156,7 @@ class LineSplitter:
 
 async def follow_pod_log(
     api: client.ApiClient, namespace: str, pod: str, batch_seconds: float
-) -> AsyncIterator[list[str]]:
+) -> AsyncGenerator[list[str], None]:
     """The `main` container's log from its start, then each new line as the
     container writes it, in batches at most `batch_seconds` apart, until the
     container ends. Reading happens in a thread; leaving the iteration (the

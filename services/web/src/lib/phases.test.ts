@@ -10,6 +10,12 @@ describe('phases', () => {
 		expect(furthest('Running', undefined)).toBe('Running');
 	});
 
+	it('follows a run suspended and resumed, both ways', () => {
+		expect(furthest('Running', 'Suspended')).toBe('Suspended');
+		expect(furthest('Suspended', 'Running')).toBe('Running');
+		expect(furthest('Succeeded', 'Suspended')).toBe('Succeeded');
+	});
+
 	it('knows which phases end a step', () => {
 		expect(['Succeeded', 'Failed', 'Error', 'Skipped', 'Omitted'].every(isFinal)).toBe(true);
 		expect(['Pending', 'Running', 'Unknown'].some(isFinal)).toBe(false);

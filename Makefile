@@ -55,7 +55,7 @@ unit: ## unit tests of every service and lib (no network)
 build: install ## build the local stack's upstream components into the cache (once)
 	deploy/local/build.sh
 
-up: build ## start the local stack (idempotent) and print its endpoints
+up: build web ## start the local stack (idempotent; the gateway serves the web GUI) and print its endpoints
 	$(STACK) up
 
 down: ## stop everything `make up` started
@@ -67,8 +67,8 @@ status: ## show each component: running, pid, endpoint
 logs: ## tail the stack's logs (COMPONENT=name for one)
 	$(STACK) logs $(COMPONENT)
 
-test: install ## lint, types, unit tests; then the stack up and the integration tests against it
-	$(MAKE) lint typecheck unit
+test: install ## lint, types, unit tests (the web GUI's too); then the stack up and the integration and browser tests against it
+	$(MAKE) lint typecheck unit web-check
 	$(MAKE) up
 	$(PY) -m pytest tests
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from kubernetes import client
+from playwright.async_api import Browser, async_playwright
 from pydantic import SecretStr
 
 from simpipe.v1 import (
@@ -132,6 +133,18 @@ async def project(dev: GraphQLClient) -> AsyncIterator[str]:
     project_id: str = created["createProject"]["id"]
     yield project_id
     await dev.execute("mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's chromium (SIMPIPE_CHROMIUM), driven by Playwright: its own
+    browser download does not work here."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=os.environ.get("SIMPIPE_CHROMIUM", "/usr/bin/chromium")
+        )
+        yield launched
+        await launched.close()
 
 
 @pytest.fixture(scope="session")

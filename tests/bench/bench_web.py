@@ -22,13 +22,12 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from kubernetes import client, config, watch
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from simpipe_devstack.bench_stats import report
 from simpipe_devstack.example_pipeline import SimulatedStep, held_workflow, simulated_fan_out
@@ -37,7 +36,6 @@ from simpipe_devstack.layout import SIMULATION_NAMESPACE, WEB_BUILD
 from simpipe_devstack.stack import Stack
 
 USER = "local-dev"
-CHROMIUM = os.environ.get("SIMPIPE_CHROMIUM", "/usr/bin/chromium")
 PAINTS = 7
 TOGGLES = 10
 STEP = SimulatedStep("work", seconds=2, cpu_millicores=10, memory_mib=8)
@@ -59,14 +57,6 @@ def gui(endpoints: dict[str, str]) -> str:
     if not (WEB_BUILD / "index.html").is_file():
         pytest.fail("the web GUI is not built: run `make web`, then restart the gateway")
     return endpoints["gateway_http"].rstrip("/")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM)
-        yield launched
-        await launched.close()
 
 
 async def signed_in_page(browser: Browser, token: str) -> Page:

@@ -16,12 +16,11 @@ import json
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import yaml
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from simpipe_devstack.components.kubelet import REAL_NODE_NAME
 from simpipe_devstack.demo import example_document
@@ -29,7 +28,6 @@ from simpipe_devstack.example_pipeline import EXAMPLE_REAL_STEPS
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 
-CHROMIUM = os.environ.get("SIMPIPE_CHROMIUM", "/usr/bin/chromium")
 # Conditions a page reaches within these, or the check fails.
 PAGE_MS = 30_000
 RUN_SECONDS = 240
@@ -54,14 +52,6 @@ def shots(stack: Stack) -> Path:
     path = stack.layout.state / "original-gui"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ what the API answers. Screenshots go to <state>/web-gui/."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from simpipe_devstack.demo import example_document
 from simpipe_devstack.example_pipeline import EXAMPLE_REAL_STEPS
@@ -22,7 +21,6 @@ from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import WEB_BUILD
 from simpipe_devstack.stack import Stack
 
-CHROMIUM = os.environ.get("SIMPIPE_CHROMIUM", "/usr/bin/chromium")
 # Conditions a page reaches within these, or the test fails.
 PAGE_MS = 30_000
 RUN_MS = 240_000
@@ -54,14 +52,6 @@ def shots(stack: Stack) -> Path:
     path = stack.layout.state / "web-gui"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture

@@ -79,9 +79,11 @@ async def made(dev: GraphQLClient, guest: GraphQLClient) -> AsyncIterator[list[t
                 raise
 
 
-def secrets_of(core: client.CoreV1Api, owner: str, name: str) -> list[Any]:
-    """The Secrets labelled as `owner`'s credential `name`."""
-    selector = f"simpipe.io/owner-hash={owner_hash(owner)},simpipe.io/registry-credential={name}"
+def secrets_of(core: client.CoreV1Api, owner: str, name: str | None = None) -> list[Any]:
+    """The Secrets labelled as `owner`'s credential `name`; without a name,
+    all of `owner`'s (a user of the stack may hold some from before)."""
+    credential = "simpipe.io/registry-credential" + (f"={name}" if name else "")
+    selector = f"simpipe.io/owner-hash={owner_hash(owner)},{credential}"
     found: Any = core.list_namespaced_secret(WORKFLOW_NAMESPACE, label_selector=selector)
     return list(found.items)
 
@@ -254,10 +256,13 @@ async def test_a_dry_run_on_real_nodes_pulls_with_all_its_owners_credentials(
             "argoproj.io", "v1alpha1", WORKFLOW_NAMESPACE, "workflows", real
         )
         named = [r["name"] for r in workflow["spec"]["imagePullSecrets"]]
-        assert sorted(named) == alices
+        # All of alice's credentials: these two and any she held before.
+        all_alices = sorted(s.metadata.name for s in secrets_of(core, ALICE))
+        assert set(alices) <= set(all_alices)
+        assert sorted(named) == all_alices
         assert bobs not in named
         pod = await asyncio.to_thread(first_pod, core, real, 60)
-        assert sorted(r.name for r in pod.spec.image_pull_secrets) == alices
+        assert sorted(r.name for r in pod.spec.image_pull_secrets) == all_alices
         # A run on virtual nodes pulls nothing and names nothing.
         simulated: Any = custom.get_namespaced_custom_object(
             "argoproj.io", "v1alpha1", SIMULATION_NAMESPACE, "workflows", virtual
@@ -283,6 +288,7 @@ async def test_a_run_of_a_template_pulls_with_the_templates_secrets_and_its_owne
     await dev.execute(CREATE, c=credential(name))
     made.append((dev, name))
     [alices] = [s.metadata.name for s in secrets_of(core, ALICE, name)]
+    all_alices = [s.metadata.name for s in secrets_of(core, ALICE)]
     template = unique("pull-tpl")
     document = run_document(template, f"simpipe-{project}.own")
     document["kind"] = "WorkflowTemplate"
@@ -297,8 +303,9 @@ async def test_a_run_of_a_template_pulls_with_the_templates_secrets_and_its_owne
             i={"workflowTemplateName": template, "dryRunId": run, "placement": "REAL_NODES"},
         )
         pod = await asyncio.to_thread(first_pod, core, run, 60)
+        assert alices in all_alices
         assert sorted(r.name for r in pod.spec.image_pull_secrets) == sorted(
-            [f"simpipe-{project}.own", alices]
+            [f"simpipe-{project}.own", *all_alices]
         )
     finally:
         try:

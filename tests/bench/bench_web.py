@@ -143,6 +143,7 @@ async def test_phase_change_on_the_run_page_vs_raw_watch(
     api.create_namespaced_custom_object(*workflows, held_workflow(name, USER))
     raw_events: list[tuple[float, bool]] = []
     stop = threading.Event()
+    listed = threading.Event()
 
     def raw_watch() -> None:
         w = watch.Watch()
@@ -152,6 +153,7 @@ async def test_phase_change_on_the_run_page_vs_raw_watch(
         ):  # fmt: skip
             suspended = bool(event["object"].get("spec", {}).get("suspend"))
             raw_events.append((time.time(), suspended))
+            listed.set()
             if stop.is_set():
                 w.stop()
 
@@ -162,7 +164,8 @@ async def test_phase_change_on_the_run_page_vs_raw_watch(
         await page.evaluate(WATCH_PHASE)
         thread = threading.Thread(target=raw_watch, daemon=True)
         thread.start()
-        await asyncio.sleep(1)  # the watch's first list is not a change
+        # Changes count from after the watch's first event (its listing of the run).
+        assert await asyncio.to_thread(listed.wait, 30), "the raw watch never listed the run"
         ours: list[float] = []
         raw: list[float] = []
         for i in range(TOGGLES * 2):

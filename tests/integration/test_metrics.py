@@ -133,7 +133,7 @@ async def test_summaries_match_hand_computed_values(dev: GraphQLClient, run_id: 
         step_summaries.append(summary)
         cores = step.cpu_millicores / 1000
         assert summary["cpuSeconds"] == pytest.approx(cores * step.seconds, rel=0.02)
-        # rate() over 3 s windows of 1 s samples, while the step ran.
+        # rate() over 3 s windows of 1 s samples, while the step ran, held by two samples.
         assert summary["maxCpuCores"] == pytest.approx(cores, rel=0.1)
         assert summary["avgCpuCores"] == pytest.approx(
             summary["cpuSeconds"] / summary["durationSeconds"]

@@ -11,6 +11,7 @@ from simpipe_metrics_collector.summaries import (
     measure_step,
     parse,
     summarise_run,
+    sustained,
 )
 
 MODEL = EnergyModel(watts_per_core=10.0, watts_per_gb_memory=0.5, grid_g_co2_per_kwh=300.0)
@@ -86,3 +87,41 @@ def test_a_step_without_samples_used_nothing() -> None:
     assert measured.summary.cpu_seconds == measured.summary.max_memory_bytes == 0
     assert measured.summary.duration_seconds == 5
     assert summarise_run([], Window(0.0, 0.0), MODEL).avg_cpu_cores == 0
+
+
+def late_scrape_rates(cores: float, late: float) -> list[float]:
+    """rate() over 3 s windows of a constant `cores` counter sampled every
+    second, one answer (at 103) computed `late` seconds after its timestamp:
+    Prometheus's rate is (last - first) / (their time apart), extrapolated."""
+    times = [100.0 + i for i in range(8)]
+    counter = [cores * (t - 100 + (late if t == 103 else 0.0)) for t in times]
+    return [(counter[i] - counter[i - 2]) / (times[i] - times[i - 2]) for i in range(2, len(times))]
+
+
+def test_one_late_emulated_scrape_does_not_make_a_peak() -> None:
+    rates = late_scrape_rates(0.5, late=0.5)
+    assert max(rates) == pytest.approx(0.625), "the lone outlier the filter is for"
+    points = [(float(i), v) for i, v in enumerate(rates)]
+    measured = measure_step(
+        StepSamples(cpu_rate=points), Window(0.0, len(points) - 1.0), 2.0, MODEL
+    )
+    assert measured.summary.max_cpu_cores == pytest.approx(0.5)
+
+
+def test_a_peak_held_by_two_rate_samples_is_kept() -> None:
+    points = [(0.0, 0.1), (1.0, 0.1), (2.0, 2.0), (3.0, 2.0), (4.0, 0.1), (5.0, 0.1)]
+    assert max(v for _, v in sustained(points)) == 2.0
+    # At the edges too: the window stays inside the series.
+    assert sustained([(0.0, 2.0), (1.0, 2.0), (2.0, 0.1)])[0] == (0.0, 2.0)
+    assert sustained([(0.0, 0.1), (1.0, 2.0), (2.0, 2.0)])[2] == (2.0, 2.0)
+
+
+def test_a_lone_sample_above_its_neighbours_is_lowered_to_them() -> None:
+    points = [(0.0, 9.0), (1.0, 1.0), (2.0, 1.0), (3.0, 7.0)]
+    assert sustained(points) == [(0.0, 1.0), (1.0, 1.0), (2.0, 1.0), (3.0, 1.0)]
+
+
+def test_fewer_than_three_samples_keep_what_both_reach() -> None:
+    assert sustained([]) == []
+    assert sustained([(5.0, 0.7)]) == [(5.0, 0.7)]
+    assert sustained([(5.0, 0.7), (6.0, 0.4)]) == [(5.0, 0.4), (6.0, 0.4)]

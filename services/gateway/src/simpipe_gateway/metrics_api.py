@@ -278,7 +278,9 @@ async def _one_series(
 class MetricsSummary:
     duration_seconds: float
     cpu_seconds: float
-    max_cpu_cores: float
+    max_cpu_cores: float = strawberry.field(
+        description="The highest cpu usage in cores held by two consecutive rate samples."
+    )
     avg_cpu_cores: float
     max_memory_bytes: float
     avg_memory_bytes: float

@@ -13,9 +13,10 @@ import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
+import httpx
 import pytest
 from kubernetes import client
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 from pydantic import SecretStr
 
 from simpipe.v1 import (
@@ -29,10 +30,11 @@ from simpipe_common.kube import kubernetes_api_client
 from simpipe_common.settings import MIB, ServiceSettings
 from simpipe_devstack.components import Component
 from simpipe_devstack.graphql_client import GraphQLClient
-from simpipe_devstack.layout import Layout
+from simpipe_devstack.layout import WEB_BUILD, Layout
 from simpipe_devstack.mesh_pki import stack_pki
 from simpipe_devstack.mesh_users import TESTS
 from simpipe_devstack.stack import Stack
+from simpipe_devstack.web_gui import WebGui
 
 
 @pytest.fixture(scope="session")
@@ -187,3 +189,23 @@ async def submitter(
     """The workflow-submitter's gRPC API, called as the tests' mesh identity."""
     async with mesh_channel(endpoints["workflow-submitter_grpc"], mesh) as channel:
         yield workflow_submitter_pb2_grpc.WorkflowSubmitterStub(channel)
+
+
+@pytest.fixture(scope="session")
+def web(stack: Stack, endpoints: dict[str, str]) -> WebGui:
+    if not (WEB_BUILD / "index.html").is_file():
+        pytest.fail("the web GUI is not built: run `make web`, then restart the gateway")
+    url = endpoints["gateway_http"].rstrip("/")
+    # The gateway serves the build only if it was there when it started.
+    if "<title>SIM-PIPE</title>" not in httpx.get(f"{url}/projects", timeout=10).text:
+        pytest.fail("the gateway does not serve the web GUI: restart it after `make web`")
+    shots = stack.layout.state / "web-gui"
+    shots.mkdir(parents=True, exist_ok=True)
+    return WebGui(url, shots)
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    yield await context.new_page()
+    await context.close()

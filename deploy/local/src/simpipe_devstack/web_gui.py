@@ -1,0 +1,49 @@
+"""What the browser tests of our web GUI share: where it is served, where
+their screenshots go, signing in and the accessibility check. The tests
+drive Debian's chromium through Playwright (tests/conftest.py's `browser`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from simpipe_devstack.layout import WEB_BUILD
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+# axe-core, installed with the app's dev tools (services/web/package.json).
+AXE = WEB_BUILD.parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@dataclass(frozen=True)
+class WebGui:
+    url: str
+    shots: Path
+    # Conditions a page reaches within these, or the test fails.
+    page_ms: int = 30_000
+    run_ms: int = 240_000
+
+    async def sign_in(self, page: Page, token: str) -> None:
+        await page.goto(f"{self.url}/login")
+        await page.get_by_label("API token").fill(token)
+        await page.get_by_role("button", name="Sign in").click()
+
+    async def shot(self, page: Page, name: str) -> None:
+        """A full-page screenshot kept as the test's artefact."""
+        await page.screenshot(path=self.shots / f"{name}.png", full_page=True)
+
+    async def assert_accessible(self, page: Page) -> None:
+        """axe-core's rules on the page as it is now: no serious or critical violation."""
+        if not await page.evaluate("typeof window.axe !== 'undefined'"):
+            await page.add_script_tag(path=AXE)
+        violations: list[dict[str, Any]] = await page.evaluate(
+            "async () => (await axe.run(document)).violations"
+        )
+        grave = [
+            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+            for v in violations
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert not grave, f"{page.url}: {grave}"

@@ -121,7 +121,14 @@ def test_a_lone_sample_above_its_neighbours_is_lowered_to_them() -> None:
     assert sustained(points) == [(0.0, 1.0), (1.0, 1.0), (2.0, 1.0), (3.0, 1.0)]
 
 
-def test_fewer_than_three_samples_keep_what_both_reach() -> None:
+def test_fewer_than_three_samples_are_kept_as_they_are() -> None:
     assert sustained([]) == []
     assert sustained([(5.0, 0.7)]) == [(5.0, 0.7)]
-    assert sustained([(5.0, 0.7), (6.0, 0.4)]) == [(5.0, 0.4), (6.0, 0.4)]
+    assert sustained([(5.0, 0.25), (6.0, 0.47)]) == [(5.0, 0.25), (6.0, 0.47)]
+
+
+def test_a_short_steps_low_first_and_last_rates_do_not_lower_its_peak() -> None:
+    # A 4 s step whose series began 2 s in (Prometheus found its pod late):
+    # rate() is low at the series' start and after the step's end.
+    points = [(1.0, 0.249), (2.0, 0.468), (3.0, 0.468), (4.0, 0.146)]
+    assert max(v for _, v in sustained(points)) == 0.468

@@ -46,13 +46,14 @@ def sustained(points: Points) -> Points:
     A scrape's timestamp is when Prometheus started it, and an emulated
     counter (KWOK's) is computed when its endpoint answers: one late answer
     makes one rate sample high and a neighbour low, by the lateness over the
-    rate window (a 0.5 core step read 0.75 on a busy node). A real change of
+    rate window. A real change of
     usage moves at least two consecutive rate samples, since the rate window
     spans two query steps or more, so it survives; a lone outlier does not.
     """
     if len(points) < 3:
-        low = min((v for _, v in points), default=0.0)
-        return [(t, low) for t, _ in points]
+        # Too few to tell an outlier from the step's own edge (a short
+        # step's first rate sample is low: its series starts mid-window).
+        return points
     values = [v for _, v in points]
     last = len(values) - 2
     return [

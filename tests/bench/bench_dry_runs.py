@@ -63,6 +63,7 @@ async def test_status_propagation_vs_raw_watch(stack: Stack, dev: GraphQLClient)
     # (when, spec.suspend) of every change the raw watch delivers
     raw_events: list[tuple[float, bool]] = []
     stop = threading.Event()
+    listed = threading.Event()
 
     def raw_watch() -> None:
         w = watch.Watch()
@@ -72,6 +73,7 @@ async def test_status_propagation_vs_raw_watch(stack: Stack, dev: GraphQLClient)
         ):  # fmt: skip
             suspended = bool(event["object"].get("spec", {}).get("suspend"))
             raw_events.append((time.perf_counter(), suspended))
+            listed.set()
             if stop.is_set():
                 w.stop()
 
@@ -91,7 +93,8 @@ async def test_status_propagation_vs_raw_watch(stack: Stack, dev: GraphQLClient)
         await next_run_phase("Running")
         thread = threading.Thread(target=raw_watch, daemon=True)
         thread.start()
-        await asyncio.sleep(1)
+        # Changes count from after the watch's first event (its listing of the run).
+        assert await asyncio.to_thread(listed.wait, 30), "the raw watch never listed the run"
         raw_latency: list[float] = []
         our_latency: list[float] = []
         for i in range(TOGGLES * 2):

@@ -300,6 +300,9 @@ async def test_a_real_steps_output_downloads_and_its_log_outlives_its_pod(
     await expect(page).to_have_url(f"{web.url}/projects", timeout=web.page_ms)
     await page.goto(f"{web.url}/runs/{run_id}")
     await open_step(page, WRITER.name)
+    await expect(page.locator(f'[data-step-usage="{WRITER.name}"]')).to_be_visible(
+        timeout=web.page_ms
+    )
     written = page.locator('table[data-files="outputs"]')
     await expect(written.locator("tr[data-file]")).to_have_count(len(outputs), timeout=web.page_ms)
     async with httpx.AsyncClient(timeout=30) as http:
@@ -355,6 +358,23 @@ async def test_a_run_is_stopped_run_again_and_a_failed_action_is_said(
         "data-phase", "Running", timeout=web.run_ms
     )
     await web.shot(page, "26-run-details-running")
+    # The running step's plots grow as it is measured, without a reload.
+    cpu = plot(page, "cpuUsageSecondsTotal")
+    await expect(cpu).not_to_have_attribute("data-points", "0", timeout=web.page_ms)
+    before = int(await cpu.get_attribute("data-points") or "0")
+    await page.wait_for_function(
+        """([selector, count]) => Number(document.querySelector(selector)?.dataset.points) > count""",
+        arg=['figure[data-metric="cpuUsageSecondsTotal"]', before],
+        timeout=web.page_ms,
+    )
+
+    # Suspended and resumed: the page shows each as the API says it.
+    await page.get_by_role("button", name="Suspend").click()
+    await expect(phase).to_have_attribute("data-run-phase", "Suspended", timeout=web.page_ms)
+    assert (await dev.execute(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Suspended"
+    await page.get_by_role("button", name="Resume").click()
+    await expect(phase).to_have_attribute("data-run-phase", "Running", timeout=web.page_ms)
+    assert (await dev.execute(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Running"
 
     # A refusal is said in words: the Stop request is sent for a run that is
     # not there (rewritten on its way), and the gateway's answer is shown.

@@ -416,3 +416,34 @@ async def test_a_run_is_stopped_run_again_and_a_failed_action_is_said(
     )
     assert (await dev.execute(PHASE, id=again))["dryRun"]["status"]["phase"] == "Running"
     await dev.execute("mutation($id: String!) { stopDryRun(dryRunId: $id) { id } }", id=again)
+
+
+@pytest.mark.timeout(300)
+async def test_a_failed_run_is_retried_and_shown_running_again(
+    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient, project: str
+) -> None:
+    failing = (SimulatedStep("flaky", seconds=8, cpu_millicores=100, memory_mib=16, exit_code=1),)
+    document = simulated_pipeline(failing, argo_service("http://unused")).to_dict()
+    created = await dev.execute(
+        CREATE, i={"projectId": project, "argoWorkflow": document, "placement": "VIRTUAL_NODES"}
+    )
+    run_id: str = created["createDryRun"]["id"]
+    await web.sign_in(page, stack.secrets.api_tokens["local-dev"])
+    await expect(page).to_have_url(f"{web.url}/projects", timeout=web.page_ms)
+    await page.goto(f"{web.url}/runs/{run_id}")
+    phase = page.locator("[data-run-phase]")
+    box = page.locator('.dag-box[data-step="flaky"]')
+    await expect(phase).to_have_attribute("data-run-phase", "Failed", timeout=web.run_ms)
+    await expect(box).to_have_attribute("data-phase", "Failed")
+    await expect(page.get_by_role("button", name="Stop", exact=True)).to_be_hidden()
+
+    # Retried, it runs again (the replayed Failed of before does not hold it),
+    # then fails again as the step does, each as the API says.
+    await page.get_by_role("button", name="Retry failed steps").click()
+    await expect(phase).to_have_attribute("data-run-phase", "Running", timeout=web.page_ms)
+    await expect(box).to_have_attribute("data-phase", re.compile("Pending|Running"))
+    assert (await dev.execute(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Running"
+    await web.shot(page, "28-run-details-retried")
+    await expect(phase).to_have_attribute("data-run-phase", "Failed", timeout=web.run_ms)
+    await expect(box).to_have_attribute("data-phase", "Failed", timeout=web.page_ms)
+    assert (await dev.execute(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Failed"

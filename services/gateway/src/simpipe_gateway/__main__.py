@@ -15,6 +15,7 @@ from simpipe_gateway.app import GraphQLApp
 from simpipe_gateway.asyncapi_route import AsyncApiDocument
 from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.cors import parse_origins, with_cors
+from simpipe_gateway.oidc_sign_in import OidcSignIn
 from simpipe_gateway.run_feed import RunFeed
 from simpipe_gateway.simulation_feed import SimulationFeed
 from simpipe_gateway.token_watch import SecretsApi, TokenWatch
@@ -59,16 +60,17 @@ def main() -> None:
         loaded = tokens.synced.is_set()
         return CheckResult("access-tokens", loaded, "loaded" if loaded else "listing the Secrets")
 
+    graphql = GraphQLApp(settings, run_feed, tokens, simulation_feed)
+    oidc = OidcSignIn(settings, graphql.authenticator)
     run_service(
         Service(
             name="gateway",
             settings=settings,
             http_routes={
-                "/graphql": with_cors(
-                    GraphQLApp(settings, run_feed, tokens, simulation_feed),
-                    parse_origins(settings.cors_allowed_origins),
-                ),
+                "/graphql": with_cors(graphql, parse_origins(settings.cors_allowed_origins)),
                 "/asyncapi.json": AsyncApiDocument(settings.events_url or settings.nats_url),
+                "/auth/oidc": oidc.settings_route,
+                "/auth/oidc/token": oidc.token_route,
             },
             http_fallback=WebFiles(settings.web_dir) if settings.web_dir else None,
             dependencies=[events.check],

@@ -111,6 +111,13 @@ class Authenticator:
             return await asyncio.to_thread(self._jwt_caller, token)
         raise UnauthenticatedError("the bearer token is not valid")
 
+    async def oidc_caller(self, token: str) -> Caller:
+        """The user an OIDC ID token names, checked as a request's would be
+        (the web GUI's sign-in answers only such a token)."""
+        if self.jwks is None or token.count(".") != 2:
+            raise UnauthenticatedError("OpenID Connect is not configured, or this is no JWT")
+        return await asyncio.to_thread(self._jwt_caller, token)
+
     def still_valid(self, caller: Caller) -> bool:
         """Whether the credential `caller` came with still holds."""
         if caller.expires_at is not None and time.time() >= caller.expires_at:

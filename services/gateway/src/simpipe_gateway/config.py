@@ -28,6 +28,12 @@ class GatewaySettings(ServiceSettings, EnergySettings):
     oidc_audience: str = ""
     # The claim that names the user.
     oidc_user_claim: str = "preferred_username"
+    # The web GUI's sign-in (authorization code flow): the gateway trades the
+    # code for tokens as this client (default: the audience), with this
+    # secret when the provider holds the client confidential. The secret stays
+    # here: a page's JavaScript could not keep it.
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
     # Local development only: every request acts as `dev_user`. Must be set
     # explicitly, and the gateway says so in its log at start.
     auth_disabled: bool = False

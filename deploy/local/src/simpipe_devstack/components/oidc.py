@@ -49,4 +49,6 @@ class Oidc(ProcessComponent):
             "SIMPIPE_OIDC_ISSUER": self.issuer(stack),
             "SIMPIPE_OIDC_AUDIENCE": CLIENT_ID,
             "SIMPIPE_OIDC_USER_CLAIM": "sub",
+            # The mock keeps every client confidential and takes any secret.
+            "SIMPIPE_OIDC_CLIENT_SECRET": "local-mock-secret",
         }

@@ -6,8 +6,12 @@ import { storedToken } from '$lib/session';
 export const ssr = false;
 export const prerender = false;
 
+// Pages a user reaches before being signed in: the sign-in, and the OpenID
+// provider's way back to it.
+const OPEN = new Set(['/login', '/login/callback']);
+
 export function load({ url }: { url: URL }) {
-	if (url.pathname !== '/login' && !storedToken()) {
+	if (!OPEN.has(url.pathname) && !storedToken()) {
 		const next = url.pathname + url.search;
 		redirect(307, `/login?next=${encodeURIComponent(next)}`);
 	}

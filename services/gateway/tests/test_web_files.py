@@ -1,3 +1,6 @@
+import base64
+import hashlib
+import os
 from pathlib import Path
 
 import httpx
@@ -6,7 +9,7 @@ from pydantic import ValidationError
 
 from simpipe_common.http import HealthApp
 from simpipe_gateway.config import GatewaySettings
-from simpipe_gateway.web_files import IMMUTABLE, WebFiles
+from simpipe_gateway.web_files import IMMUTABLE, WebFiles, content_security_policy
 
 ENTRY = b"<!doctype html><title>SIM-PIPE</title>"
 
@@ -77,3 +80,58 @@ async def test_a_build_taken_away_answers_503_not_a_fault(built: Path) -> None:
             response = await http.get(path)
             assert response.status_code == 503
             assert "not built" in response.text
+
+
+PAGE_WITH_SCRIPTS = """<!doctype html><head><script>
+  setTheme();
+</script><script type="module" src="/_app/immutable/start.abc123.js"></script>
+</head><body><SCRIPT data-x="1">boot()</SCRIPT></body>"""
+
+
+def sha256_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    return {name: sources for name, *sources in (d.split() for d in policy.split("; "))}
+
+
+def test_the_policy_allows_exactly_the_pages_inline_scripts_and_named_origins() -> None:
+    policy = directives(content_security_policy(PAGE_WITH_SCRIPTS, ["http://127.0.0.1:9000"]))
+    # Inline scripts by hash (not the one loaded by src), no 'unsafe-inline' for scripts.
+    assert policy["script-src"] == [
+        "'self'",
+        sha256_source("\n  setTheme();\n"),
+        sha256_source("boot()"),
+    ]
+    assert policy["connect-src"] == ["'self'", "http://127.0.0.1:9000"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["object-src"] == ["'none'"]
+    assert policy["default-src"] == ["'self'"]
+
+
+async def test_every_answer_carries_the_policy_made_again_when_the_page_is_rebuilt(
+    built: Path,
+) -> None:
+    app = HealthApp("gateway", "0", [], {}, fallback=WebFiles(built, ("http://127.0.0.1:9000",)))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gw"
+    ) as http:
+        for path in ("/", "/projects", "/_app/immutable/start.abc123.js", "/nothing.js"):
+            policy = directives((await http.get(path)).headers["content-security-policy"])
+            assert policy["script-src"] == ["'self'"], path
+            assert policy["connect-src"] == ["'self'", "http://127.0.0.1:9000"], path
+        entry = built / "index.html"
+        entry.write_text("<script>rebuilt()</script>")
+        # A later mtime, as a rebuild's (file systems keep coarse times).
+        stat = entry.stat()
+        os.utime(entry, (stat.st_atime, stat.st_mtime + 5))
+        policy = directives((await http.get("/")).headers["content-security-policy"])
+        assert policy["script-src"] == ["'self'", sha256_source("rebuilt()")]
+
+
+def test_connect_sources_are_origins_checked_at_start(built: Path) -> None:
+    with pytest.raises(ValidationError, match="SIMPIPE_WEB_CONNECT_SOURCES origin"):
+        GatewaySettings(web_dir=built, web_connect_sources="http://minio:9000/bucket")
+    with pytest.raises(ValidationError, match="named exactly"):
+        GatewaySettings(web_dir=built, web_connect_sources="*")

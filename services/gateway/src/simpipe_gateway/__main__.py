@@ -72,7 +72,11 @@ def main() -> None:
                 "/auth/oidc": oidc.settings_route,
                 "/auth/oidc/token": oidc.token_route,
             },
-            http_fallback=WebFiles(settings.web_dir) if settings.web_dir else None,
+            http_fallback=(
+                WebFiles(settings.web_dir, parse_origins(settings.web_connect_sources))
+                if settings.web_dir
+                else None
+            ),
             dependencies=[events.check],
             starting=[events.ready, tokens_loaded],
             lifespan=lifespan,

@@ -44,6 +44,10 @@ class GatewaySettings(ServiceSettings, EnergySettings):
     # The web GUI's built files (services/web/build), served at every path
     # that is not the API's; None: no GUI.
     web_dir: Path | None = None
+    # Other origins the GUI's pages may connect to (its Content-Security-
+    # Policy's connect-src), comma-separated: the S3 endpoint presigned
+    # uploads go to. Empty: the gateway's own origin only.
+    web_connect_sources: str = ""
     # Request bodies (a query with its variables, e.g. an Argo document) larger
     # than this are refused with 413 before they are read.
     max_query_bytes: int = 2 * 1024 * 1024
@@ -105,6 +109,7 @@ class GatewaySettings(ServiceSettings, EnergySettings):
                 f" listen on a loopback address (SIMPIPE_BIND_HOST is {self.bind_host!r})"
             )
         parse_origins(self.cors_allowed_origins)
+        parse_origins(self.web_connect_sources, "SIMPIPE_WEB_CONNECT_SOURCES origin")
         if self.web_dir is not None and not (self.web_dir / "index.html").is_file():
             raise ValueError(
                 f"SIMPIPE_WEB_DIR {self.web_dir} holds no index.html: build the GUI (make web)"

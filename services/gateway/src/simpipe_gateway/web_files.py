@@ -2,8 +2,19 @@
 served by the gateway from `SIMPIPE_WEB_DIR` so the pages and the API share
 one origin (no CORS, one address to open). A path that is no file is one of
 the app's own routes (/projects/p1, ...): the app's entry page answers it,
-and its router draws the page."""
+and its router draws the page.
 
+Every answer carries a Content-Security-Policy: scripts only from this
+origin plus the entry page's own inline scripts, named by their SHA-256
+(read from the page as built, again whenever it is rebuilt); connections to
+this origin (the API, its websocket) and to the origins the settings name
+(the S3 endpoint presigned uploads go to).
+"""
+
+import base64
+import hashlib
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
@@ -21,12 +32,49 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+# An inline script: a <script> element without a src attribute.
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script>", re.DOTALL | re.I)
+
+
+def inline_script_hashes(page: str) -> list[str]:
+    """CSP sources allowing exactly the page's inline scripts."""
+    return [
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in INLINE_SCRIPT.findall(page)
+    ]
+
+
+def content_security_policy(page: str, connect: Sequence[str]) -> str:
+    # Styles may be inline: Svelte writes style attributes into its markup;
+    # scripts may not.
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", *inline_script_hashes(page)],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'", *connect],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
 class WebFiles(StaticFiles):
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, connect_sources: Sequence[str] = ()) -> None:
         super().__init__(directory=directory, html=True)
         self.entry = directory / ENTRY_PAGE
+        self._connect = tuple(connect_sources)
+        # (the entry page's mtime, its policy): made again when it is rebuilt.
+        self._policy: tuple[float, str] | None = None
+
+    def policy(self) -> str:
+        built = self.entry.stat().st_mtime
+        if self._policy is None or self._policy[0] != built:
+            page = self.entry.read_text(encoding="utf-8", errors="replace")
+            self._policy = (built, content_security_policy(page, self._connect))
+        return self._policy[1]
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         if not self.entry.is_file():
@@ -44,4 +92,9 @@ class WebFiles(StaticFiles):
         immutable = path.startswith("_app/immutable/") and response.status_code == 200
         response.headers["Cache-Control"] = IMMUTABLE if immutable else REVALIDATE
         response.headers.update(SECURITY_HEADERS)
+        try:
+            response.headers["Content-Security-Policy"] = self.policy()
+        except OSError:
+            # Removed between the check above and now (a rebuild): try again.
+            return PlainTextResponse("the web GUI is not built; try again shortly", 503)
         return response

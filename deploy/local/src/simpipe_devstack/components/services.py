@@ -146,8 +146,10 @@ def service_env(stack: Stack, service: str) -> dict[str, str]:
             **Oidc().gateway_settings(stack),
             # The local GUI's pages call the API from their own origin.
             "SIMPIPE_CORS_ALLOWED_ORIGINS": gui_origins(stack.layout.ports),
-            # Our own GUI, once built, from the gateway's own address.
+            # Our own GUI, once built, from the gateway's own address; its
+            # pages upload to MinIO with presigned URLs.
             **({"SIMPIPE_WEB_DIR": str(WEB_BUILD)} if (WEB_BUILD / "index.html").is_file() else {}),
+            "SIMPIPE_WEB_CONNECT_SOURCES": Minio().url(stack),
         },
     }
     return common | own[service]

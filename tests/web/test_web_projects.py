@@ -1,0 +1,144 @@
+"""Projects, templates and starting runs in our web GUI, in Debian's
+chromium against the stack: a project created, renamed and deleted through
+its pages; a template refused with the refusal shown at its line, another
+added; a dry run of it started with a parameter changed, on KWOK's virtual
+nodes, followed to its end, and the value it ran with read back from the
+API. Screenshots go to <state>/web-gui/."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+import yaml
+from playwright.async_api import Page, expect
+
+from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
+from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.stack import Stack
+from simpipe_devstack.web_gui import WebGui
+
+STEP = SimulatedStep("work", seconds=2, cpu_millicores=50, memory_mib=8)
+PROJECTS = "{ projects { id name workflowTemplates { name } } }"
+RUN = """query($id: String!) { dryRun(dryRunId: $id) { argoWorkflow project { id }
+  status { phase } } }"""
+
+
+def template_document(name: str, privileged: bool = False) -> dict[str, Any]:
+    """A one-step pipeline on KWOK nodes as a WorkflowTemplate with a parameter."""
+    document: dict[str, Any] = simulated_pipeline((STEP,), argo_service("http://unused")).to_dict()
+    document["kind"] = "WorkflowTemplate"
+    document["metadata"] = {"name": name}
+    document["spec"]["arguments"] = {
+        "parameters": [{"name": "greeting", "value": "hello", "description": "what to say"}]
+    }
+    if privileged:
+        [step] = [t for t in document["spec"]["templates"] if "container" in t]
+        step["container"].setdefault("securityContext", {})["privileged"] = True
+    return document
+
+
+async def listed(dev: GraphQLClient) -> dict[str, dict[str, Any]]:
+    return {p["id"]: p for p in (await dev.execute(PROJECTS))["projects"]}
+
+
+@pytest.mark.timeout(300)
+async def test_a_project_made_used_and_deleted_through_its_pages(
+    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient
+) -> None:
+    name = f"web project {uuid.uuid4().hex[:6]}"
+    await web.sign_in(page, stack.secrets.api_tokens["local-dev"])
+    await expect(page).to_have_url(f"{web.url}/projects", timeout=web.page_ms)
+    await page.get_by_label("New project").fill(name)
+    await page.get_by_role("button", name="Create", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"/projects/[a-z0-9-]+$"), timeout=web.page_ms)
+    project_id = page.url.rsplit("/", 1)[1]
+    try:
+        await project_pages(page, web, dev, project_id, name)
+    finally:
+        if project_id in await listed(dev):
+            await dev.execute(
+                "mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id
+            )
+
+
+async def project_pages(
+    page: Page, web: WebGui, dev: GraphQLClient, project_id: str, name: str
+) -> None:
+    assert (await listed(dev))[project_id]["name"] == name
+    await expect(page.get_by_role("heading", level=1)).to_have_text(name)
+
+    renamed = f"{name} renamed"
+    await page.get_by_role("button", name="Rename…").click()
+    await page.get_by_label("New name").fill(renamed)
+    await page.get_by_role("button", name="Rename", exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(renamed, timeout=web.page_ms)
+    assert (await listed(dev))[project_id]["name"] == renamed
+
+    # A template the policy refuses: the refusal, and the line it points at.
+    template = f"web-tpl-{uuid.uuid4().hex[:6]}"
+    bad = yaml.safe_dump(template_document(f"{template}-bad", privileged=True))
+    bad_line = next(i for i, line in enumerate(bad.splitlines(), 1) if "privileged: true" in line)
+    await page.locator("#template-text").fill(bad)
+    await page.get_by_role("button", name="Add the template").click()
+    alert = page.get_by_role("alert")
+    await expect(alert).to_contain_text("The template was refused", timeout=web.page_ms)
+    await expect(alert).to_contain_text("privileged")
+    marked = page.locator("figure[data-marked-line]")
+    await expect(marked).to_have_attribute("data-marked-line", str(bad_line))
+    await expect(marked.locator("[aria-current=true]")).to_contain_text("privileged: true")
+    await web.shot(page, "project-template-refused")
+    await web.assert_accessible(page)
+
+    # A good one: listed by the page as by the API.
+    await page.locator("#template-text").fill(yaml.safe_dump(template_document(template)))
+    await page.get_by_role("button", name="Add the template").click()
+    await expect(page.locator(f'li[data-template="{template}"]')).to_be_visible(timeout=web.page_ms)
+    held = [t["name"] for t in (await listed(dev))[project_id]["workflowTemplates"]]
+    assert held == [template]
+
+    # A run of it, with its parameter changed, on virtual nodes.
+    await page.get_by_label("A template of this project").check()
+    await page.get_by_label("Template", exact=True).select_option(template)
+    greeting = page.get_by_label("greeting")
+    await expect(greeting).to_have_value("hello")
+    await greeting.fill("from the GUI")
+    await page.get_by_label("Nodes").select_option("VIRTUAL_NODES")
+    await web.shot(page, "project-start-run")
+    await page.get_by_role("button", name="Start the dry run").click()
+    await expect(page).to_have_url(re.compile(r"/runs/[^/]+$"), timeout=web.page_ms)
+    run_id = page.url.rsplit("/", 1)[1]
+    await expect(page.locator("[data-run-phase]")).to_have_attribute(
+        "data-run-phase", "Succeeded", timeout=web.run_ms
+    )
+    run = (await dev.execute(RUN, id=run_id))["dryRun"]
+    assert run["project"]["id"] == project_id
+    assert run["status"]["phase"] == "Succeeded"
+    parameters = run["argoWorkflow"]["spec"]["arguments"]["parameters"]
+    assert {"name": "greeting", "value": "from the GUI"} in [
+        {"name": p["name"], "value": p.get("value")} for p in parameters
+    ]
+
+    # Back on the project: the run listed; a phone's width, dark, still usable.
+    await page.goto(f"{web.url}/projects/{project_id}")
+    await expect(page.locator(f'tr[data-run="{run_id}"]')).to_have_attribute(
+        "data-phase", "Succeeded", timeout=web.page_ms
+    )
+    await page.get_by_role("button", name="Dark theme").click()
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await expect(page.get_by_role("button", name="Start the dry run")).to_be_visible()
+    await web.shot(page, "project-phone-dark")
+    await web.assert_accessible(page)
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
+    # Deleted after a confirmation; Cancel keeps it.
+    await page.get_by_role("button", name="Delete…", exact=True).click()
+    await page.get_by_role("alertdialog").get_by_role("button", name="Cancel").click()
+    assert project_id in await listed(dev)
+    await page.get_by_role("button", name="Delete…", exact=True).click()
+    await page.get_by_role("button", name="Delete the project").click()
+    await expect(page).to_have_url(f"{web.url}/projects", timeout=web.page_ms)
+    assert project_id not in await listed(dev)
+    await expect(page.locator(f'tr[data-project="{project_id}"]')).to_have_count(0)

@@ -243,6 +243,10 @@ class Layout:
 
 
 def gui_origins(ports: dict[str, int]) -> str:
-    """The browser origins of the local GUI, as the gateway's and MinIO's
-    CORS settings take them (comma-separated)."""
-    return f"http://127.0.0.1:{ports['gui']},http://localhost:{ports['gui']}"
+    """The browser origins of the local GUIs, as the gateway's and MinIO's
+    CORS settings take them (comma-separated): the original GUI's, and ours,
+    which the gateway serves (its pages PUT presigned URLs to MinIO)."""
+    return (
+        f"http://127.0.0.1:{ports['gui']},http://localhost:{ports['gui']},"
+        f"http://127.0.0.1:{ports['gateway_http']}"
+    )

@@ -103,8 +103,11 @@ async def first_paint(
             page = await signed_in_page(browser, token)
             started = time.perf_counter()
             await page.goto(f"{gui}/runs/{run_id}")
+            # A function, not an expression: the page's CSP forbids eval.
             await page.wait_for_function(
-                f"document.querySelectorAll('tr[data-step]').length >= {steps}", timeout=120_000
+                "(n) => document.querySelectorAll('tr[data-step]').length >= n",
+                arg=steps,
+                timeout=120_000,
             )
             paints.append(time.perf_counter() - started)
             await page.context.close()

@@ -4,6 +4,7 @@ and each way the exchange is refused. The real provider's flow is in
 tests/web/test_web_account.py."""
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -188,6 +189,14 @@ async def test_bad_exchange_requests_are_refused_before_the_provider_is_asked(
 async def test_a_body_that_is_not_json_or_too_big_is_refused() -> None:
     test, seen = client(OIDC, httpx.Response(200, json={"id_token": "good.id.token"}))
     assert (await test.post("/auth/oidc/token", content=b"{nope")).status_code == 400
-    assert (await test.post("/auth/oidc/token", content=b"x" * 9000)).status_code == 413
+    too_big = await test.post("/auth/oidc/token", content=b"x" * 9000)
+    assert too_big.status_code == 413
+    assert "the limit is 8192" in too_big.json()["error"]
+
+    async def unbounded() -> AsyncIterator[bytes]:
+        yield b"{"
+
+    # Without a length the body is not read at all.
+    assert (await test.post("/auth/oidc/token", content=unbounded())).status_code == 411
     assert (await test.get("/auth/oidc/token")).status_code == 405
     assert seen == []

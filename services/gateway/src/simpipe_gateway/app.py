@@ -17,6 +17,7 @@ from simpipe_gateway.access_tokens import AccessTokenStore
 from simpipe_gateway.auth import Authenticator
 from simpipe_gateway.config import GatewaySettings
 from simpipe_gateway.context import Gateway
+from simpipe_gateway.request_body import body_refusal
 from simpipe_gateway.run_feed import RunFeed
 from simpipe_gateway.schema import build_schema
 from simpipe_gateway.simulation_feed import SimulationFeed
@@ -85,7 +86,8 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
-            refusal = self._body_refusal(dict(scope["headers"]))
+            # Documents travel in bodies.
+            refusal = body_refusal(dict(scope["headers"]), self.settings.max_query_bytes)
             if refusal is not None:
                 status, message = refusal
                 error = {"message": message, "extensions": {"code": "INPUT_VALIDATION_ERROR"}}
@@ -136,15 +138,3 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
         finally:
             watching.cancel()
             serving.cancel()
-
-    def _body_refusal(self, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
-        """Bodies are bounded before anything reads them (documents travel in them)."""
-        length = headers.get(b"content-length")
-        if length is None or not length.isdigit():
-            return 411, "send the request with a Content-Length"
-        if int(length) > self.settings.max_query_bytes:
-            return (
-                413,
-                f"the request is {int(length)} bytes; the limit is {self.settings.max_query_bytes}",
-            )
-        return None

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from simpipe_common.errors import ServiceError
 from simpipe_gateway.auth import Authenticator
 from simpipe_gateway.config import GatewaySettings
+from simpipe_gateway.request_body import body_refusal
 
 log = structlog.get_logger()
 
@@ -151,9 +152,9 @@ class OidcSignIn:
     async def _exchange(self, request: Request) -> dict[str, str]:
         if not self._enabled:
             raise SignInError(404, "OpenID Connect sign-in is not configured here")
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise SignInError(413, f"the request is larger than {MAX_BODY} bytes")
+        refusal = body_refusal(dict(request.scope["headers"]), MAX_BODY)
+        if refusal is not None:
+            raise SignInError(*refusal)
         try:
             parsed = await request.json()
         except ValueError:

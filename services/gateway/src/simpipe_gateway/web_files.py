@@ -66,18 +66,23 @@ class WebFiles(StaticFiles):
         super().__init__(directory=directory, html=True)
         self.entry = directory / ENTRY_PAGE
         self._connect = tuple(connect_sources)
-        # (the entry page's mtime, its policy): made again when it is rebuilt.
-        self._policy: tuple[float, str] | None = None
+        # (the entry page's mtime and size, its policy): made again when it is rebuilt.
+        self._policy: tuple[tuple[int, int], str] | None = None
 
     def policy(self) -> str:
-        built = self.entry.stat().st_mtime
+        """The policy of the entry page as built now; OSError while it is
+        not there. One stat per request tells a rebuild."""
+        stat = self.entry.stat()
+        built = (stat.st_mtime_ns, stat.st_size)
         if self._policy is None or self._policy[0] != built:
             page = self.entry.read_text(encoding="utf-8", errors="replace")
             self._policy = (built, content_security_policy(page, self._connect))
         return self._policy[1]
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        if not self.entry.is_file():
+        try:
+            policy = self.policy()
+        except OSError:
             # Its directory is being rebuilt (make web), or was removed.
             return PlainTextResponse("the web GUI is not built; try again shortly", 503)
         try:
@@ -92,9 +97,5 @@ class WebFiles(StaticFiles):
         immutable = path.startswith("_app/immutable/") and response.status_code == 200
         response.headers["Cache-Control"] = IMMUTABLE if immutable else REVALIDATE
         response.headers.update(SECURITY_HEADERS)
-        try:
-            response.headers["Content-Security-Policy"] = self.policy()
-        except OSError:
-            # Removed between the check above and now (a rebuild): try again.
-            return PlainTextResponse("the web GUI is not built; try again shortly", 503)
+        response.headers["Content-Security-Policy"] = policy
         return response

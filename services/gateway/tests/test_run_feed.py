@@ -53,6 +53,7 @@ def js_reply(sequence: int, pending: int) -> str:
 RUNNING = events_pb2.DRY_RUN_PHASE_RUNNING
 PENDING = events_pb2.DRY_RUN_PHASE_PENDING
 SUCCEEDED = events_pb2.DRY_RUN_PHASE_SUCCEEDED
+FAILED = events_pb2.DRY_RUN_PHASE_FAILED
 
 
 class FakeStored(StoredRunEvents):
@@ -166,6 +167,22 @@ async def test_a_run_subscription_replays_then_follows_live_without_repeats() ->
         with pytest.raises(StopAsyncIteration):
             await anext(updates)
         assert stored.subjects == [contract.run_filter(OWNER, "r")]
+
+
+async def test_a_retried_runs_subscription_goes_past_its_old_end_to_the_new_one() -> None:
+    first, failed = run_event(RUNNING), run_event(FAILED)
+    retried, failed_again = run_event(RUNNING), run_event(FAILED)
+    stored = FakeStored([first, failed, retried])
+    stored.release.set()
+    events, run_feed = feed(stored)
+    async with TestNatsBroker(events.broker) as broker:
+        updates = run_feed.of_dry_run(OWNER, "r", UID)
+        assert [e.payload for e in await take(updates, 3)] == [first, failed, retried]
+        # Still open: the retry's end comes live, and ends it.
+        await publish(broker, failed_again, contract.subject_of(failed_again))
+        assert [e.payload for e in await take(updates, 1)] == [failed_again]
+        with pytest.raises(StopAsyncIteration):
+            await anext(updates)
 
 
 async def test_a_run_subscription_skips_an_earlier_run_of_the_same_name() -> None:

@@ -261,7 +261,10 @@ class RunFeed:
     async def of_dry_run(
         self, owner: str, dry_run_id: str, uid: str
     ) -> AsyncGenerator[RunEvent, None]:
-        """The run's phase and step events, from its first, until it ends."""
+        """The run's phase and step events, from its first, until it ends.
+        An end followed by more of the run's events (a retry, a resume of a
+        stopped run: the same uid) is not its end: the replay, queued whole
+        before the first is yielded, goes on past it."""
         key = (contract.owner_token(owner), contract.token(dry_run_id))
         listener = Listener(uid=uid, replaying=True, max_queued=self._max_queued)
         self._by_run.setdefault(key, set()).add(listener)
@@ -269,7 +272,7 @@ class RunFeed:
             await self._stored_runs.replay(contract.run_filter(owner, dry_run_id), listener)
             async for event in _drain(listener):
                 yield event
-                if event.ends_run:
+                if event.ends_run and listener.queue.empty():
                     return
         finally:
             _forget(self._by_run, key, listener)

@@ -5,6 +5,7 @@ import {
 	parametersOf,
 	parseArgoDocument,
 	pathInMessage,
+	refusalLine,
 	splitPath,
 	withParameters,
 	type ParsedDocument
@@ -65,6 +66,10 @@ describe('paths to lines', () => {
 		expect(line('spec.templates[0].container.securityContext.privileged')).toBe(lineOf('privileged: true'));
 		expect(line('spec.volumes[0].hostPath')).toBe(lineOf('hostPath:'));
 		expect(line('spec.templates[0].container.resources.limits')).toBe(lineOf('container:'));
+		expect(refusalLine(document, 'workflow policy: spec.volumes[0].hostPath: not allowed')).toBe(
+			lineOf('hostPath:')
+		);
+		expect(refusalLine(document, 'no path in these words')).toBeNull();
 	});
 });
 

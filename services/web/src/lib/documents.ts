@@ -79,6 +79,18 @@ function keyLine(parsed: ParsedDocument, path: (string | number)[]): number | nu
 	return start === undefined ? null : parsed.lines.linePos(start).line;
 }
 
+/** The line a refusal's message points at in the document, if it names a path there. */
+export function refusalLine(parsed: ParsedDocument, message: string): number | null {
+	const path = pathInMessage(message);
+	return path ? lineOfPath(parsed, splitPath(path)) : null;
+}
+
+/** The text of the file an <input type=file> was given, if any. */
+export async function chosenText(event: Event): Promise<string | null> {
+	const file = (event.currentTarget as HTMLInputElement).files?.[0];
+	return file ? await file.text() : null;
+}
+
 export interface Parameter {
 	name: string;
 	value: string;

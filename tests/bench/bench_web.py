@@ -34,6 +34,7 @@ from simpipe_devstack.example_pipeline import SimulatedStep, held_workflow, simu
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import SIMULATION_NAMESPACE, WEB_BUILD
 from simpipe_devstack.stack import Stack
+from simpipe_devstack.web_gui import WebGui
 
 USER = "local-dev"
 PAINTS = 7
@@ -53,10 +54,9 @@ WATCH_PHASE = """() => {
 
 
 @pytest.fixture(scope="module")
-def gui(endpoints: dict[str, str]) -> str:
-    if not (WEB_BUILD / "index.html").is_file():
-        pytest.fail("the web GUI is not built: run `make web`, then restart the gateway")
-    return endpoints["gateway_http"].rstrip("/")
+def gui(web: WebGui) -> str:
+    """The GUI's address, checked served by the shared `web` fixture."""
+    return web.url
 
 
 async def signed_in_page(browser: Browser, token: str) -> Page:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 import uuid
 from typing import Any
 
 import httpx
 import pytest
-from kubernetes import client, config
+from kubernetes import client, config, watch
 from playwright.async_api import Locator, Page, Route, expect
 
 from simpipe_devstack.example_pipeline import (
@@ -262,14 +261,23 @@ WRITER = RealStep(
 
 
 def delete_pods(stack: Stack, run_id: str) -> None:
-    """Deletes the run's pods and waits until they are gone."""
+    """Deletes the run's pods and watches until the last is gone."""
     core = client.CoreV1Api(config.new_client_from_config(str(stack.layout.kubeconfig)))
     selector = f"workflows.argoproj.io/workflow={run_id}"
     core.delete_collection_namespaced_pod(WORKFLOW_NAMESPACE, label_selector=selector)
-    deadline = time.monotonic() + 60
-    while core.list_namespaced_pod(WORKFLOW_NAMESPACE, label_selector=selector).items:
-        assert time.monotonic() < deadline, "the run's pods outlived their deletion"
-        time.sleep(0.2)
+    listed: Any = core.list_namespaced_pod(WORKFLOW_NAMESPACE, label_selector=selector)
+    left: set[str] = {pod.metadata.name for pod in listed.items}
+    if not left:
+        return
+    for event in watch.Watch().stream(
+        core.list_namespaced_pod, WORKFLOW_NAMESPACE, label_selector=selector,
+        resource_version=listed.metadata.resource_version, timeout_seconds=60,
+    ):  # fmt: skip
+        if event["type"] == "DELETED":
+            left.discard(event["raw_object"]["metadata"]["name"])
+            if not left:
+                return
+    raise AssertionError(f"the run's pods outlived their deletion: {sorted(left)}")
 
 
 @pytest.mark.timeout(360)

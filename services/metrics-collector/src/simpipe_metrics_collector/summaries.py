@@ -46,9 +46,9 @@ def sustained(points: Points) -> Points:
     A scrape's timestamp is when Prometheus started it, and an emulated
     counter (KWOK's) is computed when its endpoint answers: one late answer
     makes one rate sample high and a neighbour low, by the lateness over the
-    rate window. A real change of
-    usage moves at least two consecutive rate samples, since the rate window
-    spans two query steps or more, so it survives; a lone outlier does not.
+    rate window. A real change of usage moves at least two consecutive rate
+    samples, since the rate window spans two query steps or more, so it
+    survives; a lone outlier does not.
     """
     if len(points) < 3:
         # Too few to tell an outlier from the step's own edge (a short

@@ -59,7 +59,9 @@ FAILED = events_pb2.DRY_RUN_PHASE_FAILED
 class FakeStored(StoredRunEvents):
     """The stream's copy of a run: given events, replayed with sequences 1..n."""
 
-    def __init__(self, stored: list[events_pb2.DryRunPhaseChanged]) -> None:
+    def __init__(
+        self, stored: list[events_pb2.DryRunPhaseChanged | events_pb2.StepPhaseChanged]
+    ) -> None:
         self.stored = stored
         self.subjects: list[str] = []
         self.replaying = asyncio.Event()
@@ -183,6 +185,17 @@ async def test_a_retried_runs_subscription_goes_past_its_old_end_to_the_new_one(
         assert [e.payload for e in await take(updates, 1)] == [failed_again]
         with pytest.raises(StopAsyncIteration):
             await anext(updates)
+
+
+async def test_step_events_stored_after_the_end_are_passed_on_then_it_ends() -> None:
+    running, succeeded, last_step = run_event(RUNNING), run_event(SUCCEEDED), step_event(3)
+    stored = FakeStored([running, succeeded, last_step])
+    stored.release.set()
+    _, run_feed = feed(stored)
+    updates = run_feed.of_dry_run(OWNER, "r", UID)
+    assert [e.payload for e in await take(updates, 3)] == [running, succeeded, last_step]
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(anext(updates), 5)
 
 
 async def test_a_run_subscription_skips_an_earlier_run_of_the_same_name() -> None:

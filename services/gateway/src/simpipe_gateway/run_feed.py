@@ -262,17 +262,26 @@ class RunFeed:
         self, owner: str, dry_run_id: str, uid: str
     ) -> AsyncGenerator[RunEvent, None]:
         """The run's phase and step events, from its first, until it ends.
-        An end followed by more of the run's events (a retry, a resume of a
-        stopped run: the same uid) is not its end: the replay, queued whole
-        before the first is yielded, goes on past it."""
+        An end followed by a phase of the run (a retry, a resubmit under the
+        same uid) is not its end: the replay, queued whole before the first
+        event is yielded, goes on past it. Step events queued after the end
+        are passed on before the subscription completes."""
         key = (contract.owner_token(owner), contract.token(dry_run_id))
         listener = Listener(uid=uid, replaying=True, max_queued=self._max_queued)
         self._by_run.setdefault(key, set()).add(listener)
         try:
             await self._stored_runs.replay(contract.run_filter(owner, dry_run_id), listener)
-            async for event in _drain(listener):
+            later: list[RunEvent] = []
+            events = _drain(listener)
+            while True:
+                event = later.pop(0) if later else await anext(events)
                 yield event
-                if event.ends_run and listener.queue.empty():
+                if not event.ends_run:
+                    continue
+                later += _queued_now(listener)
+                if not any(queued.run is not None for queued in later):
+                    for queued in later:
+                        yield queued
                     return
         finally:
             _forget(self._by_run, key, listener)
@@ -305,6 +314,14 @@ async def _drain(listener: Listener) -> AsyncIterator[RunEvent]:
                 f"more than {listener.max_queued} events waited for this subscription's client"
             )
         yield await listener.queue.get()
+
+
+def _queued_now(listener: Listener) -> list[RunEvent]:
+    """What the listener holds queued at this moment, taken."""
+    taken: list[RunEvent] = []
+    while not listener.queue.empty():
+        taken.append(listener.queue.get_nowait())
+    return taken
 
 
 def _forget(index: dict[Any, set[Listener]], key: Any, listener: Listener) -> None:

@@ -58,6 +58,24 @@ async def test_a_fan_out_is_one_group_that_opens_zooms_and_pans(
     await expect(page.locator(".dag-box[data-step]")).to_have_count(0)
     await web.assert_accessible(page)
 
+    # The step table draws the rows in view; scrolled to its end, the last ones.
+    table = page.locator("div.table-frame[data-rows]")
+    await expect(table).to_have_attribute("data-rows", str(len(work)))
+    drawn = int(await table.get_attribute("data-drawn") or 0)
+    assert 0 < drawn < len(work), drawn
+    names = {node["displayName"] for node in work}
+    first_rows = set(await table.locator("tr[data-step]").evaluate_all(
+        "rows => rows.map(r => r.dataset.step)"
+    ))  # fmt: skip
+    top = await table.locator("tr[data-step]").first.get_attribute("data-step")
+    await table.evaluate("frame => { frame.scrollTop = frame.scrollHeight; }")
+    await expect(table.locator("tr[data-step]").first).not_to_have_attribute("data-step", top or "")
+    last_rows = set(await table.locator("tr[data-step]").evaluate_all(
+        "rows => rows.map(r => r.dataset.step)"
+    ))  # fmt: skip
+    assert last_rows - first_rows, "scrolling drew no other rows"
+    assert first_rows | last_rows <= names
+
     # Opened: every step's own box, each with the API's phase; then closed.
     await group.click()
     await expect(group).to_have_attribute("aria-expanded", "true")

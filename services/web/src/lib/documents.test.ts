@@ -3,6 +3,7 @@ import {
 	isProblem,
 	lineOfPath,
 	parametersOf,
+	podTemplatesOf,
 	parseArgoDocument,
 	pathInMessage,
 	refusalLine,
@@ -84,5 +85,24 @@ describe('parameters', () => {
 		expect(parametersOf(set)[0]?.value).toBe('99');
 		expect(parametersOf(document)[0]?.value).toBe('10');
 		expect(parametersOf({ spec: {} })).toEqual([]);
+	});
+});
+
+describe('podTemplatesOf', () => {
+	it('names the templates that run a pod, not the steps or dag that order them', () => {
+		const document = {
+			spec: {
+				templates: [
+					{ name: 'main', dag: { tasks: [] } },
+					{ name: 'fetch', container: { image: 'busybox' } },
+					{ name: 'sum', script: { image: 'python', source: '' } },
+					{ name: 'both', containerSet: { containers: [] } },
+					{ container: { image: 'nameless' } }
+				]
+			}
+		};
+		expect(podTemplatesOf(document)).toEqual(['fetch', 'sum', 'both']);
+		expect(podTemplatesOf(null)).toEqual([]);
+		expect(podTemplatesOf({ spec: { templates: 'x' } })).toEqual([]);
 	});
 });

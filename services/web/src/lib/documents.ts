@@ -132,3 +132,15 @@ export function withParameters(
 	}
 	return copy as Record<string, unknown>;
 }
+
+/** The names of the templates that run a pod (container, script or
+ * resource-less containerSet): a simulation's steps, given figures by name. */
+export function podTemplatesOf(document: unknown): string[] {
+	const listed = (document as { spec?: { templates?: unknown } } | null)?.spec?.templates;
+	if (!Array.isArray(listed)) return [];
+	return listed.flatMap((item: unknown) => {
+		const t = item as Record<string, unknown> | null;
+		if (!t || typeof t.name !== 'string') return [];
+		return t.container || t.script || t.containerSet ? [t.name] : [];
+	});
+}

@@ -33,6 +33,7 @@ from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import WEB_BUILD, Layout
 from simpipe_devstack.mesh_pki import stack_pki
 from simpipe_devstack.mesh_users import TESTS
+from simpipe_devstack.private_image import pushed_private_image
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui
 
@@ -147,6 +148,13 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+@pytest.fixture(scope="module")
+def private_image(real_node: Stack) -> Iterator[str]:
+    """An image only the stack's registry has, behind its login (a run must pull it)."""
+    with pushed_private_image(real_node) as image:
+        yield image
 
 
 @pytest.fixture(scope="session")

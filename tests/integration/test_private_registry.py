@@ -6,23 +6,15 @@ by the registry, and the step says so."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import copy
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from kubernetes import client, watch
 
-from simpipe_devstack.components.containerd import ctr
 from simpipe_devstack.components.registry import Registry
-from simpipe_devstack.demo import example_document
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
-from simpipe_devstack.node_images import busybox_image, import_archive
-from simpipe_devstack.oci_archive import write_oci_archive
-from simpipe_devstack.processes import StackError
+from simpipe_devstack.private_image import one_step_run
 from simpipe_devstack.stack import Stack
 
 RUN_SECONDS = 200
@@ -38,46 +30,6 @@ STEPS = """query($id: String!) { dryRun(dryRunId: $id) {
 PULL_SECONDS = 120
 # A step's message is not an event (no phase changes): read until it shows.
 MESSAGE_SECONDS = 60
-
-
-@pytest.fixture(scope="module")
-def private_image(real_node: Stack) -> Iterator[str]:
-    """A step image of its own (its own digest: no image on the node is the
-    same) pushed to the registry, then taken off the node so a run must pull
-    it; after the test, the copy the run pulled goes too."""
-    tag = uuid.uuid4().hex[:8]
-    image = f"{Registry().address(real_node)}/private/busybox:{tag}"
-    login = real_node.secrets.registry
-    archive = real_node.layout.state / "images" / f"private-{tag}.tar"
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    write_oci_archive(busybox_image(image, f"SIMPIPE_PRIVATE_IMAGE={tag}"), archive)
-    try:
-        import_archive(real_node, archive)
-        ctr(real_node, "images", "push", "--plain-http", "--user",
-            f"{login['user']}:{login['password']}", image)  # fmt: skip
-    finally:
-        ctr(real_node, "images", "rm", image)
-        archive.unlink()
-    yield image
-    # By its tag and by the digest name the pull recorded.
-    repository = image.rsplit(":", 1)[0]
-    for name in ctr(real_node, "images", "ls", "-q").split():
-        if name.startswith((f"{repository}:", f"{repository}@")):
-            with contextlib.suppress(StackError):
-                ctr(real_node, "images", "rm", name)
-
-
-def one_step_run(stack: Stack, image: str) -> dict[str, Any]:
-    """The example's first step alone, its image pulled on every run."""
-    document, _ = example_document(stack)
-    [step] = [t for t in document["spec"]["templates"] if t["name"] == "pre-process"]
-    step = copy.deepcopy(step)
-    step["container"]["image"] = image
-    step["container"]["imagePullPolicy"] = "Always"
-    document["spec"]["templates"] = [step]
-    document["spec"]["entrypoint"] = "pre-process"
-    document["metadata"] = {"generateName": "private-image-"}
-    return document
 
 
 def pull_refusal(kube: client.ApiClient, run_id: str) -> str:

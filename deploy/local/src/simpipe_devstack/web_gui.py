@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 AXE = WEB_BUILD.parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
+def js_number(value: float) -> str:
+    """A number as the page's JavaScript writes it into an attribute
+    (String(3.0) is "3", where Python's str gives "3.0")."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 @dataclass(frozen=True)
 class WebGui:
     url: str

@@ -22,6 +22,7 @@ from simpipe_devstack.web_gui import WebGui
 
 STEP = SimulatedStep("work", seconds=2, cpu_millicores=50, memory_mib=8)
 PROJECTS = "{ projects { id name workflowTemplates { name } } }"
+TEMPLATE = "query($name: String!) { workflowTemplate(name: $name) { argoWorkflowTemplate } }"
 RUN = """query($id: String!) { dryRun(dryRunId: $id) { argoWorkflow project { id }
   status { phase } } }"""
 
@@ -99,11 +100,26 @@ async def project_pages(
     held = [t["name"] for t in (await listed(dev))[project_id]["workflowTemplates"]]
     assert held == [template]
 
+    # Edited in place: its parameter's default changed, as the API then holds it.
+    await page.get_by_role("button", name=f"Edit… {template}").click()
+    text = page.locator("#template-text")
+    await expect(text).to_have_value(re.compile("value: hello"))
+    await text.fill((await text.input_value()).replace("value: hello", "value: hi there"))
+    await page.get_by_role("button", name="Save the template").click()
+    await expect(page.get_by_role("button", name="Add the template")).to_be_visible(
+        timeout=web.page_ms
+    )
+    stored = await dev.execute(TEMPLATE, name=template)
+    [parameter] = stored["workflowTemplate"]["argoWorkflowTemplate"]["spec"]["arguments"][
+        "parameters"
+    ]
+    assert parameter["value"] == "hi there"
+
     # A run of it, with its parameter changed, on virtual nodes.
     await page.get_by_label("A template of this project").check()
     await page.get_by_label("Template", exact=True).select_option(template)
     greeting = page.get_by_label("greeting")
-    await expect(greeting).to_have_value("hello")
+    await expect(greeting).to_have_value("hi there")
     await greeting.fill("from the GUI")
     await page.get_by_label("Nodes").select_option("VIRTUAL_NODES")
     await web.shot(page, "project-start-run")

@@ -3,17 +3,23 @@ against the stack: a bucket made and deleted through the page; a small file
 uploaded with one presigned PUT and a big one in parts, each listed with the
 size the API says and read back byte for byte from the page's download
 link; a file deleted; a registry credential added, replaced and deleted,
-its password never in the page. Screenshots go to <state>/web-gui/."""
+its password never in the page; a run started from a project's page given
+one of the user's files as its input. Screenshots go to <state>/web-gui/."""
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
+from typing import Any
 
 import httpx
 import pytest
+import yaml
 from playwright.async_api import Page, expect
 
+from simpipe_devstack.components.minio import UPLOADS_BUCKET
+from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui
@@ -23,6 +29,8 @@ MIB = 1024 * 1024
 BIG = 17 * MIB
 FILES = "query($b: String!) { artifacts(bucketName: $b) { key size } }"
 CREDENTIALS = "{ dockerRegistryCredentials { name server username } }"
+UPLOAD = "mutation($k: String!, $b: String!) { computeUploadPresignedUrl(key: $k, bucketName: $b) }"
+RUN_ARGUMENTS = "query($id: String!) { dryRun(dryRunId: $id) { argoWorkflow } }"
 
 
 async def sizes(dev: GraphQLClient, bucket: str) -> dict[str, float]:
@@ -160,3 +168,49 @@ async def test_a_registry_credential_is_added_replaced_and_deleted(
             await dev.execute(
                 "mutation($n: String!) { deleteDockerRegistryCredential(name: $n) }", n=name
             )
+
+
+@pytest.mark.timeout(300)
+async def test_a_run_started_in_the_gui_is_given_one_of_the_users_files(
+    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient, project: str
+) -> None:
+    """The document's entrypoint takes an input artifact; the page offers the
+    user's files for it and the run is created with the file picked."""
+    key = f"web-inputs/{uuid.uuid4().hex[:8]}/data.csv"
+    url = (await dev.execute(UPLOAD, k=key, b=UPLOADS_BUCKET))["computeUploadPresignedUrl"]
+    async with httpx.AsyncClient(timeout=30) as http:
+        (await http.put(url, content=b"a,b\n1,2\n")).raise_for_status()
+    document: dict[str, Any] = simulated_pipeline(
+        (SimulatedStep("work", seconds=2, cpu_millicores=50, memory_mib=8),),
+        argo_service("http://unused"),
+    ).to_dict()
+    [entry] = [
+        t for t in document["spec"]["templates"] if t["name"] == document["spec"]["entrypoint"]
+    ]
+    entry["inputs"] = {"artifacts": [{"name": "data"}]}
+    try:
+        await web.sign_in(page, stack.secrets.api_tokens["local-dev"])
+        await expect(page).to_have_url(f"{web.url}/projects", timeout=web.page_ms)
+        await page.goto(f"{web.url}/projects/{project}")
+        await page.get_by_label("An Argo Workflow document").check()
+        await page.locator("#run-text").fill(yaml.safe_dump(document))
+        picker = page.get_by_label("data", exact=True)
+        await expect(picker.locator(f'option[value="{UPLOADS_BUCKET}/{key}"]')).to_have_count(
+            1, timeout=web.page_ms
+        )
+        await picker.select_option(f"{UPLOADS_BUCKET}/{key}")
+        await page.get_by_label("Nodes").select_option("VIRTUAL_NODES")
+        await web.assert_accessible(page)
+        await page.get_by_role("button", name="Start the dry run").click()
+        await expect(page).to_have_url(re.compile(r"/runs/[^/]+$"), timeout=web.page_ms)
+        run_id = page.url.rsplit("/", 1)[1]
+        run = (await dev.execute(RUN_ARGUMENTS, id=run_id))["dryRun"]
+        [given] = run["argoWorkflow"]["spec"]["arguments"]["artifacts"]
+        assert given["name"] == "data"
+        assert (given["s3"]["bucket"], given["s3"]["key"]) == (UPLOADS_BUCKET, key)
+    finally:
+        await dev.execute(
+            "mutation($b: String!, $k: [String!]!) { deleteArtifacts(bucketName: $b, keys: $k) }",
+            b=UPLOADS_BUCKET,
+            k=[key],
+        )

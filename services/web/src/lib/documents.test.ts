@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+	entrypointArtifactsOf,
 	isProblem,
 	lineOfPath,
 	parametersOf,
@@ -104,5 +105,27 @@ describe('podTemplatesOf', () => {
 		expect(podTemplatesOf(document)).toEqual(['fetch', 'sum', 'both']);
 		expect(podTemplatesOf(null)).toEqual([]);
 		expect(podTemplatesOf({ spec: { templates: 'x' } })).toEqual([]);
+	});
+});
+
+describe('entrypointArtifactsOf', () => {
+	it("names the entrypoint's input artifacts only", () => {
+		const document = {
+			spec: {
+				entrypoint: 'main',
+				templates: [
+					{ name: 'main', inputs: { artifacts: [{ name: 'data' }, { name: 'model' }, { path: '/x' }] } },
+					{ name: 'other', inputs: { artifacts: [{ name: 'not-this' }] } }
+				]
+			}
+		};
+		expect(entrypointArtifactsOf(document)).toEqual(['data', 'model']);
+	});
+
+	it('is empty without an entrypoint, its template or its artifacts', () => {
+		expect(entrypointArtifactsOf({ spec: { templates: [] } })).toEqual([]);
+		expect(entrypointArtifactsOf({ spec: { entrypoint: 'x', templates: [{ name: 'y' }] } })).toEqual([]);
+		expect(entrypointArtifactsOf({ spec: { entrypoint: 'x', templates: [{ name: 'x', inputs: {} }] } })).toEqual([]);
+		expect(entrypointArtifactsOf(null)).toEqual([]);
 	});
 });

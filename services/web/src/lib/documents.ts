@@ -144,3 +144,17 @@ export function podTemplatesOf(document: unknown): string[] {
 		return t.container || t.script || t.containerSet ? [t.name] : [];
 	});
 }
+
+/** The input artifacts of the document's entrypoint: the files a run of it
+ * is given (createDryRun's inputArtifacts, by these names). */
+export function entrypointArtifactsOf(document: unknown): string[] {
+	const spec = (document as { spec?: { entrypoint?: unknown; templates?: unknown } } | null)?.spec;
+	if (!spec || typeof spec.entrypoint !== 'string' || !Array.isArray(spec.templates)) return [];
+	const entry = (spec.templates as Record<string, unknown>[]).find((t) => t?.name === spec.entrypoint);
+	const artifacts = (entry?.inputs as { artifacts?: unknown } | undefined)?.artifacts;
+	if (!Array.isArray(artifacts)) return [];
+	return artifacts.flatMap((a: unknown) => {
+		const name = (a as { name?: unknown } | null)?.name;
+		return typeof name === 'string' ? [name] : [];
+	});
+}

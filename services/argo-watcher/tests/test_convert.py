@@ -1,4 +1,6 @@
+import base64
 import copy
+import gzip
 import json
 from typing import Any
 
@@ -41,6 +43,16 @@ def test_a_failed_run_with_its_steps(failed: dict[str, Any]) -> None:
     assert nodes["capture-vkfvt"].type == "Steps"
     assert list(nodes["capture-vkfvt"].children) == ["capture-vkfvt-3674279605"]
     assert nodes["capture-vkfvt"].pod_name == ""  # only Pod nodes have pods
+
+
+def test_a_big_run_whose_nodes_argo_compressed(failed: dict[str, Any]) -> None:
+    """Above its size limit the controller keeps the nodes gzip'ed and base64'ed."""
+    big = copy.deepcopy(failed)
+    nodes = big["status"].pop("nodes")
+    packed = gzip.compress(json.dumps(nodes).encode())
+    big["status"]["compressedNodes"] = base64.b64encode(packed).decode()
+    assert by_name(to_dry_run(big)) == by_name(to_dry_run(failed))
+    assert len(to_dry_run(big).nodes) == len(nodes)
 
 
 def test_pod_names_are_the_ones_argo_gave_the_pods(failed: dict[str, Any]) -> None:

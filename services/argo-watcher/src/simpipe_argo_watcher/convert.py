@@ -8,6 +8,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from simpipe.v1 import dry_runs_pb2, events_pb2
+from simpipe_common.argo_nodes import workflow_nodes
 from simpipe_common.ownership import owner_of, project_of
 from simpipe_events import contract
 
@@ -85,7 +86,7 @@ def to_dry_run(
         nodes=[
             _node(workflow, node, bucket)
             for node in sorted(
-                (status.get("nodes") or {}).values(),
+                workflow_nodes(status).values(),
                 key=lambda n: (n.get("startedAt") or "~", n.get("id", "")),
             )
         ],

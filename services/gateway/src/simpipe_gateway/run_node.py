@@ -5,6 +5,8 @@ asked of the cluster again."""
 from collections.abc import Mapping
 from typing import Any
 
+from simpipe_common.argo_nodes import workflow_nodes
+
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
@@ -17,7 +19,7 @@ def _list(value: Any) -> list[Any]:
 def pods_node(workflow: Mapping[str, Any]) -> str | None:
     """The node of the run's first pod to start that has one (Argo's
     `hostNodeName` of its Pod nodes)."""
-    nodes = _mapping(_mapping(workflow.get("status")).get("nodes"))
+    nodes = workflow_nodes(workflow.get("status"))
     placed = [
         (str(node.get("startedAt") or ""), str(node["hostNodeName"]))
         for node in map(_mapping, nodes.values())

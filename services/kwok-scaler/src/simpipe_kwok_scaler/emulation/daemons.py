@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from simpipe_common.argo_nodes import workflow_nodes
+
 FULFILLED_NODE_PHASES = frozenset({"Succeeded", "Failed", "Error", "Skipped", "Omitted"})
 COMPLETED_WORKFLOW_PHASES = frozenset({"Succeeded", "Failed", "Error"})
 
@@ -25,8 +27,7 @@ def daemon_stop_reason(workflow: Mapping[str, Any] | None, node_id: str) -> str 
     phase = status.get("phase")
     if phase in COMPLETED_WORKFLOW_PHASES:
         return f"workflow {phase}"
-    nodes = status.get("nodes") or {}
-    node = nodes.get(node_id) if isinstance(nodes, Mapping) else None
+    node = workflow_nodes(status).get(node_id)
     if not isinstance(node, Mapping):
         return None
     node_phase = node.get("phase")

@@ -32,6 +32,7 @@ from simpipe.v1 import (
     metrics_collector_pb2,
     workflow_submitter_pb2,
 )
+from simpipe_common.argo_nodes import workflow_nodes
 from simpipe_common.errors import (
     ConflictError,
     InvalidInputError,
@@ -290,7 +291,7 @@ class Simulations:
         phase = "Deleted" if kind == "DELETED" else str(status.get("phase") or "")
         name = str(metadata["name"])
         live.workflows[name] = (phase, str(status.get("message") or ""))
-        nodes = status.get("nodes") or {}
+        nodes = workflow_nodes(status)
         if nodes:
             live.graphs[name] = {
                 str(node_id): (str(node.get("type") or ""), list(node.get("children") or ()))

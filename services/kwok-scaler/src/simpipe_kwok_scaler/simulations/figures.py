@@ -18,6 +18,7 @@ from simpipe.v1 import (
     kwok_scaler_pb2,
     metrics_collector_pb2,
 )
+from simpipe_common.argo_nodes import workflow_nodes
 from simpipe_common.errors import InvalidInputError
 from simpipe_kwok_scaler.simulations.calls import called
 
@@ -170,7 +171,7 @@ def _outputs(run: dry_runs_pb2.DryRun) -> dict[str, dict[str, str]]:
     except ValueError:
         return {}
     found: dict[str, dict[str, str]] = {}
-    nodes = ((workflow.get("status") or {}).get("nodes")) or {}
+    nodes = workflow_nodes(workflow.get("status"))
     for node_id, node in nodes.items():
         parameters = ((node or {}).get("outputs") or {}).get("parameters") or []
         values = {

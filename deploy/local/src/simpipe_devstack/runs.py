@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from kubernetes import client, config
 
+from simpipe_common.argo_nodes import workflow_nodes
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_events import contract
 
@@ -56,7 +57,7 @@ class StepStatus:
 
 def pod_steps(workflow: dict[str, Any]) -> list[StepStatus]:
     """The workflow's Pod nodes (its steps), in start order."""
-    nodes = (workflow.get("status") or {}).get("nodes") or {}
+    nodes = workflow_nodes(workflow.get("status"))
     steps = [StepStatus.from_node(n) for n in nodes.values() if n.get("type") == "Pod"]
     return sorted(steps, key=lambda s: (s.started_at or "~", s.name))
 

@@ -31,7 +31,9 @@ from simpipe_events.last_event import last_event
 DEV, GUEST = "local-dev", "local-guest"
 MIB = 2**20
 STEPS = (
-    SimulatedStep("prepare", seconds=4, cpu_millicores=500, memory_mib=64, fs_write_kib_per_s=256),
+    # Long enough for three whole 3 s rate windows: the peak is what two of
+    # three consecutive rate samples reach (README, step metrics).
+    SimulatedStep("prepare", seconds=8, cpu_millicores=500, memory_mib=64, fs_write_kib_per_s=256),
     SimulatedStep(
         "crunch", seconds=7, cpu_millicores=1500, memory_mib=256, network_receive_kib_per_s=1024
     ),

@@ -29,6 +29,8 @@ LAWS = """query($ids: [String]!, $x: [Float]!) {
     nodeName duration { r2 } cpu { r2 } mem { r2 } }
   predictScaling(dryRunIds: $ids, data_x: $x, data_x_to_predict: 4194304) {
     duration steps { nodeName duration } } }"""
+SERIES = """query($id: String!) { dryRun(dryRunId: $id) { nodes { ... on DryRunNodePod {
+  displayName metrics { seriesTable(metrics: ["cpuUsageSecondsTotal"]) } } } } }"""
 MIB = 2**20
 
 
@@ -67,6 +69,12 @@ async def durations(dev: GraphQLClient, run_id: str) -> dict[str, float]:
     return {n["displayName"]: n["duration"] for n in run["nodes"] if n["type"] == "Pod"}
 
 
+async def cpu_samples(dev: GraphQLClient, run_id: str, step: str) -> int:
+    run = (await dev.execute(SERIES, id=run_id))["dryRun"]
+    [node] = [n for n in run["nodes"] if n.get("displayName") == step]
+    return len(node["metrics"]["seriesTable"]["cpuUsageSecondsTotal"]["timestamps"])
+
+
 async def tick(page: Page, web: WebGui, project: str, runs: list[str]) -> None:
     await page.goto(f"{web.url}/projects/{project}")
     for run in runs:
@@ -81,8 +89,8 @@ async def test_two_runs_compared_and_laws_fitted_to_three(
     await web.sign_in(page, stack.secrets.api_tokens["local-dev"])
     await expect(page).to_have_url(f"{web.url}/projects", timeout=web.page_ms)
 
-    # Two ticked: compared side by side.
-    a, b = runs[0], runs[2]
+    # Two ticked, in that order (A, then B): compared side by side.
+    a, b = runs[1], runs[2]
     await tick(page, web, project, [a, b])
     await page.get_by_role("link", name="Compare the two").click()
     await expect(page).to_have_url(re.compile(r"/compare\?a=.+&b=.+$"))
@@ -99,12 +107,16 @@ async def test_two_runs_compared_and_laws_fitted_to_three(
             f"{seconds_b[step] / seconds_a[step]:.2f}x"
         )
     assert seconds_b["load"] > seconds_a["load"]
-    # The first step both have is shown: each run's series overlaid from the step's start.
+    # The first step both have is shown: each run's series overlaid from the
+    # step's start, with as many points as the API has.
     cpu = page.locator('figure[data-plot="CPU (cores)"]')
     await expect(cpu).to_have_attribute("data-lines", "2", timeout=web.page_ms)
     for run in (a, b):
-        points = await cpu.locator(f'li[data-line="{run}"]').get_attribute("data-points")
-        assert int(points or 0) > 0, run
+        counted = await cpu_samples(dev, run, "load")
+        assert counted > 0, run
+        await expect(cpu.locator(f'li[data-line="{run}"]')).to_have_attribute(
+            "data-points", str(counted)
+        )
     await page.get_by_role("button", name="report", exact=True).click()
     await expect(page.locator("h2", has_text="report: A and B")).to_be_visible()
     await web.shot(page, "compare-runs")
@@ -142,6 +154,12 @@ async def test_two_runs_compared_and_laws_fitted_to_three(
             "data-duration", js_number(step["duration"])
         )
     await web.shot(page, "scaling-laws")
+    await web.assert_accessible(page)
+    await page.get_by_role("button", name="Dark theme").click()
+    await expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await web.assert_fits(page, 390)
+    await web.shot(page, "scaling-laws-phone-dark")
     await web.assert_accessible(page)
 
     # A size that is not one is refused on the page, before any request.

@@ -167,6 +167,16 @@ async def test_a_cluster_and_a_simulation_made_followed_and_compared_on_their_pa
         assert await page.evaluate(STAYED) is True, "the page reloaded"
         await web.shot(page, "simulation-report")
         await web.assert_accessible(page)
+        # Dark theme and a phone's width: still readable, the page not wider than the phone.
+        await page.get_by_role("button", name="Dark theme").click()
+        await expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+        await web.assert_accessible(page)
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await expect(page.locator("[data-makespan]")).to_be_visible()
+        await web.assert_fits(page, 390)
+        await web.shot(page, "simulation-report-phone-dark")
+        await web.assert_accessible(page)
+        await page.set_viewport_size({"width": 1280, "height": 900})
 
         # Deleted from its page; then the cluster from its own.
         await page.get_by_role("button", name="Delete", exact=True).click()

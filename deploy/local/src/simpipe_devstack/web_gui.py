@@ -40,6 +40,19 @@ class WebGui:
         """A full-page screenshot kept as the test's artefact."""
         await page.screenshot(path=self.shots / f"{name}.png", full_page=True)
 
+    async def assert_fits(self, page: Page, width: int) -> None:
+        """The page is no wider than the viewport (`width`): wide tables
+        scroll in their frames, nothing else sticks out."""
+        out: list[str] = await page.evaluate(
+            """(width) => [...document.querySelectorAll('body *')]
+                .filter((e) => !e.closest('.table-frame'))
+                .filter((e) => e.getBoundingClientRect().right > width + 1)
+                .map((e) => `${e.tagName.toLowerCase()}.${e.className}`)
+                .slice(0, 8)""",
+            width,
+        )
+        assert not out, f"{page.url}: wider than {width} px: {out}"
+
     async def assert_accessible(self, page: Page) -> None:
         """axe-core's rules on the page as it is now: no serious or critical violation."""
         if not await page.evaluate("typeof window.axe !== 'undefined'"):

@@ -17,13 +17,14 @@ from typing import Any
 MAX_NODES_JSON_BYTES = 256 * 1024 * 1024
 
 
-def workflow_nodes(status: Any) -> dict[str, Any]:
-    """The nodes by id; empty when there are none or they cannot be read."""
+def workflow_nodes(status: Any) -> Mapping[str, Any]:
+    """The nodes by id, as the status holds them (not copied: the watcher
+    reads every event's); empty when there are none or they cannot be read."""
     if not isinstance(status, Mapping):
         return {}
     nodes = status.get("nodes")
     if isinstance(nodes, Mapping) and nodes:
-        return dict(nodes)
+        return nodes
     packed = status.get("compressedNodes")
     if not isinstance(packed, str) or not packed:
         return {}

@@ -16,3 +16,9 @@ export function onThemeChange(changed: () => void): () => void {
 		media.removeEventListener('change', changed);
 	};
 }
+
+/** An axis in the theme's colours: its line and labels muted, its grid faint. */
+export function axisStyle(): { stroke: string; grid: { stroke: string }; ticks: { stroke: string } } {
+	const grid = cssColour('--grid');
+	return { stroke: cssColour('--muted'), grid: { stroke: grid }, ticks: { stroke: grid } };
+}

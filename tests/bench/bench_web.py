@@ -84,9 +84,9 @@ def test_built_app_size() -> None:
     )
 
 
-# Wider fan-outs run at about one pod a second here (2 cores shared by Argo's
-# controller, working on the Workflow's compressed nodes, and KWOK): such a
-# run is stopped once every step is listed, and its page measured ended.
+# Wider fan-outs are slow here (2 cores shared by Argo's controller, working
+# on the Workflow's compressed nodes, and KWOK): such a run is stopped once
+# every step is listed, and its page measured ended.
 STOP_FROM = 1000
 STOP = "mutation($id: String!) { stopDryRun(dryRunId: $id, terminate: true) { id } }"
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from simpipe.v1 import workflow_submitter_pb2
 from simpipe_common.errors import InvalidInputError, NotFoundError
@@ -194,6 +195,27 @@ async def test_gvisor_is_the_runtime_class_of_every_pod(placements: Placements) 
     spec = await placed(placements, sandbox=pb.SANDBOX_GVISOR)
     assert json.loads(spec["podSpecPatch"]) == {"runtimeClassName": "gvisor"}
     assert "podSpecPatch" not in await placed(placements, sandbox=pb.SANDBOX_NONE)
+
+
+async def test_an_installation_may_run_every_real_dry_run_in_gvisor(
+    nodes: KnownNodes,
+) -> None:
+    placements = Placements(PlacementSettings(default_sandbox="gvisor"), nodes)
+    for sandbox in (pb.SANDBOX_UNSPECIFIED, pb.SANDBOX_GVISOR):
+        spec = await placed(placements, sandbox=sandbox)
+        assert json.loads(spec["podSpecPatch"]) == {"runtimeClassName": "gvisor"}, sandbox
+    with pytest.raises(InvalidInputError, match="sandbox NONE is not allowed here"):
+        await placed(placements, sandbox=pb.SANDBOX_NONE)
+    # Virtual nodes run no containers: nothing to sandbox there.
+    assert "podSpecPatch" not in await placed(placements, pb.NODES_VIRTUAL)
+
+
+def test_the_default_sandbox_is_checked_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIMPIPE_DEFAULT_SANDBOX", "gvisor")
+    assert PlacementSettings().default_sandbox == "gvisor"
+    monkeypatch.setenv("SIMPIPE_DEFAULT_SANDBOX", "runc")
+    with pytest.raises(ValidationError, match="default_sandbox"):
+        PlacementSettings()
 
 
 async def test_gvisor_on_virtual_nodes_is_an_input_error(placements: Placements) -> None:

@@ -1,3 +1,5 @@
+from typing import Literal
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from simpipe_common.settings import (
@@ -44,6 +46,10 @@ class PlacementSettings(BaseSettings):
     virtual_node_selector: dict[str, str] = {NODE_KIND_LABEL: "kwok"}
     virtual_node_tolerations: list[dict[str, str | int]] = []
     gvisor_runtime_class: str = "gvisor"
+    # "gvisor": every dry run on real nodes runs in gVisor unless it asks
+    # (sandbox UNSPECIFIED), and asking for none is refused: an installation
+    # that hosts untrusted pipelines (deploy/kustomize/overlays/gvisor).
+    default_sandbox: Literal["none", "gvisor"] = "none"
 
 
 class WorkflowSubmitterSettings(

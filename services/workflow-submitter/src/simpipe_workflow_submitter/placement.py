@@ -135,7 +135,13 @@ class Placements:
         else:
             raise InvalidInputError(f"placement: unknown nodes {placement.nodes}")
         runtime_class = ""
-        if sandbox == pb.SANDBOX_GVISOR:
+        forced = self.settings.default_sandbox == "gvisor" and kind == "real"
+        if forced and sandbox == pb.SANDBOX_NONE:
+            raise InvalidInputError(
+                "sandbox NONE is not allowed here: this installation runs every dry run on "
+                "real nodes in gVisor (leave the sandbox unset or ask for GVISOR)"
+            )
+        if sandbox == pb.SANDBOX_GVISOR or (forced and sandbox == pb.SANDBOX_UNSPECIFIED):
             if kind == "virtual":
                 raise InvalidInputError(
                     "sandbox GVISOR runs on real nodes only: virtual nodes run no containers"

@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 STACK := $(PY) -m simpipe_devstack
 ASYNCAPI := proto/simpipe/v1/events.asyncapi.json
 
-.PHONY: help install protos asyncapi events-lock lint typecheck unit build up down status logs test demo original-gui-check load-image bench
+.PHONY: help install protos asyncapi events-lock lint typecheck unit build up down status logs test demo original-gui-check load-image bench images
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,9 +67,9 @@ status: ## show each component: running, pid, endpoint
 logs: ## tail the stack's logs (COMPONENT=name for one)
 	$(STACK) logs $(COMPONENT)
 
-test: install ## lint, types, unit tests (the web GUI's too); then the stack up and the integration and browser tests against it
+test: install ## lint, types, unit tests (the web GUI's too); then the stack up, the images built, and the integration and browser tests against them
 	$(MAKE) lint typecheck unit web-check
-	$(MAKE) up
+	$(MAKE) up images
 	$(PY) -m pytest tests
 
 demo: up ## stack up, an example pipeline dry-run, its steps and measurements
@@ -77,6 +77,9 @@ demo: up ## stack up, an example pipeline dry-run, its steps and measurements
 
 original-gui-check: ## drive the original SIM-PIPE GUI, served at SIMPIPE_ORIGINAL_GUI_URL, against the stack (README)
 	$(PY) -m pytest -s -q -o 'python_files=check_*.py' tests/gui
+
+images: web ## build each service's image (buildah + mmdebstrap, no daemon) into the cache; prints sizes (SERVICES="a b" for some)
+	$(STACK) images $(SERVICES)
 
 load-image: ## load an image archive into the real node: make load-image IMAGE=path.tar (docker save or OCI)
 	@test -n "$(IMAGE)" || { echo "usage: make load-image IMAGE=path/to/image.tar" >&2; exit 2; }

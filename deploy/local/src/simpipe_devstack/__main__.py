@@ -60,8 +60,14 @@ def main(argv: list[str] | None = None) -> int:
         "load-image", help="load image archives (docker save or OCI) into the real node"
     )
     load.add_argument("archives", nargs="+", type=Path)
+    images = sub.add_parser("images", help="build the services' images (buildah, no daemon)")
+    images.add_argument("services", nargs="*", help="only these (default: every service)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "images":
+            from simpipe_devstack.images import build_images
+
+            return build_images(Layout.from_env(), args.services)
         stack = Stack(Layout.from_env())
         if args.command == "up":
             stack.up()

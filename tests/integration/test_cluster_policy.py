@@ -235,6 +235,17 @@ def test_services_have_only_their_own_rights_on_workflows(stack: Stack) -> None:
     for service in ("gateway", "metrics-collector", "storage-broker"):
         account = f"{SERVICES_NAMESPACE}:{service}"
         assert not can_i(stack, account, "get", "workflows.argoproj.io"), service
+    # Users' API tokens: Secrets in the services' namespace, nothing else.
+    gateway = f"{SERVICES_NAMESPACE}:gateway"
+    for verb in ("create", "delete", "list", "watch"):
+        assert can_i(stack, gateway, verb, "secrets", namespace=SERVICES_NAMESPACE), verb
+    assert not can_i(stack, gateway, "update", "secrets", namespace=SERVICES_NAMESPACE)
+    for namespace in (WORKFLOW_NAMESPACE, SIMULATION_NAMESPACE, "kube-system"):
+        assert not can_i(stack, gateway, "list", "secrets", namespace=namespace), namespace
+    assert not can_i(stack, gateway, "create", "pods", namespace=SERVICES_NAMESPACE)
+    for service in ("metrics-collector", "storage-broker"):
+        account = f"{SERVICES_NAMESPACE}:{service}"
+        assert not can_i(stack, account, "list", "secrets", namespace=SERVICES_NAMESPACE)
     # The kwok-scaler watches simulated runs, in the simulations' namespace
     # only; the submitter makes and stops them.
     scaler = f"{SERVICES_NAMESPACE}:kwok-scaler"

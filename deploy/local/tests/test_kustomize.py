@@ -106,7 +106,7 @@ def pod_specs(docs: list[Doc]) -> Iterator[tuple[str, Doc]]:
             yield name, found["spec"]["template"]["spec"]
 
 
-def test_service_pods_pass_restricted_and_only_three_get_a_token(docs: list[Doc]) -> None:
+def test_service_pods_pass_restricted_and_only_four_get_a_token(docs: list[Doc]) -> None:
     accounts = of_kind(docs, "ServiceAccount", SERVICES_NAMESPACE)
     with_token = set()
     for name, spec in pod_specs(docs):
@@ -125,7 +125,7 @@ def test_service_pods_pass_restricted_and_only_three_get_a_token(docs: list[Doc]
             mounted = account.get("automountServiceAccountToken", True)
         if mounted:
             with_token.add(name)
-    assert with_token == {"workflow-submitter", "argo-watcher", "kwok-scaler"}
+    assert with_token == {"gateway", "workflow-submitter", "argo-watcher", "kwok-scaler"}
 
 
 def grants(

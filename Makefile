@@ -55,8 +55,11 @@ unit: ## unit tests of every service and lib (no network)
 build: install ## build the local stack's upstream components into the cache (once)
 	deploy/local/build.sh
 
-up: build web ## start the local stack (idempotent; the gateway serves the web GUI) and print its endpoints
-	$(STACK) up
+# MODE=cluster: the services as pods of deploy/kustomize/overlays/local on the real node.
+MODE ?= process
+up: build web ## start the local stack (idempotent; the gateway serves the web GUI) and print its endpoints; MODE=cluster runs the services as pods
+	$(if $(filter cluster,$(MODE)),$(MAKE) images)
+	SIMPIPE_MODE=$(MODE) $(STACK) up
 
 down: ## stop everything `make up` started
 	@if [ -x $(PY) ]; then $(STACK) down; else echo "nothing to stop (no .venv)"; fi
@@ -67,10 +70,13 @@ status: ## show each component: running, pid, endpoint
 logs: ## tail the stack's logs (COMPONENT=name for one)
 	$(STACK) logs $(COMPONENT)
 
-test: install ## lint, types, unit tests (the web GUI's too); then the stack up, the images built, and the integration and browser tests against them
+test: install ## lint, types, unit tests (the web GUI's too); then the stack up, the images built, the integration and browser tests against them; then the services as pods (MODE=cluster) and a dry run through them
 	$(MAKE) lint typecheck unit web-check
 	$(MAKE) up images
 	$(PY) -m pytest tests
+	@# The same stack with the services as pods (overlays/local): a dry run end to end.
+	$(MAKE) up MODE=cluster
+	$(PY) -m pytest tests/cluster
 
 demo: up ## stack up, an example pipeline dry-run, its steps and measurements
 	$(PY) -m simpipe_devstack demo

@@ -32,6 +32,7 @@ from simpipe_devstack.cluster_policy import (
 )
 from simpipe_devstack.components.cluster import KWOK_NODE_LABEL
 from simpipe_devstack.components.kubelet import REAL_NODE_KIND, REAL_NODE_TAINT
+from simpipe_devstack.components.node_network import NodeNetwork
 from simpipe_devstack.demo import example_document, example_placement
 from simpipe_devstack.example_pipeline import EXAMPLE_STEPS, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
@@ -372,6 +373,59 @@ def test_a_pod_on_the_real_node_cannot_reach_argo_but_reaches_s3(
     assert "reached minio" in lines
     for probe in ("argo-server", "argo-controller-metrics", "argo-controller-health"):
         assert f"refused {probe}" in lines, log
+
+
+@pytest.mark.timeout(150)
+def test_only_the_services_pods_reach_nats_argo_and_prometheus_through_the_pod_gateway(
+    real_node: Stack, core: client.CoreV1Api
+) -> None:
+    """The pod gateway's routes for the services' pods (MODE=cluster): it
+    accepts, asks the apiserver whose address this is, and closes without a
+    byte unless it is a pod of simpipe-system. The same probe from a pod
+    there is the control: NATS says INFO, the others answer HTTP."""
+    node_ip = real_node.layout.node_ip
+    routes = NodeNetwork().services_routes(real_node)
+    # Five tries a port, a second apart: a pod may connect before the
+    # apiserver knows its address (the gateway then refuses, as it should).
+    script = "; ".join(
+        f"for try in 1 2 3 4 5; do got=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | "
+        f"nc -w 3 {node_ip} {port} 2>/dev/null | head -c 4); "
+        f'[ -n "$got" ] && break; sleep 1; done; echo "answer {port}: $got"'
+        for port in routes
+    )
+    answers: dict[str, list[str]] = {}
+    names: list[tuple[str, str]] = []
+    try:
+        for namespace in (WORKFLOW_NAMESPACE, SERVICES_NAMESPACE):
+            pod = compliant_pod(unique("gateway-routes"), script)
+            pod["spec"]["nodeSelector"] = {KWOK_NODE_LABEL: REAL_NODE_KIND}
+            pod["spec"]["tolerations"] = [{**REAL_NODE_TAINT, "operator": "Equal"}]
+            if namespace == SERVICES_NAMESPACE:
+                pod["spec"]["serviceAccountName"] = "default"
+            core.create_namespaced_pod(namespace, pod)  # type: ignore[arg-type]
+            names.append((namespace, pod["metadata"]["name"]))
+        for namespace, name in names:
+            deadline = time.monotonic() + 120
+            while (phase := core.read_namespaced_pod(name, namespace).status.phase) not in (  # type: ignore[union-attr,operator]
+                "Succeeded",
+                "Failed",
+            ):
+                assert time.monotonic() < deadline, f"{name} still {phase}"
+                time.sleep(0.5)
+            log = core.read_namespaced_pod_log(name, namespace, container="main")
+            assert phase == "Succeeded", log
+            answers[namespace] = log.split("\n")
+    finally:
+        for namespace, name in names:
+            core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+    ports = real_node.layout.ports
+    for port in routes:
+        assert f"answer {port}: " in answers[WORKFLOW_NAMESPACE], answers
+    control = answers[SERVICES_NAMESPACE]
+    assert f"answer {ports['nats']}: INFO" in control, control
+    for port in routes:
+        if port != ports["nats"]:
+            assert f"answer {port}: HTTP" in control, control
 
 
 async def finished(gql: GraphQLClient, dry_run_id: str) -> str:

@@ -18,7 +18,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from simpipe_devstack.components.cluster_services import mesh_hosts
+from simpipe_devstack.components.node_network import ARGO_SERVER_FOR_SERVICES_PORT, NodeNetwork
+from simpipe_devstack.components.prometheus import KWOK_SCRAPE_INTERVALS
+from simpipe_devstack.components.services import go_seconds
 from simpipe_devstack.images import SERVICE_HTTP_PORTS
+from simpipe_devstack.layout import SERVICE_IPS, gui_origins
 from simpipe_devstack.stack import Stack
 
 KUSTOMIZE = Path(__file__).resolve().parents[2] / "deploy" / "kustomize"
@@ -139,8 +144,29 @@ def test_the_local_overlay_points_at_the_stacks_own_listeners(stack: Stack) -> N
     node, ports = stack.layout.node_ip, stack.layout.ports
     assert config["SIMPIPE_NATS_URL"] == f"nats://{node}:{ports['nats']}"
     assert config["SIMPIPE_S3_ENDPOINT"] == f"http://{node}:{ports['minio']}"
-    assert config["SIMPIPE_ARGO_SERVER_URL"] == f"http://{node}:{ports['argo_server']}"
+    argo = ARGO_SERVER_FOR_SERVICES_PORT
+    assert config["SIMPIPE_ARGO_SERVER_URL"] == f"http://{node}:{argo}"
     assert config["SIMPIPE_PROMETHEUS_URL"] == f"http://{node}:{ports['prometheus']}"
+    # What the pod gateway forwards for the services' pods, and only theirs.
+    routes = NodeNetwork().services_routes(stack)
+    assert routes[argo] == ports["argo_server"]
+    assert {ports["nats"], ports["prometheus"]} <= set(routes)
+    # No DNS: each Service's fixed address, the one its certificate holds.
+    services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
+    for service, address in SERVICE_IPS.items():
+        assert services[service]["spec"]["clusterIP"] == address
+        assert address in mesh_hosts(service)
+        if service != "gateway":
+            grpc = {p["name"]: p["port"] for p in services[service]["spec"]["ports"]}["grpc"]
+            key = f"SIMPIPE_{service.upper().replace('-', '_')}_ADDR"
+            assert config[key] == f"{address}:{grpc}", key
+    # The kwok-scaler times simulated steps by the scrape intervals Prometheus uses.
+    for scrape, interval in KWOK_SCRAPE_INTERVALS.items():
+        infix = "" if scrape == "standard" else f"{scrape.upper()}_"
+        setting = config[f"SIMPIPE_SIMULATION_{infix}SCRAPE_INTERVAL_SECONDS"]
+        assert float(setting) == go_seconds(interval), scrape
+    for origin in gui_origins(ports).split(","):
+        assert origin in config["SIMPIPE_CORS_ALLOWED_ORIGINS"].split(","), origin
     for deployment in deployments(objects):
         assert deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == (
             "Never"

@@ -14,7 +14,7 @@ from simpipe_devstack.components.argo import ArgoController
 from simpipe_devstack.components.cluster import Cluster
 from simpipe_devstack.components.prometheus import Prometheus
 from simpipe_devstack.components.services import go_seconds, service_env
-from simpipe_devstack.layout import Layout
+from simpipe_devstack.layout import SERVICE_IPS, Layout
 from simpipe_devstack.stack import Stack
 
 
@@ -81,10 +81,16 @@ def test_every_kwok_node_is_in_exactly_one_scrape_job(stack: Stack) -> None:
     seconds = [go_seconds(j["scrape_interval"]) for j in (fast, standard, coarse)]
     assert seconds == sorted(seconds)
     assert len(set(seconds)) == 3
-    scaler = f"127.0.0.1:{stack.layout.ports['kwok_scaler_http']}/discovery/scrape/"
-    assert [c["url"].split("//")[1] for c in fast["http_sd_configs"]] == [scaler + "fast"]
-    assert [c["url"].split("//")[1] for c in coarse["http_sd_configs"]] == [scaler + "coarse"]
-    assert scaler + "standard" in [c["url"].split("//")[1] for c in standard["http_sd_configs"]]
+    # The scaler as a process and as a pod (MODE=cluster): one of the two runs.
+    scalers = [
+        f"127.0.0.1:{stack.layout.ports['kwok_scaler_http']}/discovery/scrape/",
+        f"{SERVICE_IPS['kwok-scaler']}:9105/discovery/scrape/",
+    ]
+    for job, scrape in ((fast, "fast"), (coarse, "coarse")):
+        urls = [c["url"].split("//")[1] for c in job["http_sd_configs"]]
+        assert urls == [scaler + scrape for scaler in scalers]
+    for scaler in scalers:
+        assert scaler + "standard" in [c["url"].split("//")[1] for c in standard["http_sd_configs"]]
     kwok = f"127.0.0.1:{stack.layout.ports['kwok_controller']}"
     # As KWOK lists nodes: a virtual one only through the scaler, so never twice.
     virtual, own = "vc-1a2b3c4d-lab-p-0", "kwok-node-0"

@@ -215,6 +215,7 @@ class BuiltImage:
     name: str
     archive: Path
     seconds: float
+    rebuilt: bool = True
 
     @property
     def size_bytes(self) -> int:
@@ -222,10 +223,25 @@ class BuiltImage:
         return self.archive.stat().st_size
 
 
+def context_digest(context: Path, base: str) -> str:
+    """What an image is built from: the context's files, the Containerfile
+    and the base's name. The same digest as the archive's: nothing to do."""
+    digest = hashlib.sha256(base.encode())
+    digest.update(CONTAINERFILE.read_bytes())
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(context)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def build_image(cache: ImageCache, service: str, base: str) -> BuiltImage:
     started = time.monotonic()
     name = image_name(service)
     context = prepare_context(cache, service)
+    archive = cache.archive(service)
+    stamp = archive.with_suffix(".digest")
+    digest = context_digest(context, base)
+    if archive.is_file() and stamp.is_file() and stamp.read_text() == digest:
+        return BuiltImage(service, name, archive, time.monotonic() - started, rebuilt=False)
     buildah(
         cache, "bud", "--quiet", "--format", "docker", "--isolation", "chroot",
         "--layers=false", "--file", str(CONTAINERFILE),
@@ -234,10 +250,10 @@ def build_image(cache: ImageCache, service: str, base: str) -> BuiltImage:
         "--build-arg", f"VERSION={_version(service)}", "--build-arg", f"COMMIT={_commit()}",
         "--tag", name, str(context),
     )  # fmt: skip
-    archive = cache.archive(service)
     archive.parent.mkdir(parents=True, exist_ok=True)
     archive.unlink(missing_ok=True)
     buildah(cache, "push", "--quiet", name, f"docker-archive:{archive}:{name}")
+    stamp.write_text(digest)
     return BuiltImage(service, name, archive, time.monotonic() - started)
 
 
@@ -257,7 +273,8 @@ def build_images(layout: Layout, services: Sequence[str] = ()) -> int:
         print(f"  {service}: building ...", flush=True)
         built.append(build_image(cache, service, base))
         image = built[-1]
-        print(f"  {service}: {image.name}, {image.size_bytes / 2**20:.1f} MiB in "
+        done = "built" if image.rebuilt else "up to date"
+        print(f"  {service}: {image.name} {done}, {image.size_bytes / 2**20:.1f} MiB in "
               f"{image.seconds:.0f} s -> {image.archive}", flush=True)  # fmt: skip
     # A rebuilt tag leaves its old image behind, whole (vfs keeps no shared layers).
     buildah(cache, "rmi", "--prune")

@@ -92,6 +92,16 @@ SIMULATION_NAMESPACE = "simpipe-sim"
 # machine (nothing routes it elsewhere, pods get no route out). Its first
 # address is the node's own, where pods reach the apiserver and S3. Change
 # it with SIMPIPE_NODE_SUBNET if it clashes with a network here.
+# MODE=cluster: each service's Service at a fixed address of the static band
+# of SERVICE_SUBNET (overlays/local pins the same; the local cluster has no DNS).
+SERVICE_IPS = {
+    "gateway": "10.0.0.10",
+    "workflow-submitter": "10.0.0.11",
+    "argo-watcher": "10.0.0.12",
+    "metrics-collector": "10.0.0.13",
+    "storage-broker": "10.0.0.14",
+    "kwok-scaler": "10.0.0.15",
+}
 DEFAULT_NODE_SUBNET = ipaddress.IPv4Network("10.244.0.0/24")
 # kwokctl's default Service range; the `kubernetes` Service takes its first address.
 SERVICE_SUBNET = ipaddress.IPv4Network("10.0.0.0/24")

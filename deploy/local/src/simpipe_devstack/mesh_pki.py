@@ -71,6 +71,12 @@ class MeshPki:
             self.ca_file, self.directory / f"{identity}.pem", self.directory / f"{identity}-key.pem"
         )
 
+    def authority(self) -> Authority:
+        """The stack's CA (made by `ensure`), to issue certificates with
+        other names than the local ones (the services' pods')."""
+        self.ensure(())
+        return Authority(self.ca_file.read_bytes(), self._ca_key_file.read_bytes())
+
     def ensure(self, identities: Iterable[str]) -> list[str]:
         """Makes the CA if there is none, and each identity's certificate
         unless a fitting one is there; returns what it made."""

@@ -7,15 +7,21 @@ import os
 import time
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 
 from simpipe_devstack.components import Component, all_components
 from simpipe_devstack.components.cluster import Cluster
-from simpipe_devstack.components.services import SERVICE_NAMES, port_key
+from simpipe_devstack.components.cluster_services import ClusterServices
+from simpipe_devstack.components.services import SERVICE_NAMES, Service, port_key
 from simpipe_devstack.layout import Layout
 from simpipe_devstack.node_support import real_node_problem
 from simpipe_devstack.processes import StackError, Supervisor
 from simpipe_devstack.readiness import port_holder, port_in_use
 from simpipe_devstack.secrets import Secrets
+
+# How the six services run: processes on this machine, or pods on its real
+# node (deploy/kustomize/overlays/local).
+MODES = ("process", "cluster")
 
 
 class Stack:
@@ -48,10 +54,38 @@ class Stack:
     def real_node(self) -> bool:
         return self.real_node_problem is None
 
+    @cached_property
+    def mode(self) -> str:
+        """ "process" (the services as processes) or "cluster" (as pods of
+        deploy/kustomize/overlays/local): SIMPIPE_MODE, else what the last
+        `up` used."""
+        chosen = os.environ.get("SIMPIPE_MODE", "")
+        if not chosen and self.mode_file.is_file():
+            chosen = self.mode_file.read_text().strip()
+        chosen = chosen or "process"
+        if chosen not in MODES:
+            raise StackError(f"SIMPIPE_MODE={chosen!r}: expected one of {', '.join(MODES)}")
+        return chosen
+
+    @property
+    def mode_file(self) -> Path:
+        return self.layout.state / "mode"
+
+    def in_mode(self, component: Component) -> bool:
+        if isinstance(component, ClusterServices):
+            return self.mode == "cluster"
+        if isinstance(component, Service):
+            return self.mode == "process"
+        return True
+
     @property
     def active_components(self) -> list[Component]:
-        """What `up` starts here: everything, less the real node where it cannot run."""
-        return [c for c in self.components if self.real_node or not c.real_node]
+        """What `up` starts here: everything, less the real node where it
+        cannot run, with the services as processes or as pods (mode)."""
+        return [
+            c for c in self.components
+            if (self.real_node or not c.real_node) and self.in_mode(c)
+        ]  # fmt: skip
 
     def service_http_ports(self) -> dict[str, int]:
         return {name: self.layout.ports[port_key(name, "http")] for name in SERVICE_NAMES}
@@ -110,6 +144,14 @@ class Stack:
             # Every client holds the old cluster's certificates: start over.
             self.out("  the cluster's configuration changed: restarting the whole stack")
             self.down()
+        if self.mode == "cluster" and self.real_node_problem:
+            raise StackError(f"MODE=cluster needs the real node: {self.real_node_problem}")
+        # Switching modes: the services of the other mode go first.
+        for component in reversed(self.components):
+            if not self.in_mode(component) and component.is_running(self):
+                self.out(f"  ...  {component.name:<20} stopping ({self.mode} mode)")
+                component.stop(self)
+        self.mode_file.write_text(self.mode)
         started: list[Component] = []
         current = ""
         t_all = time.monotonic()

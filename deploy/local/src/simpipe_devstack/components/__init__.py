@@ -4,6 +4,7 @@ from simpipe_devstack.components.argo import ArgoController, ArgoServer
 from simpipe_devstack.components.base import Component
 from simpipe_devstack.components.cadvisor import Cadvisor
 from simpipe_devstack.components.cluster import Cluster
+from simpipe_devstack.components.cluster_services import ClusterServices
 from simpipe_devstack.components.containerd import Containerd
 from simpipe_devstack.components.kube_proxy import KubeProxy
 from simpipe_devstack.components.kubelet import Kubelet
@@ -37,6 +38,8 @@ def all_components() -> list[Component]:
         ArgoController(),
         ArgoServer(),
         *(Service(name) for name in SERVICE_NAMES),
+        # The same six as pods instead (make up MODE=cluster).
+        ClusterServices(),
     ]
 
 

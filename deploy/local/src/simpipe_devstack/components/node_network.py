@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simpipe_devstack.components.base import ProcessComponent
+from simpipe_devstack.layout import SERVICES_NAMESPACE
 from simpipe_devstack.processes import ProcessSpec, StackError
 from simpipe_devstack.readiness import port_in_use
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from simpipe_devstack.stack import Stack
 
 BRIDGE = "simpipe0"
+# Where the services' pods reach the Argo server (overlays/local).
+ARGO_SERVER_FOR_SERVICES_PORT = 12746
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -47,6 +50,18 @@ class NodeNetwork(ProcessComponent):
         """Loopback services pods need, reachable at the same port on the node address."""
         return stack.layout.ports["kube_apiserver"], stack.layout.ports["minio"]
 
+    def services_routes(self, stack: Stack) -> dict[int, int]:
+        """Node-address port -> loopback port of what only the services' pods
+        may reach (`make up MODE=cluster`): NATS, Prometheus, the Argo
+        server. Argo's server listens on every interface (its own port is
+        guarded, loopback_guard), so its route takes another port."""
+        ports = stack.layout.ports
+        return {
+            ports["nats"]: ports["nats"],
+            ports["prometheus"]: ports["prometheus"],
+            ARGO_SERVER_FOR_SERVICES_PORT: ports["argo_server"],
+        }
+
     def prepare(self, stack: Stack) -> None:
         if bridge_ready(stack):
             return
@@ -58,13 +73,22 @@ class NodeNetwork(ProcessComponent):
     def spec(self, stack: Stack) -> ProcessSpec:
         node_ip = stack.layout.node_ip
         routes = [f"{node_ip}:{port}=127.0.0.1:{port}" for port in self.forwarded_ports(stack)]
+        routes += [
+            f"{node_ip}:{listen}=127.0.0.1:{target}@{SERVICES_NAMESPACE}"
+            for listen, target in self.services_routes(stack).items()
+        ]
         return ProcessSpec(
-            self.name, [sys.executable, "-m", "simpipe_devstack.pod_gateway", *routes]
-        )
+            self.name,
+            [
+                sys.executable, "-m", "simpipe_devstack.pod_gateway",
+                "--kubeconfig", str(stack.layout.kubeconfig), *routes,
+            ],
+        )  # fmt: skip
 
     def ready(self, stack: Stack) -> Callable[[], bool]:
         node_ip = stack.layout.node_ip
-        return lambda: all(port_in_use(p, node_ip) for p in self.forwarded_ports(stack))
+        ports = (*self.forwarded_ports(stack), *self.services_routes(stack))
+        return lambda: all(port_in_use(p, node_ip) for p in ports)
 
     def is_running(self, stack: Stack) -> bool:
         return super().is_running(stack) and bridge_ready(stack)

@@ -11,6 +11,8 @@ import yaml
 
 from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.kubelet import REAL_NODE_NAME
+from simpipe_devstack.images import SERVICE_HTTP_PORTS
+from simpipe_devstack.layout import SERVICE_IPS, SERVICES_NAMESPACE
 from simpipe_devstack.processes import ProcessSpec, StackError
 from simpipe_devstack.readiness import http_ok
 
@@ -79,6 +81,43 @@ class Prometheus(ProcessComponent):
                         for name, port in stack.service_http_ports().items()
                     ],
                 },
+                self.service_pods_job(stack),
+            ],
+        }
+
+    def service_pods_job(self, stack: Stack) -> dict[str, Any]:
+        """The services as pods (MODE=cluster), found as a cluster's
+        Prometheus finds them: pods of simpipe-system annotated
+        prometheus.io/scrape, at their pod address and annotated port,
+        labelled `service` like the processes' job. No pods, no targets."""
+        annotation = "__meta_kubernetes_pod_annotation_prometheus_io_"
+        return {
+            "job_name": "simpipe-service-pods",
+            "kubernetes_sd_configs": [
+                {
+                    "role": "pod",
+                    "kubeconfig_file": str(stack.layout.kubeconfig),
+                    "namespaces": {"names": [SERVICES_NAMESPACE]},
+                }
+            ],
+            "relabel_configs": [
+                {"source_labels": [f"{annotation}scrape"], "regex": "true", "action": "keep"},
+                {
+                    "source_labels": ["__meta_kubernetes_pod_ip", f"{annotation}port"],
+                    "regex": "(.+);(.+)",
+                    "replacement": "$1:$2",
+                    "target_label": "__address__",
+                },
+                {
+                    "source_labels": [f"{annotation}path"],
+                    "regex": "(.+)",
+                    "target_label": "__metrics_path__",
+                },
+                {
+                    "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+                    "target_label": "service",
+                },
+                {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
             ],
         }
 
@@ -89,12 +128,17 @@ class Prometheus(ProcessComponent):
         nodes dropped there: a node scraped twice would count its pods'
         usage twice)."""
         ports = stack.layout.ports
-        scaler = f"http://127.0.0.1:{ports['kwok_scaler_http']}/discovery/scrape"
         # Every second: the scaler lists a cluster's nodes from its record
         # on, so a simulation started once its nodes are Ready is scraped
         # from its first pod (KWOK's list of the stack's own nodes is
         # fixed; 5 s, as it lists every node, is plenty).
-        listed = [{"url": f"{scaler}/{scrape}", "refresh_interval": "1s"}]
+        # The scaler as a process, and as a pod at its Service's fixed
+        # address (MODE=cluster); the one not running lists nothing.
+        pod_scaler = f"http://{SERVICE_IPS['kwok-scaler']}:{SERVICE_HTTP_PORTS['kwok-scaler']}"
+        listed = [
+            {"url": f"{base}/discovery/scrape/{scrape}", "refresh_interval": "1s"}
+            for base in (f"http://127.0.0.1:{ports['kwok_scaler_http']}", pod_scaler)
+        ]
         kwok = [
             {
                 "url": f"http://127.0.0.1:{ports['kwok_controller']}/discovery/prometheus",

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import nats
 import pytest
-from nats.js.api import DeliverPolicy
 
 from simpipe.v1 import events_pb2, storage_broker_pb2, storage_broker_pb2_grpc
 from simpipe_common.grpc_channel import mesh_channel
@@ -30,9 +29,9 @@ from simpipe_devstack.components.nats import Nats
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
+from simpipe_devstack.stored_events import stored_events
 from simpipe_events import contract
 from simpipe_events.last_event import last_event
-from simpipe_events.stream import STREAM
 
 DEV = "local-dev"
 VICTIMS = ("workflow-submitter", "argo-watcher", "metrics-collector", "storage-broker", "gateway")
@@ -121,27 +120,11 @@ async def created_keys(js: Any, prefix: str) -> set[str]:
     subject = contract.event_type(events_pb2.ObjectCreated).subject(
         owner=DEV, bucket=UPLOADS_BUCKET
     )
-    info = await js.stream_info(STREAM, subjects_filter=subject)
-    if not (info.state.subjects or {}):
-        return set()
-    keys: set[str] = set()
-    done = asyncio.Event()
-
-    async def take(msg: Any) -> None:
-        event = contract.decode(msg.subject, msg.data)
+    keys = set()
+    for event in await stored_events(js, subject):
         assert isinstance(event, events_pb2.ObjectCreated)
         if event.key.startswith(prefix):
             keys.add(event.key)
-        if msg.metadata.num_pending == 0:
-            done.set()
-
-    reader = await js.subscribe(
-        subject, stream=STREAM, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL, cb=take
-    )
-    try:
-        await asyncio.wait_for(done.wait(), 30)
-    finally:
-        await reader.unsubscribe()
     return keys
 
 

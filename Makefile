@@ -70,13 +70,19 @@ status: ## show each component: running, pid, endpoint
 logs: ## tail the stack's logs (COMPONENT=name for one)
 	$(STACK) logs $(COMPONENT)
 
+# The suites that run again with the services as pods (make test's last part).
+CLUSTER_SUITES := $(addprefix tests/integration/,test_dry_runs_graphql.py test_dry_run_artifacts.py \
+	test_storage.py test_multipart_upload.py test_storage_isolation.py \
+	test_metrics.py test_metrics_reports.py test_metrics_of_many_steps.py)
+
 test: install ## lint, types, unit tests (the web GUI's too); then the stack up, the images built, the integration and browser tests against them; then the services as pods (MODE=cluster) and a dry run through them
 	$(MAKE) lint typecheck unit web-check
 	$(MAKE) up images
 	$(PY) -m pytest tests
-	@# The same stack with the services as pods (overlays/local): a dry run end to end.
+	@# The same stack with the services as pods (overlays/local): the cluster's own
+	@# tests, then the dry-run, storage and metrics suites again.
 	$(MAKE) up MODE=cluster
-	$(PY) -m pytest tests/cluster
+	$(PY) -m pytest tests/cluster $(CLUSTER_SUITES)
 
 demo: up ## stack up, an example pipeline dry-run, its steps and measurements
 	$(PY) -m simpipe_devstack demo

@@ -18,7 +18,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from simpipe_devstack.components.cluster_services import mesh_hosts
+from simpipe_devstack.components.cluster_services import GRPC_PORTS, mesh_hosts
 from simpipe_devstack.components.node_network import ARGO_SERVER_FOR_SERVICES_PORT, NodeNetwork
 from simpipe_devstack.components.prometheus import KWOK_SCRAPE_INTERVALS
 from simpipe_devstack.components.services import go_seconds
@@ -158,6 +158,7 @@ def test_the_local_overlay_points_at_the_stacks_own_listeners(stack: Stack) -> N
         assert address in mesh_hosts(service)
         if service != "gateway":
             grpc = {p["name"]: p["port"] for p in services[service]["spec"]["ports"]}["grpc"]
+            assert GRPC_PORTS[service] == grpc, service
             key = f"SIMPIPE_{service.upper().replace('-', '_')}_ADDR"
             assert config[key] == f"{address}:{grpc}", key
     # The kwok-scaler times simulated steps by the scrape intervals Prometheus uses.

@@ -13,6 +13,7 @@ settings) and those Secrets, never the namespaces, RBAC or users' objects.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import time
@@ -24,7 +25,7 @@ import yaml
 
 from simpipe_devstack.components.base import Component
 from simpipe_devstack.components.services import SERVICE_NAMES
-from simpipe_devstack.images import ImageCache, image_name
+from simpipe_devstack.images import SERVICE_HTTP_PORTS, ImageCache, image_name
 from simpipe_devstack.layout import SERVICE_IPS, SERVICES_NAMESPACE
 from simpipe_devstack.mesh_pki import stack_pki
 from simpipe_devstack.node_images import import_archive
@@ -37,6 +38,14 @@ if TYPE_CHECKING:
 
 OVERLAY = Path(__file__).resolve().parents[5] / "deploy" / "kustomize" / "overlays" / "local"
 PART_OF = "app.kubernetes.io/part-of=simpipe"
+# Each service's gRPC port in its pod and Service (deploy/kustomize/base).
+GRPC_PORTS = {
+    "workflow-submitter": 50051,
+    "argo-watcher": 50052,
+    "metrics-collector": 50053,
+    "storage-broker": 50054,
+    "kwok-scaler": 50055,
+}
 ROLLOUT_TIMEOUT = 240.0
 
 
@@ -139,7 +148,25 @@ class ClusterServices(Component):
             available = self.deployments_available(stack)
         except (StackError, subprocess.TimeoutExpired):
             return False
-        return set(available) == set(SERVICE_NAMES) and all(available.values())
+        return (
+            set(available) == set(SERVICE_NAMES)
+            and all(available.values())
+            and self.deployed_file(stack).is_file()
+            and self.deployed_file(stack).read_text() == self.what_to_deploy(stack)
+        )
+
+    def deployed_file(self, stack: Stack) -> Path:
+        return stack.layout.state / "cluster-services.deployed"
+
+    def what_to_deploy(self, stack: Stack) -> str:
+        """The overlay as rendered and the images' build digests: when
+        either changed since the last start, `up` deploys again."""
+        digest = hashlib.sha256(self.kubectl(stack, "kustomize", str(OVERLAY)).encode())
+        cache = ImageCache(stack.layout.cache / "images")
+        for service in SERVICE_NAMES:
+            stamp = cache.archive(service).with_suffix(".digest")
+            digest.update(stamp.read_bytes() if stamp.is_file() else b"-")
+        return digest.hexdigest()
 
     def start(self, stack: Stack) -> None:
         cache = ImageCache(stack.layout.cache / "images")
@@ -175,6 +202,7 @@ class ClusterServices(Component):
             "the gateway pod", lambda: gateway_ready(self.gateway_url()), 60,
             on_failure=lambda: self.diagnosis(stack, "gateway"),
         )  # fmt: skip
+        self.deployed_file(stack).write_text(self.what_to_deploy(stack))
 
     def diagnosis(self, stack: Stack, service: str) -> str:
         try:
@@ -214,13 +242,16 @@ class ClusterServices(Component):
         return f"http://{SERVICE_IPS['gateway']}:8080"
 
     def endpoints(self, stack: Stack) -> dict[str, str]:
+        """The same keys as the processes' (components/services.py), at the
+        Services' fixed addresses: the suites run unchanged in this mode."""
         gateway = self.gateway_url()
-        return {
-            "gateway_http": gateway,
-            "graphql": f"{gateway}/graphql",
-            "mode": "cluster",
-            **{f"{s}_service": f"{SERVICE_IPS[s]}" for s in SERVICE_NAMES if s != "gateway"},
-        }
+        found = {"graphql": f"{gateway}/graphql", "mode": "cluster"}
+        for service in SERVICE_NAMES:
+            address = SERVICE_IPS[service]
+            found[f"{service}_http"] = f"http://{address}:{SERVICE_HTTP_PORTS[service]}"
+            if service != "gateway":
+                found[f"{service}_grpc"] = f"{address}:{GRPC_PORTS[service]}"
+        return found
 
 
 def json_of(text: str) -> dict[str, Any]:

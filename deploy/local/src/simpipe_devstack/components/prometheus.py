@@ -12,7 +12,7 @@ import yaml
 from simpipe_devstack.components.base import ProcessComponent
 from simpipe_devstack.components.kubelet import REAL_NODE_NAME
 from simpipe_devstack.images import SERVICE_HTTP_PORTS
-from simpipe_devstack.layout import SERVICE_IPS, SERVICES_NAMESPACE
+from simpipe_devstack.layout import SERVICE_IPS
 from simpipe_devstack.processes import ProcessSpec, StackError
 from simpipe_devstack.readiness import http_ok
 
@@ -86,38 +86,17 @@ class Prometheus(ProcessComponent):
         }
 
     def service_pods_job(self, stack: Stack) -> dict[str, Any]:
-        """The services as pods (MODE=cluster), found as a cluster's
-        Prometheus finds them: pods of simpipe-system annotated
-        prometheus.io/scrape, at their pod address and annotated port,
-        labelled `service` like the processes' job. No pods, no targets."""
-        annotation = "__meta_kubernetes_pod_annotation_prometheus_io_"
+        """The services as pods (MODE=cluster), at their Services' fixed
+        addresses. A cluster's Prometheus finds each pod by its
+        prometheus.io/* annotations; Debian's Prometheus is built without
+        Kubernetes discovery, so here a scrape reaches one replica of a
+        service, whichever the Service picks (one replica unless a test
+        scales them). Nothing answers there in process mode."""
         return {
             "job_name": "simpipe-service-pods",
-            "kubernetes_sd_configs": [
-                {
-                    "role": "pod",
-                    "kubeconfig_file": str(stack.layout.kubeconfig),
-                    "namespaces": {"names": [SERVICES_NAMESPACE]},
-                }
-            ],
-            "relabel_configs": [
-                {"source_labels": [f"{annotation}scrape"], "regex": "true", "action": "keep"},
-                {
-                    "source_labels": ["__meta_kubernetes_pod_ip", f"{annotation}port"],
-                    "regex": "(.+);(.+)",
-                    "replacement": "$1:$2",
-                    "target_label": "__address__",
-                },
-                {
-                    "source_labels": [f"{annotation}path"],
-                    "regex": "(.+)",
-                    "target_label": "__metrics_path__",
-                },
-                {
-                    "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
-                    "target_label": "service",
-                },
-                {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+            "static_configs": [
+                {"targets": [f"{SERVICE_IPS[name]}:{port}"], "labels": {"service": name}}
+                for name, port in SERVICE_HTTP_PORTS.items()
             ],
         }
 

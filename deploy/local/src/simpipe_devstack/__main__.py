@@ -62,8 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("archives", nargs="+", type=Path)
     images = sub.add_parser("images", help="build the services' images (buildah, no daemon)")
     images.add_argument("services", nargs="*", help="only these (default: every service)")
+    sub.add_parser(
+        "dashboards", help="write the Grafana dashboards (deploy/kustomize/base/dashboards)"
+    )
     args = parser.parse_args(argv)
     try:
+        if args.command == "dashboards":
+            from simpipe_devstack.grafana_dashboards import write
+
+            for path in write():
+                print(f"wrote {path}")
+            return 0
         if args.command == "images":
             from simpipe_devstack.images import build_images
 

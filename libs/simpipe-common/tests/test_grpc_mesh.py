@@ -290,3 +290,30 @@ async def test_a_request_beyond_a_limit_is_refused(
     address, _ = await serve_watcher(grpc_max_request_bytes=server_takes)
     big = argo_watcher_pb2.GetDryRunRequest(caller="alice", dry_run_id="x" * (2 * MIB))
     assert await code_of_call(address, gateway(grpc_max_request_bytes=caller_sends), big) == code
+
+
+def handled(method: str, outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "simpipe_grpc_server_handling_seconds_count", {"method": method, "outcome": outcome}
+        )
+        or 0.0
+    )
+
+
+async def test_every_call_is_counted_and_timed_by_method_and_outcome(
+    serve_watcher: ServeWatcher,
+) -> None:
+    get, watch = "/simpipe.v1.ArgoWatcher/GetDryRun", "/simpipe.v1.ArgoWatcher/WatchDryRun"
+    before = {key: handled(*key) for key in ((get, "ok"), (watch, "ok"), (get, "error"))}
+    address, _ = await serve_watcher()
+    async with watcher_stub(as_identity(address, "gateway")) as watcher:
+        await watcher.GetDryRun(REQUEST, timeout=10)
+        assert len([run async for run in watcher.WatchDryRun(REQUEST, timeout=10)]) == 2
+    async with watcher_stub(as_identity(address, "storage-broker")) as refused:
+        with pytest.raises(grpc.aio.AioRpcError):
+            await refused.GetDryRun(REQUEST, timeout=10)
+    assert handled(get, "ok") == before[(get, "ok")] + 1
+    assert handled(watch, "ok") == before[(watch, "ok")] + 1
+    # A refusal is an error of the method it was for.
+    assert handled(get, "error") == before[(get, "error")] + 1

@@ -350,6 +350,72 @@ def services_dashboard() -> model.Dashboard:
                 ),
             )
         )
+        .with_row(_row(ids, "Requests and backlog"))
+        .with_panel(
+            _series(
+                ids,
+                "gRPC requests",
+                "reqps",
+                "gRPC calls each service answered per second, by method (health and refusals "
+                "included; the gateway serves none).",
+                Query(
+                    _or_zero(
+                        _per_service_rate("simpipe_grpc_server_handling_seconds_count", "method")
+                    ),
+                    "{{service}} {{method}}",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                ids,
+                "gRPC latency p95",
+                "s",
+                "The time 95% of each service's gRPC calls took (a stream: until its last answer).",
+                Query(
+                    "histogram_quantile(0.95, sum by (service, le) (rate("
+                    f"simpipe_grpc_server_handling_seconds_bucket{{{SERVICE}}}[{RATE}])))",
+                    "{{service}} p95",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                ids,
+                "gRPC errors",
+                "reqps",
+                "gRPC calls per second that ended in an error (refused, aborted or raised).",
+                Query(
+                    _or_zero(
+                        "sum by (service, method) (rate(simpipe_grpc_server_handling_seconds_count"
+                        f'{{outcome="error", {SERVICE}}}[{RATE}]))'
+                    ),
+                    "{{service}} {{method}}",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                ids,
+                "Event consumer backlog",
+                "short",
+                "Each durable consumer's events not delivered yet (lag) and delivered but not "
+                "acknowledged (in hand); its replicas report the same numbers.",
+                Query(
+                    _or_zero(
+                        f"max by (service, consumer) (simpipe_events_consumer_pending{{{SERVICE}}})"
+                    ),
+                    "{{service}} {{consumer}} lag",
+                ),
+                Query(
+                    _or_zero(
+                        "max by (service, consumer) "
+                        f"(simpipe_events_consumer_ack_pending{{{SERVICE}}})"
+                    ),
+                    "{{service}} {{consumer}} in hand",
+                ),
+            )
+        )
         .with_row(_row(ids, "Errors"))
         .with_panel(
             _series(

@@ -21,7 +21,7 @@ from faststream.nats import JStream, NatsBroker, NatsUserPassword
 from google.protobuf.message import Message
 from nats.aio.client import DEFAULT_INBOX_PREFIX
 from nats.js import api as js_api
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from simpipe_common.checks import CheckResult
 from simpipe_common.errors import StartupError
@@ -40,6 +40,19 @@ PUBLISH_RETRIES = Counter(
     "Events NATS did not acknowledge at a try (each is tried again until it does)",
 )
 
+# Each durable consumer's backlog: events not yet delivered (the lag) and
+# delivered but not yet acknowledged (in hand).
+CONSUMER_PENDING = Gauge(
+    "simpipe_events_consumer_pending",
+    "Events of the stream a durable consumer has not delivered yet (its lag)",
+    ["consumer"],
+)
+CONSUMER_ACK_PENDING = Gauge(
+    "simpipe_events_consumer_ack_pending",
+    "Events a durable consumer delivered that are not acknowledged yet",
+    ["consumer"],
+)
+BACKLOG_INTERVAL_SECONDS = 5.0
 PUBLISH_DROPPED = Counter(
     "simpipe_events_publish_dropped_total",
     "Events dropped because too many waited for NATS (alert on any)",
@@ -182,6 +195,24 @@ class EventBroker:
         release_free_memory()
         self.started.set()
         log.info("events connected", url=self.settings.nats_url)
+        await self._report_backlog()
+
+    async def _report_backlog(self) -> None:
+        """Until stopped: each durable consumer's backlog, for /metrics
+        (shared by the service's replicas: each reports the same numbers)."""
+        if not self.consumers:
+            return
+        js = self.broker.connection.jetstream()
+        while True:
+            for consumer in self.consumers:
+                try:
+                    info = await js.consumer_info(stream.STREAM, consumer.name)
+                except Exception as error:
+                    log.debug("consumer backlog not read", consumer=consumer.name, error=str(error))
+                    continue
+                CONSUMER_PENDING.labels(consumer.name).set(info.num_pending or 0)
+                CONSUMER_ACK_PENDING.labels(consumer.name).set(info.num_ack_pending or 0)
+            await asyncio.sleep(BACKLOG_INTERVAL_SECONDS)
 
     async def ready(self) -> CheckResult:
         """For /health: started once (a later NATS outage does not unready it:

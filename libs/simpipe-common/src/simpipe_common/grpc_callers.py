@@ -101,11 +101,11 @@ class CallerAllowlist(grpc.aio.ServerInterceptor):
         return check
 
 
-def _guarded(
-    handler: grpc.RpcMethodHandler[Any, Any], check: Callable[[Context], Awaitable[None]]
-) -> grpc.RpcMethodHandler[Any, Any]:
-    """The same handler, running `check` before its behaviour. The context
-    (and so the peer's certificate) is only known to the behaviour itself."""
+def handler_parts(
+    handler: grpc.RpcMethodHandler[Any, Any],
+) -> tuple[Any, Callable[..., grpc.RpcMethodHandler[Any, Any]]]:
+    """A handler's behaviour and the function that makes a handler of its
+    kind again (for interceptors that wrap the behaviour)."""
     make: Callable[..., grpc.RpcMethodHandler[Any, Any]]
     if handler.unary_unary is not None:
         behaviour: Any = handler.unary_unary
@@ -119,6 +119,15 @@ def _guarded(
     else:
         behaviour = handler.stream_stream
         make = grpc.stream_stream_rpc_method_handler
+    return behaviour, make
+
+
+def _guarded(
+    handler: grpc.RpcMethodHandler[Any, Any], check: Callable[[Context], Awaitable[None]]
+) -> grpc.RpcMethodHandler[Any, Any]:
+    """The same handler, running `check` before its behaviour. The context
+    (and so the peer's certificate) is only known to the behaviour itself."""
+    behaviour, make = handler_parts(handler)
     guarded: Any
     if inspect.isasyncgenfunction(behaviour):
         # Streams answered by `yield`: the guard yields what they yield.

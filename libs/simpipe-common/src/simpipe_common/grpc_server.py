@@ -12,6 +12,7 @@ from grpc_reflection.v1alpha import reflection
 
 from simpipe.v1 import service_info_pb2_grpc
 from simpipe_common.grpc_callers import ALLOWED_CALLERS, SERVICE_INFO, CallerAllowlist
+from simpipe_common.grpc_metrics import CallMetrics
 from simpipe_common.mesh_tls import mesh_tls
 from simpipe_common.service_info import ServiceInfoServicer
 from simpipe_common.settings import GrpcServiceSettings
@@ -41,8 +42,12 @@ class GrpcServer:
         callers = ALLOWED_CALLERS.get(name, frozenset()) | settings.grpc_extra_callers
         self._health = health.aio.HealthServicer()
         self._server = grpc.aio.server(
-            # Without TLS no caller has an identity to check (tests only).
-            interceptors=[CallerAllowlist(name, callers)] if self._tls is not None else None,
+            # Calls timed first, refusals included; without TLS no caller
+            # has an identity to check (tests only).
+            interceptors=[
+                CallMetrics(),
+                *([CallerAllowlist(name, callers)] if self._tls is not None else []),
+            ],
             options=[
                 ("grpc.max_receive_message_length", settings.grpc_max_request_bytes),
                 ("grpc.max_send_message_length", settings.grpc_max_answer_bytes),

@@ -42,10 +42,19 @@ DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # libstdc++6: grpcio's extension links it.
 BASE_PACKAGES = ("python3", "python3-venv", "libstdc++6")
-# Named by its packages: another list makes another base.
+# How mmdebstrap makes it: only Essential packages and those named, no
+# Recommends, no docs; /usr merged by mmdebstrap's own hook rather than the
+# usrmerge package, which would pull in perl (about 50 MB).
+MMDEBSTRAP_OPTIONS = (
+    "--variant=essential",
+    "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
+    "--aptopt=APT::Install-Recommends false",
+    *(f"--dpkgopt=path-exclude=/usr/share/{d}/*" for d in ("doc", "man", "locale", "info")),
+)
+# Named by what makes it: other packages or options make another base.
 BASE_IMAGE = (
     f"simpipe.local/python-base:{DEBIAN_SUITE}-"
-    + hashlib.sha256(" ".join(BASE_PACKAGES).encode()).hexdigest()[:8]
+    + hashlib.sha256(" ".join((*BASE_PACKAGES, *MMDEBSTRAP_OPTIONS)).encode()).hexdigest()[:8]
 )
 # Wheels the base's glibc (bookworm: 2.36) takes; pip, given platforms,
 # takes only the ones named.
@@ -137,10 +146,8 @@ def ensure_base(cache: ImageCache, out: Callable[[str], None]) -> str:
         cache.base_tar.parent.mkdir(parents=True, exist_ok=True)
         _run(
             [
-                "mmdebstrap", "--quiet", "--variant=essential",
-                f"--include={','.join(BASE_PACKAGES)}",
-                *(f"--dpkgopt=path-exclude=/usr/share/{d}/*" for d in ("doc", "man", "locale", "info")),
-                "--format=tar", DEBIAN_SUITE, str(partial), DEBIAN_MIRROR,
+                "mmdebstrap", "--quiet", *MMDEBSTRAP_OPTIONS,
+                f"--include={','.join(BASE_PACKAGES)}", "--format=tar", DEBIAN_SUITE, str(partial), DEBIAN_MIRROR,
             ],
             "mmdebstrap", SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH,
         )  # fmt: skip

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,12 +175,11 @@ def prepare_context(cache: ImageCache, service: str) -> Path:
     requirements = context / "requirements.txt"
     export = [uv, "export", "--package", f"simpipe-{service}", "--no-dev", "--frozen",
               "--no-header", "--format", "requirements-txt", "--directory", str(REPO)]  # fmt: skip
-    requirements.write_text(_run([*export, "--no-emit-workspace"], "uv export", 300))
-    members = [
-        REPO / line[3:].strip()
-        for line in _run(export, "uv export", 300).splitlines()
-        if line.startswith("-e ./")
-    ]
+    # One export: our own packages are its editable lines (built as wheels
+    # below), the rest the pinned, hashed requirements.
+    exported = _run(export, "uv export", 300).splitlines(keepends=True)
+    members = [REPO / line[3:].strip() for line in exported if line.startswith("-e ./")]
+    requirements.write_text("".join(line for line in exported if not line.startswith("-e ")))
     # The wheels for CPython 3.11 on glibc, as the base has (Debian's 3.11);
     # pip from the machine's python3 (the project's .venv is uv's, without pip).
     _run(
@@ -209,11 +209,8 @@ def _commit() -> str:
 
 
 def _version(service: str) -> str:
-    text = (REPO / "services" / service / "pyproject.toml").read_text()
-    for line in text.splitlines():
-        if line.startswith("version"):
-            return line.partition("=")[2].strip().strip('"')
-    return "0"
+    with (REPO / "services" / service / "pyproject.toml").open("rb") as project:
+        return str(tomllib.load(project)["project"]["version"])
 
 
 @dataclass(frozen=True)
@@ -240,7 +237,7 @@ def context_digest(context: Path, base: str) -> str:
     return digest.hexdigest()
 
 
-def build_image(cache: ImageCache, service: str, base: str) -> BuiltImage:
+def build_image(cache: ImageCache, service: str, base: str, commit: str) -> BuiltImage:
     started = time.monotonic()
     name = image_name(service)
     context = prepare_context(cache, service)
@@ -254,7 +251,7 @@ def build_image(cache: ImageCache, service: str, base: str) -> BuiltImage:
         "--layers=false", "--file", str(CONTAINERFILE),
         "--build-arg", f"BASE={base}", "--build-arg", f"SERVICE={service}",
         "--build-arg", f"HTTP_PORT={SERVICE_HTTP_PORTS[service]}",
-        "--build-arg", f"VERSION={_version(service)}", "--build-arg", f"COMMIT={_commit()}",
+        "--build-arg", f"VERSION={_version(service)}", "--build-arg", f"COMMIT={commit}",
         "--tag", name, str(context),
     )  # fmt: skip
     archive.parent.mkdir(parents=True, exist_ok=True)
@@ -275,10 +272,11 @@ def build_images(layout: Layout, services: Sequence[str] = ()) -> int:
     cache = ImageCache(layout.cache / "images")
     print(f"images: building {len(chosen)} into {cache.root}", flush=True)
     base = ensure_base(cache, lambda line: print(line, flush=True))
+    commit = _commit()  # once: git status reads the whole tree
     built: list[BuiltImage] = []
     for service in chosen:
         print(f"  {service}: building ...", flush=True)
-        built.append(build_image(cache, service, base))
+        built.append(build_image(cache, service, base, commit))
         image = built[-1]
         done = "built" if image.rebuilt else "up to date"
         print(f"  {service}: {image.name} {done}, {image.size_bytes / 2**20:.1f} MiB in "

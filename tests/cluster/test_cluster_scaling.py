@@ -116,6 +116,15 @@ def one_step() -> dict[str, Any]:
     return built
 
 
+async def start_run(dev: GraphQLClient, project: str, run_id: str) -> None:
+    """A one-step run on virtual nodes, named by the test."""
+    await dev.execute(
+        CREATE,
+        i={"projectId": project, "dryRunId": run_id, "placement": "VIRTUAL_NODES",
+           "argoWorkflow": one_step()},
+    )  # fmt: skip
+
+
 @dataclass
 class Load:
     runs: list[str] = field(default_factory=list)
@@ -127,11 +136,7 @@ async def create_runs(dev: GraphQLClient, project: str, load: Load) -> None:
     while not load.stop.is_set():
         run_id = f"scaled-{uuid.uuid4().hex[:8]}"
         try:
-            await dev.execute(
-                CREATE,
-                i={"projectId": project, "dryRunId": run_id, "placement": "VIRTUAL_NODES",
-                   "argoWorkflow": one_step()},
-            )  # fmt: skip
+            await start_run(dev, project, run_id)
         except Exception:  # the replica that took it went: the user was told it failed
             load.refused += 1
         else:
@@ -244,11 +249,7 @@ async def test_every_gateway_replica_delivers_a_runs_updates(
         return [u["dryRunUpdates"] async for u in client.subscribe(updates, id=run_id)]
 
     try:
-        await dev.execute(
-            CREATE,
-            i={"projectId": project, "dryRunId": run_id, "placement": "VIRTUAL_NODES",
-               "argoWorkflow": one_step()},
-        )  # fmt: skip
+        await start_run(dev, project, run_id)
         seen = await asyncio.gather(*(follow(c) for c in clients))
     finally:
         for client in clients:

@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 STACK := $(PY) -m simpipe_devstack
 ASYNCAPI := proto/simpipe/v1/events.asyncapi.json
 
-.PHONY: help install protos asyncapi events-lock lint typecheck unit build up down status logs test demo original-gui-check load-image bench images
+.PHONY: help install protos client-codegen client-check asyncapi events-lock lint typecheck unit build up down status logs test demo original-gui-check load-image bench images
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,27 @@ protos: ## generate Python code from proto/ (never edit the output)
 	$(PY) -m grpc_tools.protoc -I proto --include_source_info --include_imports \
 		--descriptor_set_out=libs/simpipe-proto/src/simpipe/v1/events.binpb \
 		proto/simpipe/v1/events.proto
+
+# libs/simpipe-client's typed client, generated from the gateway's schema (the
+# web GUI's schema.graphql) and the operations in libs/simpipe-client/operations.
+# ariadne-codegen runs in its own tool environment: it needs graphql-core 3.2,
+# the gateway 3.3.
+CLIENT := libs/simpipe-client
+ARIADNE := $(UV) tool run --quiet --from ariadne-codegen==0.19.0 ariadne-codegen
+client-codegen: ## generate libs/simpipe-client's async and sync clients (never edit their output)
+	cd $(CLIENT) && rm -rf src/simpipe_client/generated src/simpipe_client/generated_sync \
+		&& $(ARIADNE) --config codegen-async.toml client > /dev/null \
+		&& $(ARIADNE) --config codegen-sync.toml client > /dev/null
+
+client-check: ## the generated client is that of the current schema and operations
+	@rm -rf /tmp/simpipe-client-check && cp -r $(CLIENT) /tmp/simpipe-client-check
+	@cd /tmp/simpipe-client-check && sed -i 's#../../services/web#$(CURDIR)/services/web#' codegen-*.toml \
+		&& rm -rf src/simpipe_client/generated src/simpipe_client/generated_sync \
+		&& $(ARIADNE) --config codegen-async.toml client > /dev/null \
+		&& $(ARIADNE) --config codegen-sync.toml client > /dev/null
+	@diff -r -x __pycache__ $(CLIENT)/src/simpipe_client/generated /tmp/simpipe-client-check/src/simpipe_client/generated > /dev/null \
+		&& diff -r -x __pycache__ $(CLIENT)/src/simpipe_client/generated_sync /tmp/simpipe-client-check/src/simpipe_client/generated_sync > /dev/null \
+		|| { echo "libs/simpipe-client's generated client is stale: run make client-codegen" >&2; exit 1; }
 
 asyncapi: protos ## write proto/simpipe/v1/events.asyncapi.json, the event contract for other tools
 	$(PY) -m simpipe_events asyncapi > $(ASYNCAPI).tmp || { rm -f $(ASYNCAPI).tmp; exit 1; }
@@ -76,7 +97,7 @@ CLUSTER_SUITES := $(addprefix tests/integration/,test_dry_runs_graphql.py test_d
 	test_metrics.py test_metrics_reports.py test_metrics_of_many_steps.py)
 
 test: install ## lint, types, unit tests (the web GUI's too); then the stack up, the images built, the integration and browser tests against them; then the services as pods (MODE=cluster) and a dry run through them
-	$(MAKE) lint typecheck unit web-check
+	$(MAKE) lint typecheck unit web-check client-check
 	$(MAKE) up images
 	$(PY) -m pytest tests
 	@# The same stack with the services as pods (overlays/local): the cluster's own

@@ -1,0 +1,10 @@
+from .base_model import BaseModel
+from .fragments import ArtifactFields
+
+
+class Artifacts(BaseModel):
+    artifacts: list["ArtifactsArtifacts"]
+
+
+ArtifactsArtifacts = ArtifactFields
+Artifacts.model_rebuild()

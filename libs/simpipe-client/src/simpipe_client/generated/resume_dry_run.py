@@ -1,0 +1,12 @@
+from pydantic import Field
+
+from .base_model import BaseModel
+from .fragments import DryRunSummary
+
+
+class ResumeDryRun(BaseModel):
+    resume_dry_run: "ResumeDryRunResumeDryRun" = Field(alias="resumeDryRun")
+
+
+ResumeDryRunResumeDryRun = DryRunSummary
+ResumeDryRun.model_rebuild()

@@ -1,0 +1,10 @@
+from .base_model import BaseModel
+from .fragments import SimulationFields
+
+
+class Simulation(BaseModel):
+    simulation: "SimulationSimulation"
+
+
+SimulationSimulation = SimulationFields
+Simulation.model_rebuild()

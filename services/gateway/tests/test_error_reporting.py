@@ -169,3 +169,14 @@ def test_a_quota_refusal_says_so_and_keeps_the_services_words() -> None:
         grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.aio.Metadata(), grpc.aio.Metadata(), "queue full"
     )
     assert from_rpc_error(overloaded).extensions == {"code": "SERVICE_UNAVAILABLE"}
+
+
+def test_a_step_log_that_cannot_be_read_is_a_conflict_in_the_watchers_words() -> None:
+    unreadable = grpc.aio.AioRpcError(
+        grpc.StatusCode.FAILED_PRECONDITION, grpc.aio.Metadata(),
+        grpc.aio.Metadata((REASON_KEY, "logs-unavailable")),
+        "the log of pod p cannot be read: HTTP 400: container main is waiting to start",
+    )  # fmt: skip
+    error = from_rpc_error(unreadable)
+    assert error.extensions == {"code": "CONFLICT_ERROR"}
+    assert error.message.endswith("container main is waiting to start")

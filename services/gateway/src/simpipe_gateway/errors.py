@@ -51,6 +51,9 @@ _BY_REASON = {
     # the request is valid, the state it acts on does not allow it.
     "failed-precondition": "CONFLICT_ERROR",
     "quota-exceeded": QUOTA_EXCEEDED,
+    # A step whose log cannot be read yet or at all (its container waits to
+    # start; KWOK's simulated nodes keep no logs): the watcher says which.
+    "logs-unavailable": "CONFLICT_ERROR",
 }
 # What gRPC itself writes for these (addresses, connection failures) is the
 # gateway's to know: the client is told this instead.

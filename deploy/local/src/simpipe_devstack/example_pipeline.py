@@ -245,6 +245,23 @@ def real_pipeline(
     return workflow
 
 
+def reading_input(step: RealStep, input_path: str) -> dict[str, Any]:
+    """A real-node pipeline of the one `step`, which reads the workflow's input
+    artifact `input` at `input_path`; its output (if any) stored as is (not
+    as a tarball), so that its download is the file itself."""
+    workflow: dict[str, Any] = real_pipeline((step,), argo_service("http://unused")).to_dict()
+    templates = {t["name"]: t for t in workflow["spec"]["templates"]}
+    pipeline, reader = templates["pipeline"], templates[step.name]
+    pipeline["inputs"] = {"artifacts": [{"name": "input"}]}
+    pipeline["steps"][0][0]["arguments"] = {
+        "artifacts": [{"name": "input", "from": "{{inputs.artifacts.input}}"}]
+    }
+    reader["inputs"] = {"artifacts": [{"name": "input", "path": input_path}]}
+    if step.output:
+        reader["outputs"]["artifacts"][0]["archive"] = {"none": {}}
+    return workflow
+
+
 def on_nodes(workflow: Workflow, kind: str) -> Workflow:
     """`workflow` placed as SIM-PIPE's workflow-submitter would place it,
     for tools that create it on Argo directly: on the nodes of `kind`

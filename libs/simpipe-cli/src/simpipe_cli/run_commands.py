@@ -15,7 +15,7 @@ import typer
 from rich.live import Live
 
 from simpipe_cli.documents import DocumentError, as_workflow, key_values, read_document
-from simpipe_cli.output import emit_json, jsonable, out, phase, seconds, table
+from simpipe_cli.output import emit_json, err, jsonable, out, phase, seconds, table
 from simpipe_cli.session import Session, session
 
 if TYPE_CHECKING:
@@ -146,6 +146,8 @@ def start(
                 out.print(created.id)
             return
         run = _follow(client, current, created.id)
+        with err.status("waiting for the run's measurements", spinner="dots"):
+            client.wait_for_report(run.id)
         _show(client, current, run.id)
     if run.status.phase.value != "Succeeded":
         raise typer.Exit(1)
@@ -263,6 +265,9 @@ def _show(client: Simpipe, current: Session, dry_run_id: str) -> None:
         emit_json(document)
         return
     out.print(_step_table(run, measured))
+    if not measured:
+        out.print(f"no measurements yet: `simpipe run show {run.id}` once they are in")
+        return
     out.print(
         f"run: {summary.run.duration_seconds:.1f}s, cpu {summary.run.cpu_seconds:.1f}s, "
         f"peak memory {summary.run.max_memory_bytes / MIB:.0f} MiB, "

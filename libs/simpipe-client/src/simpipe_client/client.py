@@ -6,6 +6,8 @@ transfers and waiting for a run."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, cast
@@ -17,6 +19,7 @@ from simpipe_client.errors import GatewayUnavailableError, not_found
 from simpipe_client.generated.async_base_client import HttpClient
 from simpipe_client.generated.client import GeneratedAsyncClient
 from simpipe_client.generated.dry_run import DryRunDryRun
+from simpipe_client.generated.dry_run_report import DryRunReportDryRun
 from simpipe_client.generated.fragments import ArtifactFields, UpdateFields
 from simpipe_client.responses import Answer, data_of_response, terminal
 
@@ -106,6 +109,19 @@ class AsyncSimpipe(GeneratedAsyncClient):
             if update.dry_run_updates.kind == "run" and terminal(update.dry_run_updates.phase):
                 break
         return (await self.dry_run(dry_run_id)).dry_run
+
+    async def wait_for_report(
+        self, dry_run_id: str, seconds: float = 30.0, interval: float = 0.5
+    ) -> DryRunReportDryRun:
+        """The ended run's report and measurements, once the metrics-collector
+        has written them (it does when the run's last scrape is in); after
+        `seconds` without one, what there is (`report` None)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = (await self.dry_run_report(dry_run_id)).dry_run
+            if found.report is not None or time.monotonic() >= deadline:
+                return found
+            await asyncio.sleep(interval)
 
     async def upload_file(
         self,

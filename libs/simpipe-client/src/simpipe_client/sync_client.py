@@ -5,6 +5,7 @@ on a blocking websocket."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -19,6 +20,7 @@ from simpipe_client.generated.fragments import UpdateFields
 from simpipe_client.generated_sync.base_client import HttpClient
 from simpipe_client.generated_sync.client import GeneratedSyncClient
 from simpipe_client.generated_sync.dry_run import DryRunDryRun
+from simpipe_client.generated_sync.dry_run_report import DryRunReportDryRun
 from simpipe_client.generated_sync.fragments import ArtifactFields
 from simpipe_client.responses import Answer, data_of_response, terminal
 
@@ -99,6 +101,19 @@ class Simpipe(GeneratedSyncClient):
             if update.dry_run_updates.kind == "run" and terminal(update.dry_run_updates.phase):
                 break
         return self.dry_run(dry_run_id).dry_run
+
+    def wait_for_report(
+        self, dry_run_id: str, seconds: float = 30.0, interval: float = 0.5
+    ) -> DryRunReportDryRun:
+        """The ended run's report and measurements, once the metrics-collector
+        has written them (it does when the run's last scrape is in); after
+        `seconds` without one, what there is (`report` None)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = (self.dry_run_report(dry_run_id)).dry_run
+            if found.report is not None or time.monotonic() >= deadline:
+                return found
+            time.sleep(interval)
 
     def upload_file(
         self,

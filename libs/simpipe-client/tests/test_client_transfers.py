@@ -1,0 +1,53 @@
+"""How files are cut into parts, and what a subscription resumes."""
+
+from __future__ import annotations
+
+import pytest
+
+from simpipe_client.errors import GatewayUnavailableError, NotFoundError
+from simpipe_client.subscriptions import Resumption, SubscriptionEnded, data_of, ws_url
+from simpipe_client.transfers import MIB, Part, parts_of
+
+
+def test_parts_cover_the_file_once_in_order() -> None:
+    parts = parts_of(40 * MIB + 3, 16 * MIB)
+    assert parts == [
+        Part(1, 0, 16 * MIB),
+        Part(2, 16 * MIB, 16 * MIB),
+        Part(3, 32 * MIB, 8 * MIB + 3),
+    ]
+    assert sum(p.length for p in parts) == 40 * MIB + 3
+
+
+def test_an_empty_file_is_one_empty_part_and_small_parts_are_refused() -> None:
+    assert parts_of(0, 16 * MIB) == [Part(1, 0, 0)]
+    with pytest.raises(ValueError, match="at least"):
+        parts_of(10, 1 * MIB)
+
+
+def test_a_resumed_subscription_skips_what_it_delivered() -> None:
+    resumption = Resumption(reconnect_seconds=60)
+    assert resumption.fresh({"u": {"phase": "Running", "at": 1}})
+    assert not resumption.fresh({"u": {"at": 1, "phase": "Running"}})
+    assert resumption.fresh({"u": {"phase": "Succeeded", "at": 2}})
+
+
+def test_reconnecting_gives_up_after_its_window() -> None:
+    assert Resumption(reconnect_seconds=60).pause_after(OSError("refused"), "ws://gw") > 0
+    with pytest.raises(GatewayUnavailableError, match="ws://gw"):
+        Resumption(reconnect_seconds=0).pause_after(OSError("refused"), "ws://gw")
+
+
+def test_protocol_messages() -> None:
+    assert data_of({"type": "next", "payload": {"data": {"a": 1}}}) == {"a": 1}
+    assert data_of({"type": "ping"}) is None
+    with pytest.raises(SubscriptionEnded):
+        data_of({"type": "complete", "id": "1"})
+    with pytest.raises(NotFoundError):
+        data_of(
+            {
+                "type": "error",
+                "payload": [{"message": "no", "extensions": {"code": "NOT_FOUND_ERROR"}}],
+            }
+        )
+    assert ws_url("https://gw/graphql") == "wss://gw/graphql"

@@ -20,15 +20,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from simpipe.v1 import storage_broker_pb2 as pb
 from simpipe.v1 import storage_broker_pb2_grpc
 from simpipe_common.grpc_channel import mesh_channel
-from simpipe_common.s3 import s3_client
-from simpipe_common.settings import S3Settings, ServiceSettings
+from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.bench_stats import report
-from simpipe_devstack.stack import Stack
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -48,17 +45,6 @@ async def broker(
 ) -> AsyncIterator[StorageBrokerAsyncStub]:
     async with mesh_channel(endpoints["storage-broker_grpc"], mesh) as channel:
         yield storage_broker_pb2_grpc.StorageBrokerStub(channel)
-
-
-@pytest.fixture
-async def s3(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[S3Client]:
-    settings = S3Settings(
-        s3_endpoint=endpoints["s3"],
-        s3_access_key=stack.secrets.s3_access_key,
-        s3_secret_key=SecretStr(stack.secrets.s3_secret_key),
-    )
-    async with s3_client(settings, timeout=120) as client:
-        yield client
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -28,7 +29,10 @@ def _logs(stack: Stack, component: str | None, follow: bool) -> None:
     os.execvp("tail", ["tail", "-n", "40", *(["-F"] if follow else []), *existing])
 
 
-def _load_images(stack: Stack, archives: list[Path]) -> None:
+def _load_images(stack: Stack, archives: list[Path], as_json: bool = False) -> None:
+    """Imports each archive into the real node's containerd; prints each
+    image's name, or (as_json) one JSON list of them all, for scripts such
+    as `simpipe image load`."""
     from simpipe_devstack.components.containerd import Containerd
     from simpipe_devstack.node_images import import_archive
 
@@ -36,14 +40,19 @@ def _load_images(stack: Stack, archives: list[Path]) -> None:
         raise StackError(f"no real node on this machine: {stack.real_node_problem}")
     if not Containerd().is_running(stack):
         raise StackError("the real node is not running: run `make up` first")
+    loaded: list[str] = []
     for archive in archives:
         if not archive.is_file():
             raise StackError(f"{archive}: no such file")
         names = import_archive(stack, archive)
         if not names:
             raise StackError(f"{archive}: no image found in it (expected `docker save` or OCI)")
-        for name in names:
-            print(f"loaded {name}: use it with imagePullPolicy: Never (or IfNotPresent)")
+        loaded += names
+        if not as_json:
+            for name in names:
+                print(f"loaded {name}: use it with imagePullPolicy: Never (or IfNotPresent)")
+    if as_json:
+        print(json.dumps(loaded))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         "load-image", help="load image archives (docker save or OCI) into the real node"
     )
     load.add_argument("archives", nargs="+", type=Path)
+    load.add_argument(
+        "--json", action="store_true", help="print the loaded names as one JSON list (for scripts)"
+    )
     images = sub.add_parser("images", help="build the services' images (buildah, no daemon)")
     images.add_argument("services", nargs="*", help="only these (default: every service)")
     sub.add_parser(
@@ -87,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "logs":
             _logs(stack, args.component, follow=not args.no_follow)
         elif args.command == "load-image":
-            _load_images(stack, args.archives)
+            _load_images(stack, args.archives, as_json=args.json)
         elif args.command == "demo":
             from simpipe_devstack.demo import run_demo
 

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from simpipe_client import Simpipe
-    from simpipe_client.generated.fragments import UpdateFields
     from simpipe_client.generated_sync.dry_run import DryRunDryRun
+    from simpipe_client.generated_sync.fragments import UpdateFields
     from simpipe_client.generated_sync.input_types import InputArtifactInput
 
 run_app = typer.Typer(

@@ -21,10 +21,13 @@ from simpipe_client.generated.client import GeneratedAsyncClient
 from simpipe_client.generated.dry_run import DryRunDryRun
 from simpipe_client.generated.dry_run_report import DryRunReportDryRun
 from simpipe_client.generated.fragments import ArtifactFields, UpdateFields
-from simpipe_client.responses import Answer, data_of_response, terminal
-
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_RECONNECT_SECONDS = 60.0
+from simpipe_client.responses import (
+    DEFAULT_RECONNECT_SECONDS,
+    DEFAULT_TIMEOUT,
+    Answer,
+    data_of_response,
+    terminal,
+)
 
 
 class AsyncSimpipe(GeneratedAsyncClient):

@@ -6,6 +6,8 @@ from typing import Any, Protocol
 
 from simpipe_client.errors import GatewayUnavailableError, SimpipeError, graphql_error
 
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RECONNECT_SECONDS = 60.0
 # The phases after which a run changes no more (the event contract's terminal ones).
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
 

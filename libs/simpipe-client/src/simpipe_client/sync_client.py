@@ -13,16 +13,19 @@ from typing import Any, cast
 import httpx
 
 from simpipe_client import subscriptions, transfers
-from simpipe_client.client import DEFAULT_RECONNECT_SECONDS, DEFAULT_TIMEOUT
 from simpipe_client.errors import GatewayUnavailableError, not_found
-from simpipe_client.generated.dry_run_updates import DryRunUpdates
-from simpipe_client.generated.fragments import UpdateFields
 from simpipe_client.generated_sync.base_client import HttpClient
 from simpipe_client.generated_sync.client import GeneratedSyncClient
 from simpipe_client.generated_sync.dry_run import DryRunDryRun
 from simpipe_client.generated_sync.dry_run_report import DryRunReportDryRun
-from simpipe_client.generated_sync.fragments import ArtifactFields
-from simpipe_client.responses import Answer, data_of_response, terminal
+from simpipe_client.generated_sync.fragments import ArtifactFields, UpdateFields
+from simpipe_client.responses import (
+    DEFAULT_RECONNECT_SECONDS,
+    DEFAULT_TIMEOUT,
+    Answer,
+    data_of_response,
+    terminal,
+)
 
 # The one subscription the sync client speaks, as the async client's
 # generated method sends it.
@@ -86,19 +89,20 @@ class Simpipe(GeneratedSyncClient):
             self.reconnect_seconds,
         )
 
-    def dry_run_updates(self, dry_run_id: str) -> Iterator[DryRunUpdates]:
-        """The run's updates (its phases and its steps'), as the async client's."""
+    def run_updates(self, dry_run_id: str) -> Iterator[UpdateFields]:
+        """The run's updates (its phases and its steps'), from its start until
+        it ends: AsyncSimpipe.dry_run_updates' items, unwrapped."""
         for data in self.subscribe(_DRY_RUN_UPDATES, dryRunId=dry_run_id):
-            yield DryRunUpdates.model_validate(data)
+            yield UpdateFields.model_validate(data["dryRunUpdates"])
 
     def follow_dry_run(
         self, dry_run_id: str, on_update: Callable[[UpdateFields], None] | None = None
     ) -> DryRunDryRun:
         """Blocks until the run has ended; see AsyncSimpipe.follow_dry_run."""
-        for update in self.dry_run_updates(dry_run_id):
+        for update in self.run_updates(dry_run_id):
             if on_update is not None:
-                on_update(update.dry_run_updates)
-            if update.dry_run_updates.kind == "run" and terminal(update.dry_run_updates.phase):
+                on_update(update)
+            if update.kind == "run" and terminal(update.phase):
                 break
         return self.dry_run(dry_run_id).dry_run
 

@@ -23,8 +23,6 @@ from typing import TYPE_CHECKING
 import httpx
 
 from simpipe_client.errors import SimpipeError, TransferError
-from simpipe_client.generated import input_types
-from simpipe_client.generated_sync import input_types as sync_input_types
 
 if TYPE_CHECKING:
     from simpipe_client.client import AsyncSimpipe
@@ -101,6 +99,9 @@ async def upload(
     part_size: int,
     concurrency: int,
 ) -> ArtifactFields:
+    # Here, not at the top: the sync client need not load the async one's models.
+    from simpipe_client.generated import input_types
+
     size = _readable(path)
     parts = parts_of(size, part_size)
     started = (
@@ -197,6 +198,8 @@ def upload_sync(
     part_size: int,
     concurrency: int,
 ) -> sync_fragments.ArtifactFields:
+    from simpipe_client.generated_sync import input_types as sync_input_types
+
     size = _readable(path)
     parts = parts_of(size, part_size)
     started = client.create_multipart_upload(key, bucket_name=bucket).create_multipart_upload

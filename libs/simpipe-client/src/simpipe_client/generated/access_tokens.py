@@ -9,4 +9,3 @@ class AccessTokens(BaseModel):
 
 
 AccessTokensAccessTokens = TokenFields
-AccessTokens.model_rebuild()

@@ -11,4 +11,3 @@ class CancelSimulation(BaseModel):
 
 
 CancelSimulationCancelSimulation = SimulationFields
-CancelSimulation.model_rebuild()

@@ -25,7 +25,3 @@ class CompareSimulationsCompareSimulationsSteps(BaseModel):
     run_seconds_b: float = Field(alias="runSecondsB")
     queued_seconds_a: float = Field(alias="queuedSecondsA")
     queued_seconds_b: float = Field(alias="queuedSecondsB")
-
-
-CompareSimulations.model_rebuild()
-CompareSimulationsCompareSimulations.model_rebuild()

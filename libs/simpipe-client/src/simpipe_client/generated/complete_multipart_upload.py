@@ -11,4 +11,3 @@ class CompleteMultipartUpload(BaseModel):
 
 
 CompleteMultipartUploadCompleteMultipartUpload = ArtifactFields
-CompleteMultipartUpload.model_rebuild()

@@ -18,5 +18,3 @@ class CreateAccessTokenCreateAccessToken(BaseModel):
 
 
 CreateAccessTokenCreateAccessTokenAccessToken = TokenFields
-CreateAccessToken.model_rebuild()
-CreateAccessTokenCreateAccessToken.model_rebuild()

@@ -9,4 +9,3 @@ class CreateProject(BaseModel):
 
 
 CreateProjectCreateProject = ProjectFields
-CreateProject.model_rebuild()

@@ -11,4 +11,3 @@ class CreateRegistryCredential(BaseModel):
 
 
 CreateRegistryCredentialCreateDockerRegistryCredential = RegistryCredentialFields
-CreateRegistryCredential.model_rebuild()

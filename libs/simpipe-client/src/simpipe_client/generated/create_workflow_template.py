@@ -11,4 +11,3 @@ class CreateWorkflowTemplate(BaseModel):
 
 
 CreateWorkflowTemplateCreateWorkflowTemplate = TemplateFields
-CreateWorkflowTemplate.model_rebuild()

@@ -9,6 +9,3 @@ class DryRunStepLog(BaseModel):
 
 class DryRunStepLogDryRunStepLog(BaseModel):
     lines: list[str]
-
-
-DryRunStepLog.model_rebuild()

@@ -9,4 +9,3 @@ class DryRunUpdates(BaseModel):
 
 
 DryRunUpdatesDryRunUpdates = UpdateFields
-DryRunUpdates.model_rebuild()

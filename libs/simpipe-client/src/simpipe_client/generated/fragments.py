@@ -134,17 +134,3 @@ class VirtualClusterFieldsPools(BaseModel):
     memory: str
     pods: int
     ready: int
-
-
-ArtifactFields.model_rebuild()
-DryRunSummary.model_rebuild()
-LawFields.model_rebuild()
-ProgressFields.model_rebuild()
-ProjectFields.model_rebuild()
-RegistryCredentialFields.model_rebuild()
-SimulationFields.model_rebuild()
-SummaryFields.model_rebuild()
-TemplateFields.model_rebuild()
-TokenFields.model_rebuild()
-UpdateFields.model_rebuild()
-VirtualClusterFields.model_rebuild()

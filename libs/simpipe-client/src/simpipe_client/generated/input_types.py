@@ -188,12 +188,3 @@ class UpdateWorkflowTemplateInput(BaseModel):
     name: str
     argo_workflow_template: Any = Field(alias="argoWorkflowTemplate")
     project_id: Optional[str] = Field(alias="projectId", default=None)
-
-
-CreateDryRunFromTemplateInput.model_rebuild()
-CreateDryRunInput.model_rebuild()
-CreateVirtualClusterInput.model_rebuild()
-NodePoolInput.model_rebuild()
-StartSimulationInput.model_rebuild()
-StepFiguresInput.model_rebuild()
-TimingInput.model_rebuild()

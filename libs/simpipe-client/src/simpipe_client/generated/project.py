@@ -20,7 +20,3 @@ ProjectProjectDryRuns = DryRunSummary
 
 class ProjectProjectWorkflowTemplates(BaseModel):
     name: str
-
-
-Project.model_rebuild()
-ProjectProject.model_rebuild()

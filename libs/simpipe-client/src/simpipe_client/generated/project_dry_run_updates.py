@@ -11,4 +11,3 @@ class ProjectDryRunUpdates(BaseModel):
 
 
 ProjectDryRunUpdatesProjectDryRunUpdates = UpdateFields
-ProjectDryRunUpdates.model_rebuild()

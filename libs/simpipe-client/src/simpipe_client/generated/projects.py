@@ -7,4 +7,3 @@ class Projects(BaseModel):
 
 
 ProjectsProjects = ProjectFields
-Projects.model_rebuild()

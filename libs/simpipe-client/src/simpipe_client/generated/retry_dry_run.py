@@ -9,4 +9,3 @@ class RetryDryRun(BaseModel):
 
 
 RetryDryRunRetryDryRun = DryRunSummary
-RetryDryRun.model_rebuild()

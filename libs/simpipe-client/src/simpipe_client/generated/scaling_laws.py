@@ -22,5 +22,3 @@ class ScalingLawsComputeScalingLawsFromNodesMetrics(BaseModel):
 ScalingLawsComputeScalingLawsFromNodesMetricsCpu = LawFields
 ScalingLawsComputeScalingLawsFromNodesMetricsMem = LawFields
 ScalingLawsComputeScalingLawsFromNodesMetricsDuration = LawFields
-ScalingLaws.model_rebuild()
-ScalingLawsComputeScalingLawsFromNodesMetrics.model_rebuild()

@@ -25,5 +25,3 @@ class SimulationProgressSimulationProgress(BaseModel):
 
 
 SimulationProgressSimulationProgressProgress = ProgressFields
-SimulationProgress.model_rebuild()
-SimulationProgressSimulationProgress.model_rebuild()

@@ -55,7 +55,3 @@ class SimulationReportSimulationReportUnschedulable(BaseModel):
     dry_run_id: str = Field(alias="dryRunId")
     display_name: str = Field(alias="displayName")
     reason: str
-
-
-SimulationReport.model_rebuild()
-SimulationReportSimulationReport.model_rebuild()

@@ -7,4 +7,3 @@ class Simulations(BaseModel):
 
 
 SimulationsSimulations = SimulationFields
-Simulations.model_rebuild()

@@ -41,6 +41,3 @@ class StepArtifactsDryRunNodeDryRunNodePod(BaseModel):
 
 StepArtifactsDryRunNodeDryRunNodePodInputArtifacts = ArtifactFields
 StepArtifactsDryRunNodeDryRunNodePodOutputArtifacts = ArtifactFields
-StepArtifacts.model_rebuild()
-StepArtifactsDryRun.model_rebuild()
-StepArtifactsDryRunNodeDryRunNodePod.model_rebuild()

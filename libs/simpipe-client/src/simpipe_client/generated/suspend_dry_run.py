@@ -9,4 +9,3 @@ class SuspendDryRun(BaseModel):
 
 
 SuspendDryRunSuspendDryRun = DryRunSummary
-SuspendDryRun.model_rebuild()

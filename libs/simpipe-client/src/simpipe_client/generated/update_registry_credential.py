@@ -11,4 +11,3 @@ class UpdateRegistryCredential(BaseModel):
 
 
 UpdateRegistryCredentialUpdateDockerRegistryCredential = RegistryCredentialFields
-UpdateRegistryCredential.model_rebuild()

@@ -11,4 +11,3 @@ class UpdateWorkflowTemplate(BaseModel):
 
 
 UpdateWorkflowTemplateUpdateWorkflowTemplate = TemplateFields
-UpdateWorkflowTemplate.model_rebuild()

@@ -11,4 +11,3 @@ class VirtualClusters(BaseModel):
 
 
 VirtualClustersVirtualClusters = VirtualClusterFields
-VirtualClusters.model_rebuild()

@@ -13,6 +13,3 @@ class ArtifactMetadataArtifact(BaseModel):
     etag: str
     last_modified: Optional[str] = Field(alias="lastModified")
     size: float
-
-
-ArtifactMetadata.model_rebuild()

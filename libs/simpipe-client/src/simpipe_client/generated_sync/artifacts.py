@@ -7,4 +7,3 @@ class Artifacts(BaseModel):
 
 
 ArtifactsArtifacts = ArtifactFields
-Artifacts.model_rebuild()

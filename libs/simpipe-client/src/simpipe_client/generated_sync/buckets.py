@@ -8,6 +8,3 @@ class Buckets(BaseModel):
 class BucketsBuckets(BaseModel):
     name: str
     reserved: bool
-
-
-Buckets.model_rebuild()

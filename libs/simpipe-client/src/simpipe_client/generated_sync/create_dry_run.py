@@ -9,4 +9,3 @@ class CreateDryRun(BaseModel):
 
 
 CreateDryRunCreateDryRun = DryRunSummary
-CreateDryRun.model_rebuild()

@@ -11,4 +11,3 @@ class CreateDryRunFromTemplate(BaseModel):
 
 
 CreateDryRunFromTemplateCreateDryRunFromTemplate = DryRunSummary
-CreateDryRunFromTemplate.model_rebuild()

@@ -13,6 +13,3 @@ class CreateMultipartUploadCreateMultipartUpload(BaseModel):
     bucket_name: str = Field(alias="bucketName")
     key: str
     upload_id: str = Field(alias="uploadId")
-
-
-CreateMultipartUpload.model_rebuild()

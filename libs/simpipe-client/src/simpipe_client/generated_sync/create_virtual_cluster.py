@@ -11,4 +11,3 @@ class CreateVirtualCluster(BaseModel):
 
 
 CreateVirtualClusterCreateVirtualCluster = VirtualClusterFields
-CreateVirtualCluster.model_rebuild()

@@ -54,7 +54,3 @@ class DryRunDryRunNodesDryRunNodePod(BaseModel):
     message: Optional[str]
     exit_code: Optional[str] = Field(alias="exitCode")
     pod_name: str = Field(alias="podName")
-
-
-DryRun.model_rebuild()
-DryRunDryRun.model_rebuild()

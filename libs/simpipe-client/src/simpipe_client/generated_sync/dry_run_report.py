@@ -41,7 +41,3 @@ class DryRunReportDryRunMetricsSummarySteps(BaseModel):
 
 
 DryRunReportDryRunMetricsSummaryStepsSummary = SummaryFields
-DryRunReport.model_rebuild()
-DryRunReportDryRun.model_rebuild()
-DryRunReportDryRunMetricsSummary.model_rebuild()
-DryRunReportDryRunMetricsSummarySteps.model_rebuild()

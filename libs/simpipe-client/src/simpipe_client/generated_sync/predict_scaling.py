@@ -19,7 +19,3 @@ class PredictScalingPredictScalingSteps(BaseModel):
     cpu: float
     mem: float
     duration: float
-
-
-PredictScaling.model_rebuild()
-PredictScalingPredictScaling.model_rebuild()

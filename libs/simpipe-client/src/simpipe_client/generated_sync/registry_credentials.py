@@ -11,4 +11,3 @@ class RegistryCredentials(BaseModel):
 
 
 RegistryCredentialsDockerRegistryCredentials = RegistryCredentialFields
-RegistryCredentials.model_rebuild()

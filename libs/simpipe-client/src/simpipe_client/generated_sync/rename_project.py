@@ -9,4 +9,3 @@ class RenameProject(BaseModel):
 
 
 RenameProjectRenameProject = ProjectFields
-RenameProject.model_rebuild()

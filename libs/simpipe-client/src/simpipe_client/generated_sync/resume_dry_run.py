@@ -9,4 +9,3 @@ class ResumeDryRun(BaseModel):
 
 
 ResumeDryRunResumeDryRun = DryRunSummary
-ResumeDryRun.model_rebuild()

@@ -7,4 +7,3 @@ class Simulation(BaseModel):
 
 
 SimulationSimulation = SimulationFields
-Simulation.model_rebuild()

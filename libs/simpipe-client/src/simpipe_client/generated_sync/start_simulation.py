@@ -9,4 +9,3 @@ class StartSimulation(BaseModel):
 
 
 StartSimulationStartSimulation = SimulationFields
-StartSimulation.model_rebuild()

@@ -30,7 +30,3 @@ class StepLogDryRunNodeDryRunNodePod(BaseModel):
     id: str
     display_name: Optional[str] = Field(alias="displayName")
     log: list[str]
-
-
-StepLog.model_rebuild()
-StepLogDryRun.model_rebuild()

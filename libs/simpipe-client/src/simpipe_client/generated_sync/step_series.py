@@ -34,8 +34,3 @@ class StepSeriesDryRunNodeDryRunNodePod(BaseModel):
 
 class StepSeriesDryRunNodeDryRunNodePodMetrics(BaseModel):
     series_table: Optional[Any] = Field(alias="seriesTable")
-
-
-StepSeries.model_rebuild()
-StepSeriesDryRun.model_rebuild()
-StepSeriesDryRunNodeDryRunNodePod.model_rebuild()

@@ -9,4 +9,3 @@ class StopDryRun(BaseModel):
 
 
 StopDryRunStopDryRun = DryRunSummary
-StopDryRun.model_rebuild()

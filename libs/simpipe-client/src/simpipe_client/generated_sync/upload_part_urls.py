@@ -12,6 +12,3 @@ class UploadPartUrls(BaseModel):
 class UploadPartUrlsUploadPartUrls(BaseModel):
     part_number: int = Field(alias="partNumber")
     url: str
-
-
-UploadPartUrls.model_rebuild()

@@ -13,4 +13,3 @@ class WorkflowTemplate(BaseModel):
 
 
 WorkflowTemplateWorkflowTemplate = TemplateFields
-WorkflowTemplate.model_rebuild()

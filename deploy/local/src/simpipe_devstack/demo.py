@@ -70,7 +70,8 @@ def run_demo(stack: Stack) -> int:
     config = stack.layout.state / "simpipe-demo.toml"
     env = {**os.environ, "SIMPIPE_CONFIG": str(config), "SIMPIPE_URL": url}
     token_file = f"{DEMO_USER}'s token in {stack.layout.secrets_file}"
-    _simpipe("login", "--with-token", stack.secrets.api_tokens[DEMO_USER], env=env)
+    # The token from the environment: never on a command line (ps) or the screen.
+    _simpipe("login", env=env | {"SIMPIPE_TOKEN": stack.secrets.api_tokens[DEMO_USER]})
     project_id = _project(env)
     document, where = example_document(stack)
     pipeline = stack.layout.state / "demo-pipeline.json"

@@ -91,10 +91,11 @@ status: ## show each component: running, pid, endpoint
 logs: ## tail the stack's logs (COMPONENT=name for one)
 	$(STACK) logs $(COMPONENT)
 
-# The suites that run again with the services as pods (make test's last part).
+# The suites that run again with the services as pods (make test's last part),
+# the CLI's among them: a user's commands through the gateway pod.
 CLUSTER_SUITES := $(addprefix tests/integration/,test_dry_runs_graphql.py test_dry_run_artifacts.py \
 	test_storage.py test_multipart_upload.py test_storage_isolation.py \
-	test_metrics.py test_metrics_reports.py test_metrics_of_many_steps.py)
+	test_metrics.py test_metrics_reports.py test_metrics_of_many_steps.py test_cli_end_to_end.py)
 
 test: install ## lint, types, unit tests (the web GUI's too); then the stack up, the images built, the integration and browser tests against them; then the services as pods (MODE=cluster) and a dry run through them
 	$(MAKE) lint typecheck unit web-check client-check

@@ -333,14 +333,13 @@ def logs(
 ) -> None:
     """A run's step logs."""
     current = session(ctx)
+    if follow:
+        if step is None:
+            raise DocumentError("--follow needs one step: name it")
+        asyncio.run(_follow_log(current, dry_run_id, step, tail))
+        return
     with current.client() as client:
-        run = client.dry_run(dry_run_id).dry_run
-        steps = _step(run, step)
-        if follow:
-            if len(steps) != 1:
-                raise DocumentError("--follow needs one step: name it")
-            asyncio.run(_follow_log(current, dry_run_id, steps[0].id, tail))
-            return
+        steps = _step(client.dry_run(dry_run_id).dry_run, step)
         for node in steps:
             found = client.step_log(dry_run_id, node.id, max_lines=tail, grep=grep).dry_run.node
             lines = list(getattr(found, "log", None) or [])
@@ -353,8 +352,29 @@ def logs(
                 out.print(line, markup=False)
 
 
-async def _follow_log(current: Session, dry_run_id: str, node_id: str, tail: int | None) -> None:
+async def _follow_log(current: Session, dry_run_id: str, wanted: str, tail: int | None) -> None:
+    """Waits (on the run's updates) until the step has started, then prints
+    its log as it is written until its container ends."""
+    from simpipe_client import errors
+    from simpipe_client.responses import terminal
+
     async with current.async_client() as client:
+        node_id = None
+        async for update in client.dry_run_updates(dry_run_id):
+            u = update.dry_run_updates
+            if u.kind == "step" and wanted in {u.node_id, u.display_name} and u.phase != "Pending":
+                node_id = u.node_id
+                break
+            if u.kind == "run" and terminal(u.phase):
+                # Ended before (or without) the step starting: its log as it is.
+                run = (await client.dry_run(dry_run_id)).dry_run
+                node_id = next(
+                    (n.id for n in run.nodes or [] if wanted in {n.id, n.name, n.display_name}),
+                    None,
+                )
+                break
+        if node_id is None:
+            raise errors.not_found(f"run {dry_run_id} has no step {wanted!r}")
         async for batch in client.dry_run_step_log(dry_run_id, node_id, max_lines=tail):
             for line in batch.dry_run_step_log.lines:
                 if current.json:

@@ -11,7 +11,7 @@ import typer
 
 from simpipe_cli import config
 from simpipe_cli.exit_codes import ExitCode, exit_code_of
-from simpipe_cli.output import emit_json, err, out
+from simpipe_cli.output import err
 from simpipe_cli.session import Session, session
 
 
@@ -74,20 +74,17 @@ def login(
     with Simpipe(found.url, given) as client:
         user = client.whoami().username
     path = config.save(found.url, given)
-    if session(ctx).json:
-        emit_json({"user": user, "url": found.url, "config": str(path)})
-    else:
-        out.print(f"logged in to {found.url} as {user} (token kept in {path})")
+    session(ctx).answer(
+        {"user": user, "url": found.url, "config": str(path)},
+        f"logged in to {found.url} as {user} (token kept in {path})",
+    )
 
 
 @app.command()
 def logout(ctx: typer.Context) -> None:
     """Forgets the kept token (the token itself stays valid: revoke it in the GUI)."""
     removed = config.forget()
-    if session(ctx).json:
-        emit_json({"removed": removed})
-    else:
-        out.print("logged out" if removed else "not logged in")
+    session(ctx).answer({"removed": removed}, "logged out" if removed else "not logged in")
 
 
 @app.command()
@@ -95,10 +92,7 @@ def whoami(ctx: typer.Context) -> None:
     """The user the token acts as."""
     with session(ctx).client() as client:
         user = client.whoami().username
-    if session(ctx).json:
-        emit_json({"user": user})
-    else:
-        out.print(user)
+    session(ctx).answer({"user": user}, user)
 
 
 def _mount() -> None:

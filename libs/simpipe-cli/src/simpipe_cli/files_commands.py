@@ -34,10 +34,7 @@ def put(
         transfer_bar(f"put {path.name}", path.stat().st_size) as progress,
     ):
         artifact = client.upload_file(path, key, bucket, progress=progress)
-    if session(ctx).json:
-        emit_json(artifact)
-    else:
-        out.print(f"{artifact.bucket_name}/{artifact.key} ({size(artifact.size)})")
+    session(ctx).answer(artifact, f"{artifact.bucket_name}/{artifact.key} ({size(artifact.size)})")
 
 
 @files_app.command("get")
@@ -55,10 +52,9 @@ def get(
         target = target / Path(key).name
     with session(ctx).client() as client, transfer_bar(f"get {key}", None) as progress:
         written = client.download_file(key, target, bucket, progress=progress)
-    if session(ctx).json:
-        emit_json({"path": str(target), "bytes": written})
-    else:
-        out.print(f"wrote {target} ({size(written)})")
+    session(ctx).answer(
+        {"path": str(target), "bytes": written}, f"wrote {target} ({size(written)})"
+    )
 
 
 @files_app.command("ls")
@@ -95,7 +91,7 @@ def rm(
             named = listed[0].bucket_name if listed else None
         if named is not None:
             client.delete_artifacts(named, keys)
-    if session(ctx).json:
-        emit_json({"deleted": keys, "bucket": named})
-    else:
-        out.print(f"deleted {len(keys)} file(s)" + (f" from {named}" if named else ""))
+    session(ctx).answer(
+        {"deleted": keys, "bucket": named},
+        f"deleted {len(keys)} file(s)" + (f" from {named}" if named else ""),
+    )

@@ -19,10 +19,7 @@ def create(
     """Creates a project; prints its id."""
     with session(ctx).client() as client:
         created = client.create_project(name).create_project
-    if session(ctx).json:
-        emit_json(created)
-    else:
-        out.print(created.id)
+    session(ctx).answer(created, created.id)
 
 
 @project_app.command("list")
@@ -69,7 +66,4 @@ def delete(
     """Deletes a project with its dry runs and templates."""
     with session(ctx).client() as client:
         client.delete_project(project_id)
-    if session(ctx).json:
-        emit_json({"deleted": project_id})
-    else:
-        out.print(f"deleted project {project_id}")
+    session(ctx).answer({"deleted": project_id}, f"deleted project {project_id}")

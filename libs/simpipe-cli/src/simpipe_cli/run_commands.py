@@ -140,10 +140,7 @@ def start(
                 )
             ).create_dry_run_from_template
         if detach:
-            if current.json:
-                emit_json(created)
-            else:
-                out.print(created.id)
+            current.answer(created, created.id)
             return
         run = _follow(client, current, created.id)
         with err.status("waiting for the run's measurements", spinner="dots"):
@@ -377,10 +374,7 @@ async def _follow_log(current: Session, dry_run_id: str, wanted: str, tail: int 
             raise errors.not_found(f"run {dry_run_id} has no step {wanted!r}")
         async for batch in client.dry_run_step_log(dry_run_id, node_id, max_lines=tail):
             for line in batch.dry_run_step_log.lines:
-                if current.json:
-                    emit_json({"nodeId": node_id, "line": line})
-                else:
-                    out.print(line, markup=False)
+                current.answer({"nodeId": node_id, "line": line}, line)
 
 
 @run_app.command("report")
@@ -419,10 +413,9 @@ def report(
             return
         dest = output or Path(f"{dry_run_id}-report.{format_}")
         size = client.download_url(url, dest)
-    if session(ctx).json:
-        emit_json({"path": str(dest), "bytes": size, "format": format_})
-    else:
-        out.print(f"wrote {dest} ({size} bytes)")
+    session(ctx).answer(
+        {"path": str(dest), "bytes": size, "format": format_}, f"wrote {dest} ({size} bytes)"
+    )
 
 
 @run_app.command("stop")
@@ -436,10 +429,7 @@ def stop(
     """Stops a run."""
     with session(ctx).client() as client:
         run = client.stop_dry_run(dry_run_id, terminate=terminate).stop_dry_run
-    if session(ctx).json:
-        emit_json(run)
-    else:
-        out.print(f"dry run {run.id}: {run.status.phase.value}")
+    session(ctx).answer(run, f"dry run {run.id}: {run.status.phase.value}")
 
 
 @run_app.command("delete")
@@ -449,7 +439,4 @@ def delete(
     """Deletes a run (its report stays in storage)."""
     with session(ctx).client() as client:
         client.delete_dry_run(dry_run_id)
-    if session(ctx).json:
-        emit_json({"deleted": dry_run_id})
-    else:
-        out.print(f"deleted dry run {dry_run_id}")
+    session(ctx).answer({"deleted": dry_run_id}, f"deleted dry run {dry_run_id}")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from simpipe_cli.config import Settings, settings
+from simpipe_cli.output import emit_json, out
 
 if TYPE_CHECKING:
     from simpipe_client import AsyncSimpipe, Simpipe
@@ -18,6 +19,14 @@ class Session:
     url: str | None
     token: str | None
     json: bool
+
+    def answer(self, value: Any, human: str) -> None:
+        """`value` as JSON with --json, else the line `human`, as it is (names
+        and keys may hold brackets Rich would take for markup)."""
+        if self.json:
+            emit_json(value)
+        else:
+            out.print(human, markup=False)
 
     def settings(self) -> Settings:
         return settings(self.url, self.token)

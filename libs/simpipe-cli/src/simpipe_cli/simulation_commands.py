@@ -61,10 +61,7 @@ def cluster_create(
         created = client.create_virtual_cluster(
             CreateVirtualClusterInput(pools=pools, id=cluster_id)
         ).create_virtual_cluster
-    if session(ctx).json:
-        emit_json(created)
-    else:
-        out.print(created.id)
+    session(ctx).answer(created, created.id)
 
 
 @cluster_app.command("list")
@@ -88,10 +85,7 @@ def cluster_delete(
     """Deletes a virtual cluster and its nodes."""
     with session(ctx).client() as client:
         client.delete_virtual_cluster(cluster_id)
-    if session(ctx).json:
-        emit_json({"deleted": cluster_id})
-    else:
-        out.print(f"deleted virtual cluster {cluster_id}")
+    session(ctx).answer({"deleted": cluster_id}, f"deleted virtual cluster {cluster_id}")
 
 
 @simulate_app.command("start")
@@ -148,10 +142,7 @@ def simulate_start(
             )
         ).start_simulation
     if detach:
-        if current.json:
-            emit_json(started)
-        else:
-            out.print(started.id)
+        current.answer(started, started.id)
         return
     ended = asyncio.run(_follow(current, started.id))
     _print_simulation(current, ended)
@@ -257,10 +248,7 @@ def simulate_cancel(
     """Cancels a simulation."""
     with session(ctx).client() as client:
         found = client.cancel_simulation(simulation_id).cancel_simulation
-    if session(ctx).json:
-        emit_json(found)
-    else:
-        out.print(f"simulation {found.id}: {found.phase.value}")
+    session(ctx).answer(found, f"simulation {found.id}: {found.phase.value}")
 
 
 def compare(

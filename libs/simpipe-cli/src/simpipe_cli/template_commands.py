@@ -81,7 +81,4 @@ def delete(
     """Deletes a template."""
     with session(ctx).client() as client:
         client.delete_workflow_template(name)
-    if session(ctx).json:
-        emit_json({"deleted": name})
-    else:
-        out.print(f"deleted template {name}")
+    session(ctx).answer({"deleted": name}, f"deleted template {name}")

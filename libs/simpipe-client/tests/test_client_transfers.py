@@ -25,11 +25,29 @@ def test_an_empty_file_is_one_empty_part_and_small_parts_are_refused() -> None:
         parts_of(10, 1 * MIB)
 
 
-def test_a_resumed_subscription_skips_what_it_delivered() -> None:
+def test_a_resumed_subscription_skips_only_the_replay_of_what_it_delivered() -> None:
     resumption = Resumption(reconnect_seconds=60)
-    assert resumption.fresh({"u": {"phase": "Running", "at": 1}})
-    assert not resumption.fresh({"u": {"at": 1, "phase": "Running"}})
-    assert resumption.fresh({"u": {"phase": "Succeeded", "at": 2}})
+    resumption.connected()
+    running, suspended = {"u": {"phase": "Running"}}, {"u": {"phase": "Suspended"}}
+    # Live, a payload that repeats is a real repeat (Running again after a resume).
+    assert [resumption.fresh(p) for p in (running, suspended, running)] == [True, True, True]
+    resumption.connected()
+    # The replay of those three, then what is new: only the new is delivered.
+    done = {"u": {"phase": "Succeeded"}}
+    replayed = [running, suspended, running, done, done]
+    assert [resumption.fresh(p) for p in replayed] == [False, False, False, True, True]
+
+
+def test_a_replay_in_another_order_is_still_skipped() -> None:
+    resumption = Resumption(reconnect_seconds=60)
+    resumption.connected()
+    assert resumption.fresh({"n": 1})
+    assert resumption.fresh({"n": 2})
+    resumption.connected()
+    assert not resumption.fresh({"n": 2})
+    assert resumption.fresh({"n": 3})
+    assert not resumption.fresh({"n": 1})
+    assert resumption.fresh({"n": 1})
 
 
 def test_reconnecting_gives_up_after_its_window() -> None:

@@ -4,8 +4,11 @@ A subscription whose connection drops (the gateway restarted, a replica went
 away) connects again and subscribes again, for up to `reconnect_seconds`
 without a connection. The gateway answers a new subscription to a run with
 the run's stored events first, so nothing that happened meanwhile is lost;
-what was delivered already is not delivered twice (payloads are compared
-whole, so two identical payloads in one stream count as one).
+what was delivered already is not delivered twice: after a reconnect, each
+payload delivered before is skipped once when it comes again (the replay
+need not keep the order the live updates came in), as often as it was
+delivered; a repeat beyond that is new, so an update that really happens
+twice (Running again after a resume) is not lost.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,18 +98,25 @@ class Resumption:
     connection: decides whether to connect again and what to skip."""
 
     reconnect_seconds: float
-    seen: set[str] = field(default_factory=set)
+    delivered: Counter[str] = field(default_factory=Counter)
+    # After a reconnect: what the replay has yet to repeat.
+    expected: Counter[str] = field(default_factory=Counter)
     lost_at: float | None = None
     attempts: int = 0
 
+    def connected(self) -> None:
+        """A new connection: what it sends first repeats what was delivered."""
+        self.expected = self.delivered.copy()
+
     def fresh(self, data: dict[str, Any]) -> bool:
-        """Whether `data` is new (and remembers it)."""
+        """Whether `data` is to be delivered (and remembers it)."""
         self.lost_at = None
         self.attempts = 0
         key = json.dumps(data, sort_keys=True)
-        if key in self.seen:
+        if self.expected[key] > 0:
+            self.expected[key] -= 1
             return False
-        self.seen.add(key)
+        self.delivered[key] += 1
         return True
 
     def pause_after(self, error: BaseException, url: str) -> float:
@@ -144,6 +155,7 @@ async def subscribe(
                 await ws.send(
                     subscribe_message(str(uuid.uuid4()), query, operation_name, variables)
                 )
+                resumption.connected()
                 async for raw in ws:
                     message = parsed(raw)
                     if message.get("type") == "ping":
@@ -181,6 +193,7 @@ def subscribe_sync(
                 while not is_ack(ws.recv(timeout=ACK_SECONDS)):
                     pass
                 ws.send(subscribe_message(str(uuid.uuid4()), query, operation_name, variables))
+                resumption.connected()
                 for raw in ws:
                     message = parsed(raw)
                     if message.get("type") == "ping":

@@ -25,11 +25,11 @@ from simpipe.v1 import (
     metrics_collector_pb2_grpc,
     workflow_submitter_pb2_grpc,
 )
+from simpipe_client import AsyncSimpipe
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.kube import kubernetes_api_client
 from simpipe_common.settings import MIB, ServiceSettings
 from simpipe_devstack.components import Component
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import WEB_BUILD, Layout
 from simpipe_devstack.mesh_pki import stack_pki
 from simpipe_devstack.mesh_users import TESTS
@@ -112,30 +112,30 @@ def crash(stack: Stack, restartable: list[Component]) -> Callable[[Component], N
 
 
 @pytest.fixture
-async def dev(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
+async def dev(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[AsyncSimpipe]:
     """A client of the gateway's GraphQL API, as the user local-dev."""
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-dev"])
+    gql = AsyncSimpipe(endpoints["graphql"], stack.secrets.api_tokens["local-dev"])
     yield gql
-    await gql.close()
+    await gql.aclose()
 
 
 @pytest.fixture
-async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
+async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[AsyncSimpipe]:
     """A client of the gateway's GraphQL API, as the user local-guest."""
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-guest"])
+    gql = AsyncSimpipe(endpoints["graphql"], stack.secrets.api_tokens["local-guest"])
     yield gql
-    await gql.close()
+    await gql.aclose()
 
 
 @pytest.fixture
-async def project(dev: GraphQLClient) -> AsyncIterator[str]:
+async def project(dev: AsyncSimpipe) -> AsyncIterator[str]:
     """A fresh project of local-dev's, deleted (with its runs and templates) after the test."""
-    created = await dev.execute(
+    created = await dev.graphql(
         "mutation($n: String!) { createProject(project: {name: $n}) { id } }", n="Test pipeline"
     )
     project_id: str = created["createProject"]["id"]
     yield project_id
-    await dev.execute("mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id)
+    await dev.graphql("mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id)
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
 from simpipe.v1 import service_info_pb2, service_info_pb2_grpc
+from simpipe_client import AsyncSimpipe
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.ownership import ANNOTATION_OWNER, ownership_labels
 from simpipe_common.settings import ServiceSettings
@@ -41,9 +42,8 @@ from simpipe_devstack.example_pipeline import (
     held_workflow,
     simulated_pipeline,
 )
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import SERVICES_NAMESPACE, SIMULATION_NAMESPACE
-from simpipe_devstack.runs import argo_token
+from simpipe_devstack.runs import argo_token, gateway_stream
 from simpipe_devstack.stack import Stack
 
 USER = "local-dev"
@@ -55,7 +55,7 @@ CREATE_WARM_UP = 5
 
 
 @pytest.mark.timeout(300)
-async def test_status_propagation_vs_raw_watch(stack: Stack, dev: GraphQLClient) -> None:
+async def test_status_propagation_vs_raw_watch(stack: Stack, dev: AsyncSimpipe) -> None:
     api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
     name = f"bench-prop-{uuid.uuid4().hex[:6]}"
     api.create_namespaced_custom_object(
@@ -80,8 +80,12 @@ async def test_status_propagation_vs_raw_watch(stack: Stack, dev: GraphQLClient)
 
     try:
         # Wait until the run is Running as seen through the subscription.
-        updates = dev.subscribe(
-            "subscription($id: String!) { dryRunUpdates(dryRunId: $id) { kind phase } }", id=name
+        # The gateway's own stream: `dev.subscribe` passes each payload on
+        # once, so it would swallow every Suspended and Running after the first.
+        updates = gateway_stream(
+            dev,
+            "subscription($id: String!) { dryRunUpdates(dryRunId: $id) { kind phase } }",
+            id=name,
         )
 
         async def next_run_phase(wanted: str) -> float:
@@ -125,7 +129,7 @@ async def test_status_propagation_vs_raw_watch(stack: Stack, dev: GraphQLClient)
 
 @pytest.mark.timeout(300)
 async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
-    stack: Stack, endpoints: dict[str, str], dev: GraphQLClient
+    stack: Stack, endpoints: dict[str, str], dev: AsyncSimpipe
 ) -> None:
     steps = (SimulatedStep("tiny", seconds=1, cpu_millicores=10, memory_mib=8),)
     ours: list[float] = []
@@ -138,7 +142,7 @@ async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
         endpoints["argo_server"], argo_token(endpoints), SIMULATION_NAMESPACE
     )
     session = requests.Session()
-    session.headers.update(dev.headers())
+    session.headers.update(dev.headers or {})
     mutation = "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }"
 
     async def through_the_gateway() -> float:
@@ -202,7 +206,7 @@ async def test_create_dry_run_through_the_gateway_vs_direct_hera_submit(
 WARM_UP_ROUNDS = 3
 
 
-async def warm_up(gql: GraphQLClient, endpoints: dict[str, str], mesh: ServiceSettings) -> None:
+async def warm_up(gql: AsyncSimpipe, endpoints: dict[str, str], mesh: ServiceSettings) -> None:
     """Real requests through every service first: idle memory is measured after
     use (clients built, caches filled, dependency checks run), not just after
     start."""
@@ -211,15 +215,15 @@ async def warm_up(gql: GraphQLClient, endpoints: dict[str, str], mesh: ServiceSe
     try:
         for _ in range(WARM_UP_ROUNDS):
             document = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
-            result = await gql.execute(
+            result = await gql.graphql(
                 "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
                 i={"placement": "VIRTUAL_NODES", "argoWorkflow": document},
             )
             created.append(result["createDryRun"]["id"])
-            await gql.execute("{ projects { id } buckets { name } }")
+            await gql.graphql("{ projects { id } buckets { name } }")
         await asyncio.sleep(2)  # the watcher and the collector see the runs
         for name in created:
-            await gql.execute(
+            await gql.graphql(
                 "query($id: String!) { dryRun(dryRunId: $id) { id nodes { id } "
                 "metricsSummary { run { __typename } } } }",
                 id=name,
@@ -232,7 +236,7 @@ async def warm_up(gql: GraphQLClient, endpoints: dict[str, str], mesh: ServiceSe
                     await stub.GetInfo(service_info_pb2.GetInfoRequest(), timeout=30)
     finally:
         for name in created:
-            await gql.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=name)
+            await gql.graphql("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=name)
     await asyncio.sleep(2)
 
 
@@ -275,7 +279,7 @@ def pods_memory(stack: Stack, target_mib: float) -> None:
 
 @pytest.mark.timeout(300)
 async def test_idle_memory_of_each_service(
-    stack: Stack, endpoints: dict[str, str], mesh: ServiceSettings, dev: GraphQLClient
+    stack: Stack, endpoints: dict[str, str], mesh: ServiceSettings, dev: AsyncSimpipe
 ) -> None:
     await warm_up(dev, endpoints, mesh)
     print()

@@ -16,8 +16,8 @@ import time
 import httpx
 import pytest
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.bench_stats import percentile, report, rss_mib
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 
 ATTACK_SECONDS = 30.0
@@ -35,9 +35,9 @@ HOSTILE = [
 ]
 
 
-async def timed(gql: GraphQLClient) -> float:
+async def timed(gql: AsyncSimpipe) -> float:
     started = time.perf_counter()
-    await gql.execute(NORMAL)
+    await gql.graphql(NORMAL)
     return time.perf_counter() - started
 
 
@@ -68,7 +68,7 @@ async def highest_rss(pid: int, done: asyncio.Event) -> float:
 
 @pytest.mark.timeout(300)
 async def test_gateway_memory_and_latency_during_a_hostile_query_attack(
-    stack: Stack, endpoints: dict[str, str], dev: GraphQLClient
+    stack: Stack, endpoints: dict[str, str], dev: AsyncSimpipe
 ) -> None:
     pid = stack.supervisor.pid("gateway")
     assert pid is not None, "the gateway is not running"

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from kubernetes import client, config, watch
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.bench_stats import report
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import SIMULATION_NAMESPACE
 from simpipe_devstack.stack import Stack
 
@@ -42,7 +42,7 @@ def document() -> dict[str, Any]:
 
 
 class Subscriber:
-    def __init__(self, gql: GraphQLClient, project: str) -> None:
+    def __init__(self, gql: AsyncSimpipe, project: str) -> None:
         self.latencies: list[float] = []
         # When each (run, phase) update arrived, in order.
         self.arrived: dict[tuple[str, str], list[float]] = {}
@@ -53,7 +53,7 @@ class Subscriber:
     def seen(self) -> set[tuple[str, str]]:
         return set(self.arrived)
 
-    async def _run(self, gql: GraphQLClient, project: str) -> None:
+    async def _run(self, gql: AsyncSimpipe, project: str) -> None:
         try:
             async for data in gql.subscribe(UPDATES, p=project):
                 update = data["projectDryRunUpdates"]
@@ -67,10 +67,10 @@ class Subscriber:
             self.failed = repr(error)
 
 
-async def create(gql: GraphQLClient, project: str, created: list[str]) -> bool:
+async def create(gql: AsyncSimpipe, project: str, created: list[str]) -> bool:
     run_id = f"load-{uuid.uuid4().hex[:10]}"
     try:
-        await gql.execute(
+        await gql.graphql(
             CREATE,
             i={
                 "projectId": project,
@@ -85,7 +85,7 @@ async def create(gql: GraphQLClient, project: str, created: list[str]) -> bool:
     return True
 
 
-async def subscribed(gql: GraphQLClient, project: str, subscribers: list[Subscriber]) -> str:
+async def subscribed(gql: AsyncSimpipe, project: str, subscribers: list[Subscriber]) -> str:
     """A run created and followed until every subscriber has seen it
     succeed: then each subscription is registered (the server says nothing
     when it is). The run's id."""
@@ -108,10 +108,13 @@ async def until_succeeded(subscribers: list[Subscriber], runs: list[str], second
 
 @pytest.mark.timeout(600)
 async def test_status_latency_with_200_subscribers_under_20_creates_per_second(
-    stack: Stack, endpoints: dict[str, str], dev: GraphQLClient, project: str
+    stack: Stack, endpoints: dict[str, str], dev: AsyncSimpipe, project: str
 ) -> None:
     token = stack.secrets.api_tokens["local-dev"]
-    clients = [GraphQLClient(endpoints["graphql"], token) for _ in range(SUBSCRIBERS)]
+    # A subscription that drops ends (counted) rather than connecting again.
+    clients = [
+        AsyncSimpipe(endpoints["graphql"], token, reconnect_seconds=0) for _ in range(SUBSCRIBERS)
+    ]
     created: list[str] = []
     try:
         # The same path with one subscriber and no load, first.
@@ -148,9 +151,9 @@ async def test_status_latency_with_200_subscribers_under_20_creates_per_second(
     finally:
         for run in created:
             with contextlib.suppress(Exception):
-                await dev.execute("mutation($r: String!) { deleteDryRun(dryRunId: $r) }", r=run)
+                await dev.graphql("mutation($r: String!) { deleteDryRun(dryRunId: $r) }", r=run)
         for c in clients:
-            await c.close()
+            await c.aclose()
     latencies = [x for s in subscribers for x in s.latencies]
     ended = sum(1 for s in subscribers if s.failed)
     wanted = {(run, "Succeeded") for run in loaded_runs}
@@ -245,12 +248,15 @@ def matched(
 
 @pytest.mark.timeout(900)
 async def test_status_latency_with_200_subscribers_and_20_phase_changes_per_second(
-    stack: Stack, endpoints: dict[str, str], dev: GraphQLClient, project: str
+    stack: Stack, endpoints: dict[str, str], dev: AsyncSimpipe, project: str
 ) -> None:
     await settled(stack)
     api = client.CustomObjectsApi(config.new_client_from_config(str(stack.layout.kubeconfig)))
     token = stack.secrets.api_tokens["local-dev"]
-    clients = [GraphQLClient(endpoints["graphql"], token) for _ in range(SUBSCRIBERS)]
+    # A subscription that drops ends (counted) rather than connecting again.
+    clients = [
+        AsyncSimpipe(endpoints["graphql"], token, reconnect_seconds=0) for _ in range(SUBSCRIBERS)
+    ]
     steps = (SimulatedStep("hold", seconds=600, cpu_millicores=10, memory_mib=8),)
     runs: list[str] = []
     warm_up: list[str] = []
@@ -262,7 +268,7 @@ async def test_status_latency_with_200_subscribers_and_20_phase_changes_per_seco
         for _ in range(TOGGLED_RUNS):
             run_id = f"toggle-{uuid.uuid4().hex[:8]}"
             document = simulated_pipeline(steps, argo_service("http://unused")).to_dict()
-            await dev.execute(
+            await dev.graphql(
                 CREATE,
                 i={"projectId": project, "dryRunId": run_id, "placement": "VIRTUAL_NODES",
                    "argoWorkflow": document},
@@ -307,9 +313,9 @@ async def test_status_latency_with_200_subscribers_and_20_phase_changes_per_seco
         stop.set()
         for run in [*runs, *warm_up]:
             with contextlib.suppress(Exception):
-                await dev.execute("mutation($r: String!) { deleteDryRun(dryRunId: $r) }", r=run)
+                await dev.graphql("mutation($r: String!) { deleteDryRun(dryRunId: $r) }", r=run)
         for c in clients:
-            await c.close()
+            await c.aclose()
     ours: list[float] = []
     missing = 0
     for s in subscribers:

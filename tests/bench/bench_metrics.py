@@ -33,11 +33,12 @@ from prometheus_api_client import PrometheusConnect
 
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe.v1 import metrics_collector_pb2_grpc
+from simpipe_client import AsyncSimpipe
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.example_pipeline import SimulatedStep, simulated_fan_out
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import SIMULATION_NAMESPACE
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 from simpipe_metrics_collector import catalog, promql
 
@@ -54,9 +55,9 @@ NODES = "query($id: String!) { dryRun(dryRunId: $id) { status { phase startedAt 
 
 
 async def finished_run(url: str, token: str, run_id: str) -> dict[str, Any]:
-    gql = GraphQLClient(url, token)
+    gql = AsyncSimpipe(url, token)
     try:
-        await gql.execute(
+        await gql.graphql(
             "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
             i={
                 "dryRunId": run_id,
@@ -64,19 +65,19 @@ async def finished_run(url: str, token: str, run_id: str) -> dict[str, Any]:
                 "argoWorkflow": simulated_fan_out(STEP, STEPS),
             },
         )
-        run = await gql.finished_dry_run(NODES, run_id, seconds=480)
+        run = await finished_dry_run(gql, NODES, run_id, seconds=480)
     finally:
-        await gql.close()
+        await gql.aclose()
     await asyncio.sleep(3)  # the last scrapes
     return run
 
 
 async def deleted(url: str, token: str, run_id: str) -> None:
-    gql = GraphQLClient(url, token)
+    gql = AsyncSimpipe(url, token)
     try:
-        await gql.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id)
+        await gql.graphql("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id)
     finally:
-        await gql.close()
+        await gql.aclose()
 
 
 def seconds(iso: str) -> float:
@@ -188,19 +189,19 @@ def test_all_metrics_of_a_100_step_run(
         """All series of all steps in one query, alternately with the raw
         query (their own p50s: same load). The steps' metrics objects."""
         query = f"query($id: String!) {{ dryRun(dryRunId: $id) {{ nodes {{ ... on DryRunNodePod {{ metrics {{ {fields} }} }} }} }} }}"
-        client = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[USER])
+        client = AsyncSimpipe(endpoints["graphql"], stack.secrets.api_tokens[USER])
         try:
-            await client.execute(query, id=run_id)
+            await client.graphql(query, id=run_id)
             took, raw_took = [], []
             for _ in range(REPEATS):
                 t = time.perf_counter()
-                data = await client.execute(query, id=run_id)
+                data = await client.graphql(query, id=run_id)
                 took.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 raw()
                 raw_took.append(time.perf_counter() - t)
         finally:
-            await client.close()
+            await client.aclose()
         steps = [n["metrics"] for n in data["dryRun"]["nodes"] if n and "metrics" in n]
         return statistics.median(took), steps, statistics.median(raw_took)
 

@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config, watch
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.cluster_policy import container_security_context, pod_security_context
 from simpipe_devstack.components.cluster import KWOK_NODE_LABEL
 from simpipe_devstack.components.kubelet import REAL_NODE_KIND, REAL_NODE_TAINT
@@ -42,7 +43,6 @@ from simpipe_devstack.example_pipeline import (
     on_nodes,
     real_pipeline,
 )
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.node_images import STEP_IMAGE
 from simpipe_devstack.runs import TERMINAL_PHASES, argo_token, seconds_between
@@ -184,12 +184,12 @@ def watching(api: client.ApiClient, name: str) -> Iterator[RunSeen]:
         stop.set()
 
 
-async def through_graphql(gql: GraphQLClient, api: client.ApiClient, project: str) -> RunSeen:
+async def through_graphql(gql: AsyncSimpipe, api: client.ApiClient, project: str) -> RunSeen:
     name = f"ttr-gql-{uuid.uuid4().hex[:8]}"
     document = real_pipeline(EXAMPLE_REAL_STEPS, argo_service("http://unused")).to_dict()
     with watching(api, name) as seen:
         seen.requested = time.time()
-        await gql.execute(
+        await gql.graphql(
             CREATE,
             i={"projectId": project, "dryRunId": name, "argoWorkflow": document,
                "placement": "REAL_NODES"},
@@ -321,11 +321,11 @@ def burst(core: client.CoreV1Api, count: int) -> None:
 
 @pytest.mark.timeout(60 + int(RUN_TIMEOUT) * (4 + 2 * STEADY_RUNS))
 async def test_dry_run_stage_by_stage_through_graphql_and_straight_to_argo(
-    real_node: Stack, endpoints: dict[str, str], dev: GraphQLClient
+    real_node: Stack, endpoints: dict[str, str], dev: AsyncSimpipe
 ) -> None:
     api = config.new_client_from_config(config_file=str(real_node.layout.kubeconfig))
     project = (
-        await dev.execute(
+        await dev.graphql(
             "mutation($n: String!) { createProject(project: {name: $n}) { id } }",
             n="time to result",
         )
@@ -356,4 +356,4 @@ async def test_dry_run_stage_by_stage_through_graphql_and_straight_to_argo(
         everything = [*steady["GraphQL"], *steady["Argo direct"], ours, raw]
         assert all(r.phase == "Succeeded" for r in everything), [r.phase for r in everything]
     finally:
-        await dev.execute("mutation($p: String!) { deleteProject(projectId: $p) }", p=project)
+        await dev.graphql("mutation($p: String!) { deleteProject(projectId: $p) }", p=project)

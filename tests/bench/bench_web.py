@@ -30,10 +30,11 @@ import pytest
 from kubernetes import client, config, watch
 from playwright.async_api import Browser, Page
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.bench_stats import report
 from simpipe_devstack.example_pipeline import SimulatedStep, held_workflow, simulated_fan_out
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import SIMULATION_NAMESPACE, WEB_BUILD
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui
 
@@ -91,8 +92,8 @@ STOP_FROM = 1000
 STOP = "mutation($id: String!) { stopDryRun(dryRunId: $id, terminate: true) { id } }"
 
 
-async def ended_fan_out(gql: GraphQLClient, width: int) -> str:
-    created = await gql.execute(
+async def ended_fan_out(gql: AsyncSimpipe, width: int) -> str:
+    created = await gql.graphql(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
         i={"placement": "VIRTUAL_NODES", "argoWorkflow": simulated_fan_out(STEP, width)},
     )
@@ -100,12 +101,12 @@ async def ended_fan_out(gql: GraphQLClient, width: int) -> str:
     if width >= STOP_FROM:
         async with asyncio.timeout(900):
             while True:
-                run = (await gql.execute(STEPS_QUERY, id=run_id))["dryRun"]
+                run = (await gql.graphql(STEPS_QUERY, id=run_id))["dryRun"]
                 if sum(n["type"] == "Pod" for n in run["nodes"] or []) >= width:
                     break
                 await asyncio.sleep(5)
-        await gql.execute(STOP, id=run_id)
-    await gql.finished_dry_run(STEPS_QUERY, run_id, seconds=900, interval=5)
+        await gql.graphql(STOP, id=run_id)
+    await finished_dry_run(gql, STEPS_QUERY, run_id, seconds=900, interval=5)
     return run_id
 
 
@@ -144,7 +145,7 @@ async def first_paint(
 
 @pytest.mark.timeout(2400)
 async def test_run_page_first_paint(
-    stack: Stack, endpoints: dict[str, str], gui: str, browser: Browser, dev: GraphQLClient
+    stack: Stack, endpoints: dict[str, str], gui: str, browser: Browser, dev: AsyncSimpipe
 ) -> None:
     token = stack.secrets.api_tokens[USER]
     sizes = [100, 2000] if os.environ.get("SIMPIPE_BENCH_GUI_2000") == "1" else [100]
@@ -153,7 +154,7 @@ async def test_run_page_first_paint(
         try:
             await first_paint(browser, gui, endpoints, token, run_id, steps)
         finally:
-            await dev.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id)
+            await dev.graphql("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id)
 
 
 @pytest.mark.timeout(300)

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.components.kubelet import REAL_NODE_NAME
 from simpipe_devstack.components.services import SERVICE_NAMES
 from simpipe_devstack.demo import DEMO_USER, example_document, example_placement
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import SERVICE_IPS, SERVICES_NAMESPACE
 from simpipe_devstack.stack import Stack
 
@@ -67,14 +67,14 @@ async def test_a_dry_run_end_to_end_through_the_gateway_pod(
     cluster_mode: Stack, endpoints: dict[str, str]
 ) -> None:
     assert endpoints["graphql"] == f"http://{SERVICE_IPS['gateway']}:8080/graphql"
-    gql = GraphQLClient(endpoints["graphql"], cluster_mode.secrets.api_tokens[DEMO_USER])
+    gql = AsyncSimpipe(endpoints["graphql"], cluster_mode.secrets.api_tokens[DEMO_USER])
     try:
-        project = await gql.execute(
+        project = await gql.graphql(
             "mutation($n: String!) { createProject(project: {name: $n}) { id } }",
             n=f"cluster mode {time.time_ns()}",
         )
         document, _ = example_document(cluster_mode)
-        created = await gql.execute(
+        created = await gql.graphql(
             "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
             i={
                 "projectId": project["createProject"]["id"],
@@ -89,11 +89,11 @@ async def test_a_dry_run_end_to_end_through_the_gateway_pod(
         assert phases[-1] == {"kind": "run", "phase": "Succeeded"}, phases
         # The report comes from the collector pod once the run's series are in.
         deadline = time.monotonic() + 180
-        while (run := (await gql.execute(REPORT, id=run_id))["dryRun"])["report"] is None:
+        while (run := (await gql.graphql(REPORT, id=run_id))["dryRun"])["report"] is None:
             assert time.monotonic() < deadline, "no report 180 s after the run ended"
             await asyncio.sleep(1)
     finally:
-        await gql.close()
+        await gql.aclose()
     steps = [n for n in run["nodes"] if n["type"] == "Pod"]
     assert steps, run
     assert all(n["phase"] == "Succeeded" for n in steps), steps

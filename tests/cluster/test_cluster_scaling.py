@@ -24,11 +24,11 @@ import nats
 import pytest
 
 from simpipe.v1 import events_pb2
+from simpipe_client import AsyncSimpipe
 from simpipe_common.nats_auth import connect_options
 from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.demo import DEMO_USER
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.images import SERVICE_HTTP_PORTS
 from simpipe_devstack.layout import SERVICES_NAMESPACE
 from simpipe_devstack.stack import Stack
@@ -116,9 +116,9 @@ def one_step() -> dict[str, Any]:
     return built
 
 
-async def start_run(dev: GraphQLClient, project: str, run_id: str) -> None:
+async def start_run(dev: AsyncSimpipe, project: str, run_id: str) -> None:
     """A one-step run on virtual nodes, named by the test."""
-    await dev.execute(
+    await dev.graphql(
         CREATE,
         i={"projectId": project, "dryRunId": run_id, "placement": "VIRTUAL_NODES",
            "argoWorkflow": one_step()},
@@ -132,7 +132,7 @@ class Load:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-async def create_runs(dev: GraphQLClient, project: str, load: Load) -> None:
+async def create_runs(dev: AsyncSimpipe, project: str, load: Load) -> None:
     while not load.stop.is_set():
         run_id = f"scaled-{uuid.uuid4().hex[:8]}"
         try:
@@ -174,7 +174,7 @@ async def unsettled(js: Any, project: str, runs: list[str]) -> list[str]:
 
 @pytest.mark.timeout(900)
 async def test_dry_runs_go_on_while_one_replica_of_each_service_is_deleted(
-    scaled: Stack, dev: GraphQLClient, project: str, jetstream: Any
+    scaled: Stack, dev: AsyncSimpipe, project: str, jetstream: Any
 ) -> None:
     stack = scaled
     (first_leader,) = leader(stack)
@@ -234,18 +234,18 @@ async def test_dry_runs_go_on_while_one_replica_of_each_service_is_deleted(
 
 @pytest.mark.timeout(300)
 async def test_every_gateway_replica_delivers_a_runs_updates(
-    scaled: Stack, dev: GraphQLClient, project: str
+    scaled: Stack, dev: AsyncSimpipe, project: str
 ) -> None:
     gateways = live_pods(scaled, "gateway")
     assert len(gateways) == REPLICAS["gateway"]
     token = scaled.secrets.api_tokens[DEMO_USER]
     clients = [
-        GraphQLClient(f"http://{address}:8080/graphql", token) for address in gateways.values()
+        AsyncSimpipe(f"http://{address}:8080/graphql", token) for address in gateways.values()
     ]
     run_id = f"fanout-{uuid.uuid4().hex[:8]}"
     updates = "subscription($id: String!) { dryRunUpdates(dryRunId: $id) { kind phase } }"
 
-    async def follow(client: GraphQLClient) -> list[dict[str, str]]:
+    async def follow(client: AsyncSimpipe) -> list[dict[str, str]]:
         return [u["dryRunUpdates"] async for u in client.subscribe(updates, id=run_id)]
 
     try:
@@ -253,7 +253,7 @@ async def test_every_gateway_replica_delivers_a_runs_updates(
         seen = await asyncio.gather(*(follow(c) for c in clients))
     finally:
         for client in clients:
-            await client.close()
+            await client.aclose()
     for name, updates_seen in zip(gateways, seen, strict=True):
         assert updates_seen, name
         assert updates_seen[-1] == {"kind": "run", "phase": "Succeeded"}, (name, updates_seen)

@@ -22,10 +22,11 @@ import pytest
 import yaml
 from playwright.async_api import Browser, Page, expect
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.components.kubelet import REAL_NODE_NAME
 from simpipe_devstack.demo import example_document
 from simpipe_devstack.example_pipeline import EXAMPLE_REAL_STEPS
-from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 
 # Conditions a page reaches within these, or the check fails.
@@ -82,7 +83,7 @@ STEPS = """query($id: String!) { dryRun(dryRunId: $id) { status { phase } nodeNa
 
 
 async def test_a_project_from_a_template_upload_runs_and_its_run_page_shows_it(
-    page: Page, gui_url: str, shots: Path, dev: GraphQLClient, real_node: Stack
+    page: Page, gui_url: str, shots: Path, dev: AsyncSimpipe, real_node: Stack
 ) -> None:
     name = f"GUI check {uuid.uuid4().hex[:6]}"
     await page.goto(f"{gui_url}/projects")
@@ -109,7 +110,7 @@ async def test_a_project_from_a_template_upload_runs_and_its_run_page_shows_it(
     await expect(created).to_be_visible(timeout=PAGE_MS)
     run_id = (await created.inner_text()).split("New dry run ID: ")[1].strip()
 
-    run = await dev.finished_dry_run(STEPS, run_id, RUN_SECONDS)
+    run = await finished_dry_run(dev, STEPS, run_id, RUN_SECONDS)
     assert run["status"]["phase"] == "Succeeded"
     assert run["nodeName"] == REAL_NODE_NAME
     await page.goto(runs_url)
@@ -140,7 +141,7 @@ async def test_a_project_from_a_template_upload_runs_and_its_run_page_shows_it(
 
 
 async def test_a_file_uploaded_in_the_artifact_browser_is_listed_and_stored(
-    page: Page, gui_url: str, shots: Path, dev: GraphQLClient
+    page: Page, gui_url: str, shots: Path, dev: AsyncSimpipe
 ) -> None:
     import httpx
 
@@ -162,14 +163,14 @@ async def test_a_file_uploaded_in_the_artifact_browser_is_listed_and_stored(
     await expect(page.get_by_text(name, exact=True)).to_be_visible(timeout=PAGE_MS)
     await page.screenshot(path=shots / "5-artifacts.png")
 
-    listed = await dev.execute("{ artifacts { name url } }")
+    listed = await dev.graphql("{ artifacts { name url } }")
     [stored] = [a for a in listed["artifacts"] if a["name"] == name]
     async with httpx.AsyncClient(timeout=30) as http:
         assert (await http.get(stored["url"])).content == content
 
 
 async def test_a_registry_credential_made_on_the_registry_page_is_listed_without_password(
-    page: Page, gui_url: str, shots: Path, dev: GraphQLClient
+    page: Page, gui_url: str, shots: Path, dev: AsyncSimpipe
 ) -> None:
     name = f"gui-registry-{uuid.uuid4().hex[:6]}"
     password = f"pw-{uuid.uuid4().hex}"
@@ -189,7 +190,7 @@ async def test_a_registry_credential_made_on_the_registry_page_is_listed_without
     await page.screenshot(path=shots / "6-registry.png")
     assert password not in await page.content()
     try:
-        listed = (await dev.execute("{ dockerRegistryCredentials { name username server } }"))[
+        listed = (await dev.graphql("{ dockerRegistryCredentials { name username server } }"))[
             "dockerRegistryCredentials"
         ]
         assert {
@@ -198,6 +199,6 @@ async def test_a_registry_credential_made_on_the_registry_page_is_listed_without
             "server": "registry.example.org:5000",
         } in listed
     finally:
-        await dev.execute(
+        await dev.graphql(
             "mutation($n: String!) { deleteDockerRegistryCredential(name: $n) }", n=name
         )

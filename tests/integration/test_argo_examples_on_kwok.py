@@ -36,8 +36,9 @@ from typing import Any
 import pytest
 import yaml
 
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_devstack.layout import Layout
+from simpipe_devstack.runs import finished_dry_run
 
 EXAMPLES = (
     Layout.from_env().cache / "go" / "mod" / "github.com" / "argoproj" / "argo-workflows"
@@ -108,10 +109,10 @@ def as_users_write_it(document: dict[str, Any]) -> str:
     return json.dumps(document)
 
 
-async def outcome(gql: GraphQLClient, project: str, document: dict[str, Any]) -> tuple[str, str]:
+async def outcome(gql: AsyncSimpipe, project: str, document: dict[str, Any]) -> tuple[str, str]:
     """("Refused", why) or the final phase and what its run said."""
     try:
-        created = await gql.execute(
+        created = await gql.graphql(
             CREATE,
             i={
                 "projectId": project,
@@ -121,7 +122,7 @@ async def outcome(gql: GraphQLClient, project: str, document: dict[str, Any]) ->
         )
     except GraphQLError as error:
         return "Refused", str(error)
-    run = await gql.finished_dry_run(FINAL, created["createDryRun"]["id"], RUN_SECONDS)
+    run = await finished_dry_run(gql, FINAL, created["createDryRun"]["id"], RUN_SECONDS)
     messages = [run["status"]["message"] or ""] + [
         f"{n['displayName']}: {n['message']}" for n in run["nodes"] if n["message"]
     ]
@@ -131,7 +132,7 @@ async def outcome(gql: GraphQLClient, project: str, document: dict[str, Any]) ->
 @pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"no Argo examples at {EXAMPLES} (make build)")
 @pytest.mark.timeout(RUN_SECONDS + 60)
 async def test_argos_first_30_examples_end_on_virtual_nodes(
-    dev: GraphQLClient, project: str
+    dev: AsyncSimpipe, project: str
 ) -> None:
     examples = first_single_workflow_examples()
     assert len(examples) == FIRST
@@ -162,7 +163,7 @@ async def test_argos_first_30_examples_end_on_virtual_nodes(
 @pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"no Argo examples at {EXAMPLES} (make build)")
 @pytest.mark.timeout(RUN_SECONDS + 60)
 async def test_the_first_30_examples_the_policy_admits_succeed_on_virtual_nodes(
-    dev: GraphQLClient, project: str
+    dev: AsyncSimpipe, project: str
 ) -> None:
     """The bar of the issue on what a simulation may be given: of the first
     30 single-Workflow examples that the policy admits, at least 27 succeed."""

@@ -20,6 +20,7 @@ import nats
 import pytest
 
 from simpipe.v1 import events_pb2, storage_broker_pb2, storage_broker_pb2_grpc
+from simpipe_client import AsyncSimpipe
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.nats_auth import connect_options
 from simpipe_common.settings import ServiceSettings
@@ -27,7 +28,6 @@ from simpipe_devstack.components.base import Component
 from simpipe_devstack.components.minio import UPLOADS_BUCKET
 from simpipe_devstack.components.nats import Nats
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.stored_events import stored_events
 from simpipe_events import contract
@@ -57,11 +57,11 @@ def one_step() -> dict[str, Any]:
     return built
 
 
-async def create_runs(dev: GraphQLClient, project: str, load: Load) -> None:
+async def create_runs(dev: AsyncSimpipe, project: str, load: Load) -> None:
     while not load.stop.is_set():
         run_id = f"chaos-{uuid.uuid4().hex[:8]}"
         try:
-            await dev.execute(
+            await dev.graphql(
                 CREATE,
                 i={
                     "projectId": project,
@@ -152,7 +152,7 @@ async def missing(js: Any, project: str, load: Load, prefix: str) -> dict[str, l
 async def test_nothing_is_lost_when_each_part_is_killed_under_load(
     stack: Stack,
     endpoints: dict[str, str],
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     project: str,
     mesh: ServiceSettings,
     crash: Callable[[Component], None],

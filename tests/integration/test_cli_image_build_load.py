@@ -23,10 +23,11 @@ from typing import Any
 
 import pytest
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.components.containerd import ctr
 from simpipe_devstack.demo import example_document
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.processes import StackError
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 
 BUSYBOX = Path("/bin/busybox")
@@ -148,13 +149,13 @@ def unload(stack: Stack, image: BuiltImage) -> None:
             ctr(stack, "images", "rm", name)
 
 
-async def step_log(dev: GraphQLClient, run_id: str, node_id: str, part: str) -> str:
+async def step_log(dev: AsyncSimpipe, run_id: str, node_id: str, part: str) -> str:
     """The step's log once it holds `part`, or as it is after 60 s."""
     log = ""
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(60):
             while part not in log:
-                found = await dev.execute(LOG, id=run_id, n=node_id)
+                found = await dev.graphql(LOG, id=run_id, n=node_id)
                 log = found["dryRun"]["node"]["log"] or ""
                 if part not in log:
                     await asyncio.sleep(1)
@@ -163,18 +164,18 @@ async def step_log(dev: GraphQLClient, run_id: str, node_id: str, part: str) -> 
 
 @pytest.mark.timeout(LOAD_SECONDS + RUN_SECONDS + 120)
 async def test_an_image_built_with_buildah_and_loaded_with_the_cli_runs_on_the_real_node(
-    real_node: Stack, built_image: BuiltImage, dev: GraphQLClient, project: str
+    real_node: Stack, built_image: BuiltImage, dev: AsyncSimpipe, project: str
 ) -> None:
     try:
         loaded = await asyncio.to_thread(simpipe_load, built_image.archive)
         assert loaded == [built_image.name]
 
         document = one_step_run(real_node, built_image.name)
-        created = await dev.execute(
+        created = await dev.graphql(
             CREATE, i={"projectId": project, "argoWorkflow": document, "placement": "REAL_NODES"}
         )
         run_id = created["createDryRun"]["id"]
-        finished = await dev.finished_dry_run(RUN, run_id, RUN_SECONDS)
+        finished = await finished_dry_run(dev, RUN, run_id, RUN_SECONDS)
         assert finished["status"]["phase"] == "Succeeded", finished["status"]["message"]
         # One template: the workflow's one node is the step's pod.
         [step] = [n for n in finished["nodes"] if n["type"] == "Pod"]

@@ -22,6 +22,7 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack import loopback_guard
 from simpipe_devstack.cluster_policy import (
     EXECUTOR_SERVICE_ACCOUNT,
@@ -35,7 +36,6 @@ from simpipe_devstack.components.kubelet import REAL_NODE_KIND, REAL_NODE_TAINT
 from simpipe_devstack.components.node_network import NodeNetwork
 from simpipe_devstack.demo import example_document, example_placement
 from simpipe_devstack.example_pipeline import EXAMPLE_STEPS, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import SERVICES_NAMESPACE, SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
 from simpipe_devstack.node_images import STEP_IMAGE
 from simpipe_devstack.stack import Stack
@@ -428,7 +428,7 @@ def test_only_the_services_pods_reach_nats_argo_and_prometheus_through_the_pod_g
             assert f"answer {port}: HTTP" in control, control
 
 
-async def finished(gql: GraphQLClient, dry_run_id: str) -> str:
+async def finished(gql: AsyncSimpipe, dry_run_id: str) -> str:
     updates = "subscription($id: String!) { dryRunUpdates(dryRunId: $id) { kind phase } }"
     phase = ""
     async with asyncio.timeout(240):
@@ -440,7 +440,7 @@ async def finished(gql: GraphQLClient, dry_run_id: str) -> str:
 
 @pytest.mark.timeout(300)
 async def test_a_dry_run_runs_as_the_workflow_account_never_default(
-    stack: Stack, dev: GraphQLClient, project: str, core: client.CoreV1Api
+    stack: Stack, dev: AsyncSimpipe, project: str, core: client.CoreV1Api
 ) -> None:
     """The stack's example pipeline through the GraphQL API (for real where
     the real node runs): every step's pod runs as simpipe-workflow without a
@@ -448,7 +448,7 @@ async def test_a_dry_run_runs_as_the_workflow_account_never_default(
     succeeds under `restricted` as a non-root user."""
     document, _ = example_document(stack)
     run_id = unique("identity")
-    await dev.execute(
+    await dev.graphql(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
         i={
             "projectId": project,

@@ -18,11 +18,12 @@ import httpx
 import pytest
 from kubernetes import client, config
 
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_devstack.components.argo import ARTIFACT_BUCKET
 from simpipe_devstack.components.minio import UPLOADS_BUCKET
-from simpipe_devstack.example_pipeline import OUTPUT_DIR, RealStep, argo_service, real_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_devstack.example_pipeline import OUTPUT_DIR, RealStep, reading_input
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 
 INPUT_PATH = "/tmp/input"
@@ -53,25 +54,15 @@ def delete_pods(stack: Stack, dry_run_id: str) -> None:
 
 def upper_from_input() -> dict[str, Any]:
     """The real-node pipeline of one step that upper-cases the workflow's input
-    artifact `input` into its output `upper`, stored as is (not as a tarball)
-    so that its download is the text itself."""
-    workflow: dict[str, Any] = real_pipeline((STEP,), argo_service("http://unused")).to_dict()
-    templates = {t["name"]: t for t in workflow["spec"]["templates"]}
-    pipeline, upper = templates["pipeline"], templates["upper"]
-    pipeline["inputs"] = {"artifacts": [{"name": "input"}]}
-    pipeline["steps"][0][0]["arguments"] = {
-        "artifacts": [{"name": "input", "from": "{{inputs.artifacts.input}}"}]
-    }
-    upper["inputs"] = {"artifacts": [{"name": "input", "path": INPUT_PATH}]}
-    upper["outputs"]["artifacts"][0]["archive"] = {"none": {}}
-    return workflow
+    artifact `input` into its output `upper`, stored as is."""
+    return reading_input(STEP, INPUT_PATH)
 
 
 @pytest.fixture
-async def uploaded(dev: GraphQLClient) -> AsyncIterator[str]:
+async def uploaded(dev: AsyncSimpipe) -> AsyncIterator[str]:
     key = f"dry-run-inputs/{uuid.uuid4().hex[:8]}/input.txt"
     url = (
-        await dev.execute(
+        await dev.graphql(
             "mutation($k: String!, $b: String!) { computeUploadPresignedUrl(key: $k, bucketName: $b) }",
             k=key,
             b=UPLOADS_BUCKET,
@@ -80,7 +71,7 @@ async def uploaded(dev: GraphQLClient) -> AsyncIterator[str]:
     async with httpx.AsyncClient(timeout=30) as http:
         (await http.put(url, content=INPUT_TEXT)).raise_for_status()
     yield key
-    await dev.execute(
+    await dev.graphql(
         "mutation($b: String!, $k: [String!]!) { deleteArtifacts(bucketName: $b, keys: $k) }",
         b=UPLOADS_BUCKET,
         k=[key],
@@ -90,10 +81,10 @@ async def uploaded(dev: GraphQLClient) -> AsyncIterator[str]:
 @pytest.mark.timeout(300)
 @pytest.mark.usefixtures("real_node")
 async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
-    stack: Stack, dev: GraphQLClient, uploaded: str
+    stack: Stack, dev: AsyncSimpipe, uploaded: str
 ) -> None:
     dry_run_id = f"files-{uuid.uuid4().hex[:8]}"
-    await dev.execute(
+    await dev.graphql(
         CREATE,
         i={
             "argoWorkflow": upper_from_input(),
@@ -102,7 +93,7 @@ async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
         },
     )
     try:
-        dry_run = await dev.finished_dry_run(DRY_RUN, dry_run_id, RUN_TIMEOUT_SECONDS)
+        dry_run = await finished_dry_run(dev, DRY_RUN, dry_run_id, RUN_TIMEOUT_SECONDS)
         assert dry_run["status"]["phase"] == "Succeeded", dry_run["status"]["message"]
         step = next(n for n in dry_run["nodes"] if n["displayName"] == "upper")
 
@@ -127,7 +118,7 @@ async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
         assert all("inputArtifacts" not in n for n in dry_run["nodes"] if n["type"] != "Pod")
         # The original's fileSize: the bytes of the step's input files, read in S3.
         aggregated = (
-            await dev.execute(
+            await dev.graphql(
                 """query($id: String!) { getAggregatedNodesMetrics(dryRunIds: [$id]) {
                   nodeName data { fileSize } } }""",
                 id=dry_run_id,
@@ -138,7 +129,7 @@ async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
         # Once its pod is gone, the step's log comes from the archive: the
         # run's own project credentials, which Argo reads with the watcher's token.
         await asyncio.to_thread(delete_pods, stack, dry_run_id)
-        logged = await dev.execute(
+        logged = await dev.graphql(
             """query($id: String!, $n: String!) { dryRun(dryRunId: $id) {
               node(id: $n) { ... on DryRunNodePod { log } } } }""",
             id=dry_run_id,
@@ -146,23 +137,23 @@ async def test_a_step_reads_an_input_by_reference_and_its_files_are_listed(
         )
         assert "upper: wrote 2 lines" in logged["dryRun"]["node"]["log"]
     finally:
-        await dev.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=dry_run_id)
+        await dev.graphql("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=dry_run_id)
 
 
 @pytest.mark.timeout(300)
 @pytest.mark.usefixtures("real_node")
 async def test_a_dry_run_from_a_template_reads_an_input_by_reference(
-    dev: GraphQLClient, uploaded: str, project: str
+    dev: AsyncSimpipe, uploaded: str, project: str
 ) -> None:
     # Deleting the project (the fixture does) deletes its runs and templates.
     template = upper_from_input()
     template["kind"] = "WorkflowTemplate"
     template["metadata"] = {"name": f"upper-{uuid.uuid4().hex[:8]}"}
-    await dev.execute(
+    await dev.graphql(
         "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name } }",
         i={"projectId": project, "argoWorkflowTemplate": template},
     )
-    created = await dev.execute(
+    created = await dev.graphql(
         "mutation($i: CreateDryRunFromTemplateInput!) { createDryRunFromTemplate(input: $i) { id } }",
         i={
             "projectId": project,
@@ -171,7 +162,7 @@ async def test_a_dry_run_from_a_template_reads_an_input_by_reference(
         },
     )
     run_id = created["createDryRunFromTemplate"]["id"]
-    dry_run = await dev.finished_dry_run(DRY_RUN, run_id, RUN_TIMEOUT_SECONDS)
+    dry_run = await finished_dry_run(dev, DRY_RUN, run_id, RUN_TIMEOUT_SECONDS)
     assert dry_run["status"]["phase"] == "Succeeded", dry_run["status"]["message"]
     step = next(n for n in dry_run["nodes"] if n["displayName"] == "upper")
     assert [(a["bucketName"], a["key"]) for a in step["inputArtifacts"]] == [
@@ -191,11 +182,11 @@ async def test_a_dry_run_from_a_template_reads_an_input_by_reference(
     ],
 )
 async def test_a_bad_input_reference_is_refused_and_nothing_is_created(
-    dev: GraphQLClient, bucket: str, key: str, words: str
+    dev: AsyncSimpipe, bucket: str, key: str, words: str
 ) -> None:
     dry_run_id = f"files-bad-{uuid.uuid4().hex[:8]}"
     with pytest.raises(GraphQLError) as refused:
-        await dev.execute(
+        await dev.graphql(
             CREATE,
             i={
                 "argoWorkflow": upper_from_input(),
@@ -206,5 +197,5 @@ async def test_a_bad_input_reference_is_refused_and_nothing_is_created(
     assert refused.value.errors[0]["extensions"]["code"] == "INPUT_VALIDATION_ERROR"
     assert words in refused.value.errors[0]["message"]
     with pytest.raises(GraphQLError) as missing:
-        await dev.execute(DRY_RUN, id=dry_run_id)
+        await dev.graphql(DRY_RUN, id=dry_run_id)
     assert missing.value.errors[0]["extensions"]["code"] == "NOT_FOUND_ERROR"

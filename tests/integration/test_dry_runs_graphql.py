@@ -13,12 +13,13 @@ import pytest
 import yaml
 from kubernetes import client, config
 
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_common.ownership import LABEL_MANAGED
 from simpipe_devstack.components.base import Component
 from simpipe_devstack.components.nats import Nats
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
+from simpipe_devstack.runs import gateway_stream
 from simpipe_devstack.stack import Stack
 
 STEPS = (
@@ -52,18 +53,18 @@ def managed_workflows(stack: Stack) -> list[str]:
     return sorted(names)
 
 
-async def follow(gql: GraphQLClient, dry_run_id: str) -> list[dict[str, Any]]:
+async def follow(gql: AsyncSimpipe, dry_run_id: str) -> list[dict[str, Any]]:
     updates = []
     async with asyncio.timeout(90):
-        async for data in gql.subscribe(UPDATES, id=dry_run_id):
+        async for data in gateway_stream(gql, UPDATES, id=dry_run_id):
             updates.append(data["dryRunUpdates"])
     return updates
 
 
 @pytest.mark.timeout(150)
-async def test_lifecycle_with_every_phase_pushed_in_order(dev: GraphQLClient, project: str) -> None:
+async def test_lifecycle_with_every_phase_pushed_in_order(dev: AsyncSimpipe, project: str) -> None:
     run_id = unique("life")
-    created = await dev.execute(
+    created = await dev.graphql(
         CREATE,
         i={
             "projectId": project,
@@ -92,7 +93,7 @@ async def test_lifecycle_with_every_phase_pushed_in_order(dev: GraphQLClient, pr
     assert finished == [s.name for s in STEPS]
 
     run = (
-        await dev.execute(
+        await dev.graphql(
             f"query($id: String!) {{ dryRun(dryRunId: $id) {{ {DRY_RUN_FIELDS} }} }}", id=run_id
         )
     )["dryRun"]
@@ -103,12 +104,12 @@ async def test_lifecycle_with_every_phase_pushed_in_order(dev: GraphQLClient, pr
         assert abs(pods[step.name]["duration"] - step.seconds) <= 1
         assert pods[step.name]["podName"]
 
-    listed = await dev.execute(
+    listed = await dev.graphql(
         "query($p: String!) { project(projectId: $p) { dryRuns { id } } }", p=project
     )
     assert run_id in [d["id"] for d in listed["project"]["dryRuns"]]
 
-    resubmitted = await dev.execute(
+    resubmitted = await dev.graphql(
         "mutation($id: String!) { resubmitDryRun(dryRunId: $id) { id project { id } } }", id=run_id
     )
     copy_id = resubmitted["resubmitDryRun"]["id"]
@@ -116,7 +117,7 @@ async def test_lifecycle_with_every_phase_pushed_in_order(dev: GraphQLClient, pr
     assert resubmitted["resubmitDryRun"]["project"] == {"id": project}
 
     assert (
-        await dev.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=copy_id)
+        await dev.graphql("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=copy_id)
     )["deleteDryRun"]
 
 
@@ -126,7 +127,7 @@ UPDATES_WITH_PROGRESS = UPDATES.replace("kind phase", "kind phase progress")
 
 @pytest.mark.timeout(150)
 async def test_a_subscriber_keeps_phases_in_order_across_a_nats_crash(
-    stack: Stack, dev: GraphQLClient, project: str, crash: Callable[[Component], None]
+    stack: Stack, dev: AsyncSimpipe, project: str, crash: Callable[[Component], None]
 ) -> None:
     """The gateway takes live events from core NATS, which does not redeliver
     what a dropped connection missed: after the crash it must wait for its
@@ -136,7 +137,7 @@ async def test_a_subscriber_keeps_phases_in_order_across_a_nats_crash(
         for name in ("one", "two", "three")
     )
     run_id = unique("natscrash")
-    await dev.execute(
+    await dev.graphql(
         CREATE,
         i={
             "projectId": project,
@@ -149,7 +150,7 @@ async def test_a_subscriber_keeps_phases_in_order_across_a_nats_crash(
     updates: list[dict[str, Any]] = []
     crashed = False
     async with asyncio.timeout(120):
-        async for data in dev.subscribe(UPDATES_WITH_PROGRESS, id=run_id):
+        async for data in gateway_stream(dev, UPDATES_WITH_PROGRESS, id=run_id):
             update = data["dryRunUpdates"]
             updates.append(update)
             first_step_running = (
@@ -179,10 +180,10 @@ async def test_a_subscriber_keeps_phases_in_order_across_a_nats_crash(
 
 
 @pytest.mark.timeout(150)
-async def test_suspend_resume_and_terminate(dev: GraphQLClient, project: str) -> None:
+async def test_suspend_resume_and_terminate(dev: AsyncSimpipe, project: str) -> None:
     long_steps = (SimulatedStep("wait", seconds=30, cpu_millicores=100, memory_mib=16),)
     run_id = unique("ctl")
-    await dev.execute(
+    await dev.graphql(
         CREATE,
         i={
             "projectId": project,
@@ -194,7 +195,7 @@ async def test_suspend_resume_and_terminate(dev: GraphQLClient, project: str) ->
     phases: asyncio.Queue[str] = asyncio.Queue()
 
     async def collect() -> None:
-        async for data in dev.subscribe(UPDATES, id=run_id):
+        async for data in gateway_stream(dev, UPDATES, id=run_id):
             if data["dryRunUpdates"]["kind"] == "run":
                 await phases.put(data["dryRunUpdates"]["phase"])
 
@@ -206,13 +207,13 @@ async def test_suspend_resume_and_terminate(dev: GraphQLClient, project: str) ->
     try:
         await until("Running")
         command = "mutation($id: String!) { %s(dryRunId: $id) { id } }"
-        assert (await dev.execute(command % "suspendDryRun", id=run_id))["suspendDryRun"][
+        assert (await dev.graphql(command % "suspendDryRun", id=run_id))["suspendDryRun"][
             "id"
         ] == run_id
         await until("Suspended")
-        await dev.execute(command % "resumeDryRun", id=run_id)
+        await dev.graphql(command % "resumeDryRun", id=run_id)
         await until("Running")
-        await dev.execute(
+        await dev.graphql(
             "mutation($id: String!) { stopDryRun(dryRunId: $id, terminate: true) { id } }",
             id=run_id,
         )
@@ -222,7 +223,7 @@ async def test_suspend_resume_and_terminate(dev: GraphQLClient, project: str) ->
 
 
 async def test_retried_create_with_the_same_id_makes_one_workflow(
-    stack: Stack, dev: GraphQLClient, project: str
+    stack: Stack, dev: AsyncSimpipe, project: str
 ) -> None:
     run_id = unique("retry")
     body = {
@@ -231,7 +232,7 @@ async def test_retried_create_with_the_same_id_makes_one_workflow(
         "placement": "VIRTUAL_NODES",
         "argoWorkflow": yaml.safe_dump(pipeline()),
     }
-    first, second = await asyncio.gather(dev.execute(CREATE, i=body), dev.execute(CREATE, i=body))
+    first, second = await asyncio.gather(dev.graphql(CREATE, i=body), dev.graphql(CREATE, i=body))
     assert first["createDryRun"]["id"] == second["createDryRun"]["id"] == run_id
     assert managed_workflows(stack).count(run_id) == 1
 
@@ -252,20 +253,20 @@ async def test_retried_create_with_the_same_id_makes_one_workflow(
     ids=["malformed-yaml", "not-argo", "invalid-argo", "oversized", "yaml-alias"],
 )
 async def test_bad_documents_get_typed_errors_and_create_nothing(
-    stack: Stack, dev: GraphQLClient, project: str, document: str, code: str
+    stack: Stack, dev: AsyncSimpipe, project: str, document: str, code: str
 ) -> None:
     before = managed_workflows(stack)
     with pytest.raises(GraphQLError) as caught:
-        await dev.execute(
+        await dev.graphql(
             CREATE, i={"projectId": project, "placement": "VIRTUAL_NODES", "argoWorkflow": document}
         )
     assert caught.value.codes == [code]
     assert managed_workflows(stack) == before
 
 
-async def test_unknown_project_and_bad_ids_are_typed_errors(dev: GraphQLClient) -> None:
+async def test_unknown_project_and_bad_ids_are_typed_errors(dev: AsyncSimpipe) -> None:
     with pytest.raises(GraphQLError) as unknown:
-        await dev.execute(
+        await dev.graphql(
             CREATE,
             i={
                 "projectId": "no-such-project",
@@ -275,7 +276,7 @@ async def test_unknown_project_and_bad_ids_are_typed_errors(dev: GraphQLClient) 
         )
     assert unknown.value.codes == ["NOT_FOUND_ERROR"]
     with pytest.raises(GraphQLError) as bad_id:
-        await dev.execute(
+        await dev.graphql(
             CREATE,
             i={
                 "dryRunId": "../etc/passwd",
@@ -291,23 +292,23 @@ async def test_mutations_without_a_valid_token_are_refused(
 ) -> None:
     before = managed_workflows(stack)
     for token in (None, "sp-not-a-real-token-000000000"):
-        anonymous = GraphQLClient(endpoints["graphql"], token)
+        anonymous = AsyncSimpipe(endpoints["graphql"], token)
         with pytest.raises(GraphQLError) as caught:
-            await anonymous.execute('mutation { createProject(project: {name: "x"}) { id } }')
+            await anonymous.graphql('mutation { createProject(project: {name: "x"}) { id } }')
         assert caught.value.codes == ["UNAUTHENTICATED"]
         with pytest.raises(GraphQLError):
-            await anonymous.execute(
+            await anonymous.graphql(
                 CREATE, i={"placement": "VIRTUAL_NODES", "argoWorkflow": pipeline()}
             )
-        await anonymous.close()
+        await anonymous.aclose()
     assert managed_workflows(stack) == before
 
 
 async def test_one_user_cannot_see_or_touch_anothers_project(
-    dev: GraphQLClient, guest: GraphQLClient, project: str
+    dev: AsyncSimpipe, guest: AsyncSimpipe, project: str
 ) -> None:
     run_id = unique("mine")
-    await dev.execute(
+    await dev.graphql(
         CREATE,
         i={
             "projectId": project,
@@ -317,7 +318,7 @@ async def test_one_user_cannot_see_or_touch_anothers_project(
         },
     )
     assert project not in [
-        p["id"] for p in (await guest.execute("{ projects { id } }"))["projects"]
+        p["id"] for p in (await guest.graphql("{ projects { id } }"))["projects"]
     ]
     attempts: list[tuple[str, dict[str, Any]]] = [
         ("query($p: String!) { project(projectId: $p) { id } }", {"p": project}),
@@ -334,30 +335,30 @@ async def test_one_user_cannot_see_or_touch_anothers_project(
     ]
     for query, variables in attempts:
         with pytest.raises(GraphQLError) as caught:
-            await guest.execute(query, **variables)
+            await guest.graphql(query, **variables)
         assert caught.value.codes == ["NOT_FOUND_ERROR"], query
     with pytest.raises(GraphQLError):
         async for _ in guest.subscribe(UPDATES, id=run_id):
             pass
-    still = await dev.execute("query($id: String!) { dryRun(dryRunId: $id) { id } }", id=run_id)
+    still = await dev.graphql("query($id: String!) { dryRun(dryRunId: $id) { id } }", id=run_id)
     assert still["dryRun"]["id"] == run_id
 
 
 @pytest.mark.timeout(120)
 async def test_dry_run_from_a_project_template_with_parameters(
-    dev: GraphQLClient, project: str
+    dev: AsyncSimpipe, project: str
 ) -> None:
     template = pipeline()
     template["kind"] = "WorkflowTemplate"
     name = unique("tpl")
     template["metadata"] = {"name": name}
     template["spec"]["arguments"] = {"parameters": [{"name": "size", "value": "1"}]}
-    created = await dev.execute(
+    created = await dev.graphql(
         "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name project { id } } }",
         i={"projectId": project, "argoWorkflowTemplate": template},
     )
     assert created["createWorkflowTemplate"] == {"name": name, "project": {"id": project}}
-    run = await dev.execute(
+    run = await dev.graphql(
         "mutation($i: CreateDryRunFromTemplateInput!) { createDryRunFromTemplate(input: $i) { id argoWorkflow } }",
         i={
             "projectId": project,
@@ -377,7 +378,7 @@ async def test_dry_run_from_a_project_template_with_parameters(
     assert spec["arguments"]["parameters"] == [{"name": "size", "value": "10"}]
     updates = await follow(dev, run["createDryRunFromTemplate"]["id"])
     assert updates[-1]["phase"] == "Succeeded"
-    templates = await dev.execute(
+    templates = await dev.graphql(
         "query($p: String!) { project(projectId: $p) { workflowTemplates { name } } }", p=project
     )
     assert templates["project"]["workflowTemplates"] == [{"name": name}]
@@ -385,7 +386,7 @@ async def test_dry_run_from_a_project_template_with_parameters(
 
 @pytest.mark.timeout(240)
 async def test_a_run_is_found_right_after_its_create_returned(
-    dev: GraphQLClient, project: str
+    dev: AsyncSimpipe, project: str
 ) -> None:
     """Read-your-writes, as scripts and the original GUI do it: the create asks
     for the id alone, the next request reads the run. 100 times in a row."""
@@ -395,16 +396,16 @@ async def test_a_run_is_found_right_after_its_create_returned(
     try:
         for _ in range(100):
             run_id = unique("ryw")
-            await dev.execute(
+            await dev.graphql(
                 "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
                 i={"projectId": project, "dryRunId": run_id, "placement": "VIRTUAL_NODES",
                    "argoWorkflow": document},
             )  # fmt: skip
             created.append(run_id)
-            read = await dev.execute(
+            read = await dev.graphql(
                 "query($id: String!) { dryRun(dryRunId: $id) { id status { phase } } }", id=run_id
             )
             assert read["dryRun"]["id"] == run_id
     finally:
         for run_id in created:
-            await dev.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id)
+            await dev.graphql("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id)

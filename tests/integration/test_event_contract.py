@@ -31,13 +31,13 @@ from simpipe.v1 import (
     storage_broker_pb2,
     storage_broker_pb2_grpc,
 )
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.nats_auth import connect_options
 from simpipe_common.settings import ServiceSettings
 from simpipe_common.testing import UNREACHABLE_ENV, service_process
 from simpipe_devstack.components.base import Component
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.stack import Stack
 from simpipe_events import contract
 from simpipe_events.stream import STREAM
@@ -84,8 +84,8 @@ class Received:
 async def test_an_owners_subscriber_gets_a_runs_events_in_order_across_a_gateway_restart(
     stack: Stack,
     endpoints: dict[str, str],
-    dev: GraphQLClient,
-    guest: GraphQLClient,
+    dev: AsyncSimpipe,
+    guest: AsyncSimpipe,
     project: str,
     crash: Callable[[Component], None],
     mesh: ServiceSettings,
@@ -106,7 +106,7 @@ async def test_an_owners_subscriber_gets_a_runs_events_in_order_across_a_gateway
     )  # fmt: skip
     try:
         run_id = f"contract-{project[-6:]}"
-        await dev.execute(
+        await dev.graphql(
             CREATE,
             i={
                 "projectId": project,
@@ -117,10 +117,10 @@ async def test_an_owners_subscriber_gets_a_runs_events_in_order_across_a_gateway
         )
         # Another user's run at the same time: none of its events may show.
         guest_project = (
-            await guest.execute('mutation { createProject(project: {name: "other"}) { id } }')
+            await guest.graphql('mutation { createProject(project: {name: "other"}) { id } }')
         )["createProject"]["id"]
         guest_run = f"contract-guest-{project[-6:]}"
-        await guest.execute(
+        await guest.graphql(
             CREATE,
             i={
                 "projectId": guest_project,
@@ -148,7 +148,7 @@ async def test_an_owners_subscriber_gets_a_runs_events_in_order_across_a_gateway
     finally:
         await subscription.unsubscribe()
         await connection.close()
-        await guest.execute(
+        await guest.graphql(
             "mutation($p: String!) { deleteProject(projectId: $p) }", p=guest_project
         )
 
@@ -280,9 +280,9 @@ def _schema_of(document: dict[str, Any], ref: str) -> dict[str, Any]:
     return {"$ref": ref, "components": document["components"]}
 
 
-async def _simulate(dev: GraphQLClient, project: str, cluster: str) -> None:
+async def _simulate(dev: AsyncSimpipe, project: str, cluster: str) -> None:
     """A one-step simulation of the project's pipeline on a one-node virtual cluster."""
-    await dev.execute(
+    await dev.graphql(
         "mutation($i: CreateVirtualClusterInput!) { createVirtualCluster(input: $i) { id } }",
         i={"id": cluster, "pools": [
             {"name": "p", "count": 1, "cpu": "1", "memory": "1Gi", "pods": 4}
@@ -291,19 +291,19 @@ async def _simulate(dev: GraphQLClient, project: str, cluster: str) -> None:
     template = pipeline(STEPS[:1])
     template["kind"] = "WorkflowTemplate"
     template["metadata"] = {"name": cluster}
-    await dev.execute(
+    await dev.graphql(
         "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name } }",
         i={"projectId": project, "argoWorkflowTemplate": template},
     )
     async with asyncio.timeout(60):
         while True:
-            found = await dev.execute(
+            found = await dev.graphql(
                 "query($id: String!) { virtualCluster(id: $id) { pools { ready } } }", id=cluster
             )
             if found["virtualCluster"]["pools"][0]["ready"] == 1:
                 break
             await asyncio.sleep(0.2)
-    await dev.execute(
+    await dev.graphql(
         "mutation($i: StartSimulationInput!) { startSimulation(input: $i) { id } }",
         i={
             "projectId": project, "workflowTemplateName": cluster, "virtualClusterId": cluster,
@@ -313,14 +313,14 @@ async def _simulate(dev: GraphQLClient, project: str, cluster: str) -> None:
     )  # fmt: skip
 
 
-async def _without_cluster(dev: GraphQLClient, cluster: str) -> None:
+async def _without_cluster(dev: AsyncSimpipe, cluster: str) -> None:
     """The simulation (its runs and report) and its cluster, gone."""
     for mutation in (
         "mutation($id: String!) { deleteSimulation(id: $id) }",
         "mutation($id: String!) { deleteVirtualCluster(id: $id) }",
     ):
         try:
-            await dev.execute(mutation, id=cluster)
+            await dev.graphql(mutation, id=cluster)
         except GraphQLError as error:  # clean-up: never made, or gone already
             print(f"clean-up: {error}")
 
@@ -329,7 +329,7 @@ async def _without_cluster(dev: GraphQLClient, cluster: str) -> None:
 async def test_every_published_event_is_in_the_asyncapi_document_and_valid(
     stack: Stack,
     endpoints: dict[str, str],
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     project: str,
     mesh: ServiceSettings,
 ) -> None:
@@ -357,7 +357,7 @@ async def test_every_published_event_is_in_the_asyncapi_document_and_valid(
     try:
         # A dry run to its report, an upload and a delete, and a message no
         # consumer can read (parked on the dead-letter subject).
-        await dev.execute(
+        await dev.graphql(
             CREATE,
             i={
                 "projectId": project,

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_client import AsyncSimpipe
+from simpipe_devstack.runs import finished_dry_run
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 NODES = """query($id: String!) { dryRun(dryRunId: $id) { status { phase }
@@ -18,17 +19,17 @@ RUN_SECONDS = 110
 
 
 @pytest.mark.timeout(120)
-async def test_three_step_template_runs_with_a_parameter(dev: GraphQLClient, project: str) -> None:
+async def test_three_step_template_runs_with_a_parameter(dev: AsyncSimpipe, project: str) -> None:
     template = (
         (EXAMPLES / "three-step-pipeline.yaml")
         .read_text()
         .replace("name: three-step-pipeline", f"name: three-step-{uuid.uuid4().hex[:6]}", 1)
     )
-    created = await dev.execute(
+    created = await dev.graphql(
         "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name } }",
         i={"projectId": project, "argoWorkflowTemplate": template},
     )
-    run = await dev.execute(
+    run = await dev.graphql(
         "mutation($i: CreateDryRunFromTemplateInput!) { createDryRunFromTemplate(input: $i) { id } }",
         i={
             "projectId": project,
@@ -37,15 +38,15 @@ async def test_three_step_template_runs_with_a_parameter(dev: GraphQLClient, pro
             "parameters": [{"name": "input-size", "value": "250"}],
         },
     )
-    final = await dev.finished_dry_run(NODES, run["createDryRunFromTemplate"]["id"], RUN_SECONDS)
+    final = await finished_dry_run(dev, NODES, run["createDryRunFromTemplate"]["id"], RUN_SECONDS)
     assert final["status"] == {"phase": "Succeeded"}
     steps = [n["displayName"] for n in final["nodes"] if n["type"] == "Pod"]
     assert sorted(steps) == ["analyse", "pre-process", "process"]
 
 
 @pytest.mark.timeout(120)
-async def test_dag_fans_out_in_parallel(dev: GraphQLClient, project: str) -> None:
-    created = await dev.execute(
+async def test_dag_fans_out_in_parallel(dev: AsyncSimpipe, project: str) -> None:
+    created = await dev.graphql(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
         i={
             "projectId": project,
@@ -53,7 +54,7 @@ async def test_dag_fans_out_in_parallel(dev: GraphQLClient, project: str) -> Non
             "argoWorkflow": (EXAMPLES / "dag-fan-out.yaml").read_text(),
         },
     )
-    final = await dev.finished_dry_run(NODES, created["createDryRun"]["id"], RUN_SECONDS)
+    final = await finished_dry_run(dev, NODES, created["createDryRun"]["id"], RUN_SECONDS)
     assert final["status"] == {"phase": "Succeeded"}
     pods = [n for n in final["nodes"] if n["type"] == "Pod"]
     parts = [n for n in pods if n["templateName"] == "work"]

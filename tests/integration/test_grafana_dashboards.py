@@ -20,10 +20,11 @@ import httpx
 import pytest
 from kubernetes import client
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
 from simpipe_devstack.grafana_dashboards import panels, rendered, substituted
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.mesh_users import SERVICE_NAMES
+from simpipe_devstack.runs import finished_dry_run
 
 # Long enough that every query is answered while its pod runs: a finished
 # pod's cAdvisor series go stale, and the dashboard shows the run as it goes.
@@ -74,11 +75,11 @@ async def prometheus_query(http: httpx.AsyncClient, query: PanelQuery) -> list[d
     return result
 
 
-async def running_pod(dev: GraphQLClient, run_id: str, seconds: float) -> str:
+async def running_pod(dev: AsyncSimpipe, run_id: str, seconds: float) -> str:
     """The step's pod, once it runs."""
     async with asyncio.timeout(seconds):
         while True:
-            run = (await dev.execute(NODES, id=run_id))["dryRun"]
+            run = (await dev.graphql(NODES, id=run_id))["dryRun"]
             for node in run["nodes"]:
                 if node and node.get("podName") and node["phase"] == "Running":
                     return str(node["podName"])
@@ -118,11 +119,11 @@ async def check_variables(
 
 @pytest.mark.timeout(300)
 async def test_every_panel_answers_during_a_dry_run(
-    dev: GraphQLClient, endpoints: dict[str, str], kube: client.ApiClient
+    dev: AsyncSimpipe, endpoints: dict[str, str], kube: client.ApiClient
 ) -> None:
     run_id = f"dashboards-{uuid.uuid4().hex[:8]}"
     document = simulated_pipeline((STEP,), argo_service("http://unused")).to_dict()
-    await dev.execute(
+    await dev.graphql(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
         i={"dryRunId": run_id, "placement": "VIRTUAL_NODES", "argoWorkflow": document},
     )
@@ -152,5 +153,5 @@ async def test_every_panel_answers_during_a_dry_run(
             {**variables, "pod": pod},
             {"namespace": namespace, "pod": pod, "service": "gateway"},
         )
-    run = await dev.finished_dry_run(NODES, run_id, seconds=120)
+    run = await finished_dry_run(dev, NODES, run_id, seconds=120)
     assert run["status"]["phase"] == "Succeeded", run

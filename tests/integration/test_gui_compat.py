@@ -8,11 +8,12 @@ import math
 import httpx
 import pytest
 
+from simpipe_client import AsyncSimpipe
 from simpipe_common.settings import EnergySettings
 from simpipe_devstack.components.kubelet import REAL_NODE_NAME
 from simpipe_devstack.demo import example_document
 from simpipe_devstack.example_pipeline import EXAMPLE_REAL_STEPS
-from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 
 OTHER_ORIGIN = "http://evil.example"
@@ -52,9 +53,9 @@ async def test_the_gateway_answers_the_local_gui_origin_only(
 
 
 async def test_a_presigned_upload_url_answers_the_local_gui_origin_only(
-    stack: Stack, dev: GraphQLClient
+    stack: Stack, dev: AsyncSimpipe
 ) -> None:
-    created = await dev.execute("mutation { computeUploadPresignedUrl }")
+    created = await dev.graphql("mutation { computeUploadPresignedUrl }")
     url = created["computeUploadPresignedUrl"]
     gui = gui_origin(stack)
     async with httpx.AsyncClient(timeout=10) as http:
@@ -85,17 +86,17 @@ CARBON = """query($s: [PrometheusSampleInput!]!) {
 
 @pytest.mark.timeout(240)
 async def test_the_gui_sees_a_real_runs_node_and_each_steps_energy(
-    real_node: Stack, dev: GraphQLClient, project: str
+    real_node: Stack, dev: AsyncSimpipe, project: str
 ) -> None:
     document, _ = example_document(real_node)
-    created = await dev.execute(
+    created = await dev.graphql(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
         i={"projectId": project, "argoWorkflow": document, "placement": "REAL_NODES"},
     )
     run_id = created["createDryRun"]["id"]
-    final = await dev.finished_dry_run(STEP_CPU, run_id, 220)
+    final = await finished_dry_run(dev, STEP_CPU, run_id, 220)
     assert final["status"]["phase"] == "Succeeded"
-    listed = (await dev.execute(RUN_LIST, p=project))["project"]["dryRuns"]
+    listed = (await dev.graphql(RUN_LIST, p=project))["project"]["dryRuns"]
     [run] = [r for r in listed if r["id"] == run_id]
     assert run["nodeName"] == REAL_NODE_NAME
     files = [a for n in run["nodes"] for a in n.get("outputArtifacts") or []]
@@ -110,7 +111,7 @@ async def test_the_gui_sees_a_real_runs_node_and_each_steps_energy(
         assert series, step["displayName"]
         values = [float(s["value"]) for s in series]
         used = sum(b - a if b >= a else b for a, b in itertools.pairwise(values))
-        energy = (await dev.execute(CARBON, s=series))["fetchCarbontrackerData"]
+        energy = (await dev.graphql(CARBON, s=series))["fetchCarbontrackerData"]
         assert energy["duration"] == series[-1]["timestamp"] - series[0]["timestamp"]
         assert math.isclose(energy["energy"], model.energy_kwh(used, 0.0))
         assert math.isclose(energy["co2eq"], model.carbon_g_co2(energy["energy"]))

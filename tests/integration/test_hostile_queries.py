@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.stack import Stack
 
 # A selection nested 40 levels deep: projects -> dryRuns -> project -> ...
@@ -43,48 +43,48 @@ HOSTILE = {
 
 
 @pytest.fixture
-async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-guest"])
+async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[AsyncSimpipe]:
+    gql = AsyncSimpipe(endpoints["graphql"], stack.secrets.api_tokens["local-guest"])
     yield gql
-    await gql.close()
+    await gql.aclose()
 
 
 @pytest.fixture
-async def anonymous(endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = GraphQLClient(endpoints["graphql"], None)
+async def anonymous(endpoints: dict[str, str]) -> AsyncIterator[AsyncSimpipe]:
+    gql = AsyncSimpipe(endpoints["graphql"], None)
     yield gql
-    await gql.close()
+    await gql.aclose()
 
 
-async def refusal_codes(gql: GraphQLClient, query: str, **variables: Any) -> list[str]:
+async def refusal_codes(gql: AsyncSimpipe, query: str, **variables: Any) -> list[str]:
     with pytest.raises(GraphQLError) as refused:
-        await gql.execute(query, **variables)
+        await gql.graphql(query, **variables)
     return refused.value.codes
 
 
 @pytest.mark.parametrize("who", ["guest", "anonymous"])
 @pytest.mark.parametrize("kind", list(HOSTILE))
 async def test_hostile_queries_are_refused_while_others_are_answered(
-    kind: str, who: str, guest: GraphQLClient, anonymous: GraphQLClient, dev: GraphQLClient
+    kind: str, who: str, guest: AsyncSimpipe, anonymous: AsyncSimpipe, dev: AsyncSimpipe
 ) -> None:
     attacker = guest if who == "guest" else anonymous
     attacks = [asyncio.create_task(refusal_codes(attacker, HOSTILE[kind])) for _ in range(4)]
     # local-dev is served meanwhile, well within the attack.
     async with asyncio.timeout(10):
-        answered = await dev.execute("{ projects { id } username }")
+        answered = await dev.graphql("{ projects { id } username }")
     assert answered["username"] == "local-dev"
     for codes in await asyncio.gather(*attacks):
         assert codes == ["QUERY_TOO_COMPLEX"]
 
 
-async def test_a_huge_list_in_variables_is_refused_and_deletes_nothing(dev: GraphQLClient) -> None:
+async def test_a_huge_list_in_variables_is_refused_and_deletes_nothing(dev: AsyncSimpipe) -> None:
     key = "hostile-queries/keep-me.txt"
     url = (
-        await dev.execute("mutation($k: String!) { computeUploadPresignedUrl(key: $k) }", k=key)
+        await dev.graphql("mutation($k: String!) { computeUploadPresignedUrl(key: $k) }", k=key)
     )["computeUploadPresignedUrl"]
     async with httpx.AsyncClient() as http:
         assert (await http.put(url, content=b"still here")).status_code == 200
-    listed = await dev.execute(
+    listed = await dev.graphql(
         "query($p: String!) { artifacts(prefix: $p) { key bucketName } }", p="hostile-queries/"
     )
     (stored,) = [a for a in listed["artifacts"] if a["key"] == key]
@@ -93,23 +93,23 @@ async def test_a_huge_list_in_variables_is_refused_and_deletes_nothing(dev: Grap
     assert await refusal_codes(dev, delete, b=stored["bucketName"], k=keys) == [
         "INPUT_VALIDATION_ERROR"
     ]
-    still = await dev.execute(
+    still = await dev.graphql(
         "query($b: String!, $k: String!) { artifact(bucketName: $b, key: $k) { size } }",
         b=stored["bucketName"],
         k=key,
     )
     assert still["artifact"]["size"] == len(b"still here")
-    await dev.execute(delete, b=stored["bucketName"], k=[key])
+    await dev.graphql(delete, b=stored["bucketName"], k=[key])
 
 
 async def test_graphiql_and_introspection_follow_the_settings(
-    anonymous: GraphQLClient, endpoints: dict[str, str]
+    anonymous: AsyncSimpipe, endpoints: dict[str, str]
 ) -> None:
     """The local stack enables both for developers (SIMPIPE_GRAPHIQL,
     SIMPIPE_INTROSPECTION); a gateway without them refuses both."""
     async with httpx.AsyncClient() as http:
         page = await http.get(endpoints["graphql"], headers={"accept": "text/html"})
-    introspected = await anonymous.execute("{ __schema { queryType { name } } }")
+    introspected = await anonymous.graphql("{ __schema { queryType { name } } }")
     assert page.status_code == 200
     assert introspected == {"__schema": {"queryType": {"name": "Query"}}}
 
@@ -128,21 +128,21 @@ async def drain(updates: AsyncIterator[dict[str, Any]]) -> None:
 
 @pytest.mark.timeout(120)
 async def test_an_access_token_is_created_used_revoked_and_refused_within_seconds(
-    dev: GraphQLClient, endpoints: dict[str, str], project: str
+    dev: AsyncSimpipe, endpoints: dict[str, str], project: str
 ) -> None:
-    created = (await dev.execute(CREATE_TOKEN, n="hostile-queries"))["createAccessToken"]
+    created = (await dev.graphql(CREATE_TOKEN, n="hostile-queries"))["createAccessToken"]
     token_id = created["accessToken"]["id"]
-    minted = GraphQLClient(endpoints["graphql"], created["token"])
+    minted = AsyncSimpipe(endpoints["graphql"], created["token"])
     try:
-        assert (await minted.execute("{ username }")) == {"username": "local-dev"}
-        listed = (await dev.execute("{ accessTokens { id name } }"))["accessTokens"]
+        assert (await minted.graphql("{ username }")) == {"username": "local-dev"}
+        listed = (await dev.graphql("{ accessTokens { id name } }"))["accessTokens"]
         assert {"id": token_id, "name": "hostile-queries"} in listed
 
         # A subscription of the token's, open (its first update came) when
         # the token is revoked.
         run_id = f"token-{uuid.uuid4().hex[:8]}"
         document = simulated_pipeline(LONG_STEP, argo_service("http://unused")).to_dict()
-        await minted.execute(
+        await minted.graphql(
             "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
             i={
                 "projectId": project,
@@ -154,7 +154,7 @@ async def test_an_access_token_is_created_used_revoked_and_refused_within_second
         updates = minted.subscribe(UPDATES, id=run_id)
         async with asyncio.timeout(30):
             await anext(updates)
-        revoked = await dev.execute(
+        revoked = await dev.graphql(
             "mutation($id: String!) { revokeAccessToken(id: $id) }", id=token_id
         )
         assert revoked == {"revokeAccessToken": True}
@@ -162,7 +162,7 @@ async def test_an_access_token_is_created_used_revoked_and_refused_within_second
             await asyncio.wait_for(drain(updates), 10)
         assert ended.value.codes == ["UNAUTHENTICATED"]
         assert await refusal_codes(minted, "{ username }") == ["UNAUTHENTICATED"]
-        listed = (await dev.execute("{ accessTokens { id } }"))["accessTokens"]
+        listed = (await dev.graphql("{ accessTokens { id } }"))["accessTokens"]
         assert {"id": token_id} not in listed
     finally:
-        await minted.close()
+        await minted.aclose()

@@ -16,11 +16,11 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_common.ownership import ANNOTATION_OWNER, LABEL_OWNER_HASH, LABEL_PROJECT, owner_hash
 from simpipe_devstack.components.argo import ARTIFACT_BUCKET
 from simpipe_devstack.components.minio import SYSTEM_BUCKETS
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
 from simpipe_devstack.stack import Stack
 
@@ -115,20 +115,20 @@ def custom_objects(stack: Stack) -> client.CustomObjectsApi:
 
 
 @pytest.fixture
-async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[GUEST])
+async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[AsyncSimpipe]:
+    gql = AsyncSimpipe(endpoints["graphql"], stack.secrets.api_tokens[GUEST])
     yield gql
-    await gql.close()
+    await gql.aclose()
 
 
 @pytest.fixture
-async def guest_project(guest: GraphQLClient) -> AsyncIterator[str]:
-    created = await guest.execute(
+async def guest_project(guest: AsyncSimpipe) -> AsyncIterator[str]:
+    created = await guest.graphql(
         "mutation($n: String!) { createProject(project: {name: $n}) { id } }", n="Hostile"
     )
     project_id: str = created["createProject"]["id"]
     yield project_id
-    await guest.execute("mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id)
+    await guest.graphql("mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id)
 
 
 def exists(api: client.CustomObjectsApi, plural: str, name: str) -> bool:
@@ -154,15 +154,15 @@ def guests_objects(api: client.CustomObjectsApi, plural: str) -> set[str]:
     return names
 
 
-async def refusal(gql: GraphQLClient, mutation: str, **variables: Any) -> GraphQLError:
+async def refusal(gql: AsyncSimpipe, mutation: str, **variables: Any) -> GraphQLError:
     with pytest.raises(GraphQLError) as refused:
-        await gql.execute(mutation, **variables)
+        await gql.graphql(mutation, **variables)
     return refused.value
 
 
 @pytest.mark.parametrize(("escape", "attempt", "path"), ESCAPES, ids=[e[0] for e in ESCAPES])
 async def test_each_escape_is_refused_as_a_dry_run_and_as_a_template(
-    guest: GraphQLClient,
+    guest: AsyncSimpipe,
     guest_project: str,
     custom_objects: client.CustomObjectsApi,
     escape: str,
@@ -194,16 +194,16 @@ async def test_each_escape_is_refused_as_a_dry_run_and_as_a_template(
 
 
 async def test_another_users_templates_are_not_found_however_they_are_named(
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     project: str,
-    guest: GraphQLClient,
+    guest: AsyncSimpipe,
     guest_project: str,
     custom_objects: client.CustomObjectsApi,
 ) -> None:
     theirs = pipeline()
     theirs.update(kind="WorkflowTemplate", metadata={"name": unique("devs")})
     name = theirs["metadata"]["name"]
-    await dev.execute(CREATE_TEMPLATE, i={"projectId": project, "argoWorkflowTemplate": theirs})
+    await dev.graphql(CREATE_TEMPLATE, i={"projectId": project, "argoWorkflowTemplate": theirs})
     before = guests_objects(custom_objects, "workflows")
 
     by_ref: dict[str, Any] = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
@@ -232,7 +232,7 @@ async def test_another_users_templates_are_not_found_however_they_are_named(
 
 
 async def test_placement_is_checked_as_input(
-    guest: GraphQLClient, guest_project: str, custom_objects: client.CustomObjectsApi
+    guest: AsyncSimpipe, guest_project: str, custom_objects: client.CustomObjectsApi
 ) -> None:
     before = guests_objects(custom_objects, "workflows")
     base = {"projectId": guest_project, "argoWorkflow": pipeline()}
@@ -249,7 +249,7 @@ async def test_placement_is_checked_as_input(
 
 
 async def test_document_bombs_are_input_errors(
-    guest: GraphQLClient, guest_project: str, custom_objects: client.CustomObjectsApi
+    guest: AsyncSimpipe, guest_project: str, custom_objects: client.CustomObjectsApi
 ) -> None:
     before = guests_objects(custom_objects, "workflows")
     deep = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: " + "[" * 500 + "]" * 500
@@ -264,12 +264,12 @@ async def test_document_bombs_are_input_errors(
 
 
 async def test_a_safe_document_runs_with_what_the_service_decides(
-    guest: GraphQLClient, guest_project: str, custom_objects: client.CustomObjectsApi
+    guest: AsyncSimpipe, guest_project: str, custom_objects: client.CustomObjectsApi
 ) -> None:
     """The control: the same pipeline without an escape is admitted, and the
     stored Workflow carries the service's accounts, pod security and placement."""
     run_id = unique("safe")
-    await guest.execute(
+    await guest.graphql(
         CREATE_DRY_RUN,
         i={"projectId": guest_project, "dryRunId": run_id, "argoWorkflow": pipeline(),
            "placement": "VIRTUAL_NODES"},
@@ -290,4 +290,4 @@ async def test_a_safe_document_runs_with_what_the_service_decides(
         # Nothing the user wrote reaches a reserved bucket: no location but the service's.
         assert ARTIFACT_BUCKET not in str(spec.get("templates"))
     finally:
-        await guest.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id)
+        await guest.graphql("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id)

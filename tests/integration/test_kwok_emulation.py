@@ -20,8 +20,9 @@ import pytest
 from kubernetes import client, watch
 
 from simpipe.v1 import kwok_scaler_pb2, workflow_submitter_pb2
-from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.layout import SIMULATION_NAMESPACE
+from simpipe_devstack.runs import finished_dry_run
 
 pb = workflow_submitter_pb2
 DEV = "local-dev"
@@ -150,7 +151,7 @@ def phases(run: dict[str, Any]) -> dict[str, str]:
 
 @pytest.mark.timeout(RUN_SECONDS + 30)
 async def test_recorded_outputs_defaults_and_artifacts_reach_later_steps(
-    dev: GraphQLClient, project: str, submitter: Any, kube: client.ApiClient
+    dev: AsyncSimpipe, project: str, submitter: Any, kube: client.ApiClient
 ) -> None:
     seen = asyncio.create_task(task_results(kube, "emulated-outputs-", RUN_SECONDS))
     run_id = await simulated_run(
@@ -161,7 +162,7 @@ async def test_recorded_outputs_defaults_and_artifacts_reach_later_steps(
         kwok_scaler_pb2.StepFigures(step="flip", seconds=1, output_parameters={"result": "tails"}),
         kwok_scaler_pb2.StepFigures(step="gen", seconds=1, output_parameters={"count": "3"}),
     )
-    run = await dev.finished_dry_run(NODES, run_id, RUN_SECONDS, interval=0.5)
+    run = await finished_dry_run(dev, NODES, run_id, RUN_SECONDS, interval=0.5)
     assert run["status"]["phase"] == "Succeeded", run
     steps = phases(run)
     assert steps["heads"] == "Skipped"
@@ -213,7 +214,7 @@ async def prometheus_value(url: str, query: str) -> float | None:
 
 @pytest.mark.timeout(RUN_SECONDS + 60)
 async def test_a_virtual_daemon_runs_until_its_workflow_lets_it_go(
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     project: str,
     submitter: Any,
     kube: client.ApiClient,
@@ -227,7 +228,7 @@ async def test_a_virtual_daemon_runs_until_its_workflow_lets_it_go(
         kwok_scaler_pb2.StepFigures(step="server", seconds=1, cpu_cores=0.5),
         kwok_scaler_pb2.StepFigures(step="client", seconds=4),
     )
-    run = await dev.finished_dry_run(NODES, run_id, RUN_SECONDS, interval=0.5)
+    run = await finished_dry_run(dev, NODES, run_id, RUN_SECONDS, interval=0.5)
     assert run["status"]["phase"] == "Succeeded", run
     assert phases(run)["server"] == "Succeeded"
     pods = client.CoreV1Api(kube).list_namespaced_pod(

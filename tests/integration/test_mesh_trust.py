@@ -21,13 +21,13 @@ from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
 from simpipe.v1 import events_pb2
+from simpipe_client import AsyncSimpipe
 from simpipe_common.errors import REASON_KEY
 from simpipe_common.grpc_callers import ALLOWED_CALLERS
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.mesh_pki import Authority
 from simpipe_common.nats_auth import connect_options
 from simpipe_common.settings import ServiceSettings
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.mesh_pki import stack_pki
 from simpipe_devstack.mesh_users import SERVICE_NAMES, TESTS
 from simpipe_devstack.stack import Stack
@@ -137,9 +137,9 @@ async def test_reflection_is_off(service: tuple[str, str], mesh: ServiceSettings
     assert code == grpc.StatusCode.UNIMPLEMENTED
 
 
-async def test_the_gateway_is_answered_as_before(dev: GraphQLClient) -> None:
+async def test_the_gateway_is_answered_as_before(dev: AsyncSimpipe) -> None:
     """Through its mTLS channels to the workflow-submitter and storage-broker."""
-    found = await dev.execute("{ projects { id } buckets { name } }")
+    found = await dev.graphql("{ projects { id } buckets { name } }")
     assert isinstance(found["projects"], list)
     assert isinstance(found["buckets"], list)
 

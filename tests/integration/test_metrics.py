@@ -20,10 +20,11 @@ import pytest
 
 from simpipe.v1 import events_pb2, metrics_collector_pb2_grpc
 from simpipe.v1 import metrics_collector_pb2 as pb
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_common.nats_auth import connect_options
 from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 from simpipe_events import contract
 from simpipe_events.last_event import last_event
@@ -55,18 +56,18 @@ REPORT = """query($id: String!) { dryRun(dryRunId: $id) { report {
   uid phase url parquetUrl summary { run { cpuSeconds } steps { displayName } } } } }"""
 
 
-def gql_client(stack: Stack, endpoints: dict[str, str], user: str) -> GraphQLClient:
-    return GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[user])
+def gql_client(stack: Stack, endpoints: dict[str, str], user: str) -> AsyncSimpipe:
+    return AsyncSimpipe(endpoints["graphql"], stack.secrets.api_tokens[user])
 
 
-async def _run_to_the_end(gql: GraphQLClient, run_id: str) -> None:
+async def _run_to_the_end(gql: AsyncSimpipe, run_id: str) -> None:
     document = simulated_pipeline(STEPS, argo_service("http://unused")).to_dict()
-    await gql.execute(
+    await gql.graphql(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
         i={"dryRunId": run_id, "placement": "VIRTUAL_NODES", "argoWorkflow": document},
     )
     query = "query($id: String!) { dryRun(dryRunId: $id) { status { phase } } }"
-    run = await gql.finished_dry_run(query, run_id, seconds=120)
+    run = await finished_dry_run(gql, query, run_id, seconds=120)
     assert run["status"]["phase"] == "Succeeded"
     # The last 1 s scrapes of the last step.
     await asyncio.sleep(3)
@@ -82,7 +83,7 @@ def run_id(stack: Stack, endpoints: dict[str, str]) -> str:
         try:
             await _run_to_the_end(gql, found)
         finally:
-            await gql.close()
+            await gql.aclose()
 
     asyncio.run(run())
     return found
@@ -92,13 +93,13 @@ def values(samples: list[dict[str, Any]]) -> list[float]:
     return [float(s["value"]) for s in samples]
 
 
-async def pods_of(dev: GraphQLClient, run_id: str) -> dict[str, dict[str, Any]]:
-    run = (await dev.execute(RUN_METRICS, id=run_id))["dryRun"]
+async def pods_of(dev: AsyncSimpipe, run_id: str) -> dict[str, dict[str, Any]]:
+    run = (await dev.graphql(RUN_METRICS, id=run_id))["dryRun"]
     return {n["displayName"]: n for n in run["nodes"] if n}
 
 
 @pytest.mark.timeout(180)
-async def test_series_give_back_the_emulated_usage(dev: GraphQLClient, run_id: str) -> None:
+async def test_series_give_back_the_emulated_usage(dev: AsyncSimpipe, run_id: str) -> None:
     pods = await pods_of(dev, run_id)
     assert sorted(pods) == sorted(BY_NAME)
     for name, step in BY_NAME.items():
@@ -125,8 +126,8 @@ async def test_series_give_back_the_emulated_usage(dev: GraphQLClient, run_id: s
 
 
 @pytest.mark.timeout(180)
-async def test_summaries_match_hand_computed_values(dev: GraphQLClient, run_id: str) -> None:
-    run = (await dev.execute(RUN_METRICS, id=run_id))["dryRun"]
+async def test_summaries_match_hand_computed_values(dev: AsyncSimpipe, run_id: str) -> None:
+    run = (await dev.graphql(RUN_METRICS, id=run_id))["dryRun"]
     model = run["metricsSummary"]["energyModel"]
     pods = {n["displayName"]: n for n in run["nodes"] if n}
     step_summaries = []
@@ -214,19 +215,19 @@ async def test_an_injection_in_any_label_value_is_rejected_through_grpc(
         "query($v: String!) { dryRun(dryRunId: $v) { id } }",
     ],
 )
-async def test_an_injection_is_rejected_through_graphql(dev: GraphQLClient, query: str) -> None:
+async def test_an_injection_is_rejected_through_graphql(dev: AsyncSimpipe, query: str) -> None:
     for value in INJECTIONS:
         with pytest.raises(GraphQLError) as caught:
-            await dev.execute(query, v=value)
+            await dev.graphql(query, v=value)
         assert caught.value.codes == ["INPUT_VALIDATION_ERROR"], (query, value)
 
 
 @pytest.mark.timeout(180)
 async def test_aggregated_metrics_and_scaling_laws_of_dry_runs(
-    dev: GraphQLClient, run_id: str
+    dev: AsyncSimpipe, run_id: str
 ) -> None:
     aggregated = (
-        await dev.execute(
+        await dev.graphql(
             """query($id: String!) { getAggregatedNodesMetrics(dryRunIds: [$id, $id], aggregateMethod: "max") {
               nodeName data { cpu mem fileSize duration nodeId } } }""",
             id=run_id,
@@ -240,7 +241,7 @@ async def test_aggregated_metrics_and_scaling_laws_of_dry_runs(
         assert data["mem"] == [step.memory_mib * MIB] * 2
         assert data["fileSize"] == [0.0, 0.0]
     laws = (
-        await dev.execute(
+        await dev.graphql(
             """query($id: String!) { computeScalingLawsFromNodesMetrics(dryRunIds: [$id, $id], data_x: [1, 2]) {
               nodeName mem { coeffs type r2 } } }""",
             id=run_id,
@@ -252,7 +253,7 @@ async def test_aggregated_metrics_and_scaling_laws_of_dry_runs(
     assert crunch["mem"]["coeffs"] == pytest.approx([256 * MIB, 0], abs=1e-3)
 
 
-async def test_scaling_laws_and_predictions_from_given_metrics(dev: GraphQLClient) -> None:
+async def test_scaling_laws_and_predictions_from_given_metrics(dev: AsyncSimpipe) -> None:
     x = [1.0, 2.0, 4.0, 8.0]
     nodes = [
         {
@@ -266,7 +267,7 @@ async def test_scaling_laws_and_predictions_from_given_metrics(dev: GraphQLClien
             },
         }
     ]
-    found = await dev.execute(
+    found = await dev.graphql(
         """query($n: [NodesAggregatedNodeMetricsInput!], $x: [Float]!) {
           laws: computeScalingLawsFromNodesMetrics(nodesAggregatedNodeMetrics: $n, data_x: $x, regressionMethod: "power") {
             nodeName cpu { coeffs type r2 } mem { coeffs } duration { coeffs } }
@@ -284,7 +285,7 @@ async def test_scaling_laws_and_predictions_from_given_metrics(dev: GraphQLClien
     assert found["prediction"]["cpu"] == pytest.approx(2.0)
     assert found["prediction"]["steps"] == [{"nodeName": "grow", "duration": pytest.approx(48.0)}]
     with pytest.raises(GraphQLError) as mismatched:
-        await dev.execute(
+        await dev.graphql(
             """query($n: [NodesAggregatedNodeMetricsInput!]) { computeScalingLawsFromNodesMetrics(
               nodesAggregatedNodeMetrics: $n, data_x: [1, 2, 3]) { nodeName } }""",
             n=nodes,
@@ -292,10 +293,10 @@ async def test_scaling_laws_and_predictions_from_given_metrics(dev: GraphQLClien
     assert mismatched.value.codes == ["INPUT_VALIDATION_ERROR"]
 
 
-async def _report(dev: GraphQLClient, run_id: str) -> dict[str, Any]:
+async def _report(dev: AsyncSimpipe, run_id: str) -> dict[str, Any]:
     async with asyncio.timeout(60):
         while True:
-            report = (await dev.execute(REPORT, id=run_id))["dryRun"]["report"]
+            report = (await dev.graphql(REPORT, id=run_id))["dryRun"]["report"]
             if report is not None:
                 found: dict[str, Any] = report
                 return found
@@ -304,7 +305,7 @@ async def _report(dev: GraphQLClient, run_id: str) -> dict[str, Any]:
 
 @pytest.mark.timeout(240)
 async def test_report_is_complete_and_outlives_the_workflow(
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     collector: metrics_collector_pb2_grpc.MetricsCollectorAsyncStub,
     endpoints: dict[str, str],
     mesh: ServiceSettings,
@@ -340,7 +341,7 @@ async def test_report_is_complete_and_outlives_the_workflow(
     )  # fmt: skip
     assert ready.json_key.endswith(f"/{run_id}/{report['uid']}/report.json")
 
-    assert (await dev.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id))[
+    assert (await dev.graphql("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id))[
         "deleteDryRun"
     ]
     # Read from S3 alone: neither the Workflow nor Prometheus is asked.

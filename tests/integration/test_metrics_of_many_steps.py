@@ -14,8 +14,9 @@ import pytest
 
 from simpipe.v1 import metrics_collector_pb2 as pb
 from simpipe.v1 import metrics_collector_pb2_grpc
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.example_pipeline import SimulatedStep, simulated_fan_out
-from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 from simpipe_metrics_collector import catalog
 
@@ -35,9 +36,9 @@ Samples = dict[tuple[str, str], list[tuple[float, str]]]
 async def run_id(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[str]:
     """A finished run of STEPS steps, deleted afterwards whatever happened."""
     found = f"metrics-many-{uuid.uuid4().hex[:8]}"
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[DEV])
+    gql = AsyncSimpipe(endpoints["graphql"], stack.secrets.api_tokens[DEV])
     try:
-        await gql.execute(
+        await gql.graphql(
             "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
             i={
                 "dryRunId": found,
@@ -45,13 +46,13 @@ async def run_id(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[str]:
                 "argoWorkflow": simulated_fan_out(STEP, STEPS),
             },
         )
-        run = await gql.finished_dry_run(NODES, found, seconds=300)
+        run = await finished_dry_run(gql, NODES, found, seconds=300)
         assert run["status"]["phase"] == "Succeeded"
         assert len([n for n in run["nodes"] if n]) == STEPS
         yield found
     finally:
-        await gql.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=found)
-        await gql.close()
+        await gql.graphql("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=found)
+        await gql.aclose()
 
 
 async def report_written(
@@ -78,15 +79,15 @@ async def through_grpc(
     }
 
 
-async def pod_steps(gql: GraphQLClient, query: str, run_id: str) -> list[dict[str, Any]]:
+async def pod_steps(gql: AsyncSimpipe, query: str, run_id: str) -> list[dict[str, Any]]:
     """The run's steps as `query` answers them: all of them."""
-    data = await gql.execute(query, id=run_id)
+    data = await gql.graphql(query, id=run_id)
     steps = [n for n in data["dryRun"]["nodes"] if n]
     assert len(steps) == STEPS
     return steps
 
 
-async def through_graphql(gql: GraphQLClient, run_id: str) -> Samples:
+async def through_graphql(gql: AsyncSimpipe, run_id: str) -> Samples:
     found: Samples = {}
     for step in await pod_steps(gql, EVERY_SERIES, run_id):
         # Every series, by its original name, a list of {timestamp value}.
@@ -97,7 +98,7 @@ async def through_graphql(gql: GraphQLClient, run_id: str) -> Samples:
     return found
 
 
-async def through_series_table(gql: GraphQLClient, run_id: str) -> Samples:
+async def through_series_table(gql: AsyncSimpipe, run_id: str) -> Samples:
     found: Samples = {}
     for step in await pod_steps(gql, SERIES_TABLE, run_id):
         table = step["metrics"]["seriesTable"]
@@ -111,7 +112,7 @@ async def through_series_table(gql: GraphQLClient, run_id: str) -> Samples:
 
 @pytest.mark.timeout(600)
 async def test_every_series_of_100_steps_is_complete_and_in_order(
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     collector: metrics_collector_pb2_grpc.MetricsCollectorAsyncStub,
     run_id: str,
 ) -> None:

@@ -20,6 +20,7 @@ import nats
 import pytest
 from pydantic import SecretStr
 
+from simpipe_client import AsyncSimpipe
 from simpipe_common.energy import EnergyModel
 from simpipe_common.event_broker import EventBroker
 from simpipe_common.memory import DeferredTrim
@@ -27,7 +28,7 @@ from simpipe_common.nats_auth import connect_options
 from simpipe_common.s3 import s3_client
 from simpipe_common.settings import S3Settings, ServiceSettings
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 from simpipe_events import stream
 from simpipe_metrics_collector.collector import MetricsCollector
@@ -83,13 +84,13 @@ async def report_bucket(
         await s3.delete_bucket(Bucket=bucket)
 
 
-async def finished_run(gql: GraphQLClient, run_id: str) -> None:
+async def finished_run(gql: AsyncSimpipe, run_id: str) -> None:
     document = simulated_pipeline(STEPS, argo_service("http://unused")).to_dict()
-    await gql.execute(
+    await gql.graphql(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
         i={"dryRunId": run_id, "placement": "VIRTUAL_NODES", "argoWorkflow": document},
     )
-    await gql.finished_dry_run(RUN, run_id, seconds=120, interval=1)
+    await finished_dry_run(gql, RUN, run_id, seconds=120, interval=1)
 
 
 @pytest.mark.timeout(240)
@@ -101,7 +102,7 @@ async def test_a_run_that_finished_before_the_consumer_existed_is_reported(
 ) -> None:
     run_id = f"metrics-late-{uuid.uuid4().hex[:8]}"
     started = time.time()
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[DEV])
+    gql = AsyncSimpipe(endpoints["graphql"], stack.secrets.api_tokens[DEV])
     watcher = Watcher(endpoints["argo-watcher_grpc"], 30, mesh)
     prometheus = Prometheus(endpoints["prometheus"], 30, 4)
     connection = await nats.connect(endpoints["nats"], **connect_options(mesh))
@@ -133,8 +134,8 @@ async def test_a_run_that_finished_before_the_consumer_existed_is_reported(
         await watcher.close()
         await prometheus.close()
         with contextlib.suppress(Exception):
-            await gql.execute("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id)
-        await gql.close()
+            await gql.graphql("mutation($id: String!) { deleteDryRun(dryRunId: $id) }", id=run_id)
+        await gql.aclose()
         try:
             if consumer is not None:
                 with contextlib.suppress(Exception):

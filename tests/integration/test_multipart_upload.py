@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_devstack.stack import Stack
 
 MIB = 1024 * 1024
@@ -25,25 +25,25 @@ ABORT = """mutation($b: String!, $k: String!, $u: String!) {
   abortMultipartUpload(bucketName: $b, key: $k, uploadId: $u) }"""
 
 
-async def started(gql: GraphQLClient, key: str) -> dict[str, str]:
-    upload: dict[str, str] = (await gql.execute(CREATE, k=key))["createMultipartUpload"]
+async def started(gql: AsyncSimpipe, key: str) -> dict[str, str]:
+    upload: dict[str, str] = (await gql.graphql(CREATE, k=key))["createMultipartUpload"]
     return {"b": upload["bucketName"], "k": upload["key"], "u": upload["uploadId"]}
 
 
-async def downloaded(gql: GraphQLClient, http: httpx.AsyncClient, key: str) -> bytes:
+async def downloaded(gql: AsyncSimpipe, http: httpx.AsyncClient, key: str) -> bytes:
     """The file at `key` of the caller's uploads, through its listed download URL."""
-    listed = (await gql.execute(LIST, p=key))["artifacts"]
+    listed = (await gql.graphql(LIST, p=key))["artifacts"]
     [found] = [a for a in listed if a["key"] == key]
     return (await http.get(found["url"])).content
 
 
-async def test_a_file_in_parts_is_stored_whole(stack: Stack, dev: GraphQLClient) -> None:
+async def test_a_file_in_parts_is_stored_whole(stack: Stack, dev: AsyncSimpipe) -> None:
     data = random.Random(7).randbytes(5 * MIB + MIB + 7)
     parts = [data[: 5 * MIB], data[5 * MIB :]]
     key = f"multipart/{uuid.uuid4().hex}.bin"
     upload = await started(dev, key)
     assert upload["k"] == key
-    urls = (await dev.execute(URLS, n=[2, 1], **upload))["uploadPartUrls"]
+    urls = (await dev.graphql(URLS, n=[2, 1], **upload))["uploadPartUrls"]
     by_number = {u["partNumber"]: u["url"] for u in urls}
     gui = f"http://127.0.0.1:{stack.layout.ports['gui']}"
     etags = []
@@ -54,36 +54,36 @@ async def test_a_file_in_parts_is_stored_whole(stack: Stack, dev: GraphQLClient)
             # A page reads the ETag only if S3 exposes it to its origin.
             assert "etag" in put.headers.get("access-control-expose-headers", "").lower()
             etags.append({"partNumber": number, "etag": put.headers["etag"]})
-        done = (await dev.execute(COMPLETE, p=etags[::-1], **upload))["completeMultipartUpload"]
+        done = (await dev.graphql(COMPLETE, p=etags[::-1], **upload))["completeMultipartUpload"]
         assert (done["key"], done["size"]) == (key, len(data))
         assert await downloaded(dev, http, key) == data
 
 
-async def test_an_aborted_upload_cannot_be_completed(dev: GraphQLClient) -> None:
+async def test_an_aborted_upload_cannot_be_completed(dev: AsyncSimpipe) -> None:
     upload = await started(dev, f"multipart/{uuid.uuid4().hex}.bin")
-    assert (await dev.execute(ABORT, **upload))["abortMultipartUpload"] is True
+    assert (await dev.graphql(ABORT, **upload))["abortMultipartUpload"] is True
     with pytest.raises(GraphQLError) as refused:
-        await dev.execute(COMPLETE, p=[{"partNumber": 1, "etag": "x"}], **upload)
+        await dev.graphql(COMPLETE, p=[{"partNumber": 1, "etag": "x"}], **upload)
     assert refused.value.codes == ["NOT_FOUND_ERROR"]
 
 
 async def test_another_user_cannot_complete_or_abort_it(
-    dev: GraphQLClient, guest: GraphQLClient
+    dev: AsyncSimpipe, guest: AsyncSimpipe
 ) -> None:
     key = f"multipart/{uuid.uuid4().hex}.bin"
     upload = await started(dev, key)
     with pytest.raises(GraphQLError) as refused:
-        await guest.execute(COMPLETE, p=[{"partNumber": 1, "etag": "x"}], **upload)
+        await guest.graphql(COMPLETE, p=[{"partNumber": 1, "etag": "x"}], **upload)
     assert refused.value.codes == ["NOT_FOUND_ERROR"]
     # The guest's abort names the same key in the guest's own part of the
     # bucket: S3 answers it, and the owner's upload is untouched.
-    await guest.execute(ABORT, **upload)
+    await guest.graphql(ABORT, **upload)
     data = b"still mine"
-    [url] = (await dev.execute(URLS, n=[1], **upload))["uploadPartUrls"]
+    [url] = (await dev.graphql(URLS, n=[1], **upload))["uploadPartUrls"]
     async with httpx.AsyncClient(timeout=60) as http:
         put = await http.put(url["url"], content=data)
         assert put.status_code == 200
         part = [{"partNumber": 1, "etag": put.headers["etag"]}]
-        done = (await dev.execute(COMPLETE, p=part, **upload))["completeMultipartUpload"]
+        done = (await dev.graphql(COMPLETE, p=part, **upload))["completeMultipartUpload"]
         assert done["size"] == len(data)
         assert await downloaded(dev, http, key) == data

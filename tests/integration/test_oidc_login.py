@@ -12,8 +12,8 @@ import httpx
 import jwt
 import pytest
 
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_devstack.components.oidc import CLIENT_ID, Oidc
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.stack import Stack
 
 REDIRECT = "http://127.0.0.1:8080/login/callback"
@@ -58,13 +58,13 @@ async def test_an_id_token_of_the_stacks_provider_is_a_credential(
     subject = f"oidc-user-{uuid.uuid4().hex[:6]}"
     token = id_token(stack, subject)
     assert jwt.decode(token, options={"verify_signature": False})["aud"] == [CLIENT_ID]
-    gql = GraphQLClient(endpoints["graphql"], token)
+    gql = AsyncSimpipe(endpoints["graphql"], token)
     try:
-        assert (await gql.execute("{ username }"))["username"] == f"oidc:{subject}"
+        assert (await gql.graphql("{ username }"))["username"] == f"oidc:{subject}"
         # Its own projects only: a new OIDC user has none.
-        assert (await gql.execute("{ projects { id } }"))["projects"] == []
+        assert (await gql.graphql("{ projects { id } }"))["projects"] == []
     finally:
-        await gql.close()
+        await gql.aclose()
 
 
 async def test_a_token_for_another_client_or_forged_is_refused(
@@ -74,10 +74,10 @@ async def test_a_token_for_another_client_or_forged_is_refused(
     header, claims, _ = id_token(stack, "someone").split(".")
     forged = f"{header}.{claims}.{'A' * 342}"
     for token in (other_client, forged):
-        gql = GraphQLClient(endpoints["graphql"], token)
+        gql = AsyncSimpipe(endpoints["graphql"], token)
         try:
             with pytest.raises(GraphQLError) as refused:
-                await gql.execute("{ username }")
+                await gql.graphql("{ username }")
             assert refused.value.codes == ["UNAUTHENTICATED"]
         finally:
-            await gql.close()
+            await gql.aclose()

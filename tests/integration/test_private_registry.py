@@ -11,10 +11,11 @@ import uuid
 import pytest
 from kubernetes import client, watch
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.components.registry import Registry
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_devstack.private_image import one_step_run
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 
 RUN_SECONDS = 200
@@ -50,11 +51,11 @@ def pull_refusal(kube: client.ApiClient, run_id: str) -> str:
     raise AssertionError(f"no pod of {run_id} reported a refused pull in {PULL_SECONDS} s")
 
 
-async def step_message(gql: GraphQLClient, run_id: str, part: str) -> str:
+async def step_message(gql: AsyncSimpipe, run_id: str, part: str) -> str:
     """The run's step message once it holds `part`."""
     async with asyncio.timeout(MESSAGE_SECONDS):
         while True:
-            nodes = (await gql.execute(STEPS, id=run_id))["dryRun"]["nodes"] or []
+            nodes = (await gql.graphql(STEPS, id=run_id))["dryRun"]["nodes"] or []
             messages = [n.get("message") or "" for n in nodes]
             found = [m for m in messages if part in m]
             if found:
@@ -65,8 +66,8 @@ async def step_message(gql: GraphQLClient, run_id: str, part: str) -> str:
 @pytest.mark.timeout(400)
 async def test_a_run_pulls_a_private_image_with_its_owners_credential_and_others_cannot(
     real_node: Stack,
-    dev: GraphQLClient,
-    guest: GraphQLClient,
+    dev: AsyncSimpipe,
+    guest: AsyncSimpipe,
     private_image: str,
     kube: client.ApiClient,
 ) -> None:
@@ -79,16 +80,16 @@ async def test_a_run_pulls_a_private_image_with_its_owners_credential_and_others
         "username": login["user"],
         "password": login["password"],
     }
-    await dev.execute(SAVE, c=credential)
+    await dev.graphql(SAVE, c=credential)
     try:
         document = one_step_run(real_node, private_image)
-        created = await dev.execute(CREATE, i={"argoWorkflow": document, "placement": "REAL_NODES"})
-        run = await dev.finished_dry_run(PHASE, created["createDryRun"]["id"], RUN_SECONDS)
+        created = await dev.graphql(CREATE, i={"argoWorkflow": document, "placement": "REAL_NODES"})
+        run = await finished_dry_run(dev, PHASE, created["createDryRun"]["id"], RUN_SECONDS)
         assert run["status"]["phase"] == "Succeeded"
 
         # The guest stored no login: the registry refuses the pull, and the
         # step says why while the run waits.
-        refused = await guest.execute(
+        refused = await guest.graphql(
             CREATE, i={"argoWorkflow": document, "placement": "REAL_NODES"}
         )
         refused_id = refused["createDryRun"]["id"]
@@ -98,6 +99,6 @@ async def test_a_run_pulls_a_private_image_with_its_owners_credential_and_others
             message = await step_message(guest, refused_id, "401 Unauthorized")
             assert private_image in message
         finally:
-            await guest.execute(STOP, id=refused_id)
+            await guest.graphql(STOP, id=refused_id)
     finally:
-        await dev.execute(DELETE, n=name)
+        await dev.graphql(DELETE, n=name)

@@ -20,9 +20,9 @@ from kubernetes.client.exceptions import ApiException
 
 from simpipe.v1 import workflow_submitter_pb2 as pb
 from simpipe.v1 import workflow_submitter_pb2_grpc
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_common.errors import REASON_KEY
 from simpipe_common.ownership import owner_hash
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
 from simpipe_devstack.node_images import STEP_IMAGE
 from simpipe_devstack.stack import Stack
@@ -55,10 +55,10 @@ def credential(name: str, server: str = "registry.example.org:5000") -> dict[str
 
 
 @pytest.fixture
-async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[BOB])
+async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[AsyncSimpipe]:
+    gql = AsyncSimpipe(endpoints["graphql"], stack.secrets.api_tokens[BOB])
     yield gql
-    await gql.close()
+    await gql.aclose()
 
 
 @pytest.fixture
@@ -67,13 +67,13 @@ def core(kube: client.ApiClient) -> client.CoreV1Api:
 
 
 @pytest.fixture
-async def made(dev: GraphQLClient, guest: GraphQLClient) -> AsyncIterator[list[tuple[Any, str]]]:
+async def made(dev: AsyncSimpipe, guest: AsyncSimpipe) -> AsyncIterator[list[tuple[Any, str]]]:
     """(client, name) of the credentials a test makes: deleted after it."""
     names: list[tuple[Any, str]] = []
     yield names
     for gql, name in names:
         try:
-            await gql.execute(DELETE, n=name)
+            await gql.graphql(DELETE, n=name)
         except GraphQLError as error:
             if error.codes != ["NOT_FOUND_ERROR"]:  # else the test deleted it itself
                 raise
@@ -93,23 +93,23 @@ def auths(secret: Any) -> dict[str, Any]:
     return dict(config["auths"])
 
 
-async def codes_of(gql: GraphQLClient, query: str, **variables: Any) -> list[str]:
+async def codes_of(gql: AsyncSimpipe, query: str, **variables: Any) -> list[str]:
     with pytest.raises(GraphQLError) as refused:
-        await gql.execute(query, **variables)
+        await gql.graphql(query, **variables)
     return refused.value.codes
 
 
 async def test_a_credential_is_a_write_only_secret_of_its_owner(
-    dev: GraphQLClient, guest: GraphQLClient, core: client.CoreV1Api, made: list[Any]
+    dev: AsyncSimpipe, guest: AsyncSimpipe, core: client.CoreV1Api, made: list[Any]
 ) -> None:
     name = unique("my.ghcr")  # dots, as the original GUI allowed
     first = credential(name)
-    answers = [await dev.execute(CREATE, c=first)]
+    answers = [await dev.graphql(CREATE, c=first)]
     made.append((dev, name))
     assert answers[0]["createDockerRegistryCredential"] == {
         "name": name, "username": "robot", "server": "registry.example.org:5000",
     }  # fmt: skip
-    answers.append(await dev.execute(LIST))
+    answers.append(await dev.graphql(LIST))
     assert {"name": name, "username": "robot", "server": "registry.example.org:5000"} in answers[
         -1
     ]["dockerRegistryCredentials"]
@@ -129,13 +129,13 @@ async def test_a_credential_is_a_write_only_secret_of_its_owner(
     )
 
     second = credential(name, server="https://ghcr.io")
-    answers.append(await dev.execute(UPDATE, c=second))
+    answers.append(await dev.graphql(UPDATE, c=second))
     assert answers[-1]["updateDockerRegistryCredential"]["server"] == "https://ghcr.io"
     [updated] = secrets_of(core, ALICE, name)
     assert updated.metadata.name == secret.metadata.name
     assert auths(updated)["https://ghcr.io"]["password"] == second["password"]
     assert list(auths(updated)) == ["https://ghcr.io"]
-    answers.append(await dev.execute(LIST))
+    answers.append(await dev.graphql(LIST))
 
     # No answer carried a password, old or new.
     for password in (first["password"], second["password"]):
@@ -149,33 +149,33 @@ async def test_a_credential_is_a_write_only_secret_of_its_owner(
         "INPUT_VALIDATION_ERROR"
     ]
 
-    assert await dev.execute(DELETE, n=name) == {"deleteDockerRegistryCredential": True}
+    assert await dev.graphql(DELETE, n=name) == {"deleteDockerRegistryCredential": True}
     assert secrets_of(core, ALICE, name) == []
     with pytest.raises(ApiException) as gone:
         core.read_namespaced_secret(secret.metadata.name, WORKFLOW_NAMESPACE)
     assert gone.value.status == 404
-    assert name not in json.dumps(await dev.execute(LIST))
+    assert name not in json.dumps(await dev.graphql(LIST))
 
 
 async def test_another_user_can_neither_see_nor_change_a_credential(
-    dev: GraphQLClient, guest: GraphQLClient, core: client.CoreV1Api, made: list[Any]
+    dev: AsyncSimpipe, guest: AsyncSimpipe, core: client.CoreV1Api, made: list[Any]
 ) -> None:
     name = unique("shared")
     alices = credential(name)
-    await dev.execute(CREATE, c=alices)
+    await dev.graphql(CREATE, c=alices)
     made.append((dev, name))
-    assert name not in json.dumps(await guest.execute(LIST))
+    assert name not in json.dumps(await guest.graphql(LIST))
     assert await codes_of(guest, UPDATE, c=credential(name)) == ["NOT_FOUND_ERROR"]
     assert await codes_of(guest, DELETE, n=name) == ["NOT_FOUND_ERROR"]
     [secret] = secrets_of(core, ALICE, name)
     assert auths(secret)["registry.example.org:5000"]["password"] == alices["password"]
 
     # The same name is bob's own credential, in a Secret of its own.
-    await guest.execute(CREATE, c=credential(name))
+    await guest.graphql(CREATE, c=credential(name))
     made.append((guest, name))
     [bobs] = secrets_of(core, BOB, name)
     assert bobs.metadata.name != secret.metadata.name
-    assert [c["name"] for c in (await guest.execute(LIST))["dockerRegistryCredentials"]].count(
+    assert [c["name"] for c in (await guest.graphql(LIST))["dockerRegistryCredentials"]].count(
         name
     ) == 1
 
@@ -216,18 +216,18 @@ def first_pod(core: client.CoreV1Api, workflow: str, seconds: int) -> Any:
 @pytest.mark.timeout(150)
 async def test_a_dry_run_on_real_nodes_pulls_with_all_its_owners_credentials(
     real_node: Stack,
-    dev: GraphQLClient,
-    guest: GraphQLClient,
+    dev: AsyncSimpipe,
+    guest: AsyncSimpipe,
     core: client.CoreV1Api,
     kube: client.ApiClient,
     made: list[Any],
 ) -> None:
     names = [unique("reg-a"), unique("reg-b")]
     for name in names:
-        await dev.execute(CREATE, c=credential(name))
+        await dev.graphql(CREATE, c=credential(name))
         made.append((dev, name))
     bobs_name = unique("reg-bob")
-    await guest.execute(CREATE, c=credential(bobs_name))
+    await guest.graphql(CREATE, c=credential(bobs_name))
     made.append((guest, bobs_name))
     alices = sorted(s.metadata.name for n in names for s in secrets_of(core, ALICE, n))
     [bobs] = [s.metadata.name for s in secrets_of(core, BOB, bobs_name)]
@@ -248,7 +248,7 @@ async def test_a_dry_run_on_real_nodes_pulls_with_all_its_owners_credentials(
     runs = {real: "REAL_NODES", virtual: "VIRTUAL_NODES"}
     try:
         for run, placement in runs.items():
-            await dev.execute(
+            await dev.graphql(
                 CREATE_RUN,
                 i={"dryRunId": run, "placement": placement, "argoWorkflow": run_document(run)},
             )
@@ -271,7 +271,7 @@ async def test_a_dry_run_on_real_nodes_pulls_with_all_its_owners_credentials(
     finally:
         for run in runs:
             try:
-                await dev.execute(DELETE_RUN, id=run)
+                await dev.graphql(DELETE_RUN, id=run)
             except GraphQLError as error:
                 if error.codes != ["NOT_FOUND_ERROR"]:
                     raise
@@ -279,26 +279,26 @@ async def test_a_dry_run_on_real_nodes_pulls_with_all_its_owners_credentials(
 
 @pytest.mark.timeout(150)
 async def test_a_run_of_a_template_pulls_with_the_templates_secrets_and_its_owners(
-    real_node: Stack, dev: GraphQLClient, project: str, core: client.CoreV1Api, made: list[Any]
+    real_node: Stack, dev: AsyncSimpipe, project: str, core: client.CoreV1Api, made: list[Any]
 ) -> None:
     """The owner's credentials go on the Workflow, the project's Secrets the
     template names stay on the template: Argo merges the two lists by name
     (neither replaces the other) into the pods."""
     name = unique("reg-tpl")
-    await dev.execute(CREATE, c=credential(name))
+    await dev.graphql(CREATE, c=credential(name))
     made.append((dev, name))
     [alices] = [s.metadata.name for s in secrets_of(core, ALICE, name)]
     all_alices = [s.metadata.name for s in secrets_of(core, ALICE)]
     template = unique("pull-tpl")
     document = run_document(template, f"simpipe-{project}.own")
     document["kind"] = "WorkflowTemplate"
-    await dev.execute(
+    await dev.graphql(
         "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name } }",
         i={"projectId": project, "argoWorkflowTemplate": document},
     )
     run = unique("pull-from-tpl")
     try:
-        await dev.execute(
+        await dev.graphql(
             "mutation($i: CreateDryRunFromTemplateInput!) { createDryRunFromTemplate(input: $i) { id } }",
             i={"workflowTemplateName": template, "dryRunId": run, "placement": "REAL_NODES"},
         )
@@ -309,7 +309,7 @@ async def test_a_run_of_a_template_pulls_with_the_templates_secrets_and_its_owne
         )
     finally:
         try:
-            await dev.execute(DELETE_RUN, id=run)
+            await dev.graphql(DELETE_RUN, id=run)
         except GraphQLError as error:
             if error.codes != ["NOT_FOUND_ERROR"]:
                 raise

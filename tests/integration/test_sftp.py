@@ -18,8 +18,8 @@ import httpx
 import paramiko
 import pytest
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.components.minio import UPLOADS_BUCKET
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 
 UPLOAD_URL = (
@@ -75,11 +75,11 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def key(dev: GraphQLClient) -> AsyncIterator[str]:
+async def key(dev: AsyncSimpipe) -> AsyncIterator[str]:
     """A fresh key at the bucket's top level, deleted after the test."""
     name = f"sftp-test-{uuid.uuid4().hex[:12]}.bin"
     yield name
-    await dev.execute(DELETE, b=UPLOADS_BUCKET, k=[name])
+    await dev.graphql(DELETE, b=UPLOADS_BUCKET, k=[name])
 
 
 def payload(seed: int) -> bytes:
@@ -87,16 +87,16 @@ def payload(seed: int) -> bytes:
     return random.Random(seed).randbytes(5 * 1024 * 1024 + 7)
 
 
-async def listed(dev: GraphQLClient, key: str) -> dict[str, object]:
+async def listed(dev: AsyncSimpipe, key: str) -> dict[str, object]:
     (artifact,) = [
-        a for a in (await dev.execute(LIST, b=UPLOADS_BUCKET))["artifacts"] if a["key"] == key
+        a for a in (await dev.graphql(LIST, b=UPLOADS_BUCKET))["artifacts"] if a["key"] == key
     ]
     found: dict[str, object] = artifact
     return found
 
 
 async def test_sftp_put_is_an_artifact(
-    stack: Stack, dev: GraphQLClient, http: httpx.AsyncClient, key: str
+    stack: Stack, dev: AsyncSimpipe, http: httpx.AsyncClient, key: str
 ) -> None:
     data = payload(1)
     await asyncio.to_thread(sftp_put, stack, key, data)
@@ -106,10 +106,10 @@ async def test_sftp_put_is_an_artifact(
 
 
 async def test_graphql_upload_reads_back_over_sftp(
-    stack: Stack, dev: GraphQLClient, http: httpx.AsyncClient, key: str
+    stack: Stack, dev: AsyncSimpipe, http: httpx.AsyncClient, key: str
 ) -> None:
     data = payload(2)
-    url = (await dev.execute(UPLOAD_URL, k=key, b=UPLOADS_BUCKET))["computeUploadPresignedUrl"]
+    url = (await dev.graphql(UPLOAD_URL, k=key, b=UPLOADS_BUCKET))["computeUploadPresignedUrl"]
     assert (await http.put(url, content=data)).status_code == 200
     assert await asyncio.to_thread(sftp_get, stack, key) == data
 
@@ -117,7 +117,7 @@ async def test_graphql_upload_reads_back_over_sftp(
 async def test_webdav_both_ways(
     stack: Stack,
     endpoints: dict[str, str],
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     http: httpx.AsyncClient,
     key: str,
 ) -> None:
@@ -131,7 +131,7 @@ async def test_webdav_both_ways(
     assert (await http.get(str(artifact["url"]))).content == data
 
     other = payload(4)
-    url = (await dev.execute(UPLOAD_URL, k=key, b=UPLOADS_BUCKET))["computeUploadPresignedUrl"]
+    url = (await dev.graphql(UPLOAD_URL, k=key, b=UPLOADS_BUCKET))["computeUploadPresignedUrl"]
     assert (await http.put(url, content=other)).status_code == 200
     got = await http.get(f"{endpoints['webdav']}/{key}", auth=auth)
     assert got.status_code == 200

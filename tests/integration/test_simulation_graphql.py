@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from kubernetes import client, config, watch
 
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.layout import SIMULATION_NAMESPACE
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 
 CLUSTER_LABEL = "simpipe.io/virtual-cluster"
@@ -110,31 +111,31 @@ def ready(node: dict[str, Any]) -> bool:
 
 
 @pytest.fixture
-async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens["local-guest"])
+async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[AsyncSimpipe]:
+    gql = AsyncSimpipe(endpoints["graphql"], stack.secrets.api_tokens["local-guest"])
     yield gql
-    await gql.close()
+    await gql.aclose()
 
 
 @pytest.fixture
-async def clusters(dev: GraphQLClient, core: client.CoreV1Api) -> AsyncIterator[list[str]]:
+async def clusters(dev: AsyncSimpipe, core: client.CoreV1Api) -> AsyncIterator[list[str]]:
     """Ids of clusters a test made; deleted after it, their nodes gone."""
     made: list[str] = []
     yield made
     for cluster in made:
         with contextlib.suppress(GraphQLError):  # deleted by the test, or never made
-            await dev.execute(DELETE, id=cluster)
+            await dev.graphql(DELETE, id=cluster)
         await nodes_until(core, cluster, lambda nodes: not nodes, f"cluster {cluster}'s nodes gone")
 
 
-async def failure(gql: GraphQLClient, query: str, **variables: Any) -> GraphQLError:
+async def failure(gql: AsyncSimpipe, query: str, **variables: Any) -> GraphQLError:
     with pytest.raises(GraphQLError) as caught:
-        await gql.execute(query, **variables)
+        await gql.graphql(query, **variables)
     return caught.value
 
 
 async def test_a_cluster_is_created_resized_and_deleted_as_kwok_nodes(
-    dev: GraphQLClient, guest: GraphQLClient, core: client.CoreV1Api, clusters: list[str]
+    dev: AsyncSimpipe, guest: AsyncSimpipe, core: client.CoreV1Api, clusters: list[str]
 ) -> None:
     cluster = unique("gw")
     clusters.append(cluster)
@@ -142,7 +143,7 @@ async def test_a_cluster_is_created_resized_and_deleted_as_kwok_nodes(
         pool("small", 3, labels=[{"key": "tier", "value": "small"}]),
         pool("big", 1, cpu="8", memory="32Gi", taints=[{"key": "big", "value": "yes"}]),
     ]
-    created = (await dev.execute(CREATE, i={"id": cluster, "pools": pools}))["createVirtualCluster"]
+    created = (await dev.graphql(CREATE, i={"id": cluster, "pools": pools}))["createVirtualCluster"]
     assert created["id"] == cluster
     assert created["createdAt"]
     assert [(p["name"], p["count"], p["cpu"], p["memory"], p["pods"]) for p in created["pools"]] == [
@@ -153,7 +154,7 @@ async def test_a_cluster_is_created_resized_and_deleted_as_kwok_nodes(
         core, cluster, lambda found: len(found) == 4 and all(map(ready, found)), "4 Ready nodes"
     )
     # The API's view of them: every node Ready.
-    found = (await dev.execute(GET, id=cluster))["virtualCluster"]
+    found = (await dev.graphql(GET, id=cluster))["virtualCluster"]
     assert [(p["name"], p["count"], p["ready"]) for p in found["pools"]] == [
         ("small", 3, 3), ("big", 1, 1),
     ]  # fmt: skip
@@ -164,10 +165,10 @@ async def test_a_cluster_is_created_resized_and_deleted_as_kwok_nodes(
     big = next(n for n in nodes if pool_of(n) == "big")
     taints = {(t["key"], t.get("value"), t["effect"]) for t in big["spec"]["taints"]}
     assert ("big", "yes", "NoSchedule") in taints
-    assert cluster in [c["id"] for c in (await dev.execute(LIST))["virtualClusters"]]
+    assert cluster in [c["id"] for c in (await dev.graphql(LIST))["virtualClusters"]]
 
     # Another user neither sees, resizes nor deletes it.
-    assert cluster not in [c["id"] for c in (await guest.execute(LIST))["virtualClusters"]]
+    assert cluster not in [c["id"] for c in (await guest.graphql(LIST))["virtualClusters"]]
     for query, variables in (
         (GET, {"id": cluster}),
         (RESIZE, {"id": cluster, "c": [{"pool": "small", "count": 0}]}),
@@ -176,13 +177,13 @@ async def test_a_cluster_is_created_resized_and_deleted_as_kwok_nodes(
         assert (await failure(guest, query, **variables)).codes == ["NOT_FOUND_ERROR"]
     assert len(nodes_of(core, cluster)) == 4
 
-    resized = await dev.execute(RESIZE, id=cluster, c=[{"pool": "small", "count": 1}])
+    resized = await dev.graphql(RESIZE, id=cluster, c=[{"pool": "small", "count": 1}])
     assert [(p["name"], p["count"]) for p in resized["resizeVirtualCluster"]["pools"]] == [
         ("small", 1), ("big", 1),
     ]  # fmt: skip
     await nodes_until(core, cluster, lambda found: len(found) == 2, "the small pool shrunk to 1")
 
-    assert (await dev.execute(DELETE, id=cluster))["deleteVirtualCluster"] is True
+    assert (await dev.graphql(DELETE, id=cluster))["deleteVirtualCluster"] is True
     await nodes_until(core, cluster, lambda found: not found, "the cluster's nodes gone")
     assert (await failure(dev, GET, id=cluster)).codes == ["NOT_FOUND_ERROR"]
 
@@ -202,7 +203,7 @@ async def test_a_cluster_is_created_resized_and_deleted_as_kwok_nodes(
     ],
 )
 async def test_a_cluster_that_cannot_be_made_is_a_typed_error_and_leaves_nothing(
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     core: client.CoreV1Api,
     clusters: list[str],
     pools: list[dict[str, Any]],
@@ -212,16 +213,16 @@ async def test_a_cluster_that_cannot_be_made_is_a_typed_error_and_leaves_nothing
     clusters.append(cluster)
     error = await failure(dev, CREATE, i={"id": cluster, "pools": pools})
     assert error.codes == [code], error
-    assert cluster not in [c["id"] for c in (await dev.execute(LIST))["virtualClusters"]]
+    assert cluster not in [c["id"] for c in (await dev.graphql(LIST))["virtualClusters"]]
     assert nodes_of(core, cluster) == []
 
 
 async def test_a_resize_that_cannot_be_done_is_a_typed_error(
-    dev: GraphQLClient, core: client.CoreV1Api, clusters: list[str]
+    dev: AsyncSimpipe, core: client.CoreV1Api, clusters: list[str]
 ) -> None:
     cluster = unique("gw")
     clusters.append(cluster)
-    await dev.execute(CREATE, i={"id": cluster, "pools": [pool(count=1)]})
+    await dev.graphql(CREATE, i={"id": cluster, "pools": [pool(count=1)]})
     for counts in (
         [{"pool": "small", "count": -1}],
         [{"pool": "small", "count": 1_000_000_000}],
@@ -230,18 +231,18 @@ async def test_a_resize_that_cannot_be_done_is_a_typed_error(
     ):
         error = await failure(dev, RESIZE, id=cluster, c=counts)
         assert error.codes == ["INPUT_VALIDATION_ERROR"], (counts, error)
-    found = (await dev.execute(GET, id=cluster))["virtualCluster"]
+    found = (await dev.graphql(GET, id=cluster))["virtualCluster"]
     assert [(p["name"], p["count"]) for p in found["pools"]] == [("small", 1)]
     await nodes_until(core, cluster, lambda found: len(found) == 1, "the pool's 1 node")
 
 
 async def test_a_dry_run_placed_on_a_pool_runs_on_its_nodes(
-    dev: GraphQLClient, core: client.CoreV1Api, clusters: list[str], project: str
+    dev: AsyncSimpipe, core: client.CoreV1Api, clusters: list[str], project: str
 ) -> None:
     cluster = unique("gw")
     clusters.append(cluster)
     pools = [pool("a", 1), pool("b", 2, taints=[{"key": "only", "value": "b"}])]
-    await dev.execute(CREATE, i={"id": cluster, "pools": pools})
+    await dev.graphql(CREATE, i={"id": cluster, "pools": pools})
     await nodes_until(
         core, cluster, lambda found: len(found) == 3 and all(map(ready, found)), "3 Ready nodes"
     )
@@ -251,7 +252,7 @@ async def test_a_dry_run_placed_on_a_pool_runs_on_its_nodes(
         argo_service("http://unused"),
     ).to_dict()  # fmt: skip
     run_id = (
-        await dev.execute(
+        await dev.graphql(
             CREATE_RUN,
             i={
                 "projectId": project,
@@ -262,7 +263,7 @@ async def test_a_dry_run_placed_on_a_pool_runs_on_its_nodes(
             },
         )
     )["createDryRun"]["id"]
-    run = await dev.finished_dry_run(RUN, run_id, TIMEOUT, interval=0.5)
+    run = await finished_dry_run(dev, RUN, run_id, TIMEOUT, interval=0.5)
     assert run["status"]["phase"] == "Succeeded"
     pods = [n["podName"] for n in run["nodes"] if n.get("podName")]
     assert len(pods) == 2
@@ -277,11 +278,11 @@ async def test_a_dry_run_placed_on_a_pool_runs_on_its_nodes(
 
 
 async def test_a_placement_on_a_cluster_that_is_not_the_callers_is_not_found(
-    dev: GraphQLClient, guest: GraphQLClient, core: client.CoreV1Api, clusters: list[str]
+    dev: AsyncSimpipe, guest: AsyncSimpipe, core: client.CoreV1Api, clusters: list[str]
 ) -> None:
     cluster = unique("gw")
     clusters.append(cluster)
-    await dev.execute(CREATE, i={"id": cluster, "pools": [pool(count=1)]})
+    await dev.graphql(CREATE, i={"id": cluster, "pools": [pool(count=1)]})
     await nodes_until(core, cluster, lambda found: len(found) == 1, "the cluster's node")
     document = simulated_pipeline(
         (SimulatedStep("one", seconds=1, cpu_millicores=100, memory_mib=16),),
@@ -325,7 +326,7 @@ def simulated_workflows(stack: Stack, simulation: str) -> list[str]:
 )  # fmt: skip
 async def test_malformed_simulation_input_is_refused_and_starts_nothing(
     stack: Stack,
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     project: str,
     timing: dict[str, Any],
     changes: dict[str, Any],
@@ -360,11 +361,11 @@ DELETE_SIMULATION = "mutation($id: String!) { deleteSimulation(id: $id) }"
 
 
 @pytest.fixture
-async def template(dev: GraphQLClient, project: str) -> str:
+async def template(dev: AsyncSimpipe, project: str) -> str:
     """The example pipeline (pre-process -> process -> analyse) as one of the project's templates."""
     name = unique("three-step")
     text = (EXAMPLES / "three-step-pipeline.yaml").read_text()
-    created = await dev.execute(
+    created = await dev.graphql(
         "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name } }",
         i={
             "projectId": project,
@@ -384,8 +385,8 @@ def explicit(seconds: float) -> list[dict[str, Any]]:
 
 @pytest.mark.timeout(240)
 async def test_a_simulation_through_graphql_start_progress_report(
-    dev: GraphQLClient,
-    guest: GraphQLClient,
+    dev: AsyncSimpipe,
+    guest: AsyncSimpipe,
     core: client.CoreV1Api,
     clusters: list[str],
     project: str,
@@ -396,12 +397,12 @@ async def test_a_simulation_through_graphql_start_progress_report(
     (the scheduler's order), some waiting for a node."""
     cluster = unique("gw-sim")
     clusters.append(cluster)
-    await dev.execute(CREATE, i={"id": cluster, "pools": [pool("one", 2, pods=1)]})
+    await dev.graphql(CREATE, i={"id": cluster, "pools": [pool("one", 2, pods=1)]})
     await nodes_until(
         core, cluster, lambda found: len(found) == 2 and all(map(ready, found)), "2 Ready nodes"
     )
     simulation = unique("gw-sim")
-    started = await dev.execute(
+    started = await dev.graphql(
         START,
         i={
             "simulationId": simulation, "projectId": project, "workflowTemplateName": template,
@@ -432,7 +433,7 @@ async def test_a_simulation_through_graphql_start_progress_report(
         end = updates[-1]
         assert end["phase"] == "Succeeded", end
 
-        report = (await dev.execute(REPORT, id=simulation))["simulationReport"]
+        report = (await dev.graphql(REPORT, id=simulation))["simulationReport"]
         assert (report["simulationId"], report["phase"], report["timeScale"]) == (
             simulation, "Succeeded", 2.0,
         )  # fmt: skip
@@ -471,16 +472,16 @@ async def test_a_simulation_through_graphql_start_progress_report(
         assert report["unschedulable"] == []
 
         # The copies are dry runs of the caller's, as any other.
-        copies = (await dev.execute(COPIES, id=simulation))["simulation"]
+        copies = (await dev.graphql(COPIES, id=simulation))["simulation"]
         assert copies["phase"] == "Succeeded"
         assert sorted(r["id"] for r in copies["dryRuns"]) == sorted(copies["dryRunIds"])
         assert {r["status"]["phase"] for r in copies["dryRuns"]} == {"Succeeded"}
         # Another user's: not found (a report not found is null, as one not written yet).
         assert (await failure(guest, COPIES, id=simulation)).codes == ["NOT_FOUND_ERROR"]
-        assert (await guest.execute(REPORT, id=simulation))["simulationReport"] is None
+        assert (await guest.graphql(REPORT, id=simulation))["simulationReport"] is None
     finally:
         with contextlib.suppress(GraphQLError):
-            await dev.execute(DELETE_SIMULATION, id=simulation)
+            await dev.graphql(DELETE_SIMULATION, id=simulation)
 
 
 @pytest.mark.parametrize(
@@ -499,7 +500,7 @@ async def test_a_simulation_through_graphql_start_progress_report(
 )  # fmt: skip
 async def test_a_simulation_the_scaler_refuses_is_its_typed_error_and_starts_nothing(
     stack: Stack,
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     core: client.CoreV1Api,
     clusters: list[str],
     project: str,
@@ -509,7 +510,7 @@ async def test_a_simulation_the_scaler_refuses_is_its_typed_error_and_starts_not
 ) -> None:
     cluster = unique("gw-sim")
     clusters.append(cluster)
-    await dev.execute(CREATE, i={"id": cluster, "pools": [pool("one", 1)]})
+    await dev.graphql(CREATE, i={"id": cluster, "pools": [pool("one", 1)]})
     simulation = unique("gw-sim")
     given = {
         "simulationId": simulation, "projectId": project, "workflowTemplateName": template,
@@ -519,5 +520,5 @@ async def test_a_simulation_the_scaler_refuses_is_its_typed_error_and_starts_not
     assert error.codes == [code], error
     assert simulated_workflows(stack, simulation) == []
     assert simulation not in [
-        s["id"] for s in (await dev.execute("{ simulations { id } }"))["simulations"]
+        s["id"] for s in (await dev.graphql("{ simulations { id } }"))["simulations"]
     ]

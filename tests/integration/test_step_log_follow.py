@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_devstack.demo import example_document
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 
 LINES = 8
@@ -48,9 +49,9 @@ def expected() -> list[str]:
 
 @pytest.mark.timeout(240)
 async def test_lines_reach_the_subscriber_while_the_step_runs(
-    real_node: Stack, dev: GraphQLClient, guest: GraphQLClient
+    real_node: Stack, dev: AsyncSimpipe, guest: AsyncSimpipe
 ) -> None:
-    created = await dev.execute(CREATE, i={"argoWorkflow": slow_printer(real_node)})
+    created = await dev.graphql(CREATE, i={"argoWorkflow": slow_printer(real_node)})
     run_id = created["createDryRun"]["id"]
     node_id = ""
     async for data in dev.subscribe(UPDATES, id=run_id):
@@ -66,7 +67,7 @@ async def test_lines_reach_the_subscriber_while_the_step_runs(
     ours = [line for _, line in arrived if line.startswith("follow-line")]
     assert ours == expected()
 
-    run = await dev.finished_dry_run(STEP, run_id, 120)
+    run = await finished_dry_run(dev, STEP, run_id, 120)
     assert run["status"]["phase"] == "Succeeded"
     [step] = [n for n in run["nodes"] if n["id"] == node_id]
     finished = datetime.fromisoformat(step["finishedAt"].replace("Z", "+00:00")).timestamp()

@@ -29,6 +29,7 @@ import nats
 import pytest
 
 from simpipe.v1 import events_pb2, storage_broker_pb2, storage_broker_pb2_grpc
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_common.errors import REASON_KEY
 from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.nats_auth import connect_options
@@ -36,7 +37,6 @@ from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.components.argo import ARTIFACT_BUCKET
 from simpipe_devstack.components.minio import SYSTEM_BUCKETS, UPLOADS_BUCKET
 from simpipe_devstack.components.nats import nats_user_env
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.mesh_pki import stack_pki
 from simpipe_devstack.mesh_users import TESTS
 from simpipe_devstack.readiness import http_ok, wait_until
@@ -679,9 +679,9 @@ async def test_one_gib_file_by_multipart_through_presigned_part_urls(
 # Through the gateway's GraphQL API (the original SIM-PIPE names)
 
 
-async def graphql_error_code(gql: GraphQLClient, query: str, **variables: object) -> str:
+async def graphql_error_code(gql: AsyncSimpipe, query: str, **variables: object) -> str:
     with pytest.raises(GraphQLError) as caught:
-        await gql.execute(query, **variables)
+        await gql.graphql(query, **variables)
     (code,) = caught.value.codes
     return str(code)
 
@@ -692,19 +692,19 @@ UPLOAD_URL = (
 
 
 async def test_graphql_upload_list_download_and_delete(
-    dev: GraphQLClient, http: httpx.AsyncClient
+    dev: AsyncSimpipe, http: httpx.AsyncClient
 ) -> None:
     name = f"gql-{uuid.uuid4().hex[:12]}"
-    created = await dev.execute("mutation($n: String!) { createBucket(name: $n) }", n=name)
+    created = await dev.graphql("mutation($n: String!) { createBucket(name: $n) }", n=name)
     assert created == {"createBucket": name}
-    buckets = (await dev.execute("{ buckets { name } }"))["buckets"]
+    buckets = (await dev.graphql("{ buckets { name } }"))["buckets"]
     assert {"name": name} in buckets
 
     data = random.Random(4).randbytes(MIB + 3)
-    url = (await dev.execute(UPLOAD_URL, k="inputs/data.bin", b=name))["computeUploadPresignedUrl"]
+    url = (await dev.graphql(UPLOAD_URL, k="inputs/data.bin", b=name))["computeUploadPresignedUrl"]
     assert (await http.put(url, content=data)).status_code == 200
 
-    listed = await dev.execute(
+    listed = await dev.graphql(
         "query($b: String) { artifacts(bucketName: $b) { name key url size bucketName } }", b=name
     )
     (artifact,) = listed["artifacts"]
@@ -716,7 +716,7 @@ async def test_graphql_upload_list_download_and_delete(
     }
     assert (await http.get(artifact["url"])).content == data
 
-    meta = await dev.execute(
+    meta = await dev.graphql(
         "query($b: String!, $k: String!) { artifact(bucketName: $b, key: $k) {"
         " etag lastModified metaData size } }",
         b=name,
@@ -729,18 +729,18 @@ async def test_graphql_upload_list_download_and_delete(
 
     delete_bucket = "mutation($n: String!) { deleteBucket(name: $n) }"
     assert await graphql_error_code(dev, delete_bucket, n=name) == "CONFLICT_ERROR"
-    deleted = await dev.execute(
+    deleted = await dev.graphql(
         "mutation($b: String!, $k: [String!]!) { deleteArtifacts(bucketName: $b, keys: $k) }",
         b=name,
         k=["inputs/data.bin"],
     )
     assert deleted == {"deleteArtifacts": True}
-    assert await dev.execute(delete_bucket, n=name) == {"deleteBucket": True}
+    assert await dev.graphql(delete_bucket, n=name) == {"deleteBucket": True}
     missing = 'query($b: String!) { artifact(bucketName: $b, key: "inputs/data.bin") { etag } }'
     assert await graphql_error_code(dev, missing, b=name) == "NOT_FOUND_ERROR"
 
 
-async def test_graphql_errors_are_typed(dev: GraphQLClient, endpoints: dict[str, str]) -> None:
+async def test_graphql_errors_are_typed(dev: AsyncSimpipe, endpoints: dict[str, str]) -> None:
     for key in ("../outside", "/abs", "a\x00b", "k" * 1025):
         code = await graphql_error_code(dev, UPLOAD_URL, k=key, b="argo-artifacts-not")
         assert code == "INPUT_VALIDATION_ERROR", key
@@ -752,22 +752,22 @@ async def test_graphql_errors_are_typed(dev: GraphQLClient, endpoints: dict[str,
         await graphql_error_code(dev, 'mutation { createBucket(name: "Not_Valid") }')
         == "INPUT_VALIDATION_ERROR"
     )
-    anonymous = GraphQLClient(endpoints["graphql"], None)
+    anonymous = AsyncSimpipe(endpoints["graphql"], None)
     try:
         assert await graphql_error_code(anonymous, "{ buckets { name } }") == "UNAUTHENTICATED"
     finally:
-        await anonymous.close()
+        await anonymous.aclose()
 
 
-async def test_graphql_default_upload_bucket(dev: GraphQLClient, http: httpx.AsyncClient) -> None:
+async def test_graphql_default_upload_bucket(dev: AsyncSimpipe, http: httpx.AsyncClient) -> None:
     """No bucket and no key: the broker's default bucket and a generated key."""
-    url = (await dev.execute(UPLOAD_URL))["computeUploadPresignedUrl"]
+    url = (await dev.graphql(UPLOAD_URL))["computeUploadPresignedUrl"]
     assert (await http.put(url, content=b"x")).status_code == 200
     # /<bucket>/<the caller's owner prefix>/<key>: the prefix is not theirs to see.
     key = httpx.URL(url).path.split("/", 3)[3]
-    listed = (await dev.execute("{ artifacts { key bucketName } }"))["artifacts"]
+    listed = (await dev.graphql("{ artifacts { key bucketName } }"))["artifacts"]
     assert {"key": key, "bucketName": UPLOADS_BUCKET} in listed
-    await dev.execute(
+    await dev.graphql(
         "mutation($b: String!, $k: [String!]!) { deleteArtifacts(bucketName: $b, keys: $k) }",
         b=UPLOADS_BUCKET,
         k=[key],

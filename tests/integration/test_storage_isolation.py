@@ -28,6 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from kubernetes import client, config
 
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_common.ownership import owner_hash
 from simpipe_devstack.components.argo import ARTIFACT_BUCKET
 from simpipe_devstack.components.minio import REGION, SYSTEM_BUCKETS, UPLOADS_BUCKET, s3_client
@@ -39,8 +40,8 @@ from simpipe_devstack.example_pipeline import (
     real_pipeline,
     simulated_pipeline,
 )
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.layout import SIMULATION_NAMESPACE, WORKFLOW_NAMESPACE
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 from simpipe_workflow_submitter.project_storage import secret_name
 
@@ -67,18 +68,18 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-async def error_code(gql: GraphQLClient, query: str, **variables: object) -> str:
+async def error_code(gql: AsyncSimpipe, query: str, **variables: object) -> str:
     with pytest.raises(GraphQLError) as caught:
-        await gql.execute(query, **variables)
+        await gql.graphql(query, **variables)
     (code,) = caught.value.codes
     return str(code)
 
 
 @pytest.fixture
-async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[GraphQLClient]:
-    gql = GraphQLClient(endpoints["graphql"], stack.secrets.api_tokens[GUEST])
+async def guest(stack: Stack, endpoints: dict[str, str]) -> AsyncIterator[AsyncSimpipe]:
+    gql = AsyncSimpipe(endpoints["graphql"], stack.secrets.api_tokens[GUEST])
     yield gql
-    await gql.close()
+    await gql.aclose()
 
 
 @pytest.fixture
@@ -94,33 +95,33 @@ def root_s3(stack: Stack) -> S3Client:
 
 
 async def upload(
-    gql: GraphQLClient, http: httpx.AsyncClient, key: str, data: bytes, bucket: str | None = None
+    gql: AsyncSimpipe, http: httpx.AsyncClient, key: str, data: bytes, bucket: str | None = None
 ) -> None:
-    url = (await gql.execute(UPLOAD_URL, k=key, b=bucket))["computeUploadPresignedUrl"]
+    url = (await gql.graphql(UPLOAD_URL, k=key, b=bucket))["computeUploadPresignedUrl"]
     assert (await http.put(url, content=data)).status_code == 200
 
 
-async def listed(gql: GraphQLClient, bucket: str | None = None) -> dict[str, dict[str, Any]]:
-    return {a["key"]: a for a in (await gql.execute(LIST, b=bucket))["artifacts"]}
+async def listed(gql: AsyncSimpipe, bucket: str | None = None) -> dict[str, dict[str, Any]]:
+    return {a["key"]: a for a in (await gql.graphql(LIST, b=bucket))["artifacts"]}
 
 
 @pytest.fixture
-async def devs_bucket(dev: GraphQLClient, http: httpx.AsyncClient) -> AsyncIterator[str]:
+async def devs_bucket(dev: AsyncSimpipe, http: httpx.AsyncClient) -> AsyncIterator[str]:
     """A bucket of local-dev's holding one file, `secret.txt`."""
     name = unique("iso")
-    await dev.execute(CREATE_BUCKET, n=name)
+    await dev.graphql(CREATE_BUCKET, n=name)
     await upload(dev, http, "secret.txt", b"local-dev's", name)
     yield name
-    await dev.execute(DELETE_BUCKET, n=name, f=True)
+    await dev.graphql(DELETE_BUCKET, n=name, f=True)
 
 
 async def test_another_users_bucket_does_not_exist_for_any_call(
-    dev: GraphQLClient, guest: GraphQLClient, http: httpx.AsyncClient, devs_bucket: str
+    dev: AsyncSimpipe, guest: AsyncSimpipe, http: httpx.AsyncClient, devs_bucket: str
 ) -> None:
     assert devs_bucket in [
-        b["name"] for b in (await dev.execute("{ buckets { name } }"))["buckets"]
+        b["name"] for b in (await dev.graphql("{ buckets { name } }"))["buckets"]
     ]
-    guests = [b["name"] for b in (await guest.execute("{ buckets { name } }"))["buckets"]]
+    guests = [b["name"] for b in (await guest.graphql("{ buckets { name } }"))["buckets"]]
     assert devs_bucket not in guests
 
     calls: list[tuple[str, dict[str, object]]] = [
@@ -142,8 +143,8 @@ async def test_another_users_bucket_does_not_exist_for_any_call(
 
 
 async def test_uploads_of_one_user_are_another_users_nothing(
-    dev: GraphQLClient,
-    guest: GraphQLClient,
+    dev: AsyncSimpipe,
+    guest: AsyncSimpipe,
     http: httpx.AsyncClient,
     root_s3: S3Client,
 ) -> None:
@@ -170,17 +171,17 @@ async def test_uploads_of_one_user_are_another_users_nothing(
         # The same key is local-guest's own file: writing and deleting it
         # leaves local-dev's alone.
         await upload(guest, http, key, b"local-guest's", UPLOADS_BUCKET)
-        assert (await guest.execute(DELETE, b=UPLOADS_BUCKET, k=[key, stored])) == {
+        assert (await guest.graphql(DELETE, b=UPLOADS_BUCKET, k=[key, stored])) == {
             "deleteArtifacts": True
         }
         assert (await http.get((await listed(dev))[key]["url"])).content == b"local-dev's upload"
     finally:
-        await dev.execute(DELETE, b=UPLOADS_BUCKET, k=[key])
+        await dev.graphql(DELETE, b=UPLOADS_BUCKET, k=[key])
 
 
 @pytest.mark.parametrize("bucket", [UPLOADS_BUCKET, *SYSTEM_BUCKETS])
 async def test_nobody_creates_or_deletes_the_systems_buckets(
-    dev: GraphQLClient, guest: GraphQLClient, root_s3: S3Client, bucket: str
+    dev: AsyncSimpipe, guest: AsyncSimpipe, root_s3: S3Client, bucket: str
 ) -> None:
     for gql in (dev, guest):
         for force in (False, True):
@@ -192,8 +193,8 @@ async def test_nobody_creates_or_deletes_the_systems_buckets(
 async def test_the_sftp_user_sees_local_devs_uploads_only(
     stack: Stack,
     endpoints: dict[str, str],
-    dev: GraphQLClient,
-    guest: GraphQLClient,
+    dev: AsyncSimpipe,
+    guest: AsyncSimpipe,
     http: httpx.AsyncClient,
 ) -> None:
     """SFTPGo's user is local-dev's face over SFTP and WebDAV (same
@@ -214,8 +215,8 @@ async def test_the_sftp_user_sees_local_devs_uploads_only(
         assert f"{key}.sftp" in await listed(dev)
         assert f"{key}.sftp" not in await listed(guest)
     finally:
-        await guest.execute(DELETE, b=UPLOADS_BUCKET, k=[key])
-        await dev.execute(DELETE, b=UPLOADS_BUCKET, k=[f"{key}.dev", f"{key}.sftp"])
+        await guest.graphql(DELETE, b=UPLOADS_BUCKET, k=[key])
+        await dev.graphql(DELETE, b=UPLOADS_BUCKET, k=[f"{key}.dev", f"{key}.sftp"])
 
 
 # A project's credentials
@@ -272,19 +273,19 @@ def refusal(call: Callable[[], object]) -> str:
     return str(caught.value.response["Error"]["Code"])
 
 
-async def create_project(gql: GraphQLClient) -> str:
-    created = await gql.execute(
+async def create_project(gql: AsyncSimpipe) -> str:
+    created = await gql.graphql(
         "mutation($n: String!) { createProject(project: {name: $n}) { id } }", n="Isolation"
     )
     project_id: str = created["createProject"]["id"]
     return project_id
 
 
-async def delete_projects(gql: GraphQLClient, *project_ids: str) -> None:
+async def delete_projects(gql: AsyncSimpipe, *project_ids: str) -> None:
     """Deletes them; one already gone is fine (cleaning up after a failure)."""
     for project_id in project_ids:
         with suppress(GraphQLError):
-            await gql.execute(
+            await gql.graphql(
                 "mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id
             )
 
@@ -297,10 +298,10 @@ def one_virtual_step() -> dict[str, Any]:
     return document
 
 
-async def start_and_delete_a_run(gql: GraphQLClient, project_id: str) -> None:
+async def start_and_delete_a_run(gql: AsyncSimpipe, project_id: str) -> None:
     """A dry run of the project on virtual nodes, deleted at once: what it
     leaves is its project's Secret and artifact repository."""
-    run = await gql.execute(
+    run = await gql.graphql(
         CREATE_RUN,
         i={
             "projectId": project_id,
@@ -308,15 +309,15 @@ async def start_and_delete_a_run(gql: GraphQLClient, project_id: str) -> None:
             "placement": "VIRTUAL_NODES",
         },
     )
-    await gql.execute(DELETE_RUN, id=run["createDryRun"]["id"])
+    await gql.graphql(DELETE_RUN, id=run["createDryRun"]["id"])
 
 
 @pytest.mark.timeout(120)
 async def test_a_projects_credentials_reach_its_own_files_only(
     stack: Stack,
     endpoints: dict[str, str],
-    dev: GraphQLClient,
-    guest: GraphQLClient,
+    dev: AsyncSimpipe,
+    guest: AsyncSimpipe,
     http: httpx.AsyncClient,
     root_s3: S3Client,
 ) -> None:
@@ -368,14 +369,14 @@ async def test_a_projects_credentials_reach_its_own_files_only(
         gone = refusal(lambda: steps.get_object(Bucket=ARTIFACT_BUCKET, Key=own_file))
         assert gone == "InvalidAccessKeyId"
     finally:
-        await dev.execute(DELETE, b=UPLOADS_BUCKET, k=["isolation-input.txt"])
-        await guest.execute(DELETE, b=UPLOADS_BUCKET, k=["isolation-input.txt"])
+        await dev.graphql(DELETE, b=UPLOADS_BUCKET, k=["isolation-input.txt"])
+        await guest.graphql(DELETE, b=UPLOADS_BUCKET, k=["isolation-input.txt"])
         await delete_projects(dev, project, others)
         await delete_projects(guest, guests_project)
 
 
 async def test_a_dry_run_cannot_take_its_input_from_another_users_bucket(
-    dev: GraphQLClient, guest: GraphQLClient, http: httpx.AsyncClient, devs_bucket: str
+    dev: AsyncSimpipe, guest: AsyncSimpipe, http: httpx.AsyncClient, devs_bucket: str
 ) -> None:
     """Refused as if the bucket did not exist, before anything is made."""
     run_id = unique("iso-input")
@@ -418,7 +419,7 @@ def reads_input() -> dict[str, Any]:
 @pytest.mark.timeout(360)
 @pytest.mark.usefixtures("real_node")
 async def test_a_step_reads_its_projects_file_and_fails_on_another_projects(
-    stack: Stack, dev: GraphQLClient, root_s3: S3Client, project: str
+    stack: Stack, dev: AsyncSimpipe, root_s3: S3Client, project: str
 ) -> None:
     """The same step twice in one project: reading the project's own file
     (written where its runs write) succeeds; reading a file of the owner's
@@ -431,7 +432,7 @@ async def test_a_step_reads_its_projects_file_and_fails_on_another_projects(
     runs = {}
     try:
         for label, key in (("own", own), ("foreign", foreign)):
-            created = await dev.execute(
+            created = await dev.graphql(
                 CREATE_RUN,
                 i={
                     "projectId": project,
@@ -447,7 +448,7 @@ async def test_a_step_reads_its_projects_file_and_fails_on_another_projects(
             zip(
                 runs,
                 await asyncio.gather(
-                    *(dev.finished_dry_run(RUN, r, RUN_TIMEOUT_SECONDS) for r in runs.values())
+                    *(finished_dry_run(dev, RUN, r, RUN_TIMEOUT_SECONDS) for r in runs.values())
                 ),
                 strict=True,
             )
@@ -472,5 +473,5 @@ async def test_a_step_reads_its_projects_file_and_fails_on_another_projects(
         assert not any(o["Key"].endswith("copy.tgz") for o in nothing.get("Contents", []))
     finally:
         for run_id in runs.values():
-            await dev.execute(DELETE_RUN, id=run_id)
+            await dev.graphql(DELETE_RUN, id=run_id)
         await delete_projects(dev, others)

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.async_api import Page, expect
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.components.oidc import Oidc
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui
 
@@ -52,11 +52,11 @@ async def test_a_user_signs_in_at_the_provider_and_acts_as_its_subject(
     token = await page.evaluate("sessionStorage.getItem('simpipe.token')")
     assert token, "signed in without a credential"
     assert token.count(".") == 2, "an ID token is the session's credential"
-    gql = GraphQLClient(endpoints["graphql"], token)
+    gql = AsyncSimpipe(endpoints["graphql"], token)
     try:
-        assert (await gql.execute("{ username }"))["username"] == f"oidc:{subject}"
+        assert (await gql.graphql("{ username }"))["username"] == f"oidc:{subject}"
     finally:
-        await gql.close()
+        await gql.aclose()
     await web.shot(page, "signed-in-oidc")
 
     # A code cannot be traded twice, and the page says why.

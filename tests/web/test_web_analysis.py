@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui, js_number
 
@@ -43,11 +43,11 @@ def pipeline(load_seconds: int) -> dict[str, Any]:
     return found
 
 
-async def finished_runs(dev: GraphQLClient, project: str, seconds: list[int]) -> list[str]:
+async def finished_runs(dev: AsyncSimpipe, project: str, seconds: list[int]) -> list[str]:
     """Runs of the pipeline with `load` taking each of `seconds`, started
     together, each followed over its subscription to its end."""
     ids = [
-        (await dev.execute(CREATE, i={
+        (await dev.graphql(CREATE, i={
             "projectId": project, "placement": "VIRTUAL_NODES", "argoWorkflow": pipeline(s),
         }))["createDryRun"]["id"]
         for s in seconds
@@ -56,7 +56,7 @@ async def finished_runs(dev: GraphQLClient, project: str, seconds: list[int]) ->
     async def ended(run_id: str) -> None:
         async for _ in dev.subscribe(ENDED, id=run_id):
             pass
-        phase = (await dev.execute(STEPS, id=run_id))["dryRun"]["status"]["phase"]
+        phase = (await dev.graphql(STEPS, id=run_id))["dryRun"]["status"]["phase"]
         assert phase == "Succeeded", (run_id, phase)
 
     async with asyncio.timeout(240):
@@ -64,13 +64,13 @@ async def finished_runs(dev: GraphQLClient, project: str, seconds: list[int]) ->
     return ids
 
 
-async def durations(dev: GraphQLClient, run_id: str) -> dict[str, float]:
-    run = (await dev.execute(STEPS, id=run_id))["dryRun"]
+async def durations(dev: AsyncSimpipe, run_id: str) -> dict[str, float]:
+    run = (await dev.graphql(STEPS, id=run_id))["dryRun"]
     return {n["displayName"]: n["duration"] for n in run["nodes"] if n["type"] == "Pod"}
 
 
-async def cpu_samples(dev: GraphQLClient, run_id: str, step: str) -> int:
-    run = (await dev.execute(SERIES, id=run_id))["dryRun"]
+async def cpu_samples(dev: AsyncSimpipe, run_id: str, step: str) -> int:
+    run = (await dev.graphql(SERIES, id=run_id))["dryRun"]
     [node] = [n for n in run["nodes"] if n.get("displayName") == step]
     return len(node["metrics"]["seriesTable"]["cpuUsageSecondsTotal"]["timestamps"])
 
@@ -83,7 +83,7 @@ async def tick(page: Page, web: WebGui, project: str, runs: list[str]) -> None:
 
 @pytest.mark.timeout(420)
 async def test_two_runs_compared_and_laws_fitted_to_three(
-    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient, project: str
+    page: Page, web: WebGui, stack: Stack, dev: AsyncSimpipe, project: str
 ) -> None:
     runs = await finished_runs(dev, project, [3, 6, 9])
     await web.sign_in(page, stack.secrets.api_tokens["local-dev"])
@@ -130,7 +130,7 @@ async def test_two_runs_compared_and_laws_fitted_to_three(
     for run, size in zip(runs, ["1 MiB", "2 MiB", "3 MiB"], strict=True):
         await page.locator(f'input[data-run="{run}"]').fill(size)
     await page.get_by_role("button", name="Fit").click()
-    api = await dev.execute(LAWS, ids=runs, x=sizes)
+    api = await dev.graphql(LAWS, ids=runs, x=sizes)
     laws = {law["nodeName"]: law for law in api["computeScalingLawsFromNodesMetrics"]}
     assert set(laws) == {"load", "report"}
     assert laws["load"]["duration"]["r2"] > 0.9, laws["load"]

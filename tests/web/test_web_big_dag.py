@@ -12,8 +12,8 @@ import json
 import pytest
 from playwright.async_api import Page, expect
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.example_pipeline import SimulatedStep, simulated_fan_out
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui
 
@@ -26,9 +26,9 @@ STAYED = "window.__simpipeStayed"
 
 @pytest.mark.timeout(300)
 async def test_a_fan_out_is_one_group_that_opens_zooms_and_pans(
-    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient
+    page: Page, web: WebGui, stack: Stack, dev: AsyncSimpipe
 ) -> None:
-    created = await dev.execute(
+    created = await dev.graphql(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
         i={"placement": "VIRTUAL_NODES", "argoWorkflow": simulated_fan_out(STEP, WIDTH)},
     )
@@ -47,7 +47,7 @@ async def test_a_fan_out_is_one_group_that_opens_zooms_and_pans(
     await expect(page.locator("[data-run-phase]")).to_have_attribute(
         "data-run-phase", "Succeeded", timeout=web.run_ms
     )
-    run = (await dev.execute(PODS, id=run_id))["dryRun"]
+    run = (await dev.graphql(PODS, id=run_id))["dryRun"]
     work = [n for n in run["nodes"] if n["type"] == "Pod" and n["displayName"].startswith("work(")]
     assert len(work) == WIDTH
     await expect(group).to_have_attribute("data-count", str(len(work)))

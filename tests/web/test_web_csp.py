@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 from playwright.async_api import Page, expect
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.example_pipeline import SimulatedStep, simulated_fan_out
-from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui
 
@@ -27,7 +28,7 @@ STEPS = """query($id: String!) { dryRun(dryRunId: $id) { status { phase }
 
 
 async def test_no_page_breaks_the_policy(
-    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient
+    page: Page, web: WebGui, stack: Stack, dev: AsyncSimpipe
 ) -> None:
     async with httpx.AsyncClient(timeout=10) as http:
         policy = (await http.get(f"{web.url}/projects")).headers["content-security-policy"]
@@ -35,12 +36,12 @@ async def test_no_page_breaks_the_policy(
     assert "'unsafe-inline'" not in script_src
     assert "'sha256-" in script_src
 
-    created = await dev.execute(
+    created = await dev.graphql(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
         i={"placement": "VIRTUAL_NODES", "argoWorkflow": simulated_fan_out(STEP, 2)},
     )
     run_id: str = created["createDryRun"]["id"]
-    await dev.finished_dry_run(STEPS, run_id, seconds=300, interval=2)
+    await finished_dry_run(dev, STEPS, run_id, seconds=300, interval=2)
 
     await page.context.add_init_script(RECORD_VIOLATIONS)
     console: list[str] = []

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from playwright.async_api import Locator, Page, expect
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.demo import example_document
 from simpipe_devstack.example_pipeline import EXAMPLE_REAL_STEPS
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui
 
@@ -56,14 +56,14 @@ async def test_a_wrong_token_is_refused_with_a_readable_error(page: Page, web: W
     await web.assert_accessible(page)
 
 
-async def listed_projects(dev: GraphQLClient) -> dict[str, tuple[str, int]]:
+async def listed_projects(dev: AsyncSimpipe) -> dict[str, tuple[str, int]]:
     """The caller's projects: name and number of runs, by id."""
-    answer = await dev.execute("{ projects { id name dryRuns { id } } }")
+    answer = await dev.graphql("{ projects { id name dryRuns { id } } }")
     return {p["id"]: (p["name"], len(p["dryRuns"])) for p in answer["projects"]}
 
 
 async def test_local_dev_signs_in_and_sees_their_projects(
-    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient, project: str
+    page: Page, web: WebGui, stack: Stack, dev: AsyncSimpipe, project: str
 ) -> None:
     before = await listed_projects(dev)
     await web.sign_in(page, stack.secrets.api_tokens["local-dev"])
@@ -112,8 +112,8 @@ SERIES = """query($id: String!, $node: String!, $m: [String!]!) { dryRun(dryRunI
   node(id: $node) { ... on DryRunNodePod { metrics { seriesTable(metrics: $m) } } } } }"""
 
 
-async def plotted_points(dev: GraphQLClient, run_id: str, node_id: str) -> dict[str, int]:
-    answer = await dev.execute(SERIES, id=run_id, node=node_id, m=list(PLOTTED))
+async def plotted_points(dev: AsyncSimpipe, run_id: str, node_id: str) -> dict[str, int]:
+    answer = await dev.graphql(SERIES, id=run_id, node=node_id, m=list(PLOTTED))
     table: dict[str, Any] = answer["dryRun"]["node"]["metrics"]["seriesTable"] or {}
     return {metric: len(table.get(metric, {}).get("timestamps", [])) for metric in PLOTTED}
 
@@ -127,7 +127,7 @@ async def test_a_real_run_is_followed_live_and_its_page_shows_what_the_api_says(
     page: Page,
     web: WebGui,
     real_node: Stack,
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     project: str,
 ) -> None:
     await web.sign_in(page, real_node.secrets.api_tokens["local-dev"])
@@ -137,7 +137,7 @@ async def test_a_real_run_is_followed_live_and_its_page_shows_what_the_api_says(
     await page.evaluate(f"{STAYED} = true")
 
     document, _ = example_document(real_node)
-    created = await dev.execute(
+    created = await dev.graphql(
         "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
         i={"projectId": project, "argoWorkflow": document, "placement": "REAL_NODES"},
     )
@@ -173,7 +173,7 @@ async def test_a_real_run_is_followed_live_and_its_page_shows_what_the_api_says(
     assert await page.evaluate(STAYED) is True, "the page reloaded"
 
     # Every step: its box, its row's phase, duration and exit code as the API's.
-    run = (await dev.execute(STEPS, id=run_id))["dryRun"]
+    run = (await dev.graphql(STEPS, id=run_id))["dryRun"]
     assert run["status"]["phase"] == "Succeeded"
     pods = [n for n in run["nodes"] if n["type"] == "Pod"]
     assert sorted(p["displayName"] for p in pods) == sorted(s.name for s in EXAMPLE_REAL_STEPS)

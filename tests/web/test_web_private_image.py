@@ -13,8 +13,8 @@ import pytest
 import yaml
 from playwright.async_api import Page, expect
 
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_devstack.components.registry import Registry
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.private_image import one_step_run
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui
@@ -28,7 +28,7 @@ async def test_a_credential_added_in_the_gui_pulls_a_private_image_for_a_gui_run
     page: Page,
     web: WebGui,
     real_node: Stack,
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     project: str,
     private_image: str,
 ) -> None:
@@ -60,7 +60,7 @@ async def test_a_credential_added_in_the_gui_pulls_a_private_image_for_a_gui_run
         await expect(page.locator("[data-run-phase]")).to_have_attribute(
             "data-run-phase", "Succeeded", timeout=web.run_ms
         )
-        run = (await dev.execute(RUN, id=run_id))["dryRun"]
+        run = (await dev.graphql(RUN, id=run_id))["dryRun"]
         [step] = [t for t in run["argoWorkflow"]["spec"]["templates"] if "container" in t]
         assert step["container"]["image"] == private_image
         await web.shot(page, "private-image-run")
@@ -71,10 +71,10 @@ async def test_a_credential_added_in_the_gui_pulls_a_private_image_for_a_gui_run
         await row.get_by_role("button", name=f"Delete… {name}").click()
         await row.get_by_role("button", name="Delete", exact=True).click()
         await expect(row).to_have_count(0, timeout=web.page_ms)
-        names = [c["name"] for c in (await dev.execute(CREDENTIALS))["dockerRegistryCredentials"]]
+        names = [c["name"] for c in (await dev.graphql(CREDENTIALS))["dockerRegistryCredentials"]]
         assert name not in names
     finally:
         with contextlib.suppress(GraphQLError):  # deleted by the test
-            await dev.execute(
+            await dev.graphql(
                 "mutation($n: String!) { deleteDockerRegistryCredential(name: $n) }", n=name
             )

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from playwright.async_api import Page, expect
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui
 
@@ -41,13 +41,13 @@ def template_document(name: str, privileged: bool = False) -> dict[str, Any]:
     return document
 
 
-async def listed(dev: GraphQLClient) -> dict[str, dict[str, Any]]:
-    return {p["id"]: p for p in (await dev.execute(PROJECTS))["projects"]}
+async def listed(dev: AsyncSimpipe) -> dict[str, dict[str, Any]]:
+    return {p["id"]: p for p in (await dev.graphql(PROJECTS))["projects"]}
 
 
 @pytest.mark.timeout(300)
 async def test_a_project_made_used_and_deleted_through_its_pages(
-    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient
+    page: Page, web: WebGui, stack: Stack, dev: AsyncSimpipe
 ) -> None:
     name = f"web project {uuid.uuid4().hex[:6]}"
     await web.sign_in(page, stack.secrets.api_tokens["local-dev"])
@@ -60,13 +60,13 @@ async def test_a_project_made_used_and_deleted_through_its_pages(
         await project_pages(page, web, dev, project_id, name)
     finally:
         if project_id in await listed(dev):
-            await dev.execute(
+            await dev.graphql(
                 "mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id
             )
 
 
 async def project_pages(
-    page: Page, web: WebGui, dev: GraphQLClient, project_id: str, name: str
+    page: Page, web: WebGui, dev: AsyncSimpipe, project_id: str, name: str
 ) -> None:
     assert (await listed(dev))[project_id]["name"] == name
     await expect(page.get_by_role("heading", level=1)).to_have_text(name)
@@ -109,7 +109,7 @@ async def project_pages(
     await expect(page.get_by_role("button", name="Add the template")).to_be_visible(
         timeout=web.page_ms
     )
-    stored = await dev.execute(TEMPLATE, name=template)
+    stored = await dev.graphql(TEMPLATE, name=template)
     [parameter] = stored["workflowTemplate"]["argoWorkflowTemplate"]["spec"]["arguments"][
         "parameters"
     ]
@@ -129,7 +129,7 @@ async def project_pages(
     await expect(page.locator("[data-run-phase]")).to_have_attribute(
         "data-run-phase", "Succeeded", timeout=web.run_ms
     )
-    run = (await dev.execute(RUN, id=run_id))["dryRun"]
+    run = (await dev.graphql(RUN, id=run_id))["dryRun"]
     assert run["project"]["id"] == project_id
     assert run["status"]["phase"] == "Succeeded"
     parameters = run["argoWorkflow"]["spec"]["arguments"]["parameters"]

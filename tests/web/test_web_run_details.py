@@ -19,6 +19,7 @@ import pytest
 from kubernetes import client, config, watch
 from playwright.async_api import Locator, Page, Route, expect
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.example_pipeline import (
     EXAMPLE_STEPS,
     OUTPUT_DIR,
@@ -28,8 +29,8 @@ from simpipe_devstack.example_pipeline import (
     real_pipeline,
     simulated_pipeline,
 )
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
+from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui
 
@@ -60,8 +61,8 @@ LOG = """query($id: String!, $n: String!) { dryRun(dryRunId: $id) {
   node(id: $n) { ... on DryRunNodePod { log } } } }"""
 
 
-async def series_lengths(dev: GraphQLClient, run_id: str, node_id: str) -> dict[str, int]:
-    answer = await dev.execute(SERIES, id=run_id, node=node_id, m=list(PLOTTED))
+async def series_lengths(dev: AsyncSimpipe, run_id: str, node_id: str) -> dict[str, int]:
+    answer = await dev.graphql(SERIES, id=run_id, node=node_id, m=list(PLOTTED))
     table: dict[str, Any] = answer["dryRun"]["node"]["metrics"]["seriesTable"] or {}
     return {metric: len(table.get(metric, {}).get("timestamps", [])) for metric in PLOTTED}
 
@@ -110,10 +111,10 @@ async def drag_across(page: Page, metric: str, start: float, end: float) -> None
 
 @pytest.mark.timeout(360)
 async def test_a_simulated_runs_plots_zoom_usage_report_and_delete(
-    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient, project: str
+    page: Page, web: WebGui, stack: Stack, dev: AsyncSimpipe, project: str
 ) -> None:
     document = simulated_pipeline(EXAMPLE_STEPS, argo_service("http://unused")).to_dict()
-    created = await dev.execute(
+    created = await dev.graphql(
         CREATE, i={"projectId": project, "argoWorkflow": document, "placement": "VIRTUAL_NODES"}
     )
     run_id: str = created["createDryRun"]["id"]
@@ -130,7 +131,7 @@ async def test_a_simulated_runs_plots_zoom_usage_report_and_delete(
     await page.reload()
     await expect(page.locator('a[data-report="json"]')).to_be_visible(timeout=web.page_ms)
 
-    api = (await dev.execute(USAGE_QUERY, id=run_id))["dryRun"]
+    api = (await dev.graphql(USAGE_QUERY, id=run_id))["dryRun"]
     summary = api["metricsSummary"]
     # The run's usage and energy, as the API's numbers.
     run_usage = page.locator("section[data-run-usage]")
@@ -231,12 +232,12 @@ async def test_a_simulated_runs_plots_zoom_usage_report_and_delete(
     await web.assert_accessible(page)
     await confirm.get_by_role("button", name="Cancel").click()
     await expect(confirm).to_be_hidden()
-    assert (await dev.execute(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Succeeded"
+    assert (await dev.graphql(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Succeeded"
     await page.get_by_role("button", name="Delete…").click()
     await page.get_by_role("alertdialog").get_by_role("button", name="Delete the run").click()
     await expect(page).to_have_url(f"{web.url}/projects/{project}", timeout=web.page_ms)
     # The live workflow is gone; Argo's archive keeps its record, as the API says.
-    assert (await dev.execute(ARCHIVED, id=run_id))["dryRun"]["archived"] is True
+    assert (await dev.graphql(ARCHIVED, id=run_id))["dryRun"]["archived"] is True
     await page.goto(f"{web.url}/runs/{run_id}")
     await expect(page.locator("[data-run-archived]")).to_have_attribute(
         "data-run-archived", "true", timeout=web.page_ms
@@ -282,14 +283,14 @@ def delete_pods(stack: Stack, run_id: str) -> None:
 
 @pytest.mark.timeout(360)
 async def test_a_real_steps_output_downloads_and_its_log_outlives_its_pod(
-    page: Page, web: WebGui, real_node: Stack, dev: GraphQLClient, project: str
+    page: Page, web: WebGui, real_node: Stack, dev: AsyncSimpipe, project: str
 ) -> None:
     document: dict[str, Any] = real_pipeline((WRITER,), argo_service("http://unused")).to_dict()
     # Stored as written (not as a tarball): its download is the text itself.
     writer = next(t for t in document["spec"]["templates"] if t["name"] == WRITER.name)
     writer["outputs"]["artifacts"][0]["archive"] = {"none": {}}
     run_id = f"web-files-{uuid.uuid4().hex[:8]}"
-    await dev.execute(
+    await dev.graphql(
         CREATE,
         i={
             "projectId": project,
@@ -298,7 +299,7 @@ async def test_a_real_steps_output_downloads_and_its_log_outlives_its_pod(
             "placement": "REAL_NODES",
         },
     )
-    run = await dev.finished_dry_run(FILES, run_id, web.run_ms / 1000)
+    run = await finished_dry_run(dev, FILES, run_id, web.run_ms / 1000)
     assert run["status"]["phase"] == "Succeeded", run["status"]["message"]
     step = next(n for n in run["nodes"] if n["displayName"] == WRITER.name)
     outputs = {a["name"]: a for a in step["outputArtifacts"]}
@@ -338,7 +339,7 @@ async def test_a_real_steps_output_downloads_and_its_log_outlives_its_pod(
 
     # Once the pod is gone the log is read from the archive, as the API answers it.
     await asyncio.to_thread(delete_pods, real_node, run_id)
-    archived = (await dev.execute(LOG, id=run_id, n=step["id"]))["dryRun"]["node"]
+    archived = (await dev.graphql(LOG, id=run_id, n=step["id"]))["dryRun"]["node"]
     assert any("write: wrote the note" in line for line in archived["log"])
     await page.reload()
     await open_step(page, WRITER.name)
@@ -349,11 +350,11 @@ async def test_a_real_steps_output_downloads_and_its_log_outlives_its_pod(
 
 @pytest.mark.timeout(300)
 async def test_a_run_is_stopped_run_again_and_a_failed_action_is_said(
-    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient, project: str
+    page: Page, web: WebGui, stack: Stack, dev: AsyncSimpipe, project: str
 ) -> None:
     long_step = (SimulatedStep("hold", seconds=300, cpu_millicores=100, memory_mib=16),)
     document = simulated_pipeline(long_step, argo_service("http://unused")).to_dict()
-    created = await dev.execute(
+    created = await dev.graphql(
         CREATE, i={"projectId": project, "argoWorkflow": document, "placement": "VIRTUAL_NODES"}
     )
     run_id: str = created["createDryRun"]["id"]
@@ -379,10 +380,10 @@ async def test_a_run_is_stopped_run_again_and_a_failed_action_is_said(
     # Suspended and resumed: the page shows each as the API says it.
     await page.get_by_role("button", name="Suspend").click()
     await expect(phase).to_have_attribute("data-run-phase", "Suspended", timeout=web.page_ms)
-    assert (await dev.execute(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Suspended"
+    assert (await dev.graphql(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Suspended"
     await page.get_by_role("button", name="Resume").click()
     await expect(phase).to_have_attribute("data-run-phase", "Running", timeout=web.page_ms)
-    assert (await dev.execute(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Running"
+    assert (await dev.graphql(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Running"
 
     # A refusal is said in words: the Stop request is sent for a run that is
     # not there (rewritten on its way), and the gateway's answer is shown.
@@ -406,7 +407,7 @@ async def test_a_run_is_stopped_run_again_and_a_failed_action_is_said(
         "data-run-phase", re.compile("Running|Pending"), timeout=web.run_ms
     )
     await expect(alert).to_be_hidden()
-    stopped = (await dev.execute(PHASE, id=run_id))["dryRun"]["status"]["phase"]
+    stopped = (await dev.graphql(PHASE, id=run_id))["dryRun"]["status"]["phase"]
     await expect(phase).to_have_attribute("data-run-phase", stopped)
     assert stopped in ("Failed", "Error")
     await expect(page.get_by_role("button", name="Stop", exact=True)).to_be_hidden()
@@ -422,17 +423,17 @@ async def test_a_run_is_stopped_run_again_and_a_failed_action_is_said(
     await expect(page.locator("[data-run-phase]")).to_have_attribute(
         "data-run-phase", "Running", timeout=web.run_ms
     )
-    assert (await dev.execute(PHASE, id=again))["dryRun"]["status"]["phase"] == "Running"
-    await dev.execute("mutation($id: String!) { stopDryRun(dryRunId: $id) { id } }", id=again)
+    assert (await dev.graphql(PHASE, id=again))["dryRun"]["status"]["phase"] == "Running"
+    await dev.graphql("mutation($id: String!) { stopDryRun(dryRunId: $id) { id } }", id=again)
 
 
 @pytest.mark.timeout(300)
 async def test_a_failed_run_is_retried_and_shown_running_again(
-    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient, project: str
+    page: Page, web: WebGui, stack: Stack, dev: AsyncSimpipe, project: str
 ) -> None:
     failing = (SimulatedStep("flaky", seconds=8, cpu_millicores=100, memory_mib=16, exit_code=1),)
     document = simulated_pipeline(failing, argo_service("http://unused")).to_dict()
-    created = await dev.execute(
+    created = await dev.graphql(
         CREATE, i={"projectId": project, "argoWorkflow": document, "placement": "VIRTUAL_NODES"}
     )
     run_id: str = created["createDryRun"]["id"]
@@ -450,8 +451,8 @@ async def test_a_failed_run_is_retried_and_shown_running_again(
     await page.get_by_role("button", name="Retry failed steps").click()
     await expect(phase).to_have_attribute("data-run-phase", "Running", timeout=web.page_ms)
     await expect(box).to_have_attribute("data-phase", re.compile("Pending|Running"))
-    assert (await dev.execute(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Running"
+    assert (await dev.graphql(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Running"
     await web.shot(page, "28-run-details-retried")
     await expect(phase).to_have_attribute("data-run-phase", "Failed", timeout=web.run_ms)
     await expect(box).to_have_attribute("data-phase", "Failed", timeout=web.page_ms)
-    assert (await dev.execute(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Failed"
+    assert (await dev.graphql(PHASE, id=run_id))["dryRun"]["status"]["phase"] == "Failed"

@@ -19,9 +19,9 @@ from nats.js.api import DeliverPolicy
 from playwright.async_api import Page, expect
 
 from simpipe.v1 import events_pb2
+from simpipe_client import AsyncSimpipe, GraphQLError
 from simpipe_common.nats_auth import connect_options
 from simpipe_common.settings import ServiceSettings
-from simpipe_devstack.graphql_client import GraphQLClient, GraphQLError
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui, js_number
 from simpipe_events import contract
@@ -41,18 +41,18 @@ def unique(prefix: str) -> str:
 
 
 async def template_with_a_run(
-    dev: GraphQLClient, project: str, nats_url: str, mesh: ServiceSettings
+    dev: AsyncSimpipe, project: str, nats_url: str, mesh: ServiceSettings
 ) -> tuple[str, str]:
     """The example pipeline as one of the project's templates, and a dry run
     of it on virtual nodes that has Succeeded and has its report (the
     simulation's timing is read from the report)."""
     name = unique("three-step")
     text = EXAMPLE.read_text().replace("three-step-pipeline", name, 1)
-    await dev.execute(
+    await dev.graphql(
         "mutation($i: CreateWorkflowTemplateInput!) { createWorkflowTemplate(input: $i) { name } }",
         i={"projectId": project, "argoWorkflowTemplate": text},
     )
-    run = await dev.execute(
+    run = await dev.graphql(
         "mutation($i: CreateDryRunFromTemplateInput!) { createDryRunFromTemplate(input: $i) { id } }",
         i={"projectId": project, "workflowTemplateName": name, "placement": "VIRTUAL_NODES"},
     )
@@ -66,7 +66,7 @@ async def template_with_a_run(
         await reported.next_msg(timeout=180)
     finally:
         await connection.close()
-    phase = (await dev.execute(PHASE, id=run_id))["dryRun"]["status"]["phase"]
+    phase = (await dev.graphql(PHASE, id=run_id))["dryRun"]["status"]["phase"]
     assert phase == "Succeeded", phase
     return name, run_id
 
@@ -76,7 +76,7 @@ async def test_a_cluster_and_a_simulation_made_followed_and_compared_on_their_pa
     page: Page,
     web: WebGui,
     stack: Stack,
-    dev: GraphQLClient,
+    dev: AsyncSimpipe,
     project: str,
     endpoints: dict[str, str],
     mesh: ServiceSettings,
@@ -103,7 +103,7 @@ async def test_a_cluster_and_a_simulation_made_followed_and_compared_on_their_pa
         await section.get_by_label("Nodes of one").fill("3")
         await section.get_by_role("button", name="Resize").click()
         await expect(row).to_have_attribute("data-count", "3", timeout=web.page_ms)
-        listed = (await dev.execute("{ virtualClusters { id pools { name count } } }"))[
+        listed = (await dev.graphql("{ virtualClusters { id pools { name count } } }"))[
             "virtualClusters"
         ]
         assert {"id": cluster, "pools": [{"name": "one", "count": 3}]} in listed
@@ -143,7 +143,7 @@ async def test_a_cluster_and_a_simulation_made_followed_and_compared_on_their_pa
         progress = page.locator("[data-steps-done]")
         await expect(progress).to_have_attribute("data-steps-done", "9", timeout=web.page_ms)
         await expect(progress).to_have_attribute("data-steps-total", "9")
-        report = (await dev.execute(REPORT, id=simulation))["simulationReport"]
+        report = (await dev.graphql(REPORT, id=simulation))["simulationReport"]
         await expect(page.locator("[data-makespan]")).to_have_attribute(
             "data-makespan", js_number(report["makespanSeconds"]), timeout=web.page_ms
         )
@@ -155,7 +155,7 @@ async def test_a_cluster_and_a_simulation_made_followed_and_compared_on_their_pa
 
         # Beside the run it was timed by, as the API compares them.
         await page.get_by_role("button", name="Compare").click()
-        compared = (await dev.execute(COMPARE, a=simulation, run=reference))["compareSimulations"]
+        compared = (await dev.graphql(COMPARE, a=simulation, run=reference))["compareSimulations"]
         table = page.locator(f'[data-comparison="{reference}"]')
         for step in compared["steps"]:
             row = table.locator(f'tr[data-step="{step["step"]}"]')
@@ -182,22 +182,22 @@ async def test_a_cluster_and_a_simulation_made_followed_and_compared_on_their_pa
         await page.get_by_role("button", name="Delete", exact=True).click()
         await page.get_by_role("button", name="Delete simulation").click()
         await expect(page).to_have_url(f"{web.url}/simulations", timeout=web.page_ms)
-        listed_ids = [s["id"] for s in (await dev.execute("{ simulations { id } }"))["simulations"]]
+        listed_ids = [s["id"] for s in (await dev.graphql("{ simulations { id } }"))["simulations"]]
         assert simulation not in listed_ids
         simulations.remove(simulation)
         await page.goto(f"{web.url}/clusters")
         await section.get_by_role("button", name="Delete", exact=True).click()
         await section.get_by_role("button", name="Delete cluster").click()
         await expect(section).to_have_count(0, timeout=web.page_ms)
-        clusters = (await dev.execute("{ virtualClusters { id } }"))["virtualClusters"]
+        clusters = (await dev.graphql("{ virtualClusters { id } }"))["virtualClusters"]
         assert cluster not in [c["id"] for c in clusters]
     finally:
         for leftover in simulations:
             with contextlib.suppress(GraphQLError):
-                await dev.execute(
+                await dev.graphql(
                     "mutation($id: String!) { deleteSimulation(id: $id) }", id=leftover
                 )
         with contextlib.suppress(GraphQLError):
-            await dev.execute(
+            await dev.graphql(
                 "mutation($id: String!) { deleteVirtualCluster(id: $id) }", id=cluster
             )

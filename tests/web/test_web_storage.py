@@ -18,9 +18,9 @@ import pytest
 import yaml
 from playwright.async_api import Page, expect
 
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.components.minio import UPLOADS_BUCKET
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
-from simpipe_devstack.graphql_client import GraphQLClient
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui
 
@@ -33,8 +33,8 @@ UPLOAD = "mutation($k: String!, $b: String!) { computeUploadPresignedUrl(key: $k
 RUN_ARGUMENTS = "query($id: String!) { dryRun(dryRunId: $id) { argoWorkflow } }"
 
 
-async def sizes(dev: GraphQLClient, bucket: str) -> dict[str, float]:
-    return {a["key"]: a["size"] for a in (await dev.execute(FILES, b=bucket))["artifacts"]}
+async def sizes(dev: AsyncSimpipe, bucket: str) -> dict[str, float]:
+    return {a["key"]: a["size"] for a in (await dev.graphql(FILES, b=bucket))["artifacts"]}
 
 
 async def upload(page: Page, web: WebGui, name: str, content: bytes) -> None:
@@ -59,7 +59,7 @@ async def downloaded(page: Page, name: str) -> bytes:
 
 @pytest.mark.timeout(300)
 async def test_files_go_up_and_come_back_byte_for_byte(
-    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient
+    page: Page, web: WebGui, stack: Stack, dev: AsyncSimpipe
 ) -> None:
     bucket = f"web-{uuid.uuid4().hex[:8]}"
     await web.sign_in(page, stack.secrets.api_tokens["local-dev"])
@@ -96,18 +96,18 @@ async def test_files_go_up_and_come_back_byte_for_byte(
         await page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
         await expect(page).to_have_url(f"{web.url}/files", timeout=web.page_ms)
         await expect(page.locator(f'li[data-bucket="{bucket}"]')).to_have_count(0)
-        listed = await dev.execute("{ buckets { name } }")
+        listed = await dev.graphql("{ buckets { name } }")
         assert bucket not in [b["name"] for b in listed["buckets"]]
     finally:
-        listed = await dev.execute("{ buckets { name } }")
+        listed = await dev.graphql("{ buckets { name } }")
         if bucket in [b["name"] for b in listed["buckets"]]:
-            await dev.execute(
+            await dev.graphql(
                 "mutation($n: String!) { deleteBucket(name: $n, force: true) }", n=bucket
             )
 
 
 async def test_a_registry_credential_is_added_replaced_and_deleted(
-    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient
+    page: Page, web: WebGui, stack: Stack, dev: AsyncSimpipe
 ) -> None:
     name = f"web-cred-{uuid.uuid4().hex[:6]}"
     password = f"pw-{uuid.uuid4().hex}"
@@ -132,7 +132,7 @@ async def test_a_registry_credential_is_added_replaced_and_deleted(
         row = page.locator(f'tr[data-credential="{name}"]')
         await expect(row).to_be_visible(timeout=web.page_ms)
         listed = {
-            c["name"]: c for c in (await dev.execute(CREDENTIALS))["dockerRegistryCredentials"]
+            c["name"]: c for c in (await dev.graphql(CREDENTIALS))["dockerRegistryCredentials"]
         }
         assert listed[name] == {"name": name, "server": "127.0.0.1:5001", "username": "someone"}
         # Write-only: nowhere in the page, not even in the emptied field.
@@ -149,7 +149,7 @@ async def test_a_registry_credential_is_added_replaced_and_deleted(
             "someone-else", timeout=web.page_ms
         )
         listed = {
-            c["name"]: c for c in (await dev.execute(CREDENTIALS))["dockerRegistryCredentials"]
+            c["name"]: c for c in (await dev.graphql(CREDENTIALS))["dockerRegistryCredentials"]
         }
         assert listed[name]["username"] == "someone-else"
 
@@ -157,27 +157,27 @@ async def test_a_registry_credential_is_added_replaced_and_deleted(
         await row.get_by_role("button", name="Delete", exact=True).click()
         await expect(row).to_have_count(0, timeout=web.page_ms)
         listed = {
-            c["name"]: c for c in (await dev.execute(CREDENTIALS))["dockerRegistryCredentials"]
+            c["name"]: c for c in (await dev.graphql(CREDENTIALS))["dockerRegistryCredentials"]
         }
         assert name not in listed
     finally:
         listed = {
-            c["name"]: c for c in (await dev.execute(CREDENTIALS))["dockerRegistryCredentials"]
+            c["name"]: c for c in (await dev.graphql(CREDENTIALS))["dockerRegistryCredentials"]
         }
         if name in listed:
-            await dev.execute(
+            await dev.graphql(
                 "mutation($n: String!) { deleteDockerRegistryCredential(name: $n) }", n=name
             )
 
 
 @pytest.mark.timeout(300)
 async def test_a_run_started_in_the_gui_is_given_one_of_the_users_files(
-    page: Page, web: WebGui, stack: Stack, dev: GraphQLClient, project: str
+    page: Page, web: WebGui, stack: Stack, dev: AsyncSimpipe, project: str
 ) -> None:
     """The document's entrypoint takes an input artifact; the page offers the
     user's files for it and the run is created with the file picked."""
     key = f"web-inputs/{uuid.uuid4().hex[:8]}/data.csv"
-    url = (await dev.execute(UPLOAD, k=key, b=UPLOADS_BUCKET))["computeUploadPresignedUrl"]
+    url = (await dev.graphql(UPLOAD, k=key, b=UPLOADS_BUCKET))["computeUploadPresignedUrl"]
     async with httpx.AsyncClient(timeout=30) as http:
         (await http.put(url, content=b"a,b\n1,2\n")).raise_for_status()
     document: dict[str, Any] = simulated_pipeline(
@@ -204,14 +204,14 @@ async def test_a_run_started_in_the_gui_is_given_one_of_the_users_files(
         await page.get_by_role("button", name="Start the dry run").click()
         await expect(page).to_have_url(re.compile(r"/runs/[^/]+$"), timeout=web.page_ms)
         run_id = page.url.rsplit("/", 1)[1]
-        run = (await dev.execute(RUN_ARGUMENTS, id=run_id))["dryRun"]
+        run = (await dev.graphql(RUN_ARGUMENTS, id=run_id))["dryRun"]
         [given] = run["argoWorkflow"]["spec"]["arguments"]["artifacts"]
         assert given["name"] == "data"
         # The key in the user's part of the shared bucket (its owner prefix).
         assert given["s3"]["bucket"] == UPLOADS_BUCKET
         assert given["s3"]["key"].endswith(f"/{key}"), given["s3"]
     finally:
-        await dev.execute(
+        await dev.graphql(
             "mutation($b: String!, $k: [String!]!) { deleteArtifacts(bucketName: $b, keys: $k) }",
             b=UPLOADS_BUCKET,
             k=[key],

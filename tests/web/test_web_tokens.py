@@ -11,16 +11,16 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.async_api import Browser, Page, expect
 
-from simpipe_devstack.graphql_client import GraphQLClient
+from simpipe_client import AsyncSimpipe
 from simpipe_devstack.stack import Stack
 from simpipe_devstack.web_gui import WebGui
 
 LIST = "{ accessTokens { id name createdAt expiresAt } }"
 
 
-async def listed(dev: GraphQLClient) -> dict[str, dict[str, str]]:
+async def listed(dev: AsyncSimpipe) -> dict[str, dict[str, str]]:
     """The caller's tokens by name."""
-    return {t["name"]: t for t in (await dev.execute(LIST))["accessTokens"]}
+    return {t["name"]: t for t in (await dev.graphql(LIST))["accessTokens"]}
 
 
 async def refused_or_projects(browser: Browser, web: WebGui, token: str) -> Page:
@@ -32,7 +32,7 @@ async def refused_or_projects(browser: Browser, web: WebGui, token: str) -> Page
 
 
 async def test_a_token_is_created_shown_once_used_and_revoked(
-    page: Page, browser: Browser, web: WebGui, stack: Stack, dev: GraphQLClient
+    page: Page, browser: Browser, web: WebGui, stack: Stack, dev: AsyncSimpipe
 ) -> None:
     name = f"web test {uuid.uuid4().hex[:8]}"
     try:
@@ -41,13 +41,13 @@ async def test_a_token_is_created_shown_once_used_and_revoked(
         # A failed run's token must not count against local-dev's quota.
         left = (await listed(dev)).get(name)
         if left:
-            await dev.execute(
+            await dev.graphql(
                 "mutation($id: String!) { revokeAccessToken(id: $id) }", id=left["id"]
             )
 
 
 async def created_used_and_revoked(
-    page: Page, browser: Browser, web: WebGui, stack: Stack, dev: GraphQLClient, name: str
+    page: Page, browser: Browser, web: WebGui, stack: Stack, dev: AsyncSimpipe, name: str
 ) -> None:
     await web.sign_in(page, stack.secrets.api_tokens["local-dev"])
     await expect(page).to_have_url(f"{web.url}/projects", timeout=web.page_ms)

@@ -1,24 +1,56 @@
 """Follow a workflow through the Argo server's API and read its steps'
-measurements from Prometheus: what the demo prints and the smoke test checks."""
+measurements from Prometheus: what the demo prints and the smoke test checks.
+And follow a dry run through the gateway's GraphQL API, as the tests do."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from kubernetes import client, config
 
+from simpipe_client import subscriptions
 from simpipe_common.argo_nodes import workflow_nodes
 from simpipe_devstack.layout import WORKFLOW_NAMESPACE
 from simpipe_events import contract
 
+if TYPE_CHECKING:
+    from simpipe_client import AsyncSimpipe
+
 # Argo's names for them, as its API and the GraphQL API spell them.
 TERMINAL_PHASES = frozenset(contract.run_phase_name(p) for p in contract.TERMINAL_RUN_PHASES)
+
+
+async def finished_dry_run(
+    gql: AsyncSimpipe, query: str, dry_run_id: str, seconds: float, interval: float = 2.0
+) -> dict[str, Any]:
+    """Polls `query` (taking `$id`, selecting `dryRun { status { phase } }`)
+    through `gql` every `interval` seconds until the dry run has ended;
+    its `dryRun`. TimeoutError after `seconds`."""
+    async with asyncio.timeout(seconds):
+        while True:
+            run: dict[str, Any] = (await gql.graphql(query, id=dry_run_id))["dryRun"]
+            if run["status"]["phase"] in TERMINAL_PHASES:
+                return run
+            await asyncio.sleep(interval)
+
+
+async def gateway_stream(
+    gql: AsyncSimpipe, query: str, **variables: Any
+) -> AsyncIterator[dict[str, Any]]:
+    """Each `next` payload's data of one subscription on one connection, until
+    it completes; a dropped connection is GatewayUnavailableError, not a
+    reconnect (whose replay a test of the gateway's own stream must not see)."""
+    async for data in subscriptions.subscribe(
+        gql.ws_url, gql.token, query, None, variables, reconnect_seconds=0
+    ):
+        yield data
 
 
 def seconds_between(start: str | None, end: str | None) -> float | None:

@@ -5,6 +5,7 @@ model, and two simulations side by side."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -31,6 +32,8 @@ simulate_app = typer.Typer(
 )
 
 ENDED = {"Succeeded", "Failed", "Cancelled", "Error"}
+# How long an ended simulation's report is waited for.
+REPORT_SECONDS = 30.0
 
 
 def _pool(spec: str) -> tuple[str, int, str, str]:
@@ -177,6 +180,12 @@ async def _follow(current: Session, simulation_id: str) -> async_simulation.Simu
 def _print_simulation(current: Session, simulation: SimulationSimulation) -> None:
     with current.client() as client:
         report = client.simulation_report(simulation.id).simulation_report
+        # The end is announced before the report is written: an ended
+        # simulation's report follows within seconds.
+        deadline = time.monotonic() + REPORT_SECONDS
+        while report is None and simulation.phase.value in ENDED and time.monotonic() < deadline:
+            time.sleep(0.5)
+            report = client.simulation_report(simulation.id).simulation_report
     if current.json:
         emit_json({"simulation": simulation, "report": report})
         return

@@ -5,7 +5,6 @@ model, and two simulations side by side."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -32,8 +31,6 @@ simulate_app = typer.Typer(
 )
 
 ENDED = {"Succeeded", "Failed", "Cancelled", "Error"}
-# How long an ended simulation's report is waited for.
-REPORT_SECONDS = 30.0
 
 
 def _pool(spec: str) -> tuple[str, int, str, str]:
@@ -179,13 +176,10 @@ async def _follow(current: Session, simulation_id: str) -> async_simulation.Simu
 
 def _print_simulation(current: Session, simulation: SimulationSimulation) -> None:
     with current.client() as client:
+        # The kwok-scaler writes the report before it records the end: an
+        # ended simulation without one is one whose report could not be
+        # written (its message says why).
         report = client.simulation_report(simulation.id).simulation_report
-        # The end is announced before the report is written: an ended
-        # simulation's report follows within seconds.
-        deadline = time.monotonic() + REPORT_SECONDS
-        while report is None and simulation.phase.value in ENDED and time.monotonic() < deadline:
-            time.sleep(0.5)
-            report = client.simulation_report(simulation.id).simulation_report
     if current.json:
         emit_json({"simulation": simulation, "report": report})
         return

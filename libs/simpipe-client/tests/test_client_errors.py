@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from simpipe.v1 import events_pb2
 from simpipe_client import (
     ConflictError,
     GatewayUnavailableError,
@@ -19,7 +20,11 @@ from simpipe_client import (
     UnauthenticatedError,
 )
 from simpipe_client.errors import graphql_error
-from simpipe_client.responses import TERMINAL_PHASES, data_of_response
+from simpipe_client.responses import (
+    TERMINAL_PHASES,
+    TERMINAL_SIMULATION_PHASES,
+    data_of_response,
+)
 from simpipe_events import contract
 
 
@@ -75,3 +80,8 @@ def test_a_client_error_without_graphql_errors_is_still_a_simpipe_error() -> Non
 
 def test_terminal_phases_are_the_event_contracts() -> None:
     assert {contract.run_phase_name(p) for p in contract.TERMINAL_RUN_PHASES} == TERMINAL_PHASES
+    simulation = events_pb2.SimulationPhase
+    assert {
+        simulation.Name(p).removeprefix("SIMULATION_PHASE_").capitalize()  # type: ignore[arg-type]
+        for p in contract.TERMINAL_SIMULATION_PHASES
+    } == TERMINAL_SIMULATION_PHASES

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from simpipe_client.errors import GatewayUnavailableError, NotFoundError
-from simpipe_client.subscriptions import Resumption, SubscriptionEnded, data_of, ws_url
-from simpipe_client.transfers import MIB, Part, parts_of
+from simpipe_client.subscriptions import Resumption, SubscriptionEnded, data_of, parsed, ws_url
+from simpipe_client.transfers import MIB, Part, parts_of, url_of
 
 
 def test_parts_cover_the_file_once_in_order() -> None:
@@ -17,6 +17,14 @@ def test_parts_cover_the_file_once_in_order() -> None:
         Part(3, 32 * MIB, 8 * MIB + 3),
     ]
     assert sum(p.length for p in parts) == 40 * MIB + 3
+
+
+def test_a_file_too_large_for_s3s_part_count_gets_larger_parts() -> None:
+    size = 200 * 1024 * MIB  # 200 GiB: 12,800 parts of 16 MiB
+    parts = parts_of(size, 16 * MIB)
+    assert len(parts) <= 10_000
+    assert sum(p.length for p in parts) == size
+    assert parts[-1].offset + parts[-1].length == size
 
 
 def test_an_empty_file_is_one_empty_part_and_small_parts_are_refused() -> None:
@@ -56,6 +64,17 @@ def test_reconnecting_gives_up_after_its_window() -> None:
         Resumption(reconnect_seconds=0).pause_after(OSError("refused"), "ws://gw")
 
 
+def test_a_file_is_found_by_its_exact_key() -> None:
+    class File:
+        def __init__(self, key: str, url: str | None) -> None:
+            self.key, self.url = key, url
+
+    listed = [File("a/b.txt.bak", "u1"), File("a/b.txt", "u2")]
+    assert url_of(listed, "a/b.txt", None) == "u2"
+    with pytest.raises(NotFoundError, match="in bucket 'x'"):
+        url_of(listed, "a/b", "x")
+
+
 def test_protocol_messages() -> None:
     assert data_of({"type": "next", "payload": {"data": {"a": 1}}}) == {"a": 1}
     assert data_of({"type": "ping"}) is None
@@ -69,3 +88,5 @@ def test_protocol_messages() -> None:
             }
         )
     assert ws_url("https://gw/graphql") == "wss://gw/graphql"
+    with pytest.raises(GatewayUnavailableError, match="not a graphql-transport-ws message"):
+        parsed("<html>502 Bad Gateway</html>")

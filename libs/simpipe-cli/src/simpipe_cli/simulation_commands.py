@@ -30,8 +30,6 @@ simulate_app = typer.Typer(
     no_args_is_help=True, help="Simulations of a template on a virtual cluster."
 )
 
-ENDED = {"Succeeded", "Failed", "Cancelled", "Error"}
-
 
 def _pool(spec: str) -> tuple[str, int, str, str]:
     parts = spec.split(":")
@@ -151,6 +149,8 @@ def simulate_start(
 
 
 async def _follow(current: Session, simulation_id: str) -> async_simulation.SimulationSimulation:
+    from simpipe_client.responses import TERMINAL_SIMULATION_PHASES
+
     async with current.async_client() as client:
         columns = (
             "[progress.description]{task.description}",
@@ -169,7 +169,7 @@ async def _follow(current: Session, simulation_id: str) -> async_simulation.Simu
                         task, completed=found.progress.steps_done, total=found.progress.steps_total
                     )
                 bar.update(task, description=f"simulation {simulation_id}: {found.phase.value}")
-                if found.phase.value in ENDED:
+                if found.phase.value in TERMINAL_SIMULATION_PHASES:
                     break
         return (await client.simulation(simulation_id)).simulation
 

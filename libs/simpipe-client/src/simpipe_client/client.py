@@ -15,7 +15,7 @@ from typing import Any, cast
 import httpx
 
 from simpipe_client import subscriptions, transfers
-from simpipe_client.errors import GatewayUnavailableError, not_found
+from simpipe_client.errors import unreachable
 from simpipe_client.generated.async_base_client import HttpClient
 from simpipe_client.generated.client import GeneratedAsyncClient
 from simpipe_client.generated.dry_run import DryRunDryRun
@@ -66,9 +66,7 @@ class AsyncSimpipe(GeneratedAsyncClient):
         try:
             response: Answer = await super().execute(query, operation_name, variables, **kwargs)
         except httpx.TransportError as error:
-            raise GatewayUnavailableError(
-                f"the gateway at {self.url} cannot be reached: {error or type(error).__name__}"
-            ) from error
+            raise unreachable(self.url, error) from error
         return response
 
     def get_data(self, response: Answer) -> dict[str, Any]:
@@ -152,10 +150,8 @@ class AsyncSimpipe(GeneratedAsyncClient):
     ) -> int:
         """Downloads the caller's file `key` of `bucket` to `dest`; its size."""
         found = (await self.artifacts(bucket_name=bucket, prefix=key)).artifacts
-        artifact = next((a for a in found if a.key == key), None)
-        if artifact is None or artifact.url is None:
-            raise not_found(f"no file {key!r}" + (f" in bucket {bucket!r}" if bucket else ""))
-        return await transfers.download(artifact.url, dest, progress)
+        url = transfers.url_of(found, key, bucket)
+        return await transfers.download(url, dest, progress)
 
     async def download_url(
         self, url: str, dest: Path, *, progress: transfers.Progress | None = None

@@ -16,6 +16,13 @@ class GatewayUnavailableError(SimpipeError):
     restarting, a proxy's error page)."""
 
 
+def unreachable(url: str, error: BaseException) -> GatewayUnavailableError:
+    """The gateway at `url` could not be reached (`error` says how)."""
+    return GatewayUnavailableError(
+        f"the gateway at {url} cannot be reached: {error or type(error).__name__}"
+    )
+
+
 class TransferError(SimpipeError):
     """A file's upload to or download from its presigned URL failed."""
 

@@ -12,6 +12,10 @@ DEFAULT_RECONNECT_SECONDS = 60.0
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
 
 
+# A simulation's (the contract's terminal simulation phases).
+TERMINAL_SIMULATION_PHASES = frozenset({"Succeeded", "Failed", "Cancelled", "Error"})
+
+
 def terminal(phase: str) -> bool:
     return phase in TERMINAL_PHASES
 

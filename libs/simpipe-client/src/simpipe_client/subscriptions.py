@@ -14,6 +14,7 @@ twice (Running again after a resume) is not lost.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 import uuid
@@ -25,7 +26,12 @@ from typing import Any
 import websockets
 from websockets.sync.client import connect as sync_connect
 
-from simpipe_client.errors import GatewayUnavailableError, SimpipeError, graphql_error
+from simpipe_client.errors import (
+    GatewayUnavailableError,
+    SimpipeError,
+    graphql_error,
+    unreachable,
+)
 
 PROTOCOL = "graphql-transport-ws"
 ACK_SECONDS = 10.0
@@ -60,7 +66,10 @@ def subscribe_message(
 
 
 def parsed(raw: str | bytes) -> dict[str, Any]:
-    message = json.loads(raw)
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        message = None
     if not isinstance(message, dict):
         raise GatewayUnavailableError(f"not a graphql-transport-ws message: {str(raw)[:200]}")
     return message
@@ -98,9 +107,9 @@ class Resumption:
     connection: decides whether to connect again and what to skip."""
 
     reconnect_seconds: float
-    delivered: Counter[str] = field(default_factory=Counter)
+    delivered: Counter[bytes] = field(default_factory=Counter)
     # After a reconnect: what the replay has yet to repeat.
-    expected: Counter[str] = field(default_factory=Counter)
+    expected: Counter[bytes] = field(default_factory=Counter)
     lost_at: float | None = None
     attempts: int = 0
 
@@ -112,7 +121,9 @@ class Resumption:
         """Whether `data` is to be delivered (and remembers it)."""
         self.lost_at = None
         self.attempts = 0
-        key = json.dumps(data, sort_keys=True)
+        # A digest, not the payload: a followed log's batches are kept for
+        # hours, and only their identity is needed.
+        key = hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=16).digest()
         if self.expected[key] > 0:
             self.expected[key] -= 1
             return False
@@ -126,9 +137,7 @@ class Resumption:
         if self.lost_at is None:
             self.lost_at = now
         if now - self.lost_at >= self.reconnect_seconds:
-            raise GatewayUnavailableError(
-                f"the gateway at {url} cannot be reached: {error or type(error).__name__}"
-            ) from error
+            raise unreachable(url, error) from error
         self.attempts += 1
         return float(min(MAX_BACKOFF_SECONDS, 0.1 * 2.0**self.attempts))
 

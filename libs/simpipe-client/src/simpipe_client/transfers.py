@@ -14,15 +14,15 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
-from simpipe_client.errors import SimpipeError, TransferError
+from simpipe_client.errors import SimpipeError, TransferError, not_found
 
 if TYPE_CHECKING:
     from simpipe_client.client import AsyncSimpipe
@@ -35,12 +35,21 @@ MIB = 1024 * 1024
 DEFAULT_PART_SIZE = 16 * MIB
 MIN_PART_SIZE = 5 * MIB
 DEFAULT_CONCURRENCY = 8
+# S3 joins at most this many parts into one file.
+MAX_PARTS = 10_000
 # uploadPartUrls answers at most this many URLs at once.
 URLS_PER_CALL = 1000
 CHUNK = 1 * MIB
 TRANSFER_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 Progress = Callable[[int], None]
+
+
+class Listed(Protocol):
+    """A file as `artifacts` lists it (the async or the sync client's model)."""
+
+    key: str
+    url: str | None
 
 
 @dataclass(frozen=True)
@@ -56,10 +65,20 @@ def parts_of(size: int, part_size: int) -> list[Part]:
         raise ValueError(f"parts are at least {MIN_PART_SIZE} bytes, not {part_size}")
     if size == 0:
         return [Part(1, 0, 0)]
+    # A file too large for that many parts of `part_size` gets larger parts.
+    part_size = max(part_size, -(-size // MAX_PARTS))
     return [
         Part(number, offset, min(part_size, size - offset))
         for number, offset in enumerate(range(0, size, part_size), start=1)
     ]
+
+
+def url_of(found: Sequence[Listed], key: str, bucket: str | None) -> str:
+    """The download URL of the file `key` among a listing of the caller's files."""
+    url = next((a.url for a in found if a.key == key), None)
+    if url is None:
+        raise not_found(f"no file {key!r}" + (f" in bucket {bucket!r}" if bucket else ""))
+    return url
 
 
 def read_part(path: Path, part: Part) -> bytes:

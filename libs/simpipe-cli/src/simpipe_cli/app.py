@@ -4,14 +4,13 @@ few, through simpipe_client; errors are one line on stderr and an exit code
 
 from __future__ import annotations
 
-import sys
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from simpipe_cli import config
 from simpipe_cli.exit_codes import ExitCode, exit_code_of
-from simpipe_cli.output import err
+from simpipe_cli.output import fail
 from simpipe_cli.session import Session, session
 
 
@@ -37,15 +36,15 @@ def _options(
     url: Annotated[
         str | None,
         typer.Option(
-            envvar="SIMPIPE_URL",
-            help="The gateway's GraphQL URL (default: the config file's, else the local stack's).",
+            help="The gateway's GraphQL URL (default: env SIMPIPE_URL, the config file's,"
+            " else the local stack's).",
         ),
     ] = None,
     token: Annotated[
         str | None,
         typer.Option(
-            envvar="SIMPIPE_TOKEN",
-            help="An API token (default: the config file's, from `simpipe login`).",
+            help="An API token (default: env SIMPIPE_TOKEN, else the config file's, from"
+            " `simpipe login`).",
             show_default=False,
         ),
     ] = None,
@@ -124,15 +123,10 @@ def main() -> None:
     try:
         app()
     except GraphQLError as error:
-        _fail(f"{error.message} ({error.code})" if error.code else str(error), exit_code_of(error))
+        fail(f"{error.message} ({error.code})" if error.code else str(error), exit_code_of(error))
     except SimpipeError as error:
-        _fail(str(error), exit_code_of(error))
+        fail(str(error), exit_code_of(error))
     except (OSError, config.ConfigError, ValueError) as error:
-        _fail(_described(error), ExitCode.BAD_INPUT)
+        fail(_described(error), ExitCode.BAD_INPUT)
     except KeyboardInterrupt:
-        _fail("interrupted", ExitCode.FAILED)
-
-
-def _fail(message: str, code: ExitCode) -> NoReturn:
-    err.print(f"simpipe: error: {message}", markup=False)
-    sys.exit(int(code))
+        fail("interrupted", ExitCode.FAILED)

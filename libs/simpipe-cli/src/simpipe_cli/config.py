@@ -53,8 +53,11 @@ def save(url: str, token: str) -> Path:
     path = config_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # json.dumps writes a valid TOML basic string for any str.
+        # A JSON string is a TOML basic string for what URLs and tokens hold;
+        # what it is not for (a lone surrogate) is refused, not written.
         text = f"url = {json.dumps(url)}\ntoken = {json.dumps(token)}\n"
+        if tomllib.loads(text) != {"url": url, "token": token}:
+            raise ConfigError(f"{path}: the URL or token cannot be written as TOML")
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as file:
             file.write(text)

@@ -86,8 +86,9 @@ def rm(
     with session(ctx).client() as client:
         named = bucket
         if named is None:
-            # Your uploads' bucket, as the gateway names it in its listing.
-            listed = client.artifacts().artifacts
+            # Your uploads' bucket, as the gateway names it: the listing of
+            # one of the keys (not of every file with its download URL).
+            listed = client.artifacts(prefix=keys[0]).artifacts
             named = listed[0].bucket_name if listed else None
         if named is not None:
             client.delete_artifacts(named, keys)

@@ -15,12 +15,12 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from simpipe_cli.exit_codes import ExitCode
-from simpipe_cli.output import emit_json, err, out
+from simpipe_cli.output import emit_json, err, fail, out
 from simpipe_cli.session import Session
 
 image_app = typer.Typer(
@@ -53,11 +53,6 @@ COMPRESSED = {
 OCI_NAME_ANNOTATIONS = ("org.opencontainers.image.ref.name", "io.containerd.image.name")
 # ctr imports a large image in minutes (the dev stack allows it 10).
 LOAD_SECONDS = 900
-
-
-def _fail(message: str, code: ExitCode) -> NoReturn:
-    err.print(f"simpipe: error: {message}", markup=False)
-    raise typer.Exit(int(code))
 
 
 def devstack_available() -> bool:
@@ -139,16 +134,16 @@ def load_archives(archives: list[Path]) -> list[str]:
         else:
             result = _run(command)
     except subprocess.TimeoutExpired:
-        _fail(f"the load took longer than {LOAD_SECONDS} s", ExitCode.FAILED)
+        fail(f"the load took longer than {LOAD_SECONDS} s", ExitCode.FAILED)
     if result.returncode != 0:
-        _fail(_devstack_error(result.stderr, result.returncode), ExitCode.FAILED)
+        fail(_devstack_error(result.stderr, result.returncode), ExitCode.FAILED)
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     try:
         names = json.loads(lines[-1]) if lines else None
     except json.JSONDecodeError:
         names = None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        _fail(f"the local stack's load-image answered {result.stdout.strip()!r}", ExitCode.FAILED)
+        fail(f"the local stack's load-image answered {result.stdout.strip()!r}", ExitCode.FAILED)
     return names
 
 
@@ -179,11 +174,11 @@ def load(
     Steps use them with imagePullPolicy Never or IfNotPresent, placed on REAL_NODES.
     Works where the local stack runs (`make up`); elsewhere, images come from a registry."""
     if not devstack_available():
-        _fail(NO_DEVSTACK, ExitCode.FAILED)
+        fail(NO_DEVSTACK, ExitCode.FAILED)
     for archive in archives:
         problem = archive_problem(archive)
         if problem:
-            _fail(problem, ExitCode.BAD_INPUT)
+            fail(problem, ExitCode.BAD_INPUT)
     names = load_archives(archives)
     shared = ctx.find_object(Session)
     if as_json or (shared is not None and shared.json):

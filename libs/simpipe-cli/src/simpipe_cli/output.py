@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.table import Table
@@ -22,6 +22,12 @@ def _width(stream: str) -> int | None:
 
 out = Console(highlight=False, soft_wrap=True, width=_width("stdout"))
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=_width("stderr"))
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """The one line every error is, on stderr; exits with `code`."""
+    err.print(f"simpipe: error: {message}", markup=False)
+    raise SystemExit(code)
 
 
 def emit_json(value: Any) -> None:

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from simpipe_client import Simpipe
+    from simpipe_client.generated.dry_run import DryRunDryRun as AsyncDryRunDryRun
     from simpipe_client.generated_sync.dry_run import DryRunDryRun
+    from simpipe_client.generated_sync.dry_run_report import DryRunReportDryRunMetricsSummary
     from simpipe_client.generated_sync.fragments import UpdateFields
     from simpipe_client.generated_sync.input_types import InputArtifactInput
 
@@ -51,9 +53,8 @@ def _inputs(client: Simpipe, given: list[str]) -> list[InputArtifactInput]:
                 name=name if sep else path.stem, bucket_name=artifact.bucket_name, key=artifact.key
             )
         )
-        if not out.is_terminal:
-            continue
-        out.print(f"uploaded {path} as {artifact.bucket_name}/{artifact.key}")
+        if out.is_terminal:
+            out.print(f"uploaded {path} as {artifact.bucket_name}/{artifact.key}", markup=False)
     return found
 
 
@@ -111,12 +112,14 @@ def start(
     placement = Placement.VIRTUAL_NODES if virtual or virtual_cluster else None
     sandbox = Sandbox.GVISOR if gvisor else None
     current = session(ctx)
+    # The document is read before any input is uploaded: a bad one leaves no files behind.
+    workflow = as_workflow(read_document(file), parameters) if file is not None else None
     with current.client() as client:
         inputs = _inputs(client, input_) or None
-        if file is not None:
+        if workflow is not None:
             created = client.create_dry_run(
                 CreateDryRunInput(
-                    argo_workflow=as_workflow(read_document(file), parameters),
+                    argo_workflow=workflow,
                     project_id=project,
                     input_artifacts=inputs,
                     placement=placement,
@@ -144,8 +147,8 @@ def start(
             return
         run = _follow(client, current, created.id)
         with err.status("waiting for the run's measurements", spinner="dots"):
-            client.wait_for_report(run.id)
-        _show(client, current, run.id)
+            summary = client.wait_for_report(run.id).metrics_summary
+        _show(current, run, summary)
     if run.status.phase.value != "Succeeded":
         raise typer.Exit(1)
 
@@ -168,7 +171,7 @@ class StepBoard:
             self.progress = update.progress or self.progress
             return f"{elapsed:6.1f}s  dry run ({self.progress}) {update.phase}"
         name = update.display_name or update.node_id or "?"
-        step = self.steps.setdefault(name, {"since": elapsed})
+        step = self.steps.setdefault(name, {})
         if update.phase == "Running" and "running" not in step:
             step["running"] = elapsed
         if update.phase in {"Succeeded", "Failed", "Error", "Skipped", "Omitted"}:
@@ -208,7 +211,7 @@ def _follow(client: Simpipe, current: Session, dry_run_id: str) -> DryRunDryRun:
         return client.follow_dry_run(dry_run_id, show)
 
 
-def _pods(run: DryRunDryRun) -> list[Any]:
+def _pods(run: DryRunDryRun | AsyncDryRunDryRun) -> list[Any]:
     return [n for n in run.nodes or [] if n.type_.value == "Pod"]
 
 
@@ -249,12 +252,12 @@ def show(
 ) -> None:
     """A run's steps: phase, duration, exit code and measured peaks."""
     with session(ctx).client() as client:
-        _show(client, session(ctx), dry_run_id)
+        run = client.dry_run(dry_run_id).dry_run
+        summary = client.dry_run_report(dry_run_id).dry_run.metrics_summary
+    _show(session(ctx), run, summary)
 
 
-def _show(client: Simpipe, current: Session, dry_run_id: str) -> None:
-    run = client.dry_run(dry_run_id).dry_run
-    summary = client.dry_run_report(dry_run_id).dry_run.metrics_summary
+def _show(current: Session, run: DryRunDryRun, summary: DryRunReportDryRunMetricsSummary) -> None:
     measured = {s.node_id: s.summary for s in summary.steps}
     if current.json:
         document = jsonable(run)
@@ -301,7 +304,7 @@ def list_(
     )
 
 
-def _step(run: DryRunDryRun, wanted: str | None) -> list[Any]:
+def _step(run: DryRunDryRun | AsyncDryRunDryRun, wanted: str | None) -> list[Any]:
     """The pod steps `wanted` names (display name, node name or id); all without it."""
     pods = _pods(run)
     if wanted is None:
@@ -333,6 +336,8 @@ def logs(
     if follow:
         if step is None:
             raise DocumentError("--follow needs one step: name it")
+        if grep is not None:
+            raise DocumentError("--grep is for a written log, not with --follow")
         asyncio.run(_follow_log(current, dry_run_id, step, tail))
         return
     with current.client() as client:
@@ -364,11 +369,7 @@ async def _follow_log(current: Session, dry_run_id: str, wanted: str, tail: int 
                 break
             if u.kind == "run" and terminal(u.phase):
                 # Ended before (or without) the step starting: its log as it is.
-                run = (await client.dry_run(dry_run_id)).dry_run
-                node_id = next(
-                    (n.id for n in run.nodes or [] if wanted in {n.id, n.name, n.display_name}),
-                    None,
-                )
+                node_id = _step((await client.dry_run(dry_run_id)).dry_run, wanted)[0].id
                 break
         if node_id is None:
             raise errors.not_found(f"run {dry_run_id} has no step {wanted!r}")

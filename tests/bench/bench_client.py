@@ -26,6 +26,7 @@ import pytest
 
 from simpipe_client import AsyncSimpipe
 from simpipe_devstack.bench_stats import report
+from simpipe_devstack.demo import SIMPIPE
 from simpipe_devstack.stack import Stack
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ MIB = 1024 * 1024
 UPLOAD_MIB = 1024
 UPLOAD_ROUNDS = 3
 START_UPS = 15
-SIMPIPE = Path(sys.executable).with_name("simpipe")
 
 
 def timed_run(argv: list[str], env: dict[str, str]) -> float:

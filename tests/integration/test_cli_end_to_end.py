@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,10 +18,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from simpipe_client import Simpipe
+from simpipe_devstack.demo import SIMPIPE
 from simpipe_devstack.example_pipeline import RealStep, reading_input
 from simpipe_devstack.stack import Stack
 
-SIMPIPE = Path(sys.executable).with_name("simpipe")
 EXAMPLES = Path(__file__).parents[1] / "examples"
 INPUT_PATH = "/tmp/input"
 INPUT_TEXT = "hello, sim-pipe\nsecond line\n"

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import uuid
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ import pytest
 
 from simpipe_client import AsyncSimpipe
 from simpipe_devstack.components.containerd import ctr
-from simpipe_devstack.demo import example_document
+from simpipe_devstack.demo import SIMPIPE, example_document
 from simpipe_devstack.processes import StackError
 from simpipe_devstack.runs import finished_dry_run
 from simpipe_devstack.stack import Stack
@@ -33,7 +32,6 @@ from simpipe_devstack.stack import Stack
 BUSYBOX = Path("/bin/busybox")
 SCRIPT = "/usr/local/bin/say-marker"
 # The simpipe console script beside this interpreter (.venv/bin/simpipe).
-SIMPIPE = Path(sys.executable).parent / "simpipe"
 BUILD_SECONDS = 120
 LOAD_SECONDS = 300
 RUN_SECONDS = 240

@@ -25,6 +25,7 @@ from simpipe_devstack.stack import Stack
 
 DEMO_PROJECT = "SIM-PIPE demo"
 DEMO_USER = "local-dev"
+# The console script beside this interpreter (the CLI the tests and benchmarks run too).
 SIMPIPE = Path(sys.executable).with_name("simpipe")
 
 

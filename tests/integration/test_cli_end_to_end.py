@@ -193,7 +193,7 @@ def test_wrong_input_is_one_line_and_an_exit_code(
     refused(cli("run", "start", "--template", "x", "--param", "novalue"), 2, "NAME=VALUE")
     refused(cli("files", "put", str(tmp_path / "missing.bin")), 2, "missing.bin")
     refused(cli("files", "get", "no/such/file.txt"), 3, "no/such/file.txt")
-    refused(cli("files", "ls", "--bucket", "../etc"), 2, "")
+    refused(cli("files", "ls", "--bucket", "../etc"), 2, "bucket name '../etc' is not valid")
     # Gateway down: nothing listens on the port.
     refused(cli("--url", "http://127.0.0.1:9/graphql", "whoami"), 5, "cannot be reached")
     # No token at all, then a revoked one.

@@ -40,10 +40,12 @@ def cli(tmp_path: Path, endpoints: dict[str, str]) -> Cli:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPIPE_")}
     env |= {"SIMPIPE_CONFIG": str(tmp_path / "config.toml"), "SIMPIPE_URL": endpoints["graphql"]}
 
-    def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, timeout: float = 300, more_env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(SIMPIPE), *args],
-            env=env,
+            env=env | (more_env or {}),
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -205,6 +207,13 @@ def test_wrong_input_is_one_line_and_an_exit_code(
         dev.revoke_access_token(created.access_token.id)
     refused(cli("--token", created.token, "whoami"), 4, "UNAUTHENTICATED")
     refused(cli("--token", "not-a-token", "project", "list"), 4, "UNAUTHENTICATED")
+
+
+def test_login_takes_the_token_from_the_environment(cli: Cli, stack: Stack) -> None:
+    # As make demo logs in: never on the command line.
+    token = stack.secrets.api_tokens["local-dev"]
+    assert "as local-dev" in ok(cli("login", more_env={"SIMPIPE_TOKEN": token}))
+    assert ok(cli("whoami")).strip() == "local-dev"  # kept in the config file
 
 
 def test_help_and_completion_are_there(cli: Cli) -> None:

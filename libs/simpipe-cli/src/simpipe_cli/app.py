@@ -69,7 +69,9 @@ def login(
     from simpipe_client import Simpipe
 
     found = session(ctx).settings()
-    given = token or session(ctx).token or typer.prompt("API token", hide_input=True)
+    given = token or config.given_token(session(ctx).token)
+    if given is None:
+        given = typer.prompt("API token", hide_input=True)
     with Simpipe(found.url, given) as client:
         user = client.whoami().username
     path = config.save(found.url, given)

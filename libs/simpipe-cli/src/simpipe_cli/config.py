@@ -40,11 +40,16 @@ def _stored(path: Path) -> dict[str, str]:
     return {k: v for k, v in found.items() if isinstance(v, str)}
 
 
+def given_token(token: str | None) -> str | None:
+    """The token given for this command: the option's, else SIMPIPE_TOKEN's."""
+    return token or os.environ.get("SIMPIPE_TOKEN") or None
+
+
 def settings(url: str | None, token: str | None) -> Settings:
     stored = _stored(config_path())
     return Settings(
         url=url or os.environ.get("SIMPIPE_URL") or stored.get("url") or DEFAULT_URL,
-        token=token or os.environ.get("SIMPIPE_TOKEN") or stored.get("token") or None,
+        token=given_token(token) or stored.get("token") or None,
     )
 
 

@@ -38,7 +38,7 @@ from simpipe_common.grpc_channel import mesh_channel
 from simpipe_common.settings import ServiceSettings
 from simpipe_devstack.example_pipeline import SimulatedStep, simulated_fan_out
 from simpipe_devstack.layout import SIMULATION_NAMESPACE
-from simpipe_devstack.runs import finished_dry_run
+from simpipe_devstack.runs import PrometheusApi, finished_dry_run
 from simpipe_devstack.stack import Stack
 from simpipe_metrics_collector import catalog, promql
 
@@ -68,7 +68,6 @@ async def finished_run(url: str, token: str, run_id: str) -> dict[str, Any]:
         run = await finished_dry_run(gql, NODES, run_id, seconds=480)
     finally:
         await gql.aclose()
-    await asyncio.sleep(3)  # the last scrapes
     return run
 
 
@@ -102,6 +101,8 @@ def test_all_metrics_of_a_100_step_run(
 ) -> None:
     started = time.perf_counter()
     run = asyncio.run(finished_run(endpoints["graphql"], stack.secrets.api_tokens[USER], run_id))
+    # The run has ended: the next scrape of every KWOK node holds its last usage.
+    PrometheusApi(endpoints["prometheus"]).wait_for_scrapes("kwok-cadvisor", after=time.time())
     run_seconds = time.perf_counter() - started
     pods = [n for n in run["nodes"] if n and n.get("podName") and n.get("startedAt")]
     assert len(pods) == STEPS, f"{len(pods)} steps ran"

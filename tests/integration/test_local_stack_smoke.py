@@ -104,7 +104,8 @@ def test_prometheus_has_the_emulated_cpu_and_memory_of_each_step(
 ) -> None:
     pods = succeeded_run.pods
     prometheus = PrometheusApi(endpoints["prometheus"])
-    time.sleep(2)  # the last 1 s scrape of the final step
+    # The run has ended: the next scrape of every KWOK node holds its last usage.
+    prometheus.wait_for_scrapes("kwok-cadvisor", after=time.time())
     for step in pod_steps(succeeded_run.workflow):
         expected = next(s for s in OK_STEPS if s.name == step.name)
         selector = f'namespace="simpipe",pod="{pods[step.node_id]}",container="main"'

@@ -139,7 +139,8 @@ def test_prometheus_sees_the_real_cpu_and_memory_under_kwoks_names(
     pods = example_run.pods
     steps = steps_by_name(example_run.workflow)
     prometheus = PrometheusApi(endpoints["prometheus"])
-    time.sleep(2)  # the last 1 s scrape
+    # The run has ended: the next scrape of the node holds its steps' last usage.
+    prometheus.wait_for_scrapes("real-node-cadvisor", after=time.time())
 
     def selector(step: str) -> str:
         return (
@@ -257,7 +258,7 @@ def test_node_restart_leaves_it_ready_and_no_dry_run_stuck(
     restartable.extend([containerd, kubelet])
     assert kubelet.stop(real_node)
     assert containerd.stop(real_node)
-    time.sleep(3)
+    time.sleep(3)  # the outage itself: the node stays down this long, then comes back
     containerd.start(real_node)
     kubelet.start(real_node)  # waits until the node is Ready again
     final = argo.follow(name, timeout=240)

@@ -188,6 +188,15 @@ class PrometheusApi:
     def scalar_by_pod(self, promql: str) -> dict[str, float]:
         return {r["metric"]["pod"]: float(r["value"][1]) for r in self.query(promql)}
 
+    def wait_for_scrapes(self, job: str, after: float, seconds: float = 30.0) -> None:
+        """Until every target of `job` has been scraped after the Unix time
+        `after` (so what a step did before then is in), or AssertionError."""
+        deadline = time.monotonic() + seconds
+        query = f'min(timestamp(up{{job="{job}"}}))'
+        while not ((found := self.query(query)) and float(found[0]["value"][1]) >= after):
+            assert time.monotonic() < deadline, f"no scrape of {job} after {after} in {seconds} s"
+            time.sleep(0.2)
+
 
 def step_measurements(
     prometheus: PrometheusApi, pod_names: list[str], window_s: int

@@ -3,17 +3,19 @@ chromium against the stack: a project created, renamed and deleted through
 its pages; a template refused with the refusal shown at its line, another
 added; a dry run of it started with a parameter changed, on KWOK's virtual
 nodes, followed to its end, and the value it ran with read back from the
-API. Screenshots go to <state>/web-gui/."""
+API; a rename that a load read before it (delivered after it) does not undo.
+Screenshots go to <state>/web-gui/."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
 
 import pytest
 import yaml
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from simpipe_client import AsyncSimpipe
 from simpipe_devstack.example_pipeline import SimulatedStep, argo_service, simulated_pipeline
@@ -158,3 +160,67 @@ async def project_pages(
     await expect(page).to_have_url(f"{web.url}/projects", timeout=web.page_ms)
     assert project_id not in await listed(dev)
     await expect(page.locator(f'tr[data-project="{project_id}"]')).to_have_count(0)
+
+
+@pytest.mark.timeout(180)
+async def test_a_rename_outlives_a_load_read_before_it(
+    page: Page, web: WebGui, stack: Stack, dev: AsyncSimpipe
+) -> None:
+    """The project page reloads on a run's update; an answer read before a
+    rename but delivered after it must not bring the old name back."""
+    name = f"web rename {uuid.uuid4().hex[:6]}"
+    project_id = (
+        await dev.graphql(
+            "mutation($n: String!) { createProject(project: {name: $n}) { id } }", n=name
+        )
+    )["createProject"]["id"]
+    held: list[Route] = []
+    captured, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_one_load(route: Route) -> None:
+        if held or "ProjectRuns" not in (route.request.post_data or ""):
+            await route.continue_()
+            return
+        held.append(route)  # before any await: a second load passes
+        answer = await route.fetch()  # read by the gateway now, before the rename
+        captured.set()
+        await release.wait()
+        await route.fulfill(response=answer)
+
+    try:
+        await web.sign_in(page, stack.secrets.api_tokens["local-dev"])
+        await expect(page).to_have_url(f"{web.url}/projects", timeout=web.page_ms)
+        await page.goto(f"{web.url}/projects/{project_id}")
+        heading = page.get_by_role("heading", level=1)
+        await expect(heading).to_have_text(name, timeout=web.page_ms)
+        await page.route("**/graphql", hold_one_load)
+        # A run of the project: its update makes the page load the project again.
+        document = simulated_pipeline((STEP,), argo_service("http://unused")).to_dict()
+        await dev.graphql(
+            "mutation($i: CreateDryRunInput!) { createDryRun(input: $i) { id } }",
+            i={"projectId": project_id, "placement": "VIRTUAL_NODES", "argoWorkflow": document},
+        )
+        async with asyncio.timeout(60):
+            await captured.wait()
+
+        renamed = f"{name} renamed"
+        await page.get_by_role("button", name="Rename…").click()
+        await page.get_by_label("New name").fill(renamed)
+        await page.get_by_role("button", name="Rename", exact=True).click()
+        await expect(heading).to_have_text(renamed, timeout=web.page_ms)
+
+        # The old answer delivered now, and taken in by the page.
+        [load] = held
+        async with page.expect_event(
+            "requestfinished", lambda request: request == load.request, timeout=web.page_ms
+        ):
+            release.set()
+        await page.evaluate(
+            "() => new Promise((done) => requestAnimationFrame(() => setTimeout(done)))"
+        )
+        assert await heading.text_content() == renamed
+        assert (await listed(dev))[project_id]["name"] == renamed
+    finally:
+        release.set()
+        await page.unroute("**/graphql")
+        await dev.graphql("mutation($p: String!) { deleteProject(projectId: $p) }", p=project_id)

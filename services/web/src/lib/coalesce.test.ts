@@ -46,4 +46,13 @@ describe('Latest', () => {
 		expect(latest.fresh(first)).toBe(false);
 		expect(latest.fresh(latest.ask())).toBe(true);
 	});
+
+	it('drops answers asked before a change made here, not those asked after', () => {
+		const latest = new Latest();
+		const before = latest.ask();
+		latest.supersede();
+		const after = latest.ask();
+		expect(latest.fresh(before)).toBe(false);
+		expect(latest.fresh(after)).toBe(true);
+	});
 });

@@ -34,4 +34,10 @@ export class Latest {
 		this.answered = ticket;
 		return true;
 	}
+
+	/** A change made here (a rename) is newer than every answer still in
+	 * flight: those may have been read before it, and are dropped. */
+	supersede(): void {
+		this.fresh(this.ask());
+	}
 }

@@ -25,6 +25,7 @@ user may not create (its consumers must be named: simpipe_events.permissions).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -117,11 +118,8 @@ class RunEvents:
         return self._events()
 
     async def _events(self) -> AsyncGenerator[RunEvent, None]:
-        if self._subscription is None:
-            async with self:
-                async for event in self._read():
-                    yield event
-        else:
+        # Entered already (`async with`): that subscription; else one of its own.
+        async with contextlib.nullcontext() if self._subscription is not None else self:
             async for event in self._read():
                 yield event
 

@@ -31,7 +31,6 @@ from simpipe_devstack.stack import Stack
 
 BUSYBOX = Path("/bin/busybox")
 SCRIPT = "/usr/local/bin/say-marker"
-# The simpipe console script beside this interpreter (.venv/bin/simpipe).
 BUILD_SECONDS = 120
 LOAD_SECONDS = 300
 RUN_SECONDS = 240
